@@ -1,0 +1,1 @@
+"""Packaged reference tables (CSV) derived from public data; see ATTRIBUTION.md."""

@@ -1,0 +1,91 @@
+"""Allocation rules and spending plans (MODEL.md section 5).
+
+A *plan* is a budget holder's annual spending per neighbourhood and domain (GBP/yr) over the
+neighbourhoods it covers. It is built in two steps: domain envelopes are shifted by the holder's
+preferences (strategy, interests, local priorities: log weights), then each domain's money is
+divided across neighbourhoods by the allocation rule, using the holder's *beliefs* about need.
+With no preferences and perfect information, dividing first between places and then within them
+gives exactly the same plan as dividing centrally (proportional allocation is consistent), which is
+what makes "zero delegation reproduces central allocation" and the equal-preference degenerate case
+hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ics_sim.domains import MENTAL
+
+
+@dataclass
+class Belief:
+    """What a holder believes about need in its neighbourhoods (GBP/yr per cell)."""
+
+    visible: np.ndarray
+    hidden: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.visible + self.hidden
+
+    @property
+    def outreach_share(self) -> np.ndarray:
+        """Share of a cell's money aimed at hidden need: the hidden share the holder recognises."""
+        tot = self.total
+        return np.divide(self.hidden, tot, out=np.zeros_like(tot), where=tot > 0)
+
+
+def area_weights(rule: str, belief: Belief, population: np.ndarray, rank: np.ndarray, hi: float) -> np.ndarray:
+    """Weights for dividing each domain's money across neighbourhoods.
+
+    per_head: population only (need-blind); need_weighted: believed need; need_weighted_hi: believed
+    need with a health-inequalities adjustment rising linearly to ``1 + hi`` at the most deprived end.
+    """
+    if rule == "per_head":
+        return np.repeat(population[:, None], belief.visible.shape[1], axis=1).astype(float)
+    w = belief.total
+    if rule == "need_weighted_hi":
+        w = w * (1.0 + hi * (1.0 - rank))[:, None]
+    return w
+
+
+def shift_domains(envelope: np.ndarray, log_pref: np.ndarray, mh_floor: float | None = None) -> np.ndarray:
+    """Move money between domains by preference log-weights, keeping the total.
+
+    Domains with no money stay at zero (a council cannot fund acute care from its own budget). With
+    ``mh_floor`` (an NHS plan), mental health keeps at least that share of the total.
+    """
+    total = envelope.sum()
+    if total <= 0:
+        return envelope.copy()
+    if not np.any(log_pref):
+        env = envelope.copy()
+    else:
+        env = envelope * np.exp(log_pref)
+        env *= total / env.sum()
+    if mh_floor is not None and env[MENTAL] < mh_floor * total and envelope[MENTAL] > 0:
+        need = mh_floor * total - env[MENTAL]
+        others = env.copy()
+        others[MENTAL] = 0.0
+        env -= others * (need / others.sum())
+        env[MENTAL] = mh_floor * total
+    return env
+
+
+def make_plan(envelope: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Divide each domain's envelope across neighbourhoods in proportion to ``weights``."""
+    col = weights.sum(axis=0)
+    share = np.divide(weights, col, out=np.zeros_like(weights, dtype=float), where=col > 0)
+    # a domain nobody is believed to need is spread per neighbourhood evenly rather than lost
+    empty = col <= 0
+    if np.any(empty):
+        share[:, empty] = 1.0 / weights.shape[0]
+    return share * envelope[None, :]
+
+
+def plan_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the budget that would have to move to turn plan ``b`` into plan ``a`` (0..1)."""
+    total = max(a.sum(), b.sum(), 1e-12)
+    return 0.5 * float(np.abs(a - b).sum()) / total

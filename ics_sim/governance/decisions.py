@@ -1,0 +1,89 @@
+"""Decision rules: how proposals become a decision, or a deadlock (MODEL.md sections 4, 6.4).
+
+The meeting follows an agenda-setter model (Romer and Rosenthal 1978; Baron and Ferejohn 1989): the
+most powerful voting member (the one holding most of the money) opens with its own proposal,
+pulled towards the members' mean by an independent chair. The opening moves step by step towards
+the members' mean until enough members accept it under the decision rule. A member accepts a
+candidate within its tolerance of its own proposal, and tolerance grows with trust in the proposer.
+Because a simple majority needs fewer members to accept than a supermajority or consensus, the
+agenda setter can stop closer to its own proposal: power imbalance *emerges* from the rule (Choi and
+Robertson 2014), as delay does from low trust (Ansell and Gash 2008).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ics_sim.governance.allocation import plan_distance
+
+STEPS = np.linspace(0.0, 1.0, 11)
+
+
+@dataclass
+class Outcome:
+    """Result of one meeting's attempt to decide."""
+
+    decided: bool
+    plan: np.ndarray | None
+    accepted: np.ndarray  # which voting members accepted the final candidate
+    compromise: float  # how far the decision moved from the setter's opening (0..1)
+    power_imbalance: float  # (mean distance of others - distance of setter) / sum; 0 = even
+
+
+def passes(rule: str, accepted: np.ndarray, votes: np.ndarray, supermajority: float) -> bool:
+    """Whether the accepting members carry the decision under ``rule``."""
+    if rule == "consensus":
+        return bool(accepted.all())
+    share = votes[accepted].sum() / votes.sum()
+    if rule == "supermajority":
+        return bool(share >= supermajority - 1e-12)
+    return bool(share > 0.5)  # majority, and weighted (votes already weighted by budget)
+
+
+def decide(
+    proposals: np.ndarray,
+    votes: np.ndarray,
+    setter: int,
+    rule: str,
+    tolerance: np.ndarray,
+    moderation: float,
+    supermajority: float,
+) -> Outcome:
+    """Turn voting members' proposals into a decision.
+
+    Args:
+        proposals: (members, neighbourhoods, domains) plans of the voting members.
+        votes: votes per member (budget-weighted for the ``weighted`` rule).
+        setter: index of the agenda setter (the member holding most money).
+        rule: consensus | majority | supermajority | weighted | lead_decides.
+        tolerance: per member, the largest plan distance it accepts (grows with trust).
+        moderation: how far an independent chair pulls the opening towards the mean (0 = ICB chair).
+        supermajority: threshold share of votes.
+    """
+    m = len(proposals)
+    if rule == "lead_decides" or m == 1:
+        plan = proposals[setter].copy()
+        return Outcome(True, plan, np.ones(m, dtype=bool), 0.0, _imbalance(plan, proposals, setter))
+    centre = proposals.mean(axis=0)
+    opening = (1.0 - moderation) * proposals[setter] + moderation * centre
+    accepted = np.zeros(m, dtype=bool)
+    for lam in STEPS:
+        cand = (1.0 - lam) * opening + lam * centre
+        dist = np.array([plan_distance(cand, p) for p in proposals])
+        accepted = dist <= tolerance
+        accepted[setter] |= lam == 0.0  # the setter backs its own opening
+        if passes(rule, accepted, votes, supermajority):
+            return Outcome(True, cand, accepted, float(lam), _imbalance(cand, proposals, setter))
+    return Outcome(False, None, accepted, 1.0, 0.0)
+
+
+def _imbalance(plan: np.ndarray, proposals: np.ndarray, setter: int) -> float:
+    d = np.array([plan_distance(plan, p) for p in proposals])
+    others = np.delete(d, setter)
+    if others.size == 0:
+        return 0.0
+    num = others.mean() - d[setter]
+    den = others.mean() + d[setter]
+    return float(num / den) if den > 1e-12 else 0.0

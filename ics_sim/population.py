@@ -1,0 +1,107 @@
+"""The population: need, hidden need and health state per neighbourhood (MODEL.md sections 3, 6.2, 6.6).
+
+Neighbourhoods are arrays, not objects. Need is kept per neighbourhood and care domain, in pounds
+per year at reference unit cost (so that money and need are comparable), split into the part
+formal services see (visible) and the part they do not (hidden: excluded and under-served groups).
+Health is a state in [0, 1] that maps linearly onto healthy life expectancy (HLE).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ics_sim.config.schema import Config
+from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
+from ics_sim.geography import Layout
+
+ENGLAND_SHARE_65 = 0.185  # Census 2021
+
+
+class Population:
+    """State of all neighbourhoods.
+
+    Attributes:
+        base_need: need per neighbourhood and domain before prevention, spill-overs and shocks (GBP/yr).
+        need: current need (GBP/yr), visible plus hidden.
+        hidden_share: share of each cell's need that formal services do not see.
+        health: health state in [0, 1].
+        prevention_coverage: lagged (exponentially smoothed) share of prevention need met.
+    """
+
+    def __init__(self, layout: Layout, cfg: Config):
+        self.layout = layout
+        self.cfg = cfg
+        n = layout.n_neighbourhoods
+        nc, h = cfg.need, cfg.health
+        dep = 1.0 - 2.0 * layout.nb_rank  # +1 most deprived, -1 least deprived
+        per_head = np.array(nc.gbp_per_head.as_tuple())
+        g_dep = np.array(nc.deprivation_gradient.as_tuple())
+        g_age = np.array(nc.age_gradient.as_tuple())
+        age_rel = (layout.nb_share_65 - ENGLAND_SHARE_65) / ENGLAND_SHARE_65
+        index = layout.need_index[layout.nb_system]
+        mult = (1.0 + np.outer(dep, g_dep)) * np.clip(1.0 + np.outer(age_rel, g_age), 0.2, None)
+        self.base_need = layout.nb_population[:, None] * per_head[None, :] * mult
+        # scale each system so its mean need per head tracks the system's need index
+        for s in range(layout.n_systems):
+            m = layout.nb_system == s
+            self.base_need[m] *= index[m][0] * (layout.nb_population[m].sum() * per_head.sum()) / self.base_need[m].sum()
+        hidden = nc.hidden_share_base + nc.hidden_share_deprivation * (1.0 - layout.nb_rank)
+        self.hidden_share = np.clip(np.outer(hidden, nc.hidden_domain_factor.as_tuple()), 0.0, 0.95)
+        self.need = self.base_need.copy()
+        self.growth = (nc.growth + nc.deprivation_drift * (1.0 - layout.nb_rank)) / 12.0
+        self.prevention_coverage = np.full(n, h.coverage_reference)
+        self.prevention_reference = h.coverage_reference
+        self.health = self.reference_health()
+        self.spill = np.zeros(n)
+        self.external = np.zeros(n)  # wider-determinants funding effect (social and economic development)
+        assert self.need.shape == (n, N_DOMAINS)
+
+    # --- health and HLE --------------------------------------------------------------------
+    def reference_health(self) -> np.ndarray:
+        """Health state that reproduces the baseline HLE gradient: linear in deprivation rank
+        through (0.05, hle_most_deprived) and (0.95, hle_least_deprived) (ONS decile midpoints)."""
+        h = self.cfg.health
+        slope = (h.hle_least_deprived - h.hle_most_deprived) / 0.9
+        hle = h.hle_most_deprived + slope * (self.layout.nb_rank - 0.05)
+        return np.clip((hle - h.hle_floor) / h.hle_span, 0.0, 1.0)
+
+    @property
+    def hle(self) -> np.ndarray:
+        """Healthy life expectancy proxy per neighbourhood (years)."""
+        return self.cfg.health.hle_floor + self.cfg.health.hle_span * self.health
+
+    @property
+    def visible_need(self) -> np.ndarray:
+        return self.need * (1.0 - self.hidden_share)
+
+    @property
+    def hidden_need(self) -> np.ndarray:
+        return self.need * self.hidden_share
+
+    # --- monthly dynamics -------------------------------------------------------------------
+    def move_need(self, shock_need: np.ndarray, last_unmet: np.ndarray) -> None:
+        """Need drifts with ageing and deprivation, falls with lagged prevention, rises with
+        spill-overs from unmet social and primary care into acute demand, and with shocks."""
+        nc = self.cfg.need
+        self.base_need *= (1.0 + self.growth)[:, None]
+        prevention = 1.0 - nc.prevention_payoff * (self.prevention_coverage - self.prevention_reference)
+        need = self.base_need.copy()
+        need[:, [ACUTE, PRIMARY, MENTAL, SOCIAL]] *= np.clip(prevention, 0.3, 1.7)[:, None]
+        # delayed discharge and avoidable admissions: unmet social and primary care become acute demand
+        self.spill = nc.spill_over * (last_unmet[:, SOCIAL] + last_unmet[:, PRIMARY])
+        need[:, ACUTE] += self.spill
+        self.need = need * shock_need
+
+    def update_health(self, coverage: np.ndarray, prevention_met_share: np.ndarray) -> None:
+        """Health moves towards an equilibrium set by deprivation (the baseline gradient), the
+        share of need met and lagged prevention (MODEL.md section 6.6)."""
+        h, nc = self.cfg.health, self.cfg.need
+        alpha = 1.0 / nc.prevention_lag_months
+        self.prevention_coverage += alpha * (prevention_met_share - self.prevention_coverage)
+        target = (
+            self.reference_health()
+            + h.care_effect * (coverage - h.coverage_reference)
+            + h.prevention_effect * (self.prevention_coverage - self.prevention_reference)
+            + self.external
+        )
+        self.health += (np.clip(target, 0.0, 1.0) - self.health) / h.adjustment_months
