@@ -39,6 +39,8 @@ class Layout:
     need_index: np.ndarray
     place_codes: list[str] = field(default_factory=list)
     system_codes: list[str] = field(default_factory=list)
+    #: per place, NHS England need index (England = 1); None: the system's index everywhere
+    place_need_index: np.ndarray | None = None
 
     @property
     def n_systems(self) -> int:
