@@ -133,7 +133,7 @@ class FinanceConfig:
         "NHS England allocations: mental health investment standard about 14.5%; BCF NHS minimum about 4.5%",
     )
     nhs_growth: float = param(0.02, "per year", -0.2, 0.2, "real growth of NHS allocations", "NHS long-term plan real growth about 2-3%")
-    council_growth: float = param(0.01, "per year", -0.2, 0.2, "real growth of council budgets")
+    council_growth: float = param(0.02, "per year", -0.2, 0.2, "real growth of council budgets")
     mental_health_floor: float = param(
         0.135, "share of NHS spending", 0.0, 0.5, "mental health investment standard: ICB plans keep at least this share",
         "NHS England mental health investment standard",
@@ -170,7 +170,7 @@ class NeedConfig:
     hidden_domain_factor: PerDomain = _per_domain(
         (0.6, 1.0, 1.5, 1.0, 1.3), "relative", 0.0, 3.0, "hidden share relative to the neighbourhood's base, by domain"
     )
-    growth: float = param(0.025, "per year", -0.1, 0.2, "growth of need (ageing, morbidity)", "ONS population projections; assumption")
+    growth: float = param(0.02, "per year", -0.1, 0.2, "growth of need (ageing, morbidity)", "ONS population projections; assumption")
     deprivation_drift: float = param(0.01, "per year", -0.1, 0.1, "extra need growth at the most deprived end")
     spill_over: float = param(
         0.25, "GBP acute per GBP unmet", 0.0, 2.0,
@@ -202,7 +202,7 @@ class HealthConfig:
         "calibrated so that 10 points of coverage are worth about 1.4 years of HLE; Barr et al. 2014 direction",
     )
     prevention_effect: float = param(0.08, "health state per unit coverage", 0.0, 1.0, "extra effect of lagged prevention coverage")
-    coverage_reference: float = param(0.88, "share of need met", 0.1, 1.0, "coverage at which the baseline gradient is in equilibrium")
+    coverage_reference: float = param(0.83, "share of need met", 0.1, 1.0, "coverage at which the baseline gradient is in equilibrium")
     adjustment_months: float = param(60.0, "months", 1.0, 600.0, "time constant of health towards its equilibrium")
     domain_weights: PerDomain = _per_domain(
         (1.0, 1.0, 1.0, 0.8, 0.6), "relative", 0.0, 5.0, "weight of each domain's met need in health"

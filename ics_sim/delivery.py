@@ -1,0 +1,128 @@
+"""Commissioning and delivery: money becomes care (MODEL.md section 6.5).
+
+Every budget holder ("funder": the ICB's retained budget, each place pot, each council's own money,
+VCSE bodies) spends its plan over neighbourhoods and domains. For each cell:
+
+- **efficiency**: a funder's unit cost falls with the population it commissions for (economies of
+  scale) and integrated delivery from one pooled or lead-provider pot earns a bonus;
+- **duplication**: where two funders who do not co-ordinate pay for the same need, part of the
+  smaller contribution is wasted (two assessments, two teams visiting the same people). The waste
+  falls with their co-ordination — one pot has none, trusting partners little;
+- **outreach**: only money aimed at hidden need (the share of need its funder recognises as hidden)
+  reaches excluded groups;
+- **capacity**: providers deliver at most their capacity per place and domain; a provider
+  collaborative lends spare capacity across places;
+- **gaps**: need that nobody's money covers is unfunded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Funder:
+    """One budget holder's monthly spending (as annual rates, GBP/yr per cell)."""
+
+    name: str
+    spend: np.ndarray
+    outreach: np.ndarray
+    efficiency: np.ndarray
+
+
+@dataclass
+class Delivery:
+    """What a month's spending achieved (annual rates, GBP/yr per neighbourhood and domain)."""
+
+    spend: np.ndarray
+    duplicated: np.ndarray
+    effective: np.ndarray
+    unfunded: np.ndarray
+    met_visible: np.ndarray
+    met_hidden: np.ndarray
+    demand_by_place: np.ndarray
+    capacity_ratio: np.ndarray
+
+    @property
+    def met(self) -> np.ndarray:
+        return self.met_visible + self.met_hidden
+
+
+def deliver(
+    funders: list[Funder],
+    coordination: dict[tuple[int, int], np.ndarray],
+    visible_need: np.ndarray,
+    hidden_need: np.ndarray,
+    capacity: np.ndarray,
+    nb_place: np.ndarray,
+    place_system: np.ndarray,
+    duplication_rate: float,
+    mutual_aid: np.ndarray,
+) -> Delivery:
+    """Turn funders' spending into met need.
+
+    Args:
+        funders: budget holders' spending this month.
+        coordination: for a pair of funder indices, their co-ordination per neighbourhood (0..1);
+            pairs not listed do not overlap.
+        visible_need, hidden_need: true need (GBP/yr per cell).
+        capacity: providers' capacity per place and domain (GBP/yr of care).
+        nb_place: place of each neighbourhood; place_system: system of each place.
+        duplication_rate: share of the overlapping (smaller) contribution wasted when two funders
+            do not co-ordinate at all.
+        mutual_aid: per domain, whether a provider collaborative shares spare capacity across places.
+    """
+    spend = np.zeros_like(visible_need)
+    effective = np.zeros_like(visible_need)
+    outreach = np.zeros_like(visible_need)
+    for f in funders:
+        spend += f.spend
+        eff = f.spend * f.efficiency
+        effective += eff
+        outreach += eff * f.outreach
+    duplicated = np.zeros_like(visible_need)
+    for (a, b), coord in coordination.items():
+        overlap = np.minimum(funders[a].spend, funders[b].spend)
+        duplicated += duplication_rate * overlap * (1.0 - coord)[:, None]
+    # waste removes effective care in proportion to the cell's average efficiency
+    mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spend > 0)
+    waste_share = np.divide(duplicated, spend, out=np.zeros_like(spend), where=spend > 0)
+    effective = effective - duplicated * mean_eff
+    outreach = outreach * (1.0 - waste_share)
+    need = visible_need + hidden_need
+    unfunded = np.maximum(need - effective, 0.0)
+
+    # capacity per place and domain, with mutual aid across the places of a system
+    n_places = capacity.shape[0]
+    demand = np.zeros_like(capacity)
+    np.add.at(demand, nb_place, effective)
+    ratio = np.divide(capacity, demand, out=np.ones_like(capacity), where=demand > 0)
+    ratio = np.minimum(ratio, 1.0)
+    if mutual_aid.any():
+        for s in np.unique(place_system):
+            ps = place_system == s
+            spare = np.maximum(capacity[ps] - demand[ps], 0.0).sum(axis=0)
+            short = np.maximum(demand[ps] - capacity[ps], 0.0).sum(axis=0)
+            fill = np.divide(0.9 * spare, short, out=np.zeros_like(spare), where=short > 0)
+            fill = np.where(mutual_aid, np.minimum(fill, 1.0), 0.0)
+            gap = np.maximum(demand[ps] - capacity[ps], 0.0)
+            extra = gap * fill[None, :]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = np.where(demand[ps] > 0, np.minimum((np.minimum(capacity[ps], demand[ps]) + extra) / demand[ps], 1.0), 1.0)
+            ratio[ps] = r
+    assert ratio.shape[0] == n_places
+    cell_ratio = ratio[nb_place]
+    delivered = effective * cell_ratio
+    aimed = np.minimum(outreach * cell_ratio, delivered)
+    met_hidden = np.minimum(hidden_need, aimed)
+    rest = delivered - met_hidden
+    met_visible = np.minimum(visible_need, rest)
+    return Delivery(spend, duplicated, effective, unfunded, met_visible, met_hidden, demand, ratio)
+
+
+def scale_efficiency(population: float | np.ndarray, elasticity: np.ndarray, reference: float = 500_000.0) -> np.ndarray:
+    """Relative efficiency of commissioning for ``population`` people: (population / reference) ** e."""
+    pop = np.asarray(population, dtype=float)
+    return np.clip((pop[..., None] / reference) ** elasticity, 0.5, 1.5)

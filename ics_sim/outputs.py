@@ -1,0 +1,330 @@
+"""Outputs: the monthly record and the run summary (MODEL.md section 7).
+
+Every month the recorder computes, per system (and nationally when a run holds several systems),
+per place and per neighbourhood, the health, inequality, coordination, partnership and value
+measures, and keeps them as arrays; :meth:`Recorder.frame` returns the tidy long table
+(month, level, unit, metric, value). :func:`summarise` reduces it to the horizon values.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from ics_sim import metrics
+from ics_sim.domains import DOMAINS, GOVERNANCE_FORMS
+
+#: summary keys (issue 2) with how each is reduced: "last" = value at the horizon,
+#: "mean12" = mean of the last 12 months (flows and noisy measures)
+SUMMARY_KEYS: dict[str, str] = {
+    "health_mean": "last",
+    "hle_mean": "last",
+    "hle_sii": "last",
+    "hle_rii": "last",
+    "hle_gap_q1_q5": "last",
+    "health_gini": "last",
+    "spend_concentration_index": "mean12",
+    "horizontal_inequity": "mean12",
+    "inverse_care_sii": "mean12",
+    "theil_between_places": "last",
+    "theil_within_places": "last",
+    "unmet_need": "mean12",
+    "unmet_need_hidden": "mean12",
+    "duplicated_spend_gbp": "mean12",
+    "unfunded_need": "mean12",
+    "decision_delay_months": "run_mean",
+    "deadlocks": "last",
+    "transaction_cost_gbp": "mean12",
+    "strategy_alignment": "mean12",
+    "trust_mean": "last",
+    "vcse_survival": "last",
+    "health_gain_per_million_gbp": "last",
+}
+#: further summary measures used by the pattern experiments
+EXTRA_SUMMARY: dict[str, str] = {
+    "power_imbalance": "run_mean",
+    "coverage_theil_between_places": "mean12",
+    "coverage_theil_within_places": "mean12",
+    "need_mismatch_within_places": "mean12",
+    "own_service_bias": "mean12",
+    "unspent_gbp": "mean12",
+    "spend_gbp": "mean12",
+    "population": "last",
+    "hle_q1": "last",
+    "hle_q5": "last",
+}
+
+#: units of the recorded metrics, for tables, plots and the ODD
+UNITS: dict[str, str] = {
+    "health_mean": "health state 0-1",
+    "hle_mean": "years",
+    "hle_sii": "years",
+    "hle_rii": "ratio to mean",
+    "hle_gap_q1_q5": "years",
+    "health_gini": "0-1",
+    "spend_concentration_index": "-1 to 1 (negative: towards the deprived)",
+    "horizontal_inequity": "CI(spend) - CI(need)",
+    "inverse_care_sii": "GBP spent per GBP of need, least minus most deprived",
+    "theil_between_places": "Theil T of HLE",
+    "theil_within_places": "Theil T of HLE",
+    "unmet_need": "share of need",
+    "unmet_need_hidden": "share of hidden need",
+    "duplicated_spend_gbp": "GBP per year",
+    "unfunded_need": "GBP per year",
+    "decision_delay_months": "months from April",
+    "deadlocks": "failed meetings (cumulative)",
+    "transaction_cost_gbp": "GBP per year",
+    "strategy_alignment": "0-1",
+    "trust_mean": "0-1",
+    "vcse_survival": "share of VCSE bodies operating",
+    "health_gain_per_million_gbp": "HLE person-years per GBP million",
+}
+
+
+class Recorder:
+    """Collects the monthly outputs of one model."""
+
+    def __init__(self, model):
+        self.model = model
+        L = model.layout
+        self.data: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
+        self.units = {
+            "system": list(L.system_names),
+            "place": list(L.place_names),
+            "neighbourhood": L.nb_names,
+        }
+        if L.n_systems > 1:
+            self.units["national"] = ["England"]
+        self.months: list[int] = []
+        self._decile = L.nb_decile
+        self._ranks = L.nb_rank
+        self._masks = [L.nb_system == s for s in range(L.n_systems)]
+
+    def place_unmet_share(self, unmet: np.ndarray) -> np.ndarray:
+        L, need = self.model.layout, self.model.population.need
+        u = np.bincount(L.nb_place, weights=unmet.sum(axis=1), minlength=L.n_places)
+        n = np.bincount(L.nb_place, weights=need.sum(axis=1), minlength=L.n_places)
+        return u / np.maximum(n, 1e-12)
+
+    # ------------------------------------------------------------------ per month
+    def record(self, d) -> None:
+        m = self.model
+        L, pop = m.layout, m.population
+        self.months.append(m.month)
+        hle, health, people = pop.hle, pop.health, L.nb_population
+        need = pop.need
+        unmet = np.maximum(need - d.met, 0.0)
+        spend_nb = d.spend.sum(axis=1)
+        need_nb = need.sum(axis=1)
+
+        # neighbourhoods
+        self._put("neighbourhood", "population", people)
+        self._put("neighbourhood", "imd_rank", self._ranks)
+        self._put("neighbourhood", "hle", hle)
+        self._put("neighbourhood", "health", health)
+        self._put("neighbourhood", "unmet_need", unmet.sum(axis=1) / np.maximum(need_nb, 1e-12))
+        self._put("neighbourhood", "spend_per_head_gbp", spend_nb / people)
+
+        # places
+        pl = L.nb_place
+        place_people = np.bincount(pl, weights=people, minlength=L.n_places)
+        hidden = pop.hidden_need
+        unmet_hidden = np.maximum(hidden - d.met_hidden, 0.0)
+        self._put("place", "population", place_people)
+        self._put("place", "hle_mean", np.bincount(pl, weights=hle * people, minlength=L.n_places) / place_people)
+        self._put("place", "unmet_need", self.place_unmet_share(unmet))
+        self._put(
+            "place",
+            "unmet_need_hidden",
+            np.bincount(pl, weights=unmet_hidden.sum(axis=1), minlength=L.n_places)
+            / np.maximum(np.bincount(pl, weights=hidden.sum(axis=1), minlength=L.n_places), 1e-12),
+        )
+        self._put("place", "spend_gbp", np.bincount(pl, weights=spend_nb, minlength=L.n_places))
+        self._put("place", "delegated_budget_gbp", m.pot_envelope.sum(axis=1))
+        self._put("place", "delegated_share", m.shares.mean(axis=1))
+        self._put("place", "duplicated_spend_gbp", np.bincount(pl, weights=d.duplicated.sum(axis=1), minlength=L.n_places))
+        parts = m.partnerships
+        self._put("place", "trust_mean", np.array([p.mean_trust() for p in parts]))
+        delay = np.array([p.year.delay if p.year.decided else (m.month % 12) + 1 for p in parts], dtype=float)
+        self._put("place", "decision_delay_months", delay)
+        self._put("place", "deadlocks", np.array([p.deadlocks_total for p in parts], dtype=float))
+        self._put("place", "governance_form", np.array([GOVERNANCE_FORMS.index(p.form) for p in parts], dtype=float))
+        self._put("place", "vcse_alive", np.array([float(v.alive) for v in m.vcses]))
+        self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
+
+        # systems (and England)
+        groups = [(s, self._masks[s]) for s in range(L.n_systems)]
+        rows = [self._system_metrics(mask, d, unmet, delay, s) for s, mask in groups]
+        for key in rows[0]:
+            self._put("system", key, np.array([r[key] for r in rows]))
+        if L.n_systems > 1:
+            nat = self._system_metrics(np.ones(L.n_neighbourhoods, dtype=bool), d, unmet, delay, None)
+            for key, v in nat.items():
+                self._put("national", key, np.array([v]))
+        m.transaction_cost[:] = 0.0
+
+    def _system_metrics(self, mask: np.ndarray, d, unmet: np.ndarray, delay: np.ndarray, s: int | None) -> dict[str, float]:
+        m = self.model
+        L, pop = m.layout, m.population
+        people = L.nb_population[mask]
+        hle = pop.hle[mask]
+        health = pop.health[mask]
+        need = pop.need[mask]
+        spend = d.spend[mask]
+        dec = self._decile[mask]
+        rank = self._ranks[mask]
+        places_mask = np.isin(np.arange(L.n_places), np.unique(L.nb_place[mask]))
+        place_of = L.nb_place[mask]
+        out: dict[str, float] = {}
+        out["population"] = float(people.sum())
+        out["health_mean"] = float(np.average(health, weights=people))
+        out["hle_mean"] = float(np.average(hle, weights=people))
+        gv, gp = metrics.decile_groups(dec, hle, people)
+        if len(gv) >= 2:
+            out["hle_sii"], out["hle_rii"] = metrics.sii(gv, gp)
+        else:
+            out["hle_sii"], out["hle_rii"] = 0.0, 0.0
+        q1, q5 = dec <= 2, dec >= 9
+        out["hle_q1"] = float(np.average(hle[q1], weights=people[q1])) if q1.any() else float("nan")
+        out["hle_q5"] = float(np.average(hle[q5], weights=people[q5])) if q5.any() else float("nan")
+        out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"] if q1.any() and q5.any() else float("nan")
+        out["health_gini"] = metrics.gini(health, people)
+        spend_ph = spend.sum(axis=1) / people
+        need_ph = need.sum(axis=1) / people
+        out["spend_concentration_index"] = metrics.concentration_index(spend_ph, rank, people) if spend_ph.sum() > 0 else 0.0
+        out["horizontal_inequity"] = metrics.horizontal_inequity(spend_ph, need_ph, rank, people) if spend_ph.sum() > 0 else 0.0
+        ratio = spend.sum(axis=1) / np.maximum(need.sum(axis=1), 1e-12)
+        rv, rp = metrics.decile_groups(dec, ratio, people)
+        out["inverse_care_sii"] = metrics.sii(rv, rp)[0] if len(rv) >= 2 else 0.0
+        th = metrics.theil(hle, people, place_of)
+        out["theil_between_places"], out["theil_within_places"] = th.between, th.within
+        cov = np.maximum(m.coverage[mask], 1e-9)
+        ct = metrics.theil(cov, people, place_of)
+        out["coverage_theil_between_places"], out["coverage_theil_within_places"] = ct.between, ct.within
+        out["need_mismatch_within_places"] = self._within_mismatch(spend, need, place_of)
+        total_need = need.sum()
+        out["unmet_need"] = float(unmet[mask].sum() / total_need)
+        hidden = pop.hidden_need[mask]
+        out["unmet_need_hidden"] = float(np.maximum(hidden - d.met_hidden[mask], 0.0).sum() / max(hidden.sum(), 1e-12))
+        for k, name in enumerate(DOMAINS):
+            out[f"unmet_need_{name}"] = float(unmet[mask][:, k].sum() / max(need[:, k].sum(), 1e-12))
+        out["duplicated_spend_gbp"] = float(d.duplicated[mask].sum())
+        out["unfunded_need"] = float(d.unfunded[mask].sum())
+        out["spend_gbp"] = float(spend.sum())
+        out["need_gbp"] = float(total_need)
+        parts = [p for p in m.partnerships if places_mask[p.place]]
+        out["decision_delay_months"] = float(np.mean(delay[places_mask]))
+        out["deadlocks"] = float(sum(p.deadlocks_total for p in parts))
+        out["transaction_cost_gbp"] = float(m.transaction_cost[places_mask].sum() * 12.0)
+        if s is not None and m.icps[s].strategy is not None:
+            share = spend.sum(axis=0) / max(spend.sum(), 1e-12)
+            out["strategy_alignment"] = float(1.0 - 0.5 * np.abs(share - m.icps[s].strategy).sum())
+        elif s is None:
+            vals = [self.data[("system", "strategy_alignment")][-1]] if ("system", "strategy_alignment") in self.data else []
+            out["strategy_alignment"] = float(np.mean(vals[-1])) if vals else float("nan")
+        else:
+            out["strategy_alignment"] = float("nan")
+        out["trust_mean"] = float(np.mean([p.mean_trust() for p in parts]))
+        out["vcse_survival"] = float(np.mean([m.vcses[p.place].alive for p in parts]))
+        imb = [x for p in parts for x in p.power_imbalance]
+        out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
+        gained = float((people * (hle - m.initial_hle[mask])).sum())
+        out["health_gain_per_million_gbp"] = gained / max(m.cumulative_spend / 1e6, 1e-9) if s is None or L.n_systems == 1 else gained / max(m.cumulative_spend * people.sum() / L.nb_population.sum() / 1e6, 1e-9)
+        out["own_service_bias"] = self._own_service_bias(parts, spend, need, place_of)
+        budget = sum(v for k, v in m.year_budget.items() if k.startswith(("icb:", "council:")) and (s is None or not k.startswith("icb:") or k == f"icb:{s}"))
+        out["unspent_gbp"] = float(max(budget - spend.sum(), 0.0)) if L.n_systems == 1 else float("nan")
+        out["delegated_share"] = float(np.average(m.shares[places_mask].mean(axis=1), weights=L.place_population()[places_mask]))
+        if m.cfg.sed.enabled and s is not None:
+            out["external_funding_gbp"] = float(m.external_funding[s])
+            out["local_spend_share"] = float(m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"]))
+        return out
+
+    @staticmethod
+    def _within_mismatch(spend: np.ndarray, need: np.ndarray, place_of: np.ndarray) -> float:
+        """Half the sum of |spend share - need share| across neighbourhood-domain cells within each
+        place, population of money-weighted over places: 0 = spending matches need exactly."""
+        total = 0.0
+        weight = 0.0
+        for p in np.unique(place_of):
+            i = place_of == p
+            s, n = spend[i], need[i]
+            if s.sum() <= 0:
+                continue
+            total += 0.5 * np.abs(s / s.sum() - n / n.sum()).sum() * s.sum()
+            weight += s.sum()
+        return float(total / weight) if weight > 0 else 0.0
+
+    def _own_service_bias(self, parts, spend, need, place_of) -> float:
+        """Share of place spending on the pot holder's own services minus their share of need (lead
+        provider bias); 0 where no provider holds a pot."""
+        vals = []
+        for p in parts:
+            if p.form != "lead_provider" or not p.voters:
+                continue
+            own = list(p.voters[0].org.own_domains)
+            i = place_of == p.place
+            s, n = spend[i].sum(axis=0), need[i].sum(axis=0)
+            vals.append(s[own].sum() / s.sum() - n[own].sum() / n.sum())
+        return float(np.mean(vals)) if vals else 0.0
+
+    def _put(self, level: str, metric: str, values: np.ndarray) -> None:
+        self.data[(level, metric)].append(np.asarray(values, dtype=float))
+
+    # ------------------------------------------------------------------ tables
+    def frame(self, run: str = "", scenario: str = "", seed: int = 0) -> pd.DataFrame:
+        """The tidy long time series: run, scenario, seed, month, level, unit, metric, value."""
+        parts = []
+        months = np.array(self.months)
+        for (level, metric), values in self.data.items():
+            arr = np.stack(values)  # months x units
+            units = self.units[level]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "month": np.repeat(months, arr.shape[1]),
+                        "level": level,
+                        "unit": np.tile(np.array(units, dtype=object), arr.shape[0]),
+                        "metric": metric,
+                        "value": arr.ravel(),
+                    }
+                )
+            )
+        df = pd.concat(parts, ignore_index=True)
+        df.insert(0, "seed", np.int64(seed))
+        df.insert(0, "scenario", scenario)
+        df.insert(0, "run", run)
+        for col in ("run", "scenario", "level", "unit", "metric"):
+            df[col] = df[col].astype("string")
+        return df
+
+    def series(self, metric: str, level: str = "system", unit: int = 0) -> np.ndarray:
+        """One metric's monthly values for one unit (fast access without building the frame)."""
+        return np.array([v[unit] for v in self.data[(level, metric)]])
+
+
+def summarise(recorder: Recorder) -> dict[str, float]:
+    """Horizon values of the run (system level; national level when several systems)."""
+    level = "national" if recorder.model.layout.n_systems > 1 else "system"
+    out: dict[str, float] = {}
+    for key, how in {**SUMMARY_KEYS, **EXTRA_SUMMARY}.items():
+        if (level, key) not in recorder.data:
+            continue
+        series = recorder.series(key, level)
+        finite = series[np.isfinite(series)]
+        if how == "last":
+            v = series[-1]
+        elif how == "mean12":
+            tail = series[-12:]
+            tail = tail[np.isfinite(tail)]
+            v = tail.mean() if tail.size else float("nan")
+        else:  # run_mean
+            v = finite.mean() if finite.size else float("nan")
+        out[key] = float(v)
+    parts = recorder.model.partnerships
+    delays = [d for p in parts for d in p.delays]
+    out["decision_delay_months"] = float(np.mean(delays)) if delays else 0.0
+    imb = [x for p in parts for x in p.power_imbalance]
+    out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
+    return out
