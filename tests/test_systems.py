@@ -1,0 +1,176 @@
+"""Tests for real systems' layouts built from the packaged data (ics_sim/systems.py)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ics_sim.config import load_config
+from ics_sim.config.schema import SystemConfig
+from ics_sim.geography import Layout, build_layout
+from ics_sim.reference_data import DEC_COLS, place_table
+from ics_sim.systems import build
+
+HW = "E54000019"  # Herefordshire and Worcestershire
+STW = "E54000011"  # Shropshire, Telford and Wrekin
+NENC = "E54000050"  # North East and North Cumbria
+
+
+def _named(name: str) -> Layout:
+    """Layout of a named system config, composed as ``python -m ics_sim system=<name>`` would."""
+    cfg, _ = load_config({"system": name})
+    return build_layout(cfg.system)
+
+
+@pytest.fixture(scope="module")
+def places() -> pd.DataFrame:
+    return place_table()
+
+
+@pytest.fixture(scope="module")
+def england() -> Layout:
+    return _named("england")
+
+
+def _implied_mean_rank(places: pd.DataFrame) -> np.ndarray:
+    """Mean national rank implied by each place's decile profile (uniform within deciles)."""
+    profile = places[list(DEC_COLS)].to_numpy(dtype=float)
+    return profile @ ((np.arange(10) + 0.5) / 10) / profile.sum(axis=1)
+
+
+def _weighted_place_rank(layout: Layout) -> np.ndarray:
+    num = np.bincount(layout.nb_place, weights=layout.nb_population * layout.nb_rank)
+    return num / layout.place_population()
+
+
+def test_herefordshire_worcestershire() -> None:
+    layout = _named("herefordshire_worcestershire")
+    assert layout.system_names == ["herefordshire_worcestershire"]
+    assert layout.system_codes == [HW]
+    pops = dict(zip(layout.place_names, layout.place_population(), strict=True))
+    assert len(pops) == 2
+    assert pops["Worcestershire"] == pytest.approx(603_739, abs=1e-6)
+    herefordshire = next(v for k, v in pops.items() if k.startswith("Herefordshire"))
+    assert herefordshire == pytest.approx(187_000, abs=1e-6)
+    assert layout.n_neighbourhoods == 15
+    assert layout.system_population()[0] == pytest.approx(790_739, abs=1e-6)
+    assert layout.place_need_index is not None and len(layout.place_need_index) == 2
+
+
+def test_shropshire_telford_wrekin() -> None:
+    layout = _named("shropshire_telford_wrekin")
+    assert layout.system_codes == [STW]
+    pops = dict(zip(layout.place_names, layout.place_population(), strict=True))
+    assert pops == pytest.approx({"Shropshire": 323_570, "Telford and Wrekin": 185_568}, abs=1e-6)
+    assert layout.system_population()[0] == pytest.approx(509_138, abs=1e-6)
+
+
+def test_north_east_north_cumbria() -> None:
+    layout = _named("north_east_north_cumbria")
+    assert layout.system_codes == [NENC]
+    assert layout.n_places == 13
+    assert layout.system_population()[0] == pytest.approx(2_966_519, abs=1e-6)
+
+
+def test_icb_kind_accepts_codes_and_names() -> None:
+    by_code = build(SystemConfig(kind="icb", icb=HW))
+    for key in ("QGH", "herefordshire_worcestershire", "Worcestershire"):
+        other = build(SystemConfig(kind="icb", icb=key))
+        assert other.system_codes == [HW]
+        np.testing.assert_array_equal(other.nb_rank, by_code.nb_rank)
+
+
+def test_england(england: Layout, places: pd.DataFrame) -> None:
+    assert england.n_systems == 42
+    assert england.system_codes == sorted(england.system_codes)
+    assert england.system_population().sum() == pytest.approx(56_490_091, abs=1e-3)
+    assert england.n_neighbourhoods == int(places["n_pcns"].clip(lower=1).sum()) == 1254
+    assert england.place_codes == places["place_code"].tolist()
+    # every place's neighbourhoods sum to its population (whole people: exact in float)
+    np.testing.assert_array_equal(england.place_population(), places["population"].to_numpy(float))
+    assert np.all(england.nb_population > 0)
+    assert np.all(england.nb_population == np.round(england.nb_population))
+    assert np.all((england.nb_rank >= 0) & (england.nb_rank < 1))
+    # the place's number of people aged 65+ is kept
+    over_65 = np.bincount(england.nb_place, weights=england.nb_population * england.nb_share_65)
+    np.testing.assert_allclose(over_65, places["pop_65plus"].to_numpy(float), rtol=1e-9)
+    assert np.all((england.nb_share_65 > 0) & (england.nb_share_65 < 1))
+    # data-driven indices, not the synthetic default of 1
+    assert england.place_need_index is not None
+    np.testing.assert_array_equal(
+        england.place_need_index, places["need_index_overall"].to_numpy(float)
+    )
+    assert england.need_index.min() < 0.95 < 1.05 < england.need_index.max()
+
+
+def test_neighbourhood_sizes_plausible(england: Layout) -> None:
+    """PCN footprints mostly 30,000-60,000 people (MODEL.md section 2: 30,000-50,000)."""
+    middle = np.quantile(england.nb_population, [0.1, 0.9])
+    assert 25_000 < middle[0] and middle[1] < 70_000
+
+
+def test_decile_mix_reproduces_places(england: Layout, places: pd.DataFrame) -> None:
+    implied = _implied_mean_rank(places)
+    # the profile's mean rank agrees with the published mean IMD rank (sanity of the check)
+    assert np.corrcoef(implied, places["mean_imd_rank"])[0, 1] > 0.99
+    got = _weighted_place_rank(england)
+    big = np.bincount(england.nb_place) >= 10
+    assert big.sum() > 20
+    assert np.abs(got - implied)[big].max() < 0.05
+
+    pop = places["population"].to_numpy(float)
+    for d in range(1, 11):
+        data_share = float(places[f"pct_pop_dec{d}"] @ pop / pop.sum())
+        model_share = england.nb_population[england.nb_decile == d].sum() / pop.sum()
+        if d == 1:  # the brief's criterion: decile 1 within 2 percentage points
+            assert abs(model_share - data_share) < 0.02
+        assert abs(model_share - data_share) < 0.03, d
+
+
+def test_deterministic_and_icb_alone_equals_slice_of_england(england: Layout) -> None:
+    alone = build(SystemConfig(kind="icb", icb=NENC))
+    again = build(SystemConfig(kind="icb", icb=NENC))
+    for name in ("nb_place", "nb_population", "nb_rank", "nb_share_65"):
+        np.testing.assert_array_equal(getattr(alone, name), getattr(again, name))
+
+    s = england.system_codes.index(NENC)
+    sel = england.nb_system == s
+    first_place = int(np.flatnonzero(england.place_system == s)[0])
+    np.testing.assert_array_equal(england.nb_place[sel] - first_place, alone.nb_place)
+    for name in ("nb_population", "nb_rank", "nb_share_65"):
+        np.testing.assert_array_equal(getattr(england, name)[sel], getattr(alone, name))
+    assert [
+        england.place_names[p] for p in np.flatnonzero(england.place_system == s)
+    ] == alone.place_names
+    assert england.need_index[s] == alone.need_index[0]
+
+
+def test_geography_seed_changes_draws_not_totals() -> None:
+    a = build(SystemConfig(kind="icb", icb=HW, geography_seed=1))
+    b = build(SystemConfig(kind="icb", icb=HW, geography_seed=2))
+    assert not np.array_equal(a.nb_rank, b.nb_rank)
+    np.testing.assert_array_equal(a.place_population(), b.place_population())
+
+
+def test_bad_key_names_the_field() -> None:
+    with pytest.raises(ValueError, match=r"system\.icb"):
+        build(SystemConfig(kind="icb", icb="nowhere"))
+    cfg, _ = load_config({"system": "icb", "system.icb": "nowhere"})
+    with pytest.raises(ValueError, match=r"system\.icb"):
+        build_layout(cfg.system)
+
+
+def test_empty_key_names_the_field() -> None:
+    cfg, _ = load_config({"system": "icb"})
+    with pytest.raises(ValueError, match=r"system\.icb must name one of the 42 ICBs"):
+        build_layout(cfg.system)
+
+
+def test_england_build_is_fast() -> None:
+    build(SystemConfig(kind="england"))  # warm the table cache
+    start = time.perf_counter()
+    build(SystemConfig(kind="england"))
+    assert time.perf_counter() - start < 1.0
