@@ -88,7 +88,7 @@ def _app(cfg: DictConfig) -> None:
 
     import logging
 
-    logging.getLogger("mesa").setLevel(logging.WARNING)  # Mesa logs every step at DEBUG
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hc = HydraConfig.get()
     multirun = hc.mode is not None and hc.mode.name == "MULTIRUN"
     out = Path(hc.runtime.output_dir) if multirun else None
