@@ -92,11 +92,23 @@ def _app(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     multirun = hc.mode is not None and hc.mode.name == "MULTIRUN"
     out = Path(hc.runtime.output_dir) if multirun else None
+    if out is not None:  # job.json: this job's overrides and status, for python -m ics_sim.aggregate
+        from ics_sim.aggregate import record_job
+
+        record_job(out, list(hc.overrides.task), hc.job.num, "running")
     try:
         run_job(cfg, out)
-    except ConfigError as exc:
-        print(f"ConfigError: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except Exception as exc:
+        if out is None:
+            if isinstance(exc, ConfigError):
+                print(f"ConfigError: {exc}", file=sys.stderr)
+                raise SystemExit(2) from None
+            raise
+        # in a sweep, record the failure and let the launcher carry on with the other jobs
+        record_job(out, list(hc.overrides.task), hc.job.num, "failed", exc)
+        raise
+    if out is not None:
+        record_job(out, list(hc.overrides.task), hc.job.num, "done")
 
 
 def main() -> None:

@@ -74,7 +74,7 @@ class ICSModel(mesa.Model):
         self.observation = Observation(cfg, self.population, self.rng_obs)
         self.shocks = ShockTimeline(cfg)
         self.local_priorities = self.rng_place.normal(0.0, cfg.interests.local_priority_sd, (L.n_places, N_DOMAINS))
-        self.vcse_volatility = 0.25
+        self.vcse_volatility = cfg.providers.vcse_income_volatility
         self.month = 0
         self._create_organisations()
         self._init_finance()
@@ -208,11 +208,13 @@ class ICSModel(mesa.Model):
             delegated_cells = wshare * (1.0 - kept) * budget[None, :]
             np.add.at(self.pot_envelope, places, delegated_cells)
             retained = budget - delegated_cells.sum(axis=0)
-            env = shift_domains(retained, self.icbs[s].proposal_preferences(), c.finance.mental_health_floor)
+            floor = c.finance.mental_health_floor * retained.sum()
+            env = shift_domains(retained, self.icbs[s].proposal_preferences(), floor)
             kw = wshare * kept
             self.central_plan[idx] = make_plan(env, kw)
             self.year_budget[f"icb:{s}"] = float(budget.sum())
             self.year_budget[f"icb_retained:{s}"] = float(retained.sum())
+        self.pot_nhs = self.pot_envelope.copy()
         for p, part in enumerate(self.partnerships):
             pooled = self.council_budget[p] - self.council_own_envelope(p)
             self.pot_envelope[p] += pooled
@@ -261,6 +263,9 @@ class ICSModel(mesa.Model):
         self.vcse_external = self.place_pop * c.system.vcse_external_gbp_per_head * np.exp(
             self.rng_vcse.normal(0.0, self.vcse_volatility, L.n_places) - 0.5 * self.vcse_volatility**2
         )
+        for p in range(L.n_places):
+            self.year_budget[f"vcse:{p}"] = float(self.vcse_external[p])
+            self.year_spent[f"vcse:{p}"] = 0.0
         if c.sed.enabled:
             self._social_economic_development()
 
@@ -349,10 +354,17 @@ class ICSModel(mesa.Model):
             integrated = part.pooled or part.form == "lead_provider"
             bonus = c.costs.integration_bonus * part.mean_trust() if integrated else 0.0
             pot_eff[i] = place_eff[p] * (1.0 + bonus)
-            coord_central_pot[i] = 0.5 + 0.5 * part.mean_trust()
+            # co-ordination is structural where a funder's controller votes on the pot's plan (it
+            # knows the plan), and otherwise only as good as the trust between the two bodies
+            voters = {v.label for v in part.voters}
             holder_key = part.voters[0].label if part.voters else "icb"
+            t = part.mean_trust()
+            coord_central_pot[i] = 0.5 + (0.5 * t if "icb" in voters else 0.0)
             coord_central_council[i] = part.trust_between("icb", "council")
-            coord_pot_council[i] = 1.0 if holder_key == "council" else part.trust_between(holder_key, "council")
+            if "council" in voters:
+                coord_pot_council[i] = 0.5 + 0.5 * t
+            else:
+                coord_pot_council[i] = part.trust_between(holder_key, "council")
             vcse = self.vcses[p]
             coord_vcse[i] = part.trust_between("vcse", holder_key) if vcse.alive else 0.0
             if vcse.alive:
@@ -425,6 +437,7 @@ class ICSModel(mesa.Model):
             s = int(L.place_system[p])
             self.year_spent[f"icb:{s}"] += pot_p * nhs_pot_share[p]
             self.vcses[p].receive((grants[i].sum() + vcse_ext[i].sum()) / 12.0)
+            self.year_spent[f"vcse:{p}"] += vcse_ext[i].sum() / 12.0
             self.place_spend_by_domain[p] = d.spend[i].sum(axis=0)
         for s in range(L.n_systems):
             m = L.nb_system == s

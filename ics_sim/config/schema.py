@@ -139,7 +139,7 @@ class FinanceConfig:
         "NHS England mental health investment standard",
     )
     pooled_council_share: float = param(
-        0.5, "share", 0.0, 1.0, "share of council social care and public health money pooled under a pooled form (section 75)",
+        1.0, "share", 0.0, 1.0, "share of council social care and public health money pooled under a pooled form (section 75)",
         "Better Care Fund and section 75 practice; assumption",
     )
 
@@ -275,9 +275,9 @@ class DecisionConfig:
     """How proposals become decisions (MODEL.md section 6.4)."""
 
     tolerance: float = param(
-        0.06, "share of budget", 0.0, 1.0, "how far (half L1 distance) a decision may sit from a member's proposal for them to accept, at zero trust"
+        0.0, "share of budget", 0.0, 1.0, "how far (half L1 distance) a decision may sit from a member's proposal for them to accept, at zero trust"
     )
-    tolerance_trust: float = param(0.16, "share of budget", 0.0, 1.0, "extra tolerance at full trust in the proposer")
+    tolerance_trust: float = param(0.08, "share of budget", 0.0, 1.0, "extra tolerance at full trust in the proposer")
     concession: float = param(0.35, "share", 0.0, 1.0, "how far members move towards the last candidate after a failed meeting")
     supermajority: float = param(2 / 3, "share of votes", 0.5, 1.0, "threshold of a supermajority")
     independent_chair_moderation: float = param(
@@ -361,6 +361,9 @@ class ProvidersConfig:
     vcse_grant_share: float = param(0.3, "share", 0.0, 1.0, "share of prevention spending channelled through VCSE grants")
     vcse_running_cost: float = param(0.9, "share of last year's income", 0.0, 2.0, "VCSE fixed running cost")
     vcse_reserve_months: float = param(6.0, "months", 0.0, 60.0, "VCSE reserves at the start")
+    vcse_income_volatility: float = param(
+        0.25, "log s.d. per year", 0.0, 2.0, "year-to-year variation of VCSE external income (grant rounds)"
+    )
 
 
 @dataclass

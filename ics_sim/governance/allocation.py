@@ -55,7 +55,8 @@ def shift_domains(envelope: np.ndarray, log_pref: np.ndarray, mh_floor: float | 
     """Move money between domains by preference log-weights, keeping the total.
 
     Domains with no money stay at zero (a council cannot fund acute care from its own budget). With
-    ``mh_floor`` (an NHS plan), mental health keeps at least that share of the total.
+    ``mh_floor`` (GBP: the mental health investment standard applied to the NHS money in the
+    envelope), mental health keeps at least that amount.
     """
     total = envelope.sum()
     if total <= 0:
@@ -65,12 +66,13 @@ def shift_domains(envelope: np.ndarray, log_pref: np.ndarray, mh_floor: float | 
     else:
         env = envelope * np.exp(log_pref)
         env *= total / env.sum()
-    if mh_floor is not None and env[MENTAL] < mh_floor * total and envelope[MENTAL] > 0:
-        need = mh_floor * total - env[MENTAL]
+    if mh_floor is not None and env[MENTAL] < mh_floor - 1e-9 and envelope[MENTAL] > 0:
+        floor = min(mh_floor, total)
+        need = floor - env[MENTAL]
         others = env.copy()
         others[MENTAL] = 0.0
         env -= others * (need / others.sum())
-        env[MENTAL] = mh_floor * total
+        env[MENTAL] = floor
     return env
 
 

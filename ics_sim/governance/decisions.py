@@ -1,7 +1,7 @@
 """Decision rules: how proposals become a decision, or a deadlock (MODEL.md sections 4, 6.4).
 
 The meeting follows an agenda-setter model (Romer and Rosenthal 1978; Baron and Ferejohn 1989): the
-most powerful voting member (the one holding most of the money) opens with its own proposal,
+holder of the place budget (the ICB, the SRO or the lead provider) opens with its own proposal,
 pulled towards the members' mean by an independent chair. The opening moves step by step towards
 the members' mean until enough members accept it under the decision rule. A member accepts a
 candidate within its tolerance of its own proposal, and tolerance grows with trust in the proposer.
@@ -50,22 +50,26 @@ def decide(
     tolerance: np.ndarray,
     moderation: float,
     supermajority: float,
+    reference: np.ndarray | None = None,
 ) -> Outcome:
     """Turn voting members' proposals into a decision.
 
     Args:
         proposals: (members, neighbourhoods, domains) plans of the voting members.
         votes: votes per member (budget-weighted for the ``weighted`` rule).
-        setter: index of the agenda setter (the member holding most money).
+        setter: index of the agenda setter (the pot holder).
         rule: consensus | majority | supermajority | weighted | lead_decides.
         tolerance: per member, the largest plan distance it accepts (grows with trust).
         moderation: how far an independent chair pulls the opening towards the mean (0 = ICB chair).
         supermajority: threshold share of votes.
+        reference: members' proposals before any concessions, against which power imbalance is
+            measured (default: ``proposals``).
     """
+    ref = proposals if reference is None else reference
     m = len(proposals)
     if rule == "lead_decides" or m == 1:
         plan = proposals[setter].copy()
-        return Outcome(True, plan, np.ones(m, dtype=bool), 0.0, _imbalance(plan, proposals, setter))
+        return Outcome(True, plan, np.ones(m, dtype=bool), 0.0, _imbalance(plan, ref, setter))
     centre = proposals.mean(axis=0)
     opening = (1.0 - moderation) * proposals[setter] + moderation * centre
     accepted = np.zeros(m, dtype=bool)
@@ -75,7 +79,7 @@ def decide(
         accepted = dist <= tolerance
         accepted[setter] |= lam == 0.0  # the setter backs its own opening
         if passes(rule, accepted, votes, supermajority):
-            return Outcome(True, cand, accepted, float(lam), _imbalance(cand, proposals, setter))
+            return Outcome(True, cand, accepted, float(lam), _imbalance(cand, ref, setter))
     return Outcome(False, None, accepted, 1.0, 0.0)
 
 

@@ -197,7 +197,8 @@ class PlacePartnership:
             if seat.label == m.cfg.governance.lead_provider:
                 # an outcome-based contract pays for health, not activity: less reason to favour own services
                 pref = pref * (1.0 - m.cfg.governance.outcome_payment_share)
-        env = shift_domains(envelope, pref, m.cfg.finance.mental_health_floor if nhs else None)
+        floor = m.cfg.finance.mental_health_floor * m.pot_nhs[self.place].sum() if nhs else None
+        env = shift_domains(envelope, pref, floor)
         rank = m.layout.nb_rank[self.idx]
         pops = m.layout.nb_population[self.idx]
         w = area_weights(m.cfg.allocation.rule, belief, pops, rank, m.cfg.allocation.hi_adjustment)
@@ -226,6 +227,7 @@ class PlacePartnership:
             return None
         beliefs = {s.label: self.working_belief(s, forum) for s in self.seats}
         proposals = np.stack([self.proposal(s, envelope, beliefs[s.label], nhs=s.label == "icb") for s in voters])
+        raw = proposals
         if self.concession > 0 and len(voters) > 1:
             proposals = (1.0 - self.concession) * proposals + self.concession * proposals.mean(axis=0)
         rule = m.cfg.decision_rule
@@ -233,12 +235,12 @@ class PlacePartnership:
             votes = np.array([self.money_held(s) for s in voters])
         else:
             votes = np.array([s.votes for s in voters])
-        setter = int(np.argmax([self.money_held(s) for s in voters]))
+        setter = 0  # the pot holder opens: seated first under every form (ICB; the SRO; the lead)
         tolerance = m.cfg.decision.tolerance + m.cfg.decision.tolerance_trust * self.trust.trust_in(
             self.trust.index(voters[setter].label)
         )[[self.trust.index(s.label) for s in voters]]
         moderation = m.cfg.decision.independent_chair_moderation if m.cfg.chair == "independent" else 0.0
-        out = decide(proposals, votes, setter, rule, tolerance, moderation, m.cfg.decision.supermajority)
+        out = decide(proposals, votes, setter, rule, tolerance, moderation, m.cfg.decision.supermajority, reference=raw)
         seat_idx = np.array([self.trust.index(s.label) for s in voters])
         s_idx = seat_idx[setter]
         if out.decided:

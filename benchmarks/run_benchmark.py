@@ -1,0 +1,69 @@
+"""Benchmarks: how long a run takes, and its peak memory. Prints figures; asserts nothing.
+
+    python benchmarks/run_benchmark.py            # default, large synthetic and England
+    python benchmarks/run_benchmark.py --quick    # default only
+
+Each case runs in a fresh process (so peak memory is that run's), on one core:
+- the default synthetic system (1.2m people, 4 places, 30 neighbourhoods, 10 years);
+- a synthetic system scaled to 40 places and about 1,250 neighbourhoods, 10 years;
+- ``system=england``: all 42 ICSs, 10 years.
+Times are for building and running the model (config composition and imports excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+CASE = r"""
+import json, resource, time, sys
+from ics_sim.config import load_config
+from ics_sim.model import ICSModel
+overrides = json.loads(sys.argv[1])
+cfg, _ = load_config(overrides)
+times = []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter()
+    m = ICSModel(cfg).run()
+    times.append(time.perf_counter() - t)
+    n = m.layout.n_neighbourhoods
+    m.release()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": min(times), "neighbourhoods": n, "peak_mib": peak}))
+"""
+
+
+def large_synthetic(places: int = 40, per_place: int = 31) -> dict:
+    ranks = [0.05 + 0.9 * i / (places - 1) for i in range(places)]
+    spec = [
+        {"name": f"Place{i:02d}", "population": 1_250_000, "mean_imd_rank": r, "share_65plus": 0.185, "neighbourhoods": per_place}
+        for i, r in enumerate(ranks)
+    ]
+    return {"system.places": spec, "system.name": "large"}
+
+
+def measure(label: str, overrides: dict, repeats: int) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", CASE, json.dumps(overrides), str(repeats)], capture_output=True, text=True, env=env, check=True)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"{label:<48} {res['seconds']:7.2f} s   {res['neighbourhoods']:5d} neighbourhoods   peak {res['peak_mib']:7.0f} MiB", flush=True)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="only the default run")
+    args = ap.parse_args()
+    print("ics_sim benchmark (one core; best of the repeats; 10-year runs)")
+    measure("default synthetic system (aim < 1 s)", {}, 3)
+    if args.quick:
+        return
+    measure("synthetic, 40 places x ~1,250 neighbourhoods (aim < 10 s)", large_synthetic(), 1)
+    measure("system=england, 42 ICSs (aim < 30 s)", {"system": "england"}, 1)
+
+
+if __name__ == "__main__":
+    main()
