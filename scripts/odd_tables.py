@@ -55,7 +55,9 @@ from ics_sim.domains import DOMAINS, GOVERNANCE_FORMS  # noqa: E402
 ODD_PATH = REPO / "docs" / "ODD.md"
 CONFIG_DIR = REPO / "configs"
 
-MARKER = re.compile(r"<!-- (?P<name>[a-z_]+(?::[a-z_.]+)?) -->\n(?P<body>.*?)<!-- /(?P=name) -->", re.S)
+MARKER = re.compile(
+    r"<!-- (?P<name>[a-z_]+(?::[a-z_.]+)?) -->\n(?P<body>.*?)<!-- /(?P=name) -->", re.S
+)
 
 #: Meanings of fields declared without ``param`` metadata (plain strings and lists).
 FALLBACK_HELP: dict[str, str] = {
@@ -65,7 +67,14 @@ FALLBACK_HELP: dict[str, str] = {
     "system.places": "places of a synthetic system (one item per place; see the next table)",
     "system.places[].name": "name of the place (unique)",
     "system.places[].code": "optional code of the place (default: its name)",
-    "shocks": "the dated shock timeline (one item per event; see the table below)",
+    "shocks": "the dated shock timeline (one item per event; see section 7.18)",
+    "chair": "who chairs the ICP and the place partnerships: a jointly selected independent chair or the ICB chair",
+    "decision_rule": "how the voters of a place partnership turn proposals into a decision (section 7.10)",
+    "governance.lead_provider": "which provider holds the place pot under the lead_provider form",
+    "delegation.rule": "delegation (subsidiarity) rule: what share of each NHS domain goes to places (section 7.7)",
+    "allocation.rule": "how a budget holder divides money across neighbourhoods (section 7.6)",
+    "sed.enabled": "switch social and economic development on (section 7.19)",
+    "shocks[].kind": "what the event changes: need (winter pressure), budgets (funding cut) or capacity (workforce loss)",
     "shocks[].start": "first month of the event, YYYY-MM (month 0 of a run is April of start_year)",
     "shocks[].domain": "care domain the event acts on, or all",
     "shocks[].every_year": "whether the event recurs every year from its start",
@@ -95,7 +104,9 @@ def _fmt_number(v: Any) -> str:
 
 def _fmt_default(value: Any) -> str:
     if isinstance(value, schema.PerDomain):
-        return "; ".join(f"{d} {_fmt_number(v)}" for d, v in zip(DOMAINS, value.as_tuple(), strict=True))
+        return "; ".join(
+            f"{d} {_fmt_number(v)}" for d, v in zip(DOMAINS, value.as_tuple(), strict=True)
+        )
     if isinstance(value, str):
         return f"`{value}`" if value else "(empty)"
     if isinstance(value, list):
@@ -117,11 +128,22 @@ def _fmt_range(meta: dict, tp: Any) -> str:
     return f"at least {_fmt_number(lo)}" if lo is not None else f"at most {_fmt_number(hi)}"
 
 
-def _fmt_source(meta: dict) -> str:
+#: run settings whose schema source is the default "assumption" but which are choices of the user
+SETTINGS = frozenset({"seed", "years", "start_year", "replicates", "system.geography_seed"})
+
+
+def _fmt_source(meta: dict, key: str, tp: Any) -> str:
     src = meta.get("source")
     if not meta:
         return "-"
     if src == schema.ASSUMPTION:
+        if (
+            key in SETTINGS
+            or key.startswith("system.places[]")
+            or meta.get("choices")
+            or tp is bool
+        ):
+            return "scenario setting"
         return "assumption"
     return _escape(src or "-")
 
@@ -199,7 +221,7 @@ def section_rows(section: str) -> list[dict[str, str]]:
                 "unit": _escape(meta.get("unit", "-") or "-"),
                 "default": _escape(_fmt_default(_default_of(f))),
                 "range": _fmt_range(meta, tp),
-                "source": _fmt_source(meta),
+                "source": _fmt_source(meta, key, tp),
             }
         )
     return rows
@@ -212,7 +234,9 @@ def config_keys() -> list[str]:
         prefix = _key_prefix(name)
         cls = sections()[name]
         hints = typing.get_type_hints(cls)
-        keys.extend(prefix + f.name for f in dataclasses.fields(cls) if not _is_section(hints[f.name]))
+        keys.extend(
+            prefix + f.name for f in dataclasses.fields(cls) if not _is_section(hints[f.name])
+        )
     return keys
 
 
@@ -250,7 +274,9 @@ def _fmt_preset_value(value: Any) -> str:
         items = []
         for item in value:
             if isinstance(item, dict):
-                items.append("{" + ", ".join(f"{k}: {_fmt_preset_value(v)}" for k, v in item.items()) + "}")
+                items.append(
+                    "{" + ", ".join(f"{k}: {_fmt_preset_value(v)}" for k, v in item.items()) + "}"
+                )
             else:
                 items.append(_fmt_preset_value(item))
         return "; ".join(items)
@@ -279,7 +305,9 @@ def render_presets(group: str) -> str:
         # a group file without "# @package _global_" sets keys inside the group
         is_global = "@package _global_" in path.read_text()
         flat = _flatten(data, "" if is_global else f"{group}.")
-        settings = "; ".join(f"`{k}` = {_escape(_fmt_preset_value(v))}" for k, v in flat) or "(nothing)"
+        settings = (
+            "; ".join(f"`{k}` = {_escape(_fmt_preset_value(v))}" for k, v in flat) or "(nothing)"
+        )
         rows.append([f"`{group}={path.stem}`", settings])
     return _table(["preset", "what it sets"], rows)
 
@@ -327,12 +355,32 @@ def render_seats() -> str:
 
 #: module-level constants the mechanisms use: (module, name, what it is)
 CONSTANTS: tuple[tuple[str, str, str], ...] = (
-    ("ics_sim.model", "DUPLICATION_RATE", "share of the overlapping (smaller) contribution of two unco-ordinated funders that is wasted"),
-    ("ics_sim.population", "ENGLAND_SHARE_65", "England's share of people aged 65+ (Census 2021), the reference of the age gradient of need"),
-    ("ics_sim.governance.decisions", "STEPS", "the candidate steps lambda from the opening towards the members' mean in one meeting"),
+    (
+        "ics_sim.model",
+        "DUPLICATION_RATE",
+        "share of the overlapping (smaller) contribution of two unco-ordinated funders that is wasted",
+    ),
+    (
+        "ics_sim.population",
+        "ENGLAND_SHARE_65",
+        "England's share of people aged 65+ (Census 2021), the reference of the age gradient of need",
+    ),
+    (
+        "ics_sim.governance.decisions",
+        "STEPS",
+        "the candidate steps lambda from the opening towards the members' mean in one meeting",
+    ),
     ("ics_sim.governance.partnership", "LADDER", "order of formality of the optional ladder"),
-    ("ics_sim.systems", "SIZE_CONCENTRATION", "Dirichlet concentration of neighbourhood sizes in real places"),
-    ("ics_sim.systems", "AGE_TILT", "relative change of the 65+ share per unit of deprivation rank (real places)"),
+    (
+        "ics_sim.systems",
+        "SIZE_CONCENTRATION",
+        "Dirichlet concentration of neighbourhood sizes in real places",
+    ),
+    (
+        "ics_sim.systems",
+        "AGE_TILT",
+        "relative change of the 65+ share per unit of deprivation rank (real places)",
+    ),
 )
 
 
@@ -341,6 +389,8 @@ def render_constants() -> str:
 
     rows = []
     for mod, name, what in CONSTANTS:
+        if not hasattr(importlib.import_module(mod), name):
+            continue  # moved into the schema or removed: the regenerated table drops it
         value = getattr(importlib.import_module(mod), name)
         if hasattr(value, "tolist"):
             value = value.tolist()
@@ -359,11 +409,18 @@ def render_summary() -> str:
     how_text = {
         "last": "value at the horizon",
         "mean12": "mean of the last 12 months",
-        "run_mean": "mean over the run's decisions",
+        "run_mean": "mean over the run (see the definition in section 7.20)",
     }
     rows = []
     for key, how in {**SUMMARY_KEYS, **EXTRA_SUMMARY}.items():
-        rows.append([f"`{key}`", _escape(UNITS.get(key, "see section 7.20")), how_text.get(how, how), "core" if key in SUMMARY_KEYS else "extra"])
+        rows.append(
+            [
+                f"`{key}`",
+                _escape(UNITS.get(key, "see section 7.20")),
+                how_text.get(how, how),
+                "core" if key in SUMMARY_KEYS else "extra",
+            ]
+        )
     return _table(["summary key", "unit", "reduction", "set"], rows)
 
 
@@ -374,7 +431,9 @@ def render(name: str) -> str:
     kind, _, arg = name.partition(":")
     if kind == "params":
         if arg not in sections():
-            raise KeyError(f"docs/ODD.md has a marker params:{arg}, but the schema has no section {arg!r}")
+            raise KeyError(
+                f"docs/ODD.md has a marker params:{arg}, but the schema has no section {arg!r}"
+            )
         return render_params(arg)
     if kind == "presets":
         return render_presets(arg)
@@ -398,8 +457,15 @@ def update(text: str) -> str:
     for sec in sections():
         n = found.count(f"params:{sec}")
         if n != 1:
-            raise ValueError(f"docs/ODD.md must hold exactly one <!-- params:{sec} --> block (found {n})")
-    return MARKER.sub(lambda m: f"<!-- {m.group('name')} -->\n{render(m.group('name'))}<!-- /{m.group('name')} -->", text)
+            raise ValueError(
+                f"docs/ODD.md must hold exactly one <!-- params:{sec} --> block (found {n})"
+            )
+    return MARKER.sub(
+        lambda m: (
+            f"<!-- {m.group('name')} -->\n{render(m.group('name'))}<!-- /{m.group('name')} -->"
+        ),
+        text,
+    )
 
 
 def check(path: Path = ODD_PATH) -> bool:
@@ -423,7 +489,9 @@ def _write_atomic(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/ODD.md is out of date")
-    parser.add_argument("--odd", type=Path, default=ODD_PATH, help="path of the ODD (default docs/ODD.md)")
+    parser.add_argument(
+        "--odd", type=Path, default=ODD_PATH, help="path of the ODD (default docs/ODD.md)"
+    )
     args = parser.parse_args(argv)
     text = args.odd.read_text(encoding="utf-8")
     try:
@@ -433,7 +501,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.check:
         if new != text:
-            print(f"odd_tables: {args.odd} is out of date; run python scripts/odd_tables.py", file=sys.stderr)
+            print(
+                f"odd_tables: {args.odd} is out of date; run python scripts/odd_tables.py",
+                file=sys.stderr,
+            )
             return 1
         print(f"odd_tables: {args.odd} is up to date")
         return 0
