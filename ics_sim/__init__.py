@@ -14,5 +14,6 @@ Quick start::
 __version__ = "0.1.0"
 
 from ics_sim.api import RunResult, run, run_config, write_run  # noqa: E402
+from ics_sim.evaluate import evaluate  # noqa: E402
 
-__all__ = ["RunResult", "__version__", "run", "run_config", "write_run"]
+__all__ = ["RunResult", "__version__", "evaluate", "run", "run_config", "write_run"]

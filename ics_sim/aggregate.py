@@ -546,7 +546,8 @@ def aggregate(
     # baseline: each setting's counterpart
     spec = _parse_baseline(baseline)
     settings = {labels[j.num]: j.setting_items for j in jobs}
-    with_data = [s for s in dict.fromkeys(labels[j.num] for j in jobs) if not runs.empty and s in set(runs["setting"])]
+    have = set(runs["setting"]) if not runs.empty else set()
+    with_data = [s for s in dict.fromkeys(labels[j.num] for j in jobs) if s in have]
     if spec:
         all_keys = {k for items in settings.values() for k in items}
         unknown = [k for k in spec if k not in all_keys]
