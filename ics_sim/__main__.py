@@ -84,9 +84,9 @@ def run_job(cfg_omega: DictConfig, out_root: Path | None = None) -> list[Path]:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
-
     import logging
+
+    from hydra.core.hydra_config import HydraConfig
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hc = HydraConfig.get()

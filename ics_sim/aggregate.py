@@ -34,7 +34,6 @@ import json
 import os
 import socket
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Iterable, Sequence
@@ -44,6 +43,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ics_sim.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
 JOB_FILE = "job.json"
 OUT_DIR = "aggregate"
@@ -59,46 +60,8 @@ META_FIELDS = frozenset(
 # writing helpers
 
 
-def _file_mode() -> int:
-    """The mode a newly created file gets under the current umask (mkstemp makes 0600 files)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
-    _atomic_write_text(path, df.to_csv(index=False))
-
-
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=False)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, df.to_csv(index=False))
 
 
 def record_job(
@@ -152,7 +115,7 @@ def record_job(
         else:
             text = str(error)
         record["error"] = text
-    _atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     return path
 
 
@@ -461,32 +424,22 @@ def _write_timeseries(parts: list[tuple[Path, dict[str, Any]]], path: Path) -> i
     if not schemas:
         return 0
     schema = pa.unify_schemas([pa.schema([(k, t) for k, t in extra.items()]), *schemas], promote_options="permissive")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     rows = 0
-    try:
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for f, cols in parts:
-                table = pq.read_table(f)
-                table = table.drop_columns([c for c in extra if c in table.column_names])
-                n = table.num_rows
-                arrays = []
-                for fld in schema:
-                    if fld.name in cols:
-                        arrays.append(pa.array([cols[fld.name]] * n, type=fld.type))
-                    elif fld.name in table.column_names:
-                        arrays.append(table.column(fld.name).cast(fld.type))
-                    else:
-                        arrays.append(pa.nulls(n, type=fld.type))
-                writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-                rows += n
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for f, cols in parts:
+            table = pq.read_table(f)
+            table = table.drop_columns([c for c in extra if c in table.column_names])
+            n = table.num_rows
+            arrays = []
+            for fld in schema:
+                if fld.name in cols:
+                    arrays.append(pa.array([cols[fld.name]] * n, type=fld.type))
+                elif fld.name in table.column_names:
+                    arrays.append(table.column(fld.name).cast(fld.type))
+                else:
+                    arrays.append(pa.nulls(n, type=fld.type))
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            rows += n
     return rows
 
 
@@ -574,7 +527,7 @@ def aggregate(
     if timeseries:
         _write_timeseries(ts_parts, out / "timeseries.parquet")
     if not runs.empty:
-        _atomic_parquet(runs, out / "runs.parquet")
+        atomic_write_parquet(runs, out / "runs.parquet")
     summary = summarise_runs(runs)
     paired = paired_differences(runs, counterpart) if not runs.empty else paired_differences(pd.DataFrame(columns=["setting", "seed"]), {})
     _atomic_csv(summary, out / "summary.csv")

@@ -22,6 +22,7 @@ import yaml
 
 from ics_sim import __version__
 from ics_sim.config import Config, config_hash, load_config, to_dict
+from ics_sim.io import atomic_write_text
 from ics_sim.model import ICSModel
 from ics_sim.outputs import summarise
 
@@ -92,20 +93,6 @@ def run(overrides: dict[str, Any] | list[str] | None = None, seed: int = 0) -> R
     return run_config(cfg, seed=seed)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_run(result: RunResult, root: str | Path = "results/runs", folder: str | Path | None = None, plot: bool = True) -> Path:
     """Write a run's folder atomically: everything goes into a hidden temporary folder that is
     renamed into place only when complete, so a folder that exists is whole.
@@ -126,8 +113,8 @@ def write_run(result: RunResult, root: str | Path = "results/runs", folder: str 
         ts = result.timeseries.copy()
         ts["run"] = final.name
         ts.to_parquet(tmp / "timeseries.parquet", index=False)
-        _atomic_write_text(tmp / "summary.json", json.dumps(result.summary, indent=2, sort_keys=True, default=float) + "\n")
-        _atomic_write_text(tmp / "config.yaml", yaml.safe_dump(to_dict(result.config), sort_keys=False))
+        atomic_write_text(tmp / "summary.json", json.dumps(result.summary, indent=2, sort_keys=True, default=float) + "\n")
+        atomic_write_text(tmp / "config.yaml", yaml.safe_dump(to_dict(result.config), sort_keys=False))
         if plot:
             from ics_sim.report import plot_outcomes
 

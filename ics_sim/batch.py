@@ -34,7 +34,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -45,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from ics_sim.config import Config, ConfigError, load_config
+from ics_sim.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 from ics_sim.seeds import replicate_seed
 
 CHUNK_RE = re.compile(r"^chunk-(\d{5,})\.parquet$")
@@ -271,23 +271,6 @@ def read_results(out_dir: str | Path, timeseries: bool = False) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def _write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=False)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 class _FolderLock:
     """An exclusive ``flock`` on ``<out_dir>/.lock``, released when the process ends, even if killed."""
 
@@ -334,11 +317,7 @@ def _check_design(out_dir: Path, design: dict[str, Any]) -> None:
                 )
         if old.get("replicates") == blob.get("replicates"):
             return
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{DESIGN_FILE}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(blob, f, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(blob, indent=2))
 
 
 def _register_backend(backend: str) -> None:
@@ -484,8 +463,8 @@ def run_batch(
                 return
             path = out_dir / f"chunk-{next_chunk:05d}.parquet"
             if ts_buffer:
-                _write_parquet_atomic(pd.concat(ts_buffer, ignore_index=True), out_dir / f"{TS_PREFIX}{path.name}")
-            _write_parquet_atomic(pd.DataFrame(buffer), path)  # the summaries last: they mark the runs done
+                atomic_write_parquet(pd.concat(ts_buffer, ignore_index=True), out_dir / f"{TS_PREFIX}{path.name}")
+            atomic_write_parquet(pd.DataFrame(buffer), path)  # the summaries last: they mark the runs done
             buffer.clear()
             ts_buffer.clear()
             trim_memory()

@@ -214,6 +214,7 @@ class ICSModel(mesa.Model):
             self.central_plan[idx] = make_plan(env, kw)
             self.year_budget[f"icb:{s}"] = float(budget.sum())
             self.year_budget[f"icb_retained:{s}"] = float(retained.sum())
+            self.year_budget[f"icb_delegated:{s}"] = float(delegated_cells.sum())
         self.pot_nhs = self.pot_envelope.copy()
         for p, part in enumerate(self.partnerships):
             pooled = self.council_budget[p] - self.council_own_envelope(p)
@@ -436,6 +437,7 @@ class ICSModel(mesa.Model):
             self.year_spent[f"council:{p}"] += own + pot_p * (1 - nhs_pot_share[p])
             s = int(L.place_system[p])
             self.year_spent[f"icb:{s}"] += pot_p * nhs_pot_share[p]
+            self.year_spent[f"icb_delegated:{s}"] += pot_p * nhs_pot_share[p]
             self.vcses[p].receive((grants[i].sum() + vcse_ext[i].sum()) / 12.0)
             self.year_spent[f"vcse:{p}"] += vcse_ext[i].sum() / 12.0
             self.place_spend_by_domain[p] = d.spend[i].sum(axis=0)
@@ -470,7 +472,7 @@ class ICSModel(mesa.Model):
 
     # ------------------------------------------------------------------ trust and accountability
     def _trust_and_accountability(self, moy: int, d: Delivery) -> None:
-        L, k = self.layout, self.cfg.costs
+        k = self.cfg.costs
         for part in self.partnerships:
             part.trust.relax()
             p = part.place

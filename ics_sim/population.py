@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ics_sim.config.schema import Config
-from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
+from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PRIMARY, SOCIAL
 from ics_sim.geography import Layout
 
 ENGLAND_SHARE_65 = 0.185  # Census 2021

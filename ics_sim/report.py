@@ -18,9 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +33,8 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, MaxNLocator
+
+from ics_sim.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
 __all__ = ["plot_outcomes", "weighted_slope"]
 
@@ -489,21 +488,11 @@ def _subtitle(ctx: _Context) -> str:
 
 def _save_atomic(fig: Figure, path: Path) -> None:
     """Write the figure to ``path`` via a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in fig.canvas.get_supported_filetypes():
         fmt = "png"
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.{fmt}")
-    try:
-        with open(tmp, "xb") as fh:
-            fig.savefig(fh, format=fmt, dpi=fig.dpi)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=fig.dpi)
 
 
 def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,

@@ -30,15 +30,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ics_sim.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -130,27 +130,6 @@ def apportion(weights: Sequence[float], total: int, minimum: int = 0) -> np.ndar
             i = int(np.argmin(rem))
             alloc[i] -= 1
     return alloc
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same folder + os.replace).
-
-    Args:
-        path: Destination file.
-        text: Content (UTF-8, written with "\\n" line endings).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def to_csv_text(df: pd.DataFrame) -> str:
@@ -722,7 +701,7 @@ def build(data: Path, out: Path, min_part_share: float = DEFAULT_MIN_PART_SHARE)
     }
     written = {}
     for name, text in texts.items():
-        write_atomic(out / name, text)
+        atomic_write_text(out / name, text)
         written[name] = out / name
     return written
 

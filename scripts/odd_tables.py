@@ -34,16 +34,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import re
 import sys
-import tempfile
 import typing
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import yaml
+
+from ics_sim.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -474,18 +474,6 @@ def check(path: Path = ODD_PATH) -> bool:
     return update(text) == text
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/ODD.md is out of date")
@@ -509,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"odd_tables: {args.odd} is up to date")
         return 0
     if new != text:
-        _write_atomic(args.odd, new)
+        atomic_write_text(args.odd, new)
         print(f"odd_tables: rewrote the generated tables of {args.odd}")
     else:
         print(f"odd_tables: {args.odd} already up to date")

@@ -71,4 +71,4 @@ def test_joint_committee_decides_slowly_at_first_and_faster_as_trust_builds():
         late.append(np.mean([d for p in m.partnerships for d in p.delays[-3:]]))
         m.release()
     assert np.mean(early) > np.mean(late)
-    assert sum(e > l for e, l in zip(early, late, strict=True)) >= 3
+    assert sum(first > last for first, last in zip(early, late, strict=True)) >= 3

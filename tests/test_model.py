@@ -61,11 +61,13 @@ def test_money_is_conserved_every_year_at_every_level(form):
     # allocated + unspent = budget, and nothing is spent twice or beyond the budget
     assert np.allclose(ledger["spent"] + ledger["unspent"], ledger["budget"], rtol=0, atol=1e-9 * ledger["budget"].max())
     assert (ledger["spent"] <= ledger["budget"] * (1 + 1e-9)).all()
-    # the ICB's allocation is exactly what it keeps plus what it delegates
-    for year, g in ledger.groupby("year"):
-        icb = g.query("holder == 'icb'")["budget"].sum()
-        retained = g.query("holder == 'icb_retained'")["budget"].sum()
-        assert icb > retained
+    # the ICB's allocation is exactly what it keeps plus what it delegates, budgeted and spent
+    by_holder = ledger.groupby(["year", "holder"])[["budget", "spent"]].sum().unstack("holder")
+    for col in ("budget", "spent"):
+        icb = by_holder[(col, "icb")]
+        parts = by_holder[(col, "icb_retained")] + by_holder[(col, "icb_delegated")]
+        np.testing.assert_allclose(icb.to_numpy(), parts.to_numpy(), rtol=1e-12)
+    assert (by_holder[("budget", "icb_delegated")] > 0).all()  # a share really was delegated
     nhs_pot = m.pot_nhs.sum()
     assert m.nhs_budget.sum() == pytest.approx(m.central_plan.sum() + nhs_pot, rel=1e-12)
     # what left the budgets each year is what reached neighbourhoods (recorded independently)
