@@ -382,13 +382,13 @@ class ICSModel(mesa.Model):
         ]
         # VCSE grants: part of every funder's prevention money goes through the place's VCSE body,
         # more where the body is trusted; it is cheaper and reaches hidden need
+        share = np.zeros(L.n_neighbourhoods)
+        for part in self.partnerships:
+            if self.vcses[part.place].alive:
+                t = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
+                share[part.idx] = c.providers.vcse_grant_share * min(1.0, 0.5 + t)
         grants = np.zeros(L.n_neighbourhoods)
         for f in funders:
-            share = np.zeros(L.n_neighbourhoods)
-            for part in self.partnerships:
-                if self.vcses[part.place].alive:
-                    t = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
-                    share[part.idx] = c.providers.vcse_grant_share * min(1.0, 0.5 + t)
             moved = f.spend[:, PREVENTION] * share
             grants += moved
             f.spend = f.spend.copy()
