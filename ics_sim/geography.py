@@ -54,6 +54,12 @@ class Layout:
     def n_neighbourhoods(self) -> int:
         return len(self.nb_population)
 
+    def place_need(self) -> np.ndarray:
+        """Need index per place: the place's own where the data give one, else its system's."""
+        if self.place_need_index is not None:
+            return self.place_need_index
+        return self.need_index[self.place_system]
+
     @property
     def nb_system(self) -> np.ndarray:
         return self.place_system[self.nb_place]

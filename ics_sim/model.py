@@ -148,7 +148,6 @@ class ICSModel(mesa.Model):
         self.last_delivery: Delivery | None = None
         self.system_spend_share = np.tile(self.nhs_shares, (L.n_systems, 1))
         self.transaction_cost = np.zeros(L.n_places)  # GBP this month, per place
-        self.system_transaction_cost = np.zeros(L.n_systems)
         self.year_start_unmet = np.zeros(L.n_places)
         self.performance = np.zeros(L.n_places)
         self.external_effect_target = np.zeros(L.n_neighbourhoods)
@@ -192,7 +191,10 @@ class ICSModel(mesa.Model):
         year = self.month // 12
         cut_nhs, cut_council = self.shocks.budget_factor(self.month)
         self.nhs_budget = (self.nhs_allocation * (1 + c.finance.nhs_growth) ** year * cut_nhs)[:, None] * self.nhs_shares[None, :]
-        self.council_budget = (self.place_pop * (1 + c.finance.council_growth) ** year * cut_council)[:, None] * self.council_per_head[None, :]
+        # council spending per head follows the place's need index (a proxy for the adult social care
+        # relative needs formula); England = 1 reproduces the national averages per head
+        council_pop = self.place_pop * L.place_need()
+        self.council_budget = (council_pop * (1 + c.finance.council_growth) ** year * cut_council)[:, None] * self.council_per_head[None, :]
         if not first:
             self.shares = delegation.review(c, self.shares, self.performance)
         self.pot_envelope[:] = 0.0
@@ -238,6 +240,8 @@ class ICSModel(mesa.Model):
         moy = self.month % 12  # 0 = April
         if moy == 0:
             self._new_financial_year()
+        if self.cfg.sed.enabled:  # wider-determinants funding pays off over about three years
+            self.population.external += (self.external_effect_target - self.population.external) / 36.0
         self._move_need()
         self.observation.step()
         self._meetings(moy)
@@ -285,8 +289,12 @@ class ICSModel(mesa.Model):
         for icp in self.icps:
             if moy == c.icp.strategy_month - 1:
                 icp.refresh(self)
+        if moy in self._icp_meeting_months:
+            self._icp_meeting_cost()
         for part in self.partnerships:
             cadence = c.governance.cadence_months
+            if moy == 0 and self._nothing_to_decide(part):
+                part.year.decided = True  # no pot: no meeting, no delay, no meeting cost
             pending = not part.year.decided
             if moy % cadence == 0 or (pending and moy == 0):
                 self.transaction_cost[part.place] += self._meeting_cost(part)
@@ -298,6 +306,27 @@ class ICSModel(mesa.Model):
             climbed = part.maybe_climb()
             if climbed:
                 self.form_changes.append((self.month, part.place, climbed))
+
+    @property
+    def _icp_meeting_months(self) -> set[int]:
+        n = self.cfg.icp.meetings_per_year
+        return {(k * 12) // n for k in range(n)}
+
+    def _icp_meeting_cost(self) -> None:
+        """An ICP assembly: the ICB and system trusts, and per place the council, community services
+        and (when members) VCSE and Healthwatch; its cost falls on the places by population."""
+        L, k, m = self.layout, self.cfg.costs, self.cfg.membership
+        per_place = 2 + int(m.vcse) + int(m.healthwatch)
+        places_in = np.bincount(L.place_system, minlength=L.n_systems)
+        members = 3 + per_place * places_in
+        cost = members * (k.meeting_hours + k.preparation_hours) * k.hourly_cost_gbp  # per system
+        share = self.place_pop / np.bincount(L.place_system, weights=self.place_pop)[L.place_system]
+        self.transaction_cost += cost[L.place_system] * share
+
+    def _nothing_to_decide(self, part: PlacePartnership) -> bool:
+        """True when the table holds no money (central delegation, or an emptied earned-autonomy
+        pot) and is not an advisory forum over aligned budgets."""
+        return part.form != "consultative_forum" and self.pot_envelope[part.place].sum() <= 0.0
 
     def _meeting_cost(self, part: PlacePartnership) -> float:
         k = self.cfg.costs
@@ -357,12 +386,11 @@ class ICSModel(mesa.Model):
             pot_eff[i] = place_eff[p] * (1.0 + bonus)
             # co-ordination is structural where a funder's controller votes on the pot's plan (it
             # knows the plan), and otherwise only as good as the trust between the two bodies
-            voters = {v.label for v in part.voters}
             holder_key = part.voters[0].label if part.voters else "icb"
             t = part.mean_trust()
-            coord_central_pot[i] = 0.5 + (0.5 * t if "icb" in voters else 0.0)
+            coord_central_pot[i] = 0.5 + (0.5 * t if part.controls("icb") else 0.0)
             coord_central_council[i] = part.trust_between("icb", "council")
-            if "council" in voters:
+            if part.controls("council"):
                 coord_pot_council[i] = 0.5 + 0.5 * t
             else:
                 coord_pot_council[i] = part.trust_between(holder_key, "council")
@@ -372,7 +400,7 @@ class ICSModel(mesa.Model):
                 vb = vcse.belief(i)
                 w = vb.total[:, [PRIMARY, PREVENTION]]
                 w = w / np.maximum(w.sum(), 1e-12)
-                vcse_ext[i][:, [PRIMARY, PREVENTION]] = self.vcse_external[p] * w
+                vcse_ext[np.ix_(i, [PRIMARY, PREVENTION])] = self.vcse_external[p] * w  # np.ix_: a fancy-indexed copy would drop the write
                 vcse_out[i] = vb.outreach_share
         central = self.central_plan
         funders = [
@@ -484,14 +512,24 @@ class ICSModel(mesa.Model):
             if self.cfg.chair == "independent":
                 cost += k.independent_chair_gbp / 12.0
             self.transaction_cost[p] += cost
+        if self.month == 0:  # the first month's delivery is the first year's starting point
+            self.year_start_unmet = self.recorder.place_unmet_share(self.last_unmet)
         if moy == 11:  # March: assurance reviews and delivery feedback
             unmet = self.recorder.place_unmet_share(self.last_unmet)
             change = unmet - self.year_start_unmet
+            # the ICB benchmarks each place against its system's population-weighted change (peer
+            # assurance): need outgrowing money raises unmet need everywhere, which is no place's fault
+            L = self.layout
+            w = self.place_pop / np.bincount(L.place_system, weights=self.place_pop)[L.place_system]
+            system_change = np.bincount(L.place_system, weights=change * w, minlength=L.n_systems)[L.place_system]
             for part in self.partnerships:
                 improved = bool(change[part.place] <= 0.0)
                 part.year_end(improved)
                 delay = part.year.delay if part.year.decided else 12
-                self.performance[part.place] = -change[part.place] + 0.002 - 0.01 * max(0, delay - 2)
+                self.performance[part.place] = (
+                    -(change[part.place] - system_change[part.place]) + self.cfg.delegation.assurance_tolerance
+                    - self.cfg.delegation.delay_penalty * max(0, delay - 2)
+                )
         self.agents.do("step")  # VCSE finances and other per-organisation bookkeeping
 
     def _social_economic_development(self) -> None:
@@ -510,8 +548,6 @@ class ICSModel(mesa.Model):
         """Run to the horizon."""
         while self.running:
             self.step()
-            if self.cfg.sed.enabled:
-                self.population.external += (self.external_effect_target - self.population.external) / 36.0
         self._close_year()
         return self
 

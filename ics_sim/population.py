@@ -41,6 +41,14 @@ class Population:
         index = layout.need_index[layout.nb_system]
         mult = (1.0 + np.outer(dep, g_dep)) * np.clip(1.0 + np.outer(age_rel, g_age), 0.2, None)
         self.base_need = layout.nb_population[:, None] * per_head[None, :] * mult
+        if layout.place_need_index is not None:
+            # real places: need per head across a system's places follows their NHS England need
+            # indices (age, morbidity and unmet need, not deprivation alone); the deprivation and age
+            # gradients still shape neighbourhoods within each place
+            place_pop = np.bincount(layout.nb_place, weights=layout.nb_population, minlength=layout.n_places)
+            place_need = np.bincount(layout.nb_place, weights=self.base_need.sum(axis=1), minlength=layout.n_places)
+            target = layout.place_need_index * place_pop * per_head.sum()
+            self.base_need *= (target / np.maximum(place_need, 1e-12))[layout.nb_place, None]
         # scale each system so its mean need per head tracks the system's need index
         for s in range(layout.n_systems):
             m = layout.nb_system == s

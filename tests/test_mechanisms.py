@@ -72,3 +72,19 @@ def test_joint_committee_decides_slowly_at_first_and_faster_as_trust_builds():
         m.release()
     assert np.mean(early) > np.mean(late)
     assert sum(first > last for first, last in zip(early, late, strict=True)) >= 3
+
+
+ADVICE_CASES = [
+    ("a joint ICB-council SRO co-ordinates council money with the pot",
+     {"governance": "individual_executive", "governance.sro_appointment": "joint"},
+     {"governance": "individual_executive"}, "duplicated_spend_gbp", -1),
+    ("bodies that heed a consultative forum more duplicate less",
+     {"governance": "consultative_forum", "governance.advice_weight": 0.9},
+     {"governance": "consultative_forum", "governance.advice_weight": 0.1}, "duplicated_spend_gbp", -1),
+]
+
+
+@pytest.mark.parametrize("name, a, b, key, sign", ADVICE_CASES, ids=[c[0] for c in ADVICE_CASES])
+def test_advice_and_joint_posts_change_coordination(name, a, b, key, sign):
+    d = paired(a, b, key)
+    assert np.all(np.sign(d) == sign), f"{name}: paired differences {d}"

@@ -174,3 +174,25 @@ def test_england_build_is_fast() -> None:
     start = time.perf_counter()
     build(SystemConfig(kind="england"))
     assert time.perf_counter() - start < 1.0
+
+
+def test_money_from_real_figures(england: Layout) -> None:
+    """ICB allocations are population x need index around GBP 1,732 a head (2024/25: range about
+    1,480-1,986); council money follows the place need index; need follows it within a system."""
+    from ics_sim.config import load_config
+    from ics_sim.model import ICSModel
+
+    cfg, _ = load_config({"system": "england", "years": 1})
+    m = ICSModel(cfg, layout=england)
+    per_head = m.nhs_allocation / england.system_population()
+    assert np.all((per_head > 1480) & (per_head < 1986))
+    assert m.nhs_allocation.sum() / england.system_population().sum() == pytest.approx(1732, rel=0.01)
+    council = m.council_budget.sum(axis=1) / england.place_population()
+    idx = england.place_need()
+    assert np.corrcoef(council, idx)[0, 1] > 0.999
+    need = np.bincount(england.nb_place, weights=m.population.base_need.sum(axis=1)) / england.place_population()
+    for s in range(england.n_systems):
+        ps = np.flatnonzero(england.place_system == s)
+        if len(ps) > 1:
+            np.testing.assert_allclose(need[ps] / need[ps].mean(), idx[ps] / idx[ps].mean(), rtol=0.01)
+    m.release()

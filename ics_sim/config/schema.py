@@ -278,7 +278,7 @@ class DecisionConfig:
         0.0, "share of budget", 0.0, 1.0, "how far (half L1 distance) a decision may sit from a member's proposal for them to accept, at zero trust"
     )
     tolerance_trust: float = param(0.08, "share of budget", 0.0, 1.0, "extra tolerance at full trust in the proposer")
-    concession: float = param(0.35, "share", 0.0, 1.0, "how far members move towards the last candidate after a failed meeting")
+    concession: float = param(0.35, "share", 0.0, 1.0, "how far members move their proposals towards the members' mean after a failed meeting")
     supermajority: float = param(2 / 3, "share of votes", 0.5, 1.0, "threshold of a supermajority")
     independent_chair_moderation: float = param(
         0.4, "share", 0.0, 1.0, "how far an independent chair pulls the opening proposal towards the members' mean"
@@ -294,6 +294,15 @@ class DelegationConfig:
     max_share: float = param(0.8, "share", 0.0, 1.0, "largest share a place can hold (subsidiarity, earned autonomy)")
     initial_share: float = param(0.1, "share", 0.0, 1.0, "starting share under earned autonomy")
     step: float = param(0.1, "share per year", 0.0, 1.0, "change of share at an assurance review (earned autonomy)")
+    assurance_tolerance: float = param(
+        0.002, "share of need", 0.0, 0.1,
+        "a place passes its assurance review if its unmet-need share rose by no more than this above its system's (earned autonomy)",
+        "NHS Oversight Framework: places judged against peers; assumption",
+    )
+    delay_penalty: float = param(
+        0.01, "share of need per month", 0.0, 0.1,
+        "assurance score lost for each month a place's plan was agreed later than May (earned autonomy)", "assumption",
+    )
     scale_elasticity: PerDomain = _per_domain(
         (0.08, 0.01, 0.04, 0.02, 0.0), "elasticity", 0.0, 0.5,
         "unit cost falls by this elasticity with the population a commissioner covers (economies of scale)",

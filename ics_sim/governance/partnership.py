@@ -65,7 +65,7 @@ def seat_members(form: str, orgs: dict[str, Organisation], membership, sro_appoi
             if on:
                 add(key, "vote" if key != "healthwatch" else "voice")
     elif form == "individual_executive":
-        add("icb" if sro_appointment == "icb" else "icb", "vote")  # the SRO (a joint post reads both)
+        add("icb", "vote")  # the SRO; a joint ICB-council post also reads and weighs the council (PlacePartnership.joint_sro)
         for key in ("council", "community_trust", "pcn"):
             add(key, "voice")
         for key, on in optional:
@@ -145,6 +145,30 @@ class PlacePartnership:
     def _seat(self) -> None:
         g = self.model.cfg.governance
         self.seats = seat_members(self.form, self.orgs, self.model.cfg.membership, g.sro_appointment, g.lead_provider)
+        self._forum_cache: tuple[int, Belief] | None = None
+
+    @property
+    def joint_sro(self) -> bool:
+        """True when the single executive is a joint ICB-council post (it reads both bodies' views
+        and weighs both bodies' priorities)."""
+        return self.form == "individual_executive" and self.model.cfg.governance.sro_appointment == "joint"
+
+    def controls(self, key: str) -> bool:
+        """Whether a body has a hand in the pot's plan (it votes, or shares the SRO post), so its own
+        spending is structurally co-ordinated with the pot."""
+        return any(s.label == key for s in self.voters) or (key == "council" and self.joint_sro)
+
+    def listening_weight(self, key: str) -> float:
+        """How far a member moves from its own view towards the table's: its mean trust in the
+        others; a body that only takes advice (the SRO, or a body planning its own money beside a
+        consultative forum) gives it ``governance.advice_weight`` at the initial level of trust,
+        more as trust grows."""
+        t = float(self.trust.outgoing_mean()[self.trust.index(key)])
+        advisory = self.form == "consultative_forum" or (self.form == "individual_executive" and key == "icb")
+        if not advisory:
+            return t
+        ref = max(self.model.cfg.trust.initial, 1e-9)
+        return float(min(1.0, self.model.cfg.governance.advice_weight * t / ref))
 
     # --- structure ----------------------------------------------------------------------------
     @property
@@ -167,7 +191,15 @@ class PlacePartnership:
     # --- information --------------------------------------------------------------------------
     def forum_belief(self) -> Belief:
         """The table's pooled view: precision-weighted log estimates of visible need from every
-        member present, and the best-reaching member's sight of hidden need."""
+        member present, and the best-reaching member's sight of hidden need. Computed once a month
+        (what members know changes only with the month's observation)."""
+        if self._forum_cache is not None and self._forum_cache[0] == self.model.month:
+            return self._forum_cache[1]
+        belief = self._pool_views()
+        self._forum_cache = (self.model.month, belief)
+        return belief
+
+    def _pool_views(self) -> Belief:
         obs = self.model.observation
         num = np.zeros((len(self.idx), N_DOMAINS))
         den = 0.0
@@ -182,17 +214,23 @@ class PlacePartnership:
     def working_belief(self, seat: Seat, forum: Belief) -> Belief:
         """A member's belief after listening to the table, in proportion to its trust in the others."""
         own = seat.org.belief(self.idx)
-        w = float(self.trust.outgoing_mean()[self.trust.index(seat.label)])
+        if seat.label == "icb" and self.joint_sro:  # a joint post reads both bodies' intelligence
+            council = self.orgs["council"].belief(self.idx)
+            own = Belief(np.sqrt(own.visible * council.visible), np.maximum(own.hidden, council.hidden))
+        w = self.listening_weight(seat.label)
         visible = np.exp((1.0 - w) * np.log(own.visible) + w * np.log(forum.visible))
-        hidden = np.maximum(own.hidden, w * forum.hidden)
+        heard = w * forum.hidden
         if seat.org.kind == "council" and self.model.cfg.interests.enabled:
-            hidden = hidden * (1.0 - self.model.cfg.interests.council_visible_bias)
-        return Belief(visible, hidden)
+            # the council discounts hidden need it hears as it discounts its own (Council.belief)
+            heard = heard * (1.0 - self.model.cfg.interests.council_visible_bias)
+        return Belief(visible, np.maximum(own.hidden, heard))
 
     # --- proposals and decisions ----------------------------------------------------------------
     def proposal(self, seat: Seat, envelope: np.ndarray, belief: Belief, nhs: bool) -> np.ndarray:
         m = self.model
         pref = seat.org.proposal_preferences()
+        if seat.label == "icb" and self.joint_sro:
+            pref = 0.5 * (pref + self.orgs["council"].proposal_preferences())
         if seat.org.kind in ("acute_trust", "community_trust", "mental_health_trust") and self.form == "lead_provider":
             if seat.label == m.cfg.governance.lead_provider:
                 # an outcome-based contract pays for health, not activity: less reason to favour own services
@@ -288,7 +326,7 @@ class PlacePartnership:
             seat = Seat(org, "vote", 1.0, key)
             if self.member(key):
                 belief = self.working_belief(seat, forum)
-                lean = float(self.trust.outgoing_mean()[self.trust.index(key)])
+                lean = self.listening_weight(key)
             else:
                 belief = org.belief(self.idx)
                 lean = 0.0
