@@ -42,6 +42,8 @@ does not change if rows are added to the tables. ``system.deprivation_spread`` a
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -90,6 +92,11 @@ def resolve_icb(key: str) -> pd.Series:
             f"system.icb = {text!r} does not name one ICB: {exc}. "
             f"Use an ONS code, ODS code or name of one of the 42 ICBs, {_EXAMPLE_KEYS}"
         ) from exc
+
+
+def _icb_label(name: str) -> str:
+    """'NHS Mid and South Essex Integrated Care Board' -> 'Mid and South Essex'."""
+    return re.sub(r"^NHS |\s*Integrated Care Board$", "", name).strip()
 
 
 def build(cfg: SystemConfig) -> Layout:
@@ -260,6 +267,10 @@ def build_icbs(icb_codes: list[str] | None, geography_seed: int) -> Layout:
     pop_65plus = places["pop_65plus"].to_numpy(dtype=float)
     place_need_all = places["need_index_overall"].to_numpy(dtype=float)
     profiles = places[list(DEC_COLS)].to_numpy(dtype=float)
+    # a council split between ICBs is a place in each; name each part after its ICB so that every
+    # place (and neighbourhood) has a unique name in the outputs
+    split = set(places.loc[places["place_code"].duplicated(keep=False), "place_code"])
+    icb_label = icb_table().set_index("icb_code")["name"].map(_icb_label)
 
     system_names: list[str] = []
     system_codes: list[str] = []
@@ -283,7 +294,8 @@ def build_icbs(icb_codes: list[str] | None, geography_seed: int) -> Layout:
             raise ValueError(f"places.csv has no place for ICB {icb.icb_code} ({icb.short_name})")
         for r in rows:  # places.csv order, so draws do not depend on what else is built
             p = len(place_names)
-            place_names.append(str(names[r]))
+            name = str(names[r])
+            place_names.append(f"{name} ({icb_label[icb.icb_code]} part)" if codes[r] in split else name)
             place_codes.append(str(codes[r]))
             place_system.append(s)
             place_need.append(float(place_need_all[r]))
