@@ -8,7 +8,9 @@ Prints, for N default runs (replicates of the default scenario, 10 years unless 
 
 1. runs per second with 1 worker (in this process) and with 2 worker processes, and the speed-up,
    with the share of CPU time the hypervisor stole meanwhile (on a shared 2-core machine any other
-   load slows the 2-worker case, which has no spare core, more than the 1-worker case);
+   load slows the 2-worker case, which has no spare core, more than the 1-worker case); and, as a
+   check that does not depend on other load, the CPU time per run in the workers and in this
+   (parent) process, and the speed-up those imply if each worker has a core to itself;
 2. resident memory (RSS): this process at the start, its peak (sampled every 0.5 s) and end, and
    each worker's RSS after its first and its last run, so growth over a long batch shows;
 3. interrupt-and-resume: a batch of N runs in a subprocess is killed (SIGKILL, like a crash or
@@ -81,9 +83,9 @@ def throughput(n: int, workers: int, years: int | None, root: Path) -> dict[str,
     with PeakRSS() as mem:
         start_rss = mem.now()
         cpu0 = cpu_times()
-        t0 = time.perf_counter()
+        t0, p0 = time.perf_counter(), time.process_time()
         df = run_batch([{}], n, out, workers=workers, base_overrides=base, chunk_size=100)
-        elapsed = time.perf_counter() - t0
+        elapsed, parent_cpu = time.perf_counter() - t0, time.process_time() - p0
         cpu1 = cpu_times()
         end_rss = mem.now()
     steal = 100 * (cpu1[1] - cpu0[1]) / max(cpu1[0] - cpu0[0], 1.0)
@@ -97,6 +99,9 @@ def throughput(n: int, workers: int, years: int | None, root: Path) -> dict[str,
         "worker_growth_after_100": float(busiest[-1] - busiest[min(len(busiest) - 1, 100)]),
         "steal_pct": steal, "load": os.getloadavg()[0],
         "workers": workers, "runs": ok, "seconds": elapsed, "runs_per_s": ok / elapsed,
+        # CPU seconds per run: in the workers (median), and in this process beyond the runs it made
+        "cpu_per_run": float(df["cpu_s"].median()),
+        "parent_cpu_per_run": max(parent_cpu - (df["cpu_s"].sum() if workers == 1 else 0.0), 0.0) / max(ok, 1),
         "rss_start": start_rss, "rss_peak": mem.peak, "rss_end": end_rss,
         "worker_first": float(per_worker["first"].max()), "worker_last": float(per_worker["last"].max()),
         "worker_growth": float((per_worker["last"] - per_worker["first"]).max()),
@@ -161,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
               f"CPU stolen by the host {r['steal_pct']:.1f}%, load average {r['load']:.2f}")
     speedup = res[2]["runs_per_s"] / res[1]["runs_per_s"]
     print(f"  speed-up 2 vs 1 worker: {speedup:.2f}x")
+    one, two = res[1], res[2]
+    # with a core per worker, 2 workers finish a run every (worker CPU per run) / 2 seconds, plus
+    # whatever the parent spends per run on the same cores; 1 worker every (its CPU per run)
+    cpu_speedup = (one["cpu_per_run"] + one["parent_cpu_per_run"]) / (two["cpu_per_run"] / 2 + two["parent_cpu_per_run"])
+    print(f"  CPU per run: 1 worker {one['cpu_per_run']:.3f} s (+{one['parent_cpu_per_run']:.4f} s batch bookkeeping); "
+          f"2 workers {two['cpu_per_run']:.3f} s in each worker (+{two['parent_cpu_per_run']:.4f} s in the parent) "
+          f"-> speed-up with a free core per worker about {cpu_speedup:.2f}x")
     status = 0
     if not args.skip_resume:
         rc = resume_check(args.runs, args.years, root)

@@ -32,14 +32,15 @@ class RunResult:
     """What one run produced.
 
     Attributes:
-        timeseries: tidy long table (run, scenario, seed, month, level, unit, metric, value).
+        timeseries: tidy long table (run, scenario, seed, month, level, unit, metric, value), or
+            None when the run was made with ``timeseries=False``.
         summary: horizon values (see :data:`ics_sim.outputs.SUMMARY_KEYS`) plus seed, version and
             config hash.
         model: the finished :class:`~ics_sim.model.ICSModel` (a ``mesa.Model``).
         config: the validated config.
     """
 
-    timeseries: pd.DataFrame
+    timeseries: pd.DataFrame | None
     summary: dict[str, Any]
     model: ICSModel
     config: Config
@@ -56,13 +57,26 @@ def scenario_name(cfg: Config) -> str:
     return f"{cfg.system.name}-{cfg.governance.form}-{cfg.delegation.rule}-{cfg.allocation.rule}"
 
 
-def run_config(cfg: Config, seed: int | None = None, run_id: str = "", keep_model: bool = True) -> RunResult:
-    """Run a validated config to its horizon."""
+def run_config(
+    cfg: Config, seed: int | None = None, run_id: str = "", keep_model: bool = True, timeseries: bool = True
+) -> RunResult:
+    """Run a validated config to its horizon.
+
+    Args:
+        cfg: the validated config (its ``seed`` is set to ``seed`` when given).
+        seed: the random seed.
+        run_id: the ``run`` column of the time series.
+        keep_model: False lets go of Mesa's bookkeeping of the finished model (long in-process
+            sweeps); ``result.model`` is still returned.
+        timeseries: False skips the monthly time series (``result.timeseries`` is None): the model
+            records only the last 12 months, which are all the summary reads, and no DataFrame is
+            built. The summary is identical to that of a run with the time series. For batches.
+    """
     if seed is not None:
         cfg.seed = int(seed)
-    model = ICSModel(cfg).run()
+    model = ICSModel(cfg, timeseries=timeseries).run()
     scenario = scenario_name(cfg)
-    ts = model.recorder.frame(run=run_id, scenario=scenario, seed=cfg.seed)
+    ts = model.recorder.frame(run=run_id, scenario=scenario, seed=cfg.seed) if timeseries else None
     summary: dict[str, Any] = summarise(model.recorder)
     summary.update(
         {

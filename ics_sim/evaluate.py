@@ -140,7 +140,7 @@ def evaluate(**params: Any) -> dict[str, float]:
     seed = int(overrides.pop("seed", 0))
     totals: dict[str, float] = {}
     for r in range(replicates):
-        result = run_config(config_for(overrides), seed=replicate_seed(seed, r), keep_model=False)
+        result = run_config(config_for(overrides), seed=replicate_seed(seed, r), keep_model=False, timeseries=False)
         for k, v in result.summary.items():
             if k in _NOT_OUTCOMES or isinstance(v, bool) or not isinstance(v, (int, float)):
                 continue

@@ -48,6 +48,9 @@ class ICSModel(mesa.Model):
     Args:
         cfg: a validated :class:`~ics_sim.config.schema.Config` (default: the default scenario).
         seed: overrides ``cfg.seed`` when given.
+        layout: a prebuilt layout (default: built from ``cfg.system``).
+        timeseries: False records only the months the run summary reads (see
+            :class:`~ics_sim.outputs.Recorder`); the model itself runs the same either way.
 
     Attributes:
         layout: systems, places and neighbourhoods.
@@ -57,7 +60,7 @@ class ICSModel(mesa.Model):
         recorder: the monthly outputs.
     """
 
-    def __init__(self, cfg: Config | None = None, seed: int | None = None, layout: Layout | None = None):
+    def __init__(self, cfg: Config | None = None, seed: int | None = None, layout: Layout | None = None, timeseries: bool = True):
         if cfg is None:
             from ics_sim.config import load_config
 
@@ -70,6 +73,12 @@ class ICSModel(mesa.Model):
         self.rng_obs, self.rng_place, self.rng_vcse, _ = (np.random.default_rng(s) for s in streams)
         self.layout = layout if layout is not None else build_layout(cfg.system)
         L = self.layout
+        # the layout is fixed for the run: index arrays of each place's and each system's
+        # neighbourhoods are found once (index arrays pick the same cells, in the same order, as
+        # the boolean masks they replace, so sums over them are unchanged)
+        self.nb_system = L.nb_system
+        self.place_idx = [np.flatnonzero(L.nb_place == p) for p in range(L.n_places)]
+        self.system_idx = [np.flatnonzero(self.nb_system == s) for s in range(L.n_systems)]
         self.population = Population(L, cfg)
         self.observation = Observation(cfg, self.population, self.rng_obs)
         self.shocks = ShockTimeline(cfg)
@@ -78,7 +87,7 @@ class ICSModel(mesa.Model):
         self.month = 0
         self._create_organisations()
         self._init_finance()
-        self.recorder = Recorder(self)
+        self.recorder = Recorder(self, timeseries=timeseries)
         self._first_year()
         self.running = True
 
@@ -90,7 +99,7 @@ class ICSModel(mesa.Model):
         self.mh = [NHSProvider(self, s, None, f"{L.system_names[s]} MH trust", "mental_health_trust") for s in range(L.n_systems)]
         place_pop = L.place_population()
         self.councils, self.vcses, self.partnerships = [], [], []
-        self.pcns = [PCN(self, int(L.nb_system[n]), int(L.nb_place[n]), name) for n, name in enumerate(L.nb_names)]
+        self.pcns = [PCN(self, int(self.nb_system[n]), int(L.nb_place[n]), name) for n, name in enumerate(L.nb_names)]
         for p, pname in enumerate(L.place_names):
             s = int(L.place_system[p])
             council = Council(self, s, p, f"{pname} council")
@@ -98,7 +107,7 @@ class ICSModel(mesa.Model):
             social = SocialCareProvider(self, s, p, f"{pname} social care providers")
             vcse = VCSE(self, s, p, f"{pname} VCSE", income=self._vcse_base_income(p, place_pop[p]))
             healthwatch = Healthwatch(self, s, p, f"Healthwatch {pname}")
-            first_pcn = self.pcns[int(np.flatnonzero(L.nb_place == p)[0])]
+            first_pcn = self.pcns[int(self.place_idx[p][0])]
             orgs = {
                 "icb": self.icbs[s],
                 "council": council,
@@ -181,7 +190,7 @@ class ICSModel(mesa.Model):
         """The ICB's system-level view; it sees hidden need only through ICP members with reach."""
         obs, m = self.observation, self.cfg.membership
         reach = 0.5 * max(self.cfg.observation.reach_vcse if m.vcse else 0.0, self.cfg.observation.reach_healthwatch if m.healthwatch else 0.0)
-        visible = np.exp(obs.log_visible("icb_system", idx))
+        visible = obs.visible_estimate("icb_system", idx)
         return Belief(visible, obs.hidden_seen("icb_system", idx, reach))
 
     def _set_budgets(self, first: bool = False) -> None:
@@ -200,7 +209,7 @@ class ICSModel(mesa.Model):
         self.pot_envelope[:] = 0.0
         self.central_plan[:] = 0.0
         for s in range(L.n_systems):
-            idx = np.flatnonzero(L.nb_system == s)
+            idx = self.system_idx[s]
             belief = self.icb_system_belief(s, idx)
             w = area_weights(c.allocation.rule, belief, L.nb_population[idx], L.nb_rank[idx], c.allocation.hi_adjustment)
             wshare = w / np.maximum(w.sum(axis=0), 1e-12)
@@ -376,18 +385,19 @@ class ICSModel(mesa.Model):
             pot[i] = self._pot_spend(part)
             council[i] = self._council_spend(part)
             forum = part.forum_belief()
-            pot_holder = part.voters[0] if part.voters else None
+            voters = part.voters
+            pot_holder = voters[0] if voters else None
             holder_belief = part.working_belief(pot_holder, forum) if pot_holder else forum
             pot_out[i] = holder_belief.outreach_share
             council_out[i] = part.orgs["council"].belief(i).outreach_share
             central_out[i] = self.icb_system_belief(s, i).outreach_share
+            t = part.mean_trust()
             integrated = part.pooled or part.form == "lead_provider"
-            bonus = c.costs.integration_bonus * part.mean_trust() if integrated else 0.0
+            bonus = c.costs.integration_bonus * t if integrated else 0.0
             pot_eff[i] = place_eff[p] * (1.0 + bonus)
             # co-ordination is structural where a funder's controller votes on the pot's plan (it
             # knows the plan), and otherwise only as good as the trust between the two bodies
-            holder_key = part.voters[0].label if part.voters else "icb"
-            t = part.mean_trust()
+            holder_key = pot_holder.label if pot_holder else "icb"
             coord_central_pot[i] = 0.5 + (0.5 * t if part.controls("icb") else 0.0)
             coord_central_council[i] = part.trust_between("icb", "council")
             if part.controls("council"):
@@ -400,11 +410,13 @@ class ICSModel(mesa.Model):
                 vb = vcse.belief(i)
                 w = vb.total[:, [PRIMARY, PREVENTION]]
                 w = w / np.maximum(w.sum(), 1e-12)
-                vcse_ext[np.ix_(i, [PRIMARY, PREVENTION])] = self.vcse_external[p] * w  # np.ix_: a fancy-indexed copy would drop the write
+                x = self.vcse_external[p] * w
+                vcse_ext[i, PRIMARY] = x[:, 0]  # written in place column by column (vcse_ext[i][:, cols] = ...
+                vcse_ext[i, PREVENTION] = x[:, 1]  # would write into a copy; np.ix_ is slower)
                 vcse_out[i] = vb.outreach_share
         central = self.central_plan
         funders = [
-            Funder("central", central, central_out, sys_eff[L.nb_system]),
+            Funder("central", central, central_out, sys_eff[self.nb_system]),
             Funder("pot", pot, pot_out, pot_eff),
             Funder("council", council, council_out, place_eff[L.nb_place]),
         ]
@@ -450,12 +462,10 @@ class ICSModel(mesa.Model):
     def _book(self, funders, grants, vcse_ext, central, pot, council, d: Delivery) -> None:
         """Money leaves budgets as it is spent (a twelfth of the annual plan each month)."""
         L = self.layout
-        for s in range(L.n_systems):
-            m = L.nb_system == s
+        for s, m in enumerate(self.system_idx):
             self.year_spent[f"icb_retained:{s}"] += central[m].sum() / 12.0
         nhs_pot_share = np.zeros(L.n_places)
-        for p in range(L.n_places):
-            i = L.nb_place == p
+        for p, i in enumerate(self.place_idx):
             pot_p = pot[i].sum() / 12.0
             self.year_spent[f"pot:{p}"] += pot_p
             env = self.pot_envelope[p].sum()
@@ -469,8 +479,7 @@ class ICSModel(mesa.Model):
             self.vcses[p].receive((grants[i].sum() + vcse_ext[i].sum()) / 12.0)
             self.year_spent[f"vcse:{p}"] += vcse_ext[i].sum() / 12.0
             self.place_spend_by_domain[p] = d.spend[i].sum(axis=0)
-        for s in range(L.n_systems):
-            m = L.nb_system == s
+        for s, m in enumerate(self.system_idx):
             self.year_spent[f"icb:{s}"] += central[m].sum() / 12.0
             tot = d.spend[m].sum(axis=0)
             self.system_spend_share[s] = tot / max(tot.sum(), 1e-12)
@@ -541,7 +550,7 @@ class ICSModel(mesa.Model):
             trust = np.mean([p.mean_trust() for p in self.partnerships if L.place_system[p.place] == s])
             engagement = min(1.0, years / sed.ramp_years) * (0.5 + 0.5 * trust)
             self.external_funding[s] = sed.external_gbp_per_head * L.system_population()[s] * engagement
-        per_head = self.external_funding[L.nb_system] / L.system_population()[L.nb_system]
+        per_head = self.external_funding[self.nb_system] / L.system_population()[self.nb_system]
         self.external_effect_target = sed.effect * (per_head / max(sed.external_gbp_per_head, 1e-9)) * (1.0 - L.nb_rank)
 
     def run(self) -> ICSModel:

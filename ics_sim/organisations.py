@@ -48,7 +48,7 @@ class Organisation(mesa.Agent):
 
     def belief(self, idx: np.ndarray) -> Belief:
         obs = self.model.observation
-        visible = np.exp(obs.log_visible(self.observer, idx))
+        visible = obs.visible_estimate(self.observer, idx)
         hidden = obs.hidden_seen(self.observer, idx, self.hidden_reach())
         return Belief(visible, hidden)
 

@@ -83,10 +83,25 @@ UNITS: dict[str, str] = {
 }
 
 
-class Recorder:
-    """Collects the monthly outputs of one model."""
+#: summary keys that :func:`summarise` takes from the partnerships' own histories, whatever the
+#: recorder kept (so a summary-only recorder need not record them every month)
+FROM_HISTORY = frozenset({"decision_delay_months", "power_imbalance"})
 
-    def __init__(self, model):
+
+class Recorder:
+    """Collects the monthly outputs of one model.
+
+    Args:
+        model: the :class:`~ics_sim.model.ICSModel`.
+        timeseries: True (default) records every month; False records only the months the summary
+            reads — the last 12 before the horizon (``"last"`` and ``"mean12"`` keys; the
+            ``"run_mean"`` keys come from the partnerships' histories, :data:`FROM_HISTORY`) — so
+            a batch that keeps only summaries does not pay for a monthly record it throws away.
+            The months recorded are computed exactly as in a full record, so :func:`summarise`
+            gives the same numbers either way.
+    """
+
+    def __init__(self, model, timeseries: bool = True):
         self.model = model
         L = model.layout
         self.data: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
@@ -98,9 +113,35 @@ class Recorder:
         if L.n_systems > 1:
             self.units["national"] = ["England"]
         self.months: list[int] = []
+        self.timeseries = timeseries
+        run_means = {k for k, how in {**SUMMARY_KEYS, **EXTRA_SUMMARY}.items() if how == "run_mean"}
+        if not timeseries and not run_means <= FROM_HISTORY:  # a new run_mean key needs every month
+            raise ValueError(f"summary keys {sorted(run_means - FROM_HISTORY)} need every month: record the time series")
+        #: first month a summary-only recorder records (the summary reads at most the last 12)
+        self.first_month = 0 if timeseries else max(int(model.cfg.years) * 12 - 12, 0)
         self._decile = L.nb_decile
         self._ranks = L.nb_rank
-        self._masks = [L.nb_system == s for s in range(L.n_systems)]
+        # the layout is fixed for a run: each group's (system's, or England's) neighbourhoods,
+        # places and partnerships are found once rather than every month
+        nb_system = L.nb_system
+        place_pop = L.place_population()
+        self._groups = [self._group(np.flatnonzero(nb_system == s), place_pop) for s in range(L.n_systems)]
+        self._national = self._group(np.arange(L.n_neighbourhoods), place_pop) if L.n_systems > 1 else None
+
+    def _group(self, idx: np.ndarray, place_pop: np.ndarray) -> dict:
+        """Static index arrays of one group of neighbourhoods (a system, or the whole country)."""
+        L = self.model.layout
+        places_mask = np.isin(np.arange(L.n_places), np.unique(L.nb_place[idx]))
+        place_of = L.nb_place[idx]
+        return {
+            "idx": idx,
+            "places_mask": places_mask,
+            "place_of": place_of,
+            # per place of the group (ascending), the positions of its neighbourhoods in the group
+            "place_rows": [np.flatnonzero(place_of == p) for p in np.unique(place_of)],
+            "parts": [p for p in self.model.partnerships if places_mask[p.place]],
+            "place_pop": place_pop[places_mask],
+        }
 
     def place_unmet_share(self, unmet: np.ndarray) -> np.ndarray:
         L, need = self.model.layout, self.model.population.need
@@ -111,6 +152,9 @@ class Recorder:
     # ------------------------------------------------------------------ per month
     def record(self, d) -> None:
         m = self.model
+        if m.month < self.first_month:  # summary-only: a month the summary never reads
+            m.transaction_cost[:] = 0.0  # the month's costs are reported; the next month starts afresh
+            return
         L, pop = m.layout, m.population
         self.months.append(m.month)
         hle, health, people = pop.hle, pop.health, L.nb_population
@@ -154,29 +198,34 @@ class Recorder:
         self._put("place", "vcse_alive", np.array([float(v.alive) for v in m.vcses]))
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
 
-        # systems (and England)
-        groups = [(s, self._masks[s]) for s in range(L.n_systems)]
-        rows = [self._system_metrics(mask, d, unmet, delay, s) for s, mask in groups]
+        # systems (and England); whole-population arrays are computed once and indexed per group
+        full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden}
+        rows = [self._system_metrics(g, d, unmet, delay, s, full) for s, g in enumerate(self._groups)]
         for key in rows[0]:
             self._put("system", key, np.array([r[key] for r in rows]))
-        if L.n_systems > 1:
-            nat = self._system_metrics(np.ones(L.n_neighbourhoods, dtype=bool), d, unmet, delay, None)
+        if self._national is not None:
+            nat = self._system_metrics(self._national, d, unmet, delay, None, full)
             for key, v in nat.items():
                 self._put("national", key, np.array([v]))
         m.transaction_cost[:] = 0.0
 
-    def _system_metrics(self, mask: np.ndarray, d, unmet: np.ndarray, delay: np.ndarray, s: int | None) -> dict[str, float]:
+    def _system_metrics(self, group: dict, d, unmet: np.ndarray, delay: np.ndarray, s: int | None, full: dict) -> dict[str, float]:
+        """The system-level measures of one group (a system, or England when ``s`` is None).
+
+        ``full`` holds this month's whole-population arrays (HLE, hidden need, unmet hidden need).
+        """
         m = self.model
         L, pop = m.layout, m.population
+        mask = group["idx"]  # an index array: selects the same cells, in the same order, as a mask
         people = L.nb_population[mask]
-        hle = pop.hle[mask]
+        hle = full["hle"][mask]
         health = pop.health[mask]
         need = pop.need[mask]
         spend = d.spend[mask]
         dec = self._decile[mask]
         rank = self._ranks[mask]
-        places_mask = np.isin(np.arange(L.n_places), np.unique(L.nb_place[mask]))
-        place_of = L.nb_place[mask]
+        places_mask = group["places_mask"]
+        place_of = group["place_of"]
         out: dict[str, float] = {}
         out["population"] = float(people.sum())
         out["health_mean"] = float(np.average(health, weights=people))
@@ -203,18 +252,19 @@ class Recorder:
         cov = np.maximum(m.coverage[mask], 1e-9)
         ct = metrics.theil(cov, people, place_of)
         out["coverage_theil_between_places"], out["coverage_theil_within_places"] = ct.between, ct.within
-        out["need_mismatch_within_places"] = self._within_mismatch(spend, need, place_of)
+        out["need_mismatch_within_places"] = self._within_mismatch(spend, need, group["place_rows"])
         total_need = need.sum()
-        out["unmet_need"] = float(unmet[mask].sum() / total_need)
-        hidden = pop.hidden_need[mask]
-        out["unmet_need_hidden"] = float(np.maximum(hidden - d.met_hidden[mask], 0.0).sum() / max(hidden.sum(), 1e-12))
+        unmet_g = unmet[mask]
+        out["unmet_need"] = float(unmet_g.sum() / total_need)
+        hidden = full["hidden"][mask]
+        out["unmet_need_hidden"] = float(full["unmet_hidden"][mask].sum() / max(hidden.sum(), 1e-12))
         for k, name in enumerate(DOMAINS):
-            out[f"unmet_need_{name}"] = float(unmet[mask][:, k].sum() / max(need[:, k].sum(), 1e-12))
+            out[f"unmet_need_{name}"] = float(unmet_g[:, k].sum() / max(need[:, k].sum(), 1e-12))
         out["duplicated_spend_gbp"] = float(d.duplicated[mask].sum())
         out["unfunded_need"] = float(d.unfunded[mask].sum())
         out["spend_gbp"] = float(spend.sum())
         out["need_gbp"] = float(total_need)
-        parts = [p for p in m.partnerships if places_mask[p.place]]
+        parts = group["parts"]
         out["decision_delay_months"] = float(np.mean(delay[places_mask]))
         out["deadlocks"] = float(sum(p.deadlocks_total for p in parts))
         out["transaction_cost_gbp"] = float(m.transaction_cost[places_mask].sum() * 12.0)
@@ -233,27 +283,32 @@ class Recorder:
         gained = float((people * (hle - m.initial_hle[mask])).sum())
         out["health_gain_per_million_gbp"] = gained / max(m.cumulative_spend / 1e6, 1e-9) if s is None or L.n_systems == 1 else gained / max(m.cumulative_spend * people.sum() / L.nb_population.sum() / 1e6, 1e-9)
         out["own_service_bias"] = self._own_service_bias(parts, spend, need, place_of)
-        budget = sum(v for k, v in m.year_budget.items() if k.startswith(("icb:", "council:")) and (s is None or not k.startswith("icb:") or k == f"icb:{s}"))
-        out["unspent_gbp"] = float(max(budget - spend.sum(), 0.0)) if L.n_systems == 1 else float("nan")
-        out["delegated_share"] = float(np.average(m.shares[places_mask].mean(axis=1), weights=L.place_population()[places_mask]))
+        if L.n_systems == 1:
+            budget = sum(v for k, v in m.year_budget.items() if k.startswith(("icb:", "council:")) and (s is None or not k.startswith("icb:") or k == f"icb:{s}"))
+            out["unspent_gbp"] = float(max(budget - spend.sum(), 0.0))
+        else:  # budgets of several systems are not comparable with one group's spending
+            out["unspent_gbp"] = float("nan")
+        out["delegated_share"] = float(np.average(m.shares[places_mask].mean(axis=1), weights=group["place_pop"]))
         if m.cfg.sed.enabled and s is not None:
             out["external_funding_gbp"] = float(m.external_funding[s])
             out["local_spend_share"] = float(m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"]))
         return out
 
     @staticmethod
-    def _within_mismatch(spend: np.ndarray, need: np.ndarray, place_of: np.ndarray) -> float:
+    def _within_mismatch(spend: np.ndarray, need: np.ndarray, place_rows: list[np.ndarray]) -> float:
         """Half the sum of |spend share - need share| across neighbourhood-domain cells within each
-        place, population of money-weighted over places: 0 = spending matches need exactly."""
+        place, population of money-weighted over places: 0 = spending matches need exactly.
+
+        ``place_rows``: per place, the rows of ``spend`` and ``need`` that are its neighbourhoods."""
         total = 0.0
         weight = 0.0
-        for p in np.unique(place_of):
-            i = place_of == p
+        for i in place_rows:
             s, n = spend[i], need[i]
-            if s.sum() <= 0:
+            s_sum = s.sum()
+            if s_sum <= 0:
                 continue
-            total += 0.5 * np.abs(s / s.sum() - n / n.sum()).sum() * s.sum()
-            weight += s.sum()
+            total += 0.5 * np.abs(s / s_sum - n / n.sum()).sum() * s_sum
+            weight += s_sum
         return float(total / weight) if weight > 0 else 0.0
 
     def _own_service_bias(self, parts, spend, need, place_of) -> float:
@@ -274,30 +329,36 @@ class Recorder:
 
     # ------------------------------------------------------------------ tables
     def frame(self, run: str = "", scenario: str = "", seed: int = 0) -> pd.DataFrame:
-        """The tidy long time series: run, scenario, seed, month, level, unit, metric, value."""
-        parts = []
+        """The tidy long time series: run, scenario, seed, month, level, unit, metric, value.
+
+        Rows run metric by metric (in the order first recorded), month by month, unit by unit. A
+        summary-only recorder (``timeseries=False``) holds only the months it recorded.
+        """
         months = np.array(self.months)
-        for (level, metric), values in self.data.items():
-            arr = np.stack(values)  # months x units
-            units = self.units[level]
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "month": np.repeat(months, arr.shape[1]),
-                        "level": level,
-                        "unit": np.tile(np.array(units, dtype=object), arr.shape[0]),
-                        "metric": metric,
-                        "value": arr.ravel(),
-                    }
-                )
-            )
-        df = pd.concat(parts, ignore_index=True)
-        df.insert(0, "seed", np.int64(seed))
-        df.insert(0, "scenario", scenario)
-        df.insert(0, "run", run)
-        for col in ("run", "scenario", "level", "unit", "metric"):
-            df[col] = df[col].astype("string")
-        return df
+        keys = list(self.data)
+        blocks = [np.array(self.data[key], dtype=float) for key in keys]  # each months x units
+        sizes = [b.size for b in blocks]
+        n = sum(sizes)
+
+        def strings(values: list[str], repeats: int | list[int]) -> pd.api.extensions.ExtensionArray:
+            # np.repeat of a few objects is much faster than filling an object array value by value
+            return pd.array(np.repeat(np.array(values, dtype=object), repeats), dtype="string")
+
+        unit_names = {level: np.array(units, dtype=object) for level, units in self.units.items()}
+        units = np.concatenate([np.tile(unit_names[level], b.shape[0]) for (level, _), b in zip(keys, blocks, strict=True)])
+        # one frame built from whole columns (rather than a frame per metric, concatenated)
+        return pd.DataFrame(
+            {
+                "run": strings([run], n),
+                "scenario": strings([scenario], n),
+                "seed": np.full(n, seed, dtype=np.int64),
+                "month": np.concatenate([np.repeat(months, b.shape[1]) for b in blocks]),
+                "level": strings([level for level, _ in keys], sizes),
+                "unit": pd.array(units, dtype="string"),
+                "metric": strings([metric for _, metric in keys], sizes),
+                "value": np.concatenate([b.ravel() for b in blocks]),
+            }
+        )
 
     def series(self, metric: str, level: str = "system", unit: int = 0) -> np.ndarray:
         """One metric's monthly values for one unit (fast access without building the frame)."""

@@ -1,0 +1,128 @@
+"""The speed-ups change no number: summary-only runs, cached beliefs and the table builder give
+exactly what the straightforward computations give (no timing assertions here; speed lives in
+``benchmarks/``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ics_sim.api import run_config
+from ics_sim.config import load_config
+from ics_sim.model import ICSModel
+
+
+def _same(a: dict, b: dict) -> bool:
+    """Exact equality of two summaries, key order included (NaN equals NaN)."""
+    if list(a) != list(b):
+        return False
+    for k, x in a.items():
+        y = b[k]
+        if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
+            continue
+        if type(x) is not type(y) or x != y:
+            return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("overrides", "seed"),
+    [
+        ({"years": 3}, 0),
+        ({"years": 1, "governance": "joint_committee", "delegation": "fixed"}, 1),
+        ({"years": 2, "sed.enabled": True, "shocks": "winter_pressure"}, 2),
+        ({"years": 2, "delegation": "earned_autonomy", "governance": "lead_provider"}, 3),
+        ({"years": 2, "system": "herefordshire_worcestershire"}, 4),
+        ({"years": 1, "system": "england"}, 5),  # several systems: the summary is national
+    ],
+)
+def test_summary_is_identical_without_the_timeseries(overrides, seed):
+    full = run_config(load_config(overrides)[0], seed=seed)
+    lean = run_config(load_config(overrides)[0], seed=seed, keep_model=False, timeseries=False)
+    assert lean.timeseries is None
+    assert full.timeseries is not None and len(full.timeseries) > 0
+    assert _same(full.summary, lean.summary), {k: (full.summary[k], lean.summary.get(k)) for k in full.summary if full.summary[k] != lean.summary.get(k)}
+    # the model ran the same: the ledger and the final state agree exactly
+    assert full.model.ledger == lean.model.ledger
+    np.testing.assert_array_equal(full.model.population.health, lean.model.population.health)
+
+
+def test_summary_only_recorder_keeps_the_last_twelve_months():
+    cfg, _ = load_config({"years": 2})
+    m = ICSModel(cfg, seed=0, timeseries=False).run()
+    assert m.recorder.months == list(range(12, 24))
+    assert all(len(v) == 12 for v in m.recorder.data.values())
+
+
+def test_batch_and_evaluate_return_the_full_run_summary():
+    from ics_sim.batch import RunTask, run_task
+    from ics_sim.evaluate import evaluate
+
+    full = run_config(load_config({"years": 1})[0], seed=7).summary
+    row, ts = run_task(RunTask("s", 0, 7, (("years", 1),)))
+    assert ts is None and row["status"] == "ok", row.get("error")
+    assert all(row[k] == v or (isinstance(v, float) and math.isnan(v) and math.isnan(row[k])) for k, v in full.items())
+    out = evaluate(years=1, seed=7)
+    assert out["hle_sii"] == full["hle_sii"] and out["unmet_need"] == full["unmet_need"]
+
+
+def test_cached_beliefs_equal_the_direct_computation():
+    """Observation computes each quantity once for the whole population and indexes it; check it
+    against the per-call formulas after need moves, errors drift and a needs assessment."""
+    cfg, _ = load_config({"years": 1})
+    m = ICSModel(cfg, seed=3)
+    obs, pop = m.observation, m.population
+
+    def check() -> None:
+        for part in m.partnerships:
+            idx = part.idx
+            for kind in obs.errors:
+                vis = np.log(np.maximum(pop.visible_need[idx], 1e-9)) + obs.errors[kind][idx]
+                np.testing.assert_array_equal(obs.log_visible(kind, idx), vis)
+                np.testing.assert_array_equal(obs.visible_estimate(kind, idx), np.exp(vis))
+                for reach in (None, 0.0, 0.3):
+                    r = obs.reach.get(kind, 0.0) if reach is None else reach
+                    seen = r * pop.hidden_need[idx] * np.exp(obs.errors[kind][idx])
+                    np.testing.assert_array_equal(obs.hidden_seen(kind, idx, reach), seen)
+
+    check()
+    for _ in range(3):
+        m.step()
+        check()
+    obs.sharpen(m.layout.nb_place == 0)
+    check()
+    out = obs.log_visible("council", m.partnerships[0].idx)
+    out += 1.0  # a reader owns what it is given: the cache is untouched
+    check()
+
+
+def _frame_reference(rec, run: str, scenario: str, seed: int) -> pd.DataFrame:
+    """The table built the straightforward way: one frame per metric, concatenated."""
+    parts = []
+    months = np.array(rec.months)
+    for (level, metric), values in rec.data.items():
+        arr = np.stack(values)
+        parts.append(pd.DataFrame({
+            "month": np.repeat(months, arr.shape[1]),
+            "level": level,
+            "unit": np.tile(np.array(rec.units[level], dtype=object), arr.shape[0]),
+            "metric": metric,
+            "value": arr.ravel(),
+        }))
+    df = pd.concat(parts, ignore_index=True)
+    df.insert(0, "seed", np.int64(seed))
+    df.insert(0, "scenario", scenario)
+    df.insert(0, "run", run)
+    for col in ("run", "scenario", "level", "unit", "metric"):
+        df[col] = df[col].astype("string")
+    return df
+
+
+@pytest.mark.parametrize("overrides", [{"years": 1}, {"years": 1, "system": "herefordshire_worcestershire"}])
+def test_frame_equals_the_per_metric_construction(overrides):
+    cfg, _ = load_config(overrides)
+    rec = ICSModel(cfg, seed=1).run().recorder
+    pd.testing.assert_frame_equal(rec.frame("r1", "scen", 9), _frame_reference(rec, "r1", "scen", 9), check_exact=True)
