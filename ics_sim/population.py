@@ -10,11 +10,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from ics_sim.config.schema import Config
+from ics_sim.config.schema import Config, HealthConfig
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PRIMARY, SOCIAL
 from ics_sim.geography import Layout
 
 ENGLAND_SHARE_65 = 0.185  # Census 2021
+
+
+def reference_hle(rank: np.ndarray, h: HealthConfig) -> np.ndarray:
+    """HLE (years) of the reference curve at national deprivation rank ``rank`` (0 = most deprived):
+    ``m + (l - m) (1 - exp(-c u)) / (1 - exp(-c))`` with ``u = (rank - 0.05) / 0.9`` and ``m``, ``l``,
+    ``c`` = ``hle_most_deprived``, ``hle_least_deprived``, ``hle_concavity``; it passes through
+    ``m`` at rank 0.05 and ``l`` at 0.95 (the midpoints of the extreme deciles) and is the straight
+    line ``m + (l - m) u`` at ``c = 0``."""
+    u = (np.asarray(rank, dtype=float) - 0.05) / 0.9
+    c = h.hle_concavity
+    shape = u if abs(c) < 1e-9 else -np.expm1(-c * u) / -np.expm1(-c)
+    return h.hle_most_deprived + (h.hle_least_deprived - h.hle_most_deprived) * shape
+
+
+def reference_health(rank: np.ndarray, h: HealthConfig) -> np.ndarray:
+    """Health state in [0, 1] of the reference curve (see :func:`reference_hle`)."""
+    return np.clip((reference_hle(rank, h) - h.hle_floor) / h.hle_span, 0.0, 1.0)
 
 
 class Population:
@@ -66,12 +83,10 @@ class Population:
 
     # --- health and HLE --------------------------------------------------------------------
     def reference_health(self) -> np.ndarray:
-        """Health state that reproduces the baseline HLE gradient: linear in deprivation rank
-        through (0.05, hle_most_deprived) and (0.95, hle_least_deprived) (ONS decile midpoints)."""
-        h = self.cfg.health
-        slope = (h.hle_least_deprived - h.hle_most_deprived) / 0.9
-        hle = h.hle_most_deprived + slope * (self.layout.nb_rank - 0.05)
-        return np.clip((hle - h.hle_floor) / h.hle_span, 0.0, 1.0)
+        """Health state of the reference curve (ODD 7.4): HLE concave in deprivation rank through
+        (0.05, hle_most_deprived) and (0.95, hle_least_deprived), the midpoints of the most and least
+        deprived deciles; ``hle_concavity`` 0 is the straight line (see :func:`reference_hle`)."""
+        return reference_health(self.layout.nb_rank, self.cfg.health)
 
     @property
     def hle(self) -> np.ndarray:

@@ -368,7 +368,7 @@ CONSTANTS: tuple[tuple[str, str, str], ...] = (
     (
         "ics_sim.governance.decisions",
         "STEPS",
-        "the candidate steps lambda from the opening towards the members' mean in one meeting",
+        "the candidate steps lambda from the opening towards the winning coalition's mean (the members' mean under consensus) in one meeting",
     ),
     ("ics_sim.governance.partnership", "LADDER", "order of formality of the optional ladder"),
     (

@@ -99,7 +99,8 @@ class SystemConfig:
         1, "-", 0, 2**31 - 1, "seed of the synthetic geography; fixed so runs differ only in process noise"
     )
     deprivation_spread: float = param(
-        0.18, "rank percentile", 0.0, 0.5, "s.d. of neighbourhood deprivation rank around its place mean"
+        0.25, "rank percentile", 0.0, 0.5, "s.d. of neighbourhood deprivation rank around its place mean",
+        "median within-place s.d. of national rank across England's 158 places (ics_sim/data/places.csv)",
     )
     need_index: float = param(
         1.0, "index (England = 1)", 0.5, 2.0, "NHS England overall need index of the system",
@@ -190,19 +191,32 @@ class HealthConfig:
     hle_floor: float = param(40.0, "years", 0.0, 80.0, "HLE at health state 0")
     hle_span: float = param(40.0, "years", 1.0, 80.0, "HLE gained from health state 0 to 1")
     hle_most_deprived: float = param(
-        51.7, "years", 30.0, 90.0, "baseline HLE of the most deprived decile (rank 0.05)",
-        "ONS health state life expectancies by IMD decile, England 2015-17, males",
+        51.7, "years", 30.0, 90.0,
+        "HLE of the reference curve at rank 0.05, the midpoint of the most deprived decile (default run: fitted value)",
+        "fitted by ics_sim.calibration to ONS HLE by IMD decile (England, males 2015-17) and its SII (2018-20); "
+        "configs/health/calibrated.yaml. Schema default: the ONS decile-1 value",
     )
     hle_least_deprived: float = param(
-        70.4, "years", 30.0, 90.0, "baseline HLE of the least deprived decile (rank 0.95)",
-        "ONS health state life expectancies by IMD decile, England 2015-17, males",
+        70.4, "years", 30.0, 90.0,
+        "HLE of the reference curve at rank 0.95, the midpoint of the least deprived decile (default run: fitted value)",
+        "fitted by ics_sim.calibration (as hle_most_deprived). Schema default: the ONS decile-10 value",
+    )
+    hle_concavity: float = param(
+        0.0, "-", -5.0, 10.0,
+        "concavity of the reference curve in deprivation rank: 0 = straight line; above 0 = steepest among the most deprived",
+        "fitted by ics_sim.calibration (as hle_most_deprived): the ONS decile values are concave in rank. "
+        "Schema default: the straight line of MODEL.md",
     )
     care_effect: float = param(
         0.35, "health state per unit coverage", 0.0, 2.0, "how far the equilibrium health state moves with the share of need met",
         "calibrated so that 10 points of coverage are worth about 1.4 years of HLE; Barr et al. 2014 direction",
     )
     prevention_effect: float = param(0.08, "health state per unit coverage", 0.0, 1.0, "extra effect of lagged prevention coverage")
-    coverage_reference: float = param(0.83, "share of need met", 0.1, 1.0, "coverage at which the baseline gradient is in equilibrium")
+    coverage_reference: float = param(
+        0.83, "share of need met", 0.1, 1.0, "coverage at which the reference curve is in equilibrium (default run: fitted value)",
+        "fitted by ics_sim.calibration so that the baseline's mean HLE does not drift over the run; "
+        "configs/health/calibrated.yaml. Schema default: the baseline's coverage in its first month",
+    )
     adjustment_months: float = param(60.0, "months", 1.0, 600.0, "time constant of health towards its equilibrium")
     domain_weights: PerDomain = _per_domain(
         (1.0, 1.0, 1.0, 0.8, 0.6), "relative", 0.0, 5.0, "weight of each domain's met need in health"
@@ -282,6 +296,11 @@ class DecisionConfig:
     supermajority: float = param(2 / 3, "share of votes", 0.5, 1.0, "threshold of a supermajority")
     independent_chair_moderation: float = param(
         0.4, "share", 0.0, 1.0, "how far an independent chair pulls the opening proposal towards the members' mean"
+    )
+    stake_aversion: float = param(
+        1.0, "share", 0.0, 1.0,
+        "how much less a voter tolerates a plan for a pot holding its own money: tolerance x (1 - stake_aversion x its share of the pot)",
+        "section 75 partners keep statutory accountability for the money they pool (NHS Act 2006 s75); assumption",
     )
 
 

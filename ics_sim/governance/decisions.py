@@ -2,12 +2,19 @@
 
 The meeting follows an agenda-setter model (Romer and Rosenthal 1978; Baron and Ferejohn 1989): the
 holder of the place budget (the ICB, the SRO or the lead provider) opens with its own proposal,
-pulled towards the members' mean by an independent chair. The opening moves step by step towards
-the members' mean until enough members accept it under the decision rule. A member accepts a
+pulled towards the members' mean by an independent chair. If the opening is not carried, the setter
+amends it step by step towards the proposals of the members whose votes it needs: the *cheapest
+winning coalition* under the decision rule (itself plus the members nearest to accepting, added
+until their votes would carry the rule; Baron and Ferejohn 1989, Riker 1962). A member accepts a
 candidate within its tolerance of its own proposal, and tolerance grows with trust in the proposer.
-Because a simple majority needs fewer members to accept than a supermajority or consensus, the
-agenda setter can stop closer to its own proposal: power imbalance *emerges* from the rule (Choi and
-Robertson 2014), as delay does from low trust (Ansell and Gash 2008).
+A compromise once tabled is not withdrawn: a later meeting of the same year starts from the
+furthest amendment already offered (the monotonic concession protocol, Rosenschein and Zlotkin 1994).
+
+Because a simple majority needs fewer, and nearer, members than a supermajority, and consensus
+needs all, the rule decides *whose* views the decision moves towards, and how far it moves from
+the setter's: power imbalance *emerges* from the rule (Choi and Robertson 2014), as delay does from
+low trust (Ansell and Gash 2008). Under consensus the coalition is the whole table, so the amendment
+heads for the members' mean.
 """
 
 from __future__ import annotations
@@ -28,8 +35,9 @@ class Outcome:
     decided: bool
     plan: np.ndarray | None
     accepted: np.ndarray  # which voting members accepted the final candidate
-    compromise: float  # how far the decision moved from the setter's opening (0..1)
+    compromise: float  # how far the decision moved from the setter's opening towards the coalition (0..1)
     power_imbalance: float  # (mean distance of others - distance of setter) / sum; 0 = even
+    coalition: np.ndarray | None = None  # the members whose votes the setter courted
 
 
 def passes(rule: str, accepted: np.ndarray, votes: np.ndarray, supermajority: float) -> bool:
@@ -42,6 +50,30 @@ def passes(rule: str, accepted: np.ndarray, votes: np.ndarray, supermajority: fl
     return bool(share > 0.5)  # majority, and weighted (votes already weighted by budget)
 
 
+def winning_coalition(
+    opening: np.ndarray,
+    proposals: np.ndarray,
+    votes: np.ndarray,
+    setter: int,
+    rule: str,
+    tolerance: np.ndarray,
+    supermajority: float,
+) -> np.ndarray:
+    """The setter and the members nearest to accepting its opening, added one by one until their
+    votes would carry ``rule`` (all members under consensus).
+
+    "Nearest to accepting" is the distance of a member's proposal from the opening less its
+    tolerance: the amendment each would need. Ties keep the seat order.
+    """
+    short = np.array([plan_distance(opening, p) for p in proposals]) - tolerance
+    coalition = np.zeros(len(proposals), dtype=bool)
+    for i in [setter, *(j for j in np.argsort(short, kind="stable") if j != setter)]:
+        coalition[i] = True
+        if passes(rule, coalition, votes, supermajority):
+            break
+    return coalition
+
+
 def decide(
     proposals: np.ndarray,
     votes: np.ndarray,
@@ -51,6 +83,7 @@ def decide(
     moderation: float,
     supermajority: float,
     reference: np.ndarray | None = None,
+    start: float = 0.0,
 ) -> Outcome:
     """Turn voting members' proposals into a decision.
 
@@ -64,6 +97,8 @@ def decide(
         supermajority: threshold share of votes.
         reference: members' proposals before any concessions, against which power imbalance is
             measured (default: ``proposals``).
+        start: the furthest amendment (0..1 along the path from the opening to the coalition's
+            mean) already tabled at an earlier meeting this year; the setter does not withdraw it.
     """
     ref = proposals if reference is None else reference
     m = len(proposals)
@@ -72,15 +107,17 @@ def decide(
         return Outcome(True, plan, np.ones(m, dtype=bool), 0.0, _imbalance(plan, ref, setter))
     centre = proposals.mean(axis=0)
     opening = (1.0 - moderation) * proposals[setter] + moderation * centre
+    coalition = winning_coalition(opening, proposals, votes, setter, rule, tolerance, supermajority)
+    target = proposals[coalition].mean(axis=0)
     accepted = np.zeros(m, dtype=bool)
-    for lam in STEPS:
-        cand = (1.0 - lam) * opening + lam * centre
+    for lam in STEPS[STEPS >= start - 1e-9]:
+        cand = (1.0 - lam) * opening + lam * target
         dist = np.array([plan_distance(cand, p) for p in proposals])
         accepted = dist <= tolerance
-        accepted[setter] |= lam == 0.0  # the setter backs its own opening
+        accepted[setter] = True  # the setter backs every paper it tables
         if passes(rule, accepted, votes, supermajority):
-            return Outcome(True, cand, accepted, float(lam), _imbalance(cand, ref, setter))
-    return Outcome(False, None, accepted, 1.0, 0.0)
+            return Outcome(True, cand, accepted, float(lam), _imbalance(cand, ref, setter), coalition)
+    return Outcome(False, None, accepted, 1.0, 0.0, coalition)
 
 
 def _imbalance(plan: np.ndarray, proposals: np.ndarray, setter: int) -> float:

@@ -277,8 +277,15 @@ class PlacePartnership:
         tolerance = m.cfg.decision.tolerance + m.cfg.decision.tolerance_trust * self.trust.trust_in(
             self.trust.index(voters[setter].label)
         )[[self.trust.index(s.label) for s in voters]]
+        if not consult:  # a voter answers for its own money in a binding pot (a forum's view binds none)
+            pot, nhs = envelope.sum(), m.pot_nhs[self.place].sum()
+            own = np.array([nhs if s.label == "icb" else pot - nhs if s.label == "council" else 0.0 for s in voters]) / pot
+            tolerance = tolerance * (1.0 - m.cfg.decision.stake_aversion * own)
         moderation = m.cfg.decision.independent_chair_moderation if m.cfg.chair == "independent" else 0.0
-        out = decide(proposals, votes, setter, rule, tolerance, moderation, m.cfg.decision.supermajority, reference=raw)
+        # a failed meeting tabled every amendment up to the coalition's mean (Outcome.compromise = 1);
+        # the setter does not withdraw it at a later meeting of the year (monotonic concession)
+        start = 1.0 if self.year.deadlocks else 0.0
+        out = decide(proposals, votes, setter, rule, tolerance, moderation, m.cfg.decision.supermajority, reference=raw, start=start)
         seat_idx = np.array([self.trust.index(s.label) for s in voters])
         s_idx = seat_idx[setter]
         if out.decided:
