@@ -317,50 +317,87 @@ def _hle_panel(ax: Axes, ctx: _Context) -> None:
     _headroom(ax, rows)
 
 
-def _partnership_panel(ax: Axes, ctx: _Context) -> Axes:
-    """Panel 5: mean trust (left axis) and budget decision delay (right axis)."""
-    ax.set_title("Partnership working", fontsize=13, loc="left", fontweight="bold")
+def _twin_panel(ax: Axes, ctx: _Context, left: _Series, right: _Series, *, title: str, name: str,
+                left_ylabel: str, right_ylabel: str, left_unit_range: bool = False) -> Axes:
+    """A panel with two measures of different size: ``left`` on the left axis, ``right`` on a twin
+    right axis (labelled ``name``; dashed when several scenarios share colours). With
+    ``left_unit_range`` the left axis is fixed to 0-1 (a share or an index)."""
+    ax.set_title(title, fontsize=13, loc="left", fontweight="bold")
     ax2 = ax.twinx()
-    ax2.set_label("partnership_delay")
-    trust = _stats(ctx, _Series("trust_mean", "Mean trust between partners"))
-    delay = _stats(ctx, _Series("decision_delay_months", "Place budget decision delay"))
-    c_trust = "0.3" if ctx.multi else _PALETTE[0]
-    c_delay = "0.3" if ctx.multi else _PALETTE[1]
-    s_delay = "--" if ctx.multi else "-"
-    for scen, st in trust.items():
-        _draw(ax, ctx, st, colour=ctx.colours[scen] if ctx.multi else c_trust)
-    for scen, st in delay.items():
-        _draw(ax2, ctx, st, colour=ctx.colours[scen] if ctx.multi else c_delay, style=s_delay)
+    ax2.set_label(name)
+    st_left, st_right = _stats(ctx, left), _stats(ctx, right)
+    c_left = "0.3" if ctx.multi else _PALETTE[0]
+    c_right = "0.3" if ctx.multi else _PALETTE[1]
+    s_right = "--" if ctx.multi else "-"
+    for scen, st in st_left.items():
+        _draw(ax, ctx, st, colour=ctx.colours[scen] if ctx.multi else c_left)
+    for scen, st in st_right.items():
+        _draw(ax2, ctx, st, colour=ctx.colours[scen] if ctx.multi else c_right, style=s_right)
     handles: list = []
-    if trust:
-        handles.append(Line2D([], [], color=c_trust, linewidth=2,
-                              label="Mean trust between partners (left)"))
-    else:
-        handles.append(_not_recorded_handle("Mean trust"))
-    if delay:
-        handles.append(Line2D([], [], color=c_delay, linestyle=s_delay, linewidth=2,
-                              label="Budget decision delay (right)"))
-    else:
-        handles.append(_not_recorded_handle("Decision delay"))
+    for stats, series, colour, style, side in ((st_left, left, c_left, "-", "left"),
+                                              (st_right, right, c_right, s_right, "right")):
+        if stats:
+            handles.append(Line2D([], [], color=colour, linestyle=style, linewidth=2,
+                                  label=f"{series.label} ({side})"))
+        else:
+            handles.append(_not_recorded_handle(series.label))
     _time_axis(ax)
-    ax.set_ylabel("Mean trust (0 = none, 1 = full)", fontsize=11, color=c_trust)
-    ax2.set_ylabel("Place budget decision delay (months)", fontsize=11, color=c_delay)
-    ax.tick_params(axis="y", colors=c_trust)
-    ax2.tick_params(axis="y", colors=c_delay, labelsize=10)
+    ax.set_ylabel(left_ylabel, fontsize=11, color=c_left)
+    ax2.set_ylabel(right_ylabel, fontsize=11, color=c_right)
+    ax.tick_params(axis="y", colors=c_left)
+    ax2.tick_params(axis="y", colors=c_right, labelsize=10)
     ax.spines["top"].set_visible(False)
     ax2.spines["top"].set_visible(False)
     ax.grid(True, color="0.88", linewidth=0.8)
     ax.set_axisbelow(True)
-    if not trust and not delay:
+    if not st_left and not st_right:
         _empty_panel(ax)
     # Legend on the twin axes, which is drawn on top of the left-axis lines.
     rows = _legend(ax2, handles, ncol=2)
-    extra = 0.06 + 0.11 * rows
-    ax.set_ylim(0.0, 1.0 + extra)
-    ax.yaxis.set_major_locator(FixedLocator([0.0, 0.2, 0.4, 0.6, 0.8, 1.0]))
+    if left_unit_range:
+        ax.set_ylim(0.0, 1.0 + 0.06 + 0.11 * rows)
+        ax.yaxis.set_major_locator(FixedLocator([0.0, 0.2, 0.4, 0.6, 0.8, 1.0]))
+    else:
+        _headroom(ax, rows, floor=0.0)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
     _headroom(ax2, rows, floor=0.0)
     ax2.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
     return ax2
+
+
+def _partnership_panel(ax: Axes, ctx: _Context) -> Axes:
+    """Panel 5: mean trust (left axis) and budget decision delay (right axis)."""
+    return _twin_panel(
+        ax, ctx,
+        _Series("trust_mean", "Mean trust between partners"),
+        _Series("decision_delay_months", "Budget decision delay"),
+        title="Partnership working", name="partnership_delay",
+        left_ylabel="Mean trust (0 = none, 1 = full)",
+        right_ylabel="Place budget decision delay (months)", left_unit_range=True,
+    )
+
+
+def _coordination_panel(ax: Axes, ctx: _Context) -> Axes:
+    """Panel 4: duplicated spending (left axis) and unfunded need, the gaps (right axis): gaps are
+    often ten times the duplication, so one axis would flatten it."""
+    return _twin_panel(
+        ax, ctx,
+        _Series("duplicated_spend_gbp", "Duplicated spend", scale=1e-6),
+        _Series("unfunded_need", "Unfunded need", scale=1e-6),
+        title="Coordination: waste and gaps", name="coordination_gaps",
+        left_ylabel="Duplicated spend (£ million per year)",
+        right_ylabel="Unfunded need (£ million per year)",
+    )
+
+
+def _distinct_parts(names: Sequence[str]) -> dict[str, str]:
+    """Scenario names with the parts they all share left out ('synthetic-committee-subsidiarity'
+    and 'synthetic-joint_committee-subsidiarity' become 'committee' and 'joint_committee'), so that
+    labels inside a panel stay short; the figure's legend keeps the full names."""
+    parts = {n: n.split("-") for n in names}
+    common = set.intersection(*(set(p) for p in parts.values())) if len(names) > 1 else set()
+    out = {n: "-".join(t for t in p if t not in common) or n for n, p in parts.items()}
+    return out if len(set(out.values())) == len(out) else {n: n for n in names}
 
 
 def _gradient_panel(ax: Axes, ctx: _Context) -> None:
@@ -417,6 +454,7 @@ def _gradient_panel(ax: Axes, ctx: _Context) -> None:
         return
 
     pop_max = max(float(d["pop"].max()) for d in frames.values()) or 1.0
+    short = _distinct_parts(list(frames))
     lines: list[str] = []
     slopes: list[float] = []
     for scen, d in frames.items():
@@ -425,7 +463,7 @@ def _gradient_panel(ax: Axes, ctx: _Context) -> None:
         ax.scatter(d["rank"], d["hle"], s=sizes, color=colour, alpha=0.55,
                    edgecolors="white", linewidths=0.7, zorder=3)
         slope, intercept = weighted_slope(d["rank"], d["hle"], d["pop"])
-        prefix = f"{scen}: " if ctx.multi else ""
+        prefix = f"{short[scen]}: " if ctx.multi else ""
         if np.isfinite(slope):
             xs = np.array([d["rank"].min(), d["rank"].max()])
             ax.plot(xs, intercept + slope * xs, color=colour if ctx.multi else "black",
@@ -556,10 +594,7 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
         _Series("unmet_need", "All unmet need", scale=100.0),
         _Series("unmet_need_hidden", "Hidden: excluded groups", scale=100.0),
     ], title="Unmet need", ylabel="Need not met (% of need)", floor=0.0)
-    _series_panel(a_coord, ctx, [
-        _Series("duplicated_spend_gbp", "Duplicated spend", scale=1e-6),
-        _Series("unfunded_need_gbp", "Unfunded need", scale=1e-6),
-    ], title="Coordination: waste and gaps", ylabel="£ million per year", floor=0.0)
+    _coordination_panel(a_coord, ctx)
     _partnership_panel(a_part, ctx)
     _gradient_panel(a_grad, ctx)
 

@@ -67,7 +67,7 @@ def make_frame(seeds: Iterable[int] = (1,), scenarios: Iterable[str] = ("baselin
                 add("system", "ICS", "unmet_need", m, 0.22 - 0.02 * t + noise / 10)
                 add("system", "ICS", "unmet_need_hidden", m, 0.08 - 0.005 * t + noise / 20)
                 add("system", "ICS", "duplicated_spend_gbp", m, 4.5e6 * (1 - 0.1 * t) + 1e5 * noise)
-                add("system", "ICS", "unfunded_need_gbp", m, 3.0e6 * (1 + 0.05 * t) + 1e5 * noise)
+                add("system", "ICS", "unfunded_need", m, 3.0e6 * (1 + 0.05 * t) + 1e5 * noise)
                 add("system", "ICS", "trust_mean", m, 0.5 + 0.05 * t + noise / 5)
                 add("system", "ICS", "decision_delay_months", m, 4 - 0.5 * t + noise)
     df = pd.DataFrame(rows, columns=["run", "scenario", "seed", "month", "level", "unit",
@@ -211,3 +211,14 @@ def test_overwrites_existing_file(tmp_path: Path) -> None:
     out.write_bytes(b"old")
     plot_outcomes(make_frame(), str(out))
     check_png(out)
+
+
+def test_every_panel_of_a_real_run_is_recorded():
+    """The figure reads the metric names the model actually records (a renamed metric would
+    otherwise show as 'not recorded')."""
+    import ics_sim
+
+    fig = plot_outcomes(ics_sim.run({"years": 2}, seed=0).timeseries)
+    assert "not recorded" not in all_text(fig)
+    for name in ("coordination_gaps", "partnership_delay"):
+        assert panel(fig, name).get_lines(), f"{name}: nothing drawn"
