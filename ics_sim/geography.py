@@ -9,6 +9,7 @@ Layout; the synthetic builder is here, builders from real data live in :mod:`ics
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -60,9 +61,22 @@ class Layout:
             return self.place_need_index
         return self.need_index[self.place_system]
 
-    @property
+    # The layout is fixed for a run, so derived index arrays are computed once (cached) and read
+    # on every step; they must not be written to.
+    @cached_property
     def nb_system(self) -> np.ndarray:
-        return self.place_system[self.nb_place]
+        """The system of each neighbourhood."""
+        return _read_only(self.place_system[self.nb_place])
+
+    @cached_property
+    def place_index(self) -> list[np.ndarray]:
+        """Per place, the indices of its neighbourhoods (ascending)."""
+        return [_read_only(np.flatnonzero(self.nb_place == p)) for p in range(self.n_places)]
+
+    @cached_property
+    def system_index(self) -> list[np.ndarray]:
+        """Per system, the indices of its neighbourhoods (ascending)."""
+        return [_read_only(np.flatnonzero(self.nb_system == s)) for s in range(self.n_systems)]
 
     @property
     def nb_decile(self) -> np.ndarray:
@@ -83,6 +97,11 @@ class Layout:
 
     def system_population(self) -> np.ndarray:
         return np.bincount(self.place_system, weights=self.place_population(), minlength=self.n_systems)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def _beta_params(mean: float, sd: float) -> tuple[float, float]:

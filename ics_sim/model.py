@@ -73,12 +73,6 @@ class ICSModel(mesa.Model):
         self.rng_obs, self.rng_place, self.rng_vcse, _ = (np.random.default_rng(s) for s in streams)
         self.layout = layout if layout is not None else build_layout(cfg.system)
         L = self.layout
-        # the layout is fixed for the run: index arrays of each place's and each system's
-        # neighbourhoods are found once (index arrays pick the same cells, in the same order, as
-        # the boolean masks they replace, so sums over them are unchanged)
-        self.nb_system = L.nb_system
-        self.place_idx = [np.flatnonzero(L.nb_place == p) for p in range(L.n_places)]
-        self.system_idx = [np.flatnonzero(self.nb_system == s) for s in range(L.n_systems)]
         self.population = Population(L, cfg)
         self.observation = Observation(cfg, self.population, self.rng_obs)
         self.shocks = ShockTimeline(cfg)
@@ -99,7 +93,7 @@ class ICSModel(mesa.Model):
         self.mh = [NHSProvider(self, s, None, f"{L.system_names[s]} MH trust", "mental_health_trust") for s in range(L.n_systems)]
         place_pop = L.place_population()
         self.councils, self.vcses, self.partnerships = [], [], []
-        self.pcns = [PCN(self, int(self.nb_system[n]), int(L.nb_place[n]), name) for n, name in enumerate(L.nb_names)]
+        self.pcns = [PCN(self, int(L.nb_system[n]), int(L.nb_place[n]), name) for n, name in enumerate(L.nb_names)]
         for p, pname in enumerate(L.place_names):
             s = int(L.place_system[p])
             council = Council(self, s, p, f"{pname} council")
@@ -107,7 +101,7 @@ class ICSModel(mesa.Model):
             social = SocialCareProvider(self, s, p, f"{pname} social care providers")
             vcse = VCSE(self, s, p, f"{pname} VCSE", income=self._vcse_base_income(p, place_pop[p]))
             healthwatch = Healthwatch(self, s, p, f"Healthwatch {pname}")
-            first_pcn = self.pcns[int(self.place_idx[p][0])]
+            first_pcn = self.pcns[int(L.place_index[p][0])]
             orgs = {
                 "icb": self.icbs[s],
                 "council": council,
@@ -209,7 +203,7 @@ class ICSModel(mesa.Model):
         self.pot_envelope[:] = 0.0
         self.central_plan[:] = 0.0
         for s in range(L.n_systems):
-            idx = self.system_idx[s]
+            idx = L.system_index[s]
             belief = self.icb_system_belief(s, idx)
             w = area_weights(c.allocation.rule, belief, L.nb_population[idx], L.nb_rank[idx], c.allocation.hi_adjustment)
             wshare = w / np.maximum(w.sum(axis=0), 1e-12)
@@ -272,7 +266,8 @@ class ICSModel(mesa.Model):
         for p in range(L.n_places):  # needs assessments refresh on a staggered cycle
             if (self.month + 12 * p) % c.observation.jsna_cycle_months == 0:
                 self.observation.sharpen(L.nb_place == p)
-        self.year_start_unmet = self.recorder.place_unmet_share(self.last_unmet) if self.month > 0 else np.zeros(L.n_places)
+        if self.month > 0:  # year 1 starts from the first month's delivery (_trust_and_accountability)
+            self.year_start_unmet = self.recorder.place_unmet_share(self.last_unmet)
         # VCSE external income is volatile year to year (grant rounds)
         self.vcse_external = self.place_pop * c.system.vcse_external_gbp_per_head * np.exp(
             self.rng_vcse.normal(0.0, self.vcse_volatility, L.n_places) - 0.5 * self.vcse_volatility**2
@@ -379,6 +374,7 @@ class ICSModel(mesa.Model):
         coord_pot_council = np.zeros(L.n_neighbourhoods)
         coord_vcse = np.zeros(L.n_neighbourhoods)
         central_out = np.zeros(shape)
+        grant_share = np.zeros(L.n_neighbourhoods)  # share of prevention money granted to the VCSE body
         for part in self.partnerships:
             i, p = part.idx, part.place
             s = int(L.place_system[p])
@@ -414,22 +410,19 @@ class ICSModel(mesa.Model):
                 vcse_ext[i, PRIMARY] = x[:, 0]  # written in place column by column (vcse_ext[i][:, cols] = ...
                 vcse_ext[i, PREVENTION] = x[:, 1]  # would write into a copy; np.ix_ is slower)
                 vcse_out[i] = vb.outreach_share
+                # VCSE grants: part of every funder's prevention money goes through the place's VCSE
+                # body, more where the body is trusted; it is cheaper and reaches hidden need
+                t_vcse = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
+                grant_share[i] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse)
         central = self.central_plan
         funders = [
-            Funder("central", central, central_out, sys_eff[self.nb_system]),
+            Funder("central", central, central_out, sys_eff[L.nb_system]),
             Funder("pot", pot, pot_out, pot_eff),
             Funder("council", council, council_out, place_eff[L.nb_place]),
         ]
-        # VCSE grants: part of every funder's prevention money goes through the place's VCSE body,
-        # more where the body is trusted; it is cheaper and reaches hidden need
-        share = np.zeros(L.n_neighbourhoods)
-        for part in self.partnerships:
-            if self.vcses[part.place].alive:
-                t = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
-                share[part.idx] = c.providers.vcse_grant_share * min(1.0, 0.5 + t)
         grants = np.zeros(L.n_neighbourhoods)
         for f in funders:
-            moved = f.spend[:, PREVENTION] * share
+            moved = f.spend[:, PREVENTION] * grant_share
             grants += moved
             f.spend = f.spend.copy()
             f.spend[:, PREVENTION] -= moved
@@ -462,10 +455,10 @@ class ICSModel(mesa.Model):
     def _book(self, funders, grants, vcse_ext, central, pot, council, d: Delivery) -> None:
         """Money leaves budgets as it is spent (a twelfth of the annual plan each month)."""
         L = self.layout
-        for s, m in enumerate(self.system_idx):
+        for s, m in enumerate(L.system_index):
             self.year_spent[f"icb_retained:{s}"] += central[m].sum() / 12.0
         nhs_pot_share = np.zeros(L.n_places)
-        for p, i in enumerate(self.place_idx):
+        for p, i in enumerate(L.place_index):
             pot_p = pot[i].sum() / 12.0
             self.year_spent[f"pot:{p}"] += pot_p
             env = self.pot_envelope[p].sum()
@@ -479,7 +472,7 @@ class ICSModel(mesa.Model):
             self.vcses[p].receive((grants[i].sum() + vcse_ext[i].sum()) / 12.0)
             self.year_spent[f"vcse:{p}"] += vcse_ext[i].sum() / 12.0
             self.place_spend_by_domain[p] = d.spend[i].sum(axis=0)
-        for s, m in enumerate(self.system_idx):
+        for s, m in enumerate(L.system_index):
             self.year_spent[f"icb:{s}"] += central[m].sum() / 12.0
             tot = d.spend[m].sum(axis=0)
             self.system_spend_share[s] = tot / max(tot.sum(), 1e-12)
@@ -550,7 +543,7 @@ class ICSModel(mesa.Model):
             trust = np.mean([p.mean_trust() for p in self.partnerships if L.place_system[p.place] == s])
             engagement = min(1.0, years / sed.ramp_years) * (0.5 + 0.5 * trust)
             self.external_funding[s] = sed.external_gbp_per_head * L.system_population()[s] * engagement
-        per_head = self.external_funding[self.nb_system] / L.system_population()[self.nb_system]
+        per_head = self.external_funding[L.nb_system] / L.system_population()[L.nb_system]
         self.external_effect_target = sed.effect * (per_head / max(sed.external_gbp_per_head, 1e-9)) * (1.0 - L.nb_rank)
 
     def run(self) -> ICSModel:

@@ -123,9 +123,8 @@ class Recorder:
         self._ranks = L.nb_rank
         # the layout is fixed for a run: each group's (system's, or England's) neighbourhoods,
         # places and partnerships are found once rather than every month
-        nb_system = L.nb_system
         place_pop = L.place_population()
-        self._groups = [self._group(np.flatnonzero(nb_system == s), place_pop) for s in range(L.n_systems)]
+        self._groups = [self._group(idx, place_pop) for idx in L.system_index]
         self._national = self._group(np.arange(L.n_neighbourhoods), place_pop) if L.n_systems > 1 else None
 
     def _group(self, idx: np.ndarray, place_pop: np.ndarray) -> dict:

@@ -62,7 +62,7 @@ class Population:
             # real places: need per head across a system's places follows their NHS England need
             # indices (age, morbidity and unmet need, not deprivation alone); the deprivation and age
             # gradients still shape neighbourhoods within each place
-            place_pop = np.bincount(layout.nb_place, weights=layout.nb_population, minlength=layout.n_places)
+            place_pop = layout.place_population()
             place_need = np.bincount(layout.nb_place, weights=self.base_need.sum(axis=1), minlength=layout.n_places)
             target = layout.place_need_index * place_pop * per_head.sum()
             self.base_need *= (target / np.maximum(place_need, 1e-12))[layout.nb_place, None]
@@ -76,7 +76,10 @@ class Population:
         self.growth = (nc.growth + nc.deprivation_drift * (1.0 - layout.nb_rank)) / 12.0
         self.prevention_coverage = np.full(n, h.coverage_reference)
         self.prevention_reference = h.coverage_reference
-        self.health = self.reference_health()
+        # the reference state depends only on ranks and parameters: computed once, read every month
+        self._reference = reference_health(layout.nb_rank, h)
+        self._reference.flags.writeable = False
+        self.health = self._reference.copy()
         self.spill = np.zeros(n)
         self.external = np.zeros(n)  # wider-determinants funding effect (social and economic development)
         assert self.need.shape == (n, N_DOMAINS)
@@ -86,7 +89,7 @@ class Population:
         """Health state of the reference curve (ODD 7.4): HLE concave in deprivation rank through
         (0.05, hle_most_deprived) and (0.95, hle_least_deprived), the midpoints of the most and least
         deprived deciles; ``hle_concavity`` 0 is the straight line (see :func:`reference_hle`)."""
-        return reference_health(self.layout.nb_rank, self.cfg.health)
+        return self._reference
 
     @property
     def hle(self) -> np.ndarray:

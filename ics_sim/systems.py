@@ -270,7 +270,6 @@ def build_icbs(icb_codes: list[str] | None, geography_seed: int) -> Layout:
     # a council split between ICBs is a place in each; name each part after its ICB so that every
     # place (and neighbourhood) has a unique name in the outputs
     split = set(places.loc[places["place_code"].duplicated(keep=False), "place_code"])
-    icb_label = icb_table().set_index("icb_code")["name"].map(_icb_label)
 
     system_names: list[str] = []
     system_codes: list[str] = []
@@ -295,7 +294,7 @@ def build_icbs(icb_codes: list[str] | None, geography_seed: int) -> Layout:
         for r in rows:  # places.csv order, so draws do not depend on what else is built
             p = len(place_names)
             name = str(names[r])
-            place_names.append(f"{name} ({icb_label[icb.icb_code]} part)" if codes[r] in split else name)
+            place_names.append(f"{name} ({_icb_label(icb.name)} part)" if codes[r] in split else name)
             place_codes.append(str(codes[r]))
             place_system.append(s)
             place_need.append(float(place_need_all[r]))

@@ -123,7 +123,7 @@ class PlacePartnership:
         self.model = model
         self.place = place
         self.orgs = orgs
-        self.idx = np.flatnonzero(model.layout.nb_place == place)
+        self.idx = model.layout.place_index[place]
         self.form = model.cfg.governance.form
         self.pooled = model.cfg.governance.pooled
         self.months_in_form = 0
@@ -418,7 +418,7 @@ class IntegratedCarePartnership:
         place_view = np.zeros(N_DOMAINS)
         for p in places:
             place_view += p.forum_belief().total.sum(axis=0)
-        idx = np.flatnonzero(model.layout.nb_system == self.system)
+        idx = model.layout.system_index[self.system]
         icb_view = model.icbs[self.system].belief(idx).total.sum(axis=0)
         council_weight = 0.6 if model.cfg.chair == "independent" else 0.4
         mix = council_weight * place_view / place_view.sum() + (1.0 - council_weight) * icb_view / icb_view.sum()
