@@ -10,6 +10,11 @@ Examples::
 Each run writes a folder under ``results/runs/`` (in a sweep: under the job's folder in
 ``results/sweeps/``) with ``timeseries.parquet``, ``summary.json``, ``config.yaml`` and
 ``outcomes.png``, and prints a short summary table.
+
+The command line is checked before Hydra starts (:func:`check_command_line`): a bad override
+prints one line, ``ConfigError: <the field and what is allowed>``, to stderr and exits with
+status 2; a sweep (``-m``) checks every combination first and refuses the whole sweep with one
+line per bad value, before any job runs or any folder is made.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import hydra
 from omegaconf import DictConfig
 
 from ics_sim.config import CONFIG_DIR, ConfigError, from_omegaconf
+from ics_sim.config import overrides as ov
 
 SHOWN = [
     ("hle_mean", "Healthy life expectancy (years)", "{:.2f}"),
@@ -111,8 +117,89 @@ def _app(cfg: DictConfig) -> None:
         record_job(out, list(hc.overrides.task), hc.job.num, "done")
 
 
-def main() -> None:
+#: flags that would load configs from outside the package or replay a pickled run
+_REFUSED_FLAGS = {
+    "config_path": "--config-path",
+    "config_name": "--config-name",
+    "config_dir": "--config-dir",
+    "experimental_rerun": "--experimental-rerun",
+}
+
+
+def _args_parser():
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+
+    def error(message: str) -> None:
+        raise ConfigError(f"command line: {message}; see python -m ics_sim --help")
+
+    parser.error = error  # argparse would print its usage and exit; keep one line
+    return parser
+
+
+def _check_one(items: list[ov.Item]) -> ov.Plan:
+    p = ov.plan(items, allow_hydra=True)
+    typed = from_omegaconf(ov.compose_plan(p))
+    ov.check_uses(p, typed)
+    return p
+
+
+def check_command_line(argv: list[str]) -> list[str]:
+    """Check a command line as Hydra would read it, before Hydra runs.
+
+    Args:
+        argv: the arguments after the program name.
+
+    Returns:
+        The arguments to hand to Hydra: the same flags and overrides, with ``+`` prefixes dropped
+        and any group selected by a key added (``delegation.share=0.4`` adds
+        ``delegation=fixed``).
+
+    Raises:
+        ConfigError: one line naming the field and what is allowed; for a sweep, one line per
+            bad value (every combination is checked).
+    """
+    args = _args_parser().parse_args(argv)
+    for attr, flag in _REFUSED_FLAGS.items():
+        if getattr(args, attr, None):
+            raise ConfigError(f"{flag}: configs load only from the package's configs/ folder; choose options of its groups (python -m ics_sim --help)")
+    if args.help:
+        return ["--help"]
+    if args.hydra_help or args.shell_completion:
+        return list(argv)
+    items = ov.parse_strings(args.overrides)
+    selected: dict[str, tuple[str, str]] = {}
+    if args.multirun:
+        errors: list[str] = []
+        for combo in ov.expand(items):
+            try:
+                selected.update(_check_one(combo).selected)
+            except ConfigError as exc:
+                if str(exc) not in errors:
+                    errors.append(str(exc))
+        if errors:
+            raise ConfigError("\n".join(errors))
+    else:
+        selected = _check_one(items).selected
+    flags = list(argv)
+    for text in args.overrides:
+        flags.remove(text)
+    overrides = [i.text[len(i.prefix):] for i in items]
+    overrides += [f"{g}={option}" for g, (option, _) in selected.items()]
+    return flags + overrides
+
+
+def main(argv: list[str] | None = None) -> None:
     """Entry point for ``python -m ics_sim`` and the ``ics-sim`` script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        checked = check_command_line(argv)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            print(f"ConfigError: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+    sys.argv = [sys.argv[0], *checked]
     _app()
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ics_sim.config import load_config
+from ics_sim.config import ConfigError, load_config
 from ics_sim.config.schema import SystemConfig
 from ics_sim.geography import Layout, build_layout
 from ics_sim.reference_data import DEC_COLS, place_table
@@ -158,15 +158,19 @@ def test_geography_seed_changes_draws_not_totals() -> None:
 def test_bad_key_names_the_field() -> None:
     with pytest.raises(ValueError, match=r"system\.icb"):
         build(SystemConfig(kind="icb", icb="nowhere"))
-    cfg, _ = load_config({"system": "icb", "system.icb": "nowhere"})
     with pytest.raises(ValueError, match=r"system\.icb"):
-        build_layout(cfg.system)
+        build_layout(SystemConfig(kind="icb", icb="nowhere"))
+    # the config stops it before any model is built, in one line
+    with pytest.raises(ConfigError, match=r"^system\.icb = 'nowhere' does not name one ICB") as err:
+        load_config({"system": "icb", "system.icb": "nowhere"})
+    assert "\n" not in str(err.value)
 
 
 def test_empty_key_names_the_field() -> None:
-    cfg, _ = load_config({"system": "icb"})
     with pytest.raises(ValueError, match=r"system\.icb must name one of the 42 ICBs"):
-        build_layout(cfg.system)
+        build_layout(SystemConfig(kind="icb", icb=""))
+    with pytest.raises(ConfigError, match=r"^system\.icb must name one of the 42 ICBs"):
+        load_config({"system": "icb"})
 
 
 def test_england_build_is_fast() -> None:
