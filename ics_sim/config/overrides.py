@@ -428,7 +428,7 @@ def plan(items: list[Item], allow_hydra: bool = False) -> Plan:
             g = GROUP_KEYS[key]
             raise ConfigError(f"{key} is set by the {g} group: write {g}=<option>, one of {_options_text(g)}")
         if key.split(".")[0] not in top:
-            raise unknown_key(key.split(".")[0], [*top, "hydra"] if allow_hydra else top)
+            raise unknown_key(key.split(".")[0], top)
         target = resolve_key(key)
         value = item.value
         if hasattr(target.tp, "__dataclass_fields__") and isinstance(value, dict) and not value:
