@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import ics_sim
-from ics_sim.aggregate import aggregate
+from ics_sim.aggregate import aggregate, record_job
 from ics_sim.aggregate import main as aggregate_main
 from ics_sim.batch import read_results, run_batch
 from ics_sim.evaluate import parameter_names
@@ -81,14 +81,26 @@ def test_multirun_submitit_local_then_aggregate(tmp_path: Path) -> None:
 
 def test_aggregate_after_partial_failure(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
+    # a bad value refuses the whole sweep before any job runs (issue 12): one line, exit 2, no folder
     res = multirun(sweep, "delegation=fixed", "delegation.share=0.5,1.5", "years=1", "hydra.launcher.n_jobs=2", cwd=tmp_path)
-    assert res.returncode != 0  # Hydra reports the failed job, after running the others
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == ["ConfigError: delegation.share = 1.5 is out of range: allowed 0 to 1 (share of domain budget)"]
+    assert not sweep.exists()
+    res = multirun(sweep, "delegation=fixed", "delegation.share=0.5,0.9", "years=1", "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    # a job that failed while running (a config error no longer gets that far): its replicates
+    # gone and its job.json marked failed, as the app records it
+    job1 = next(sweep.glob("1_*"))
+    for rep in job1.glob("rep*"):
+        shutil.rmtree(rep)
+    overrides = json.loads((job1 / "job.json").read_text())["overrides"]
+    record_job(job1, overrides, 1, "failed", RuntimeError("the model stopped in month 3"))
     result = aggregate(sweep, quiet=True)
     assert result.runs["setting"].tolist() == ["delegation.share=0.5"]
     failed = pd.read_csv(sweep / "aggregate" / "failed.csv")
-    assert failed["setting"].tolist() == ["delegation.share=1.5"]
+    assert failed["setting"].tolist() == ["delegation.share=0.9"]
     assert failed["status"].tolist() == ["failed"]
-    assert "out of range" in failed["error"].iloc[0] and "delegation.share" in failed["error"].iloc[0]
+    assert "the model stopped in month 3" in failed["error"].iloc[0]
     assert (sweep / "aggregate" / "summary.csv").exists() and (sweep / "aggregate" / "paired.csv").exists()
     # a job that never started (its folder gone) is listed as missing, from multirun.yaml
     shutil.rmtree(next(sweep.glob("1_*")))
@@ -102,7 +114,7 @@ def test_aggregate_after_partial_failure(tmp_path: Path) -> None:
     assert len(res2.runs) == 1
     assert sorted(res2.failed["status"]) == ["incomplete", "missing"]
     with pytest.raises(ValueError, match="no job has"):
-        aggregate(sweep, baseline=["delegation.share=0.9"], quiet=True, timeseries=False)
+        aggregate(sweep, baseline=["delegation.share=0.7"], quiet=True, timeseries=False)
 
 
 DESIGN = pd.DataFrame({"governance": ["committee", "joint_committee", "lead_provider"]})

@@ -54,7 +54,7 @@ GROUP_KEYS = {"governance.form": "governance", "delegation.rule": "delegation", 
 
 #: the settings under ``hydra`` a command line may change (everything else could move where files
 #: are written, or load configs from outside the package)
-HYDRA_ALLOWED = "hydra/launcher=<launcher>, hydra.launcher.<key>, hydra.sweep.dir=results/<folder>, hydra.verbose"
+HYDRA_ALLOWED = "hydra/launcher=<launcher>, hydra.launcher.<key>, hydra.sweep.dir=<folder>, hydra.verbose"
 
 #: forms on the optional ladder of formality (ics_sim.governance.partnership.LADDER)
 LADDER_FORMS = ("consultative_forum", "committee", "joint_committee")
@@ -273,10 +273,11 @@ def _check_hydra(item: Item) -> None:
     if key.startswith("hydra.launcher.") or key == "hydra.verbose":
         return
     if key == "hydra.sweep.dir":
+        # the sweep's root folder: the user's choice, but spelled plainly (no '..', no odd names)
         path = PurePosixPath(str(item.value))
-        if not (isinstance(item.value, str) and not path.is_absolute() and len(path.parts) >= 2
-                and path.parts[0] == "results" and all(is_safe_label(p) for p in path.parts)):
-            raise ConfigError(f"hydra.sweep.dir = {str(item.value)[:60]!r}: a sweep folder must be a relative path under results/ made of safe names (letters, digits, . _ - + = ,)")
+        parts = [p for p in path.parts if p != "/"]
+        if not (isinstance(item.value, str) and parts and all(is_safe_label(p) for p in parts)):
+            raise ConfigError(f"hydra.sweep.dir = {str(item.value)[:60]!r}: give a folder path whose names use letters, digits and . _ - + = , (no '..')")
         return
     raise ConfigError(f"{key} cannot be changed here: allowed are {HYDRA_ALLOWED}")
 
