@@ -31,6 +31,7 @@ __all__ = [
     "is_safe_label",
     "load_config",
     "safe_label",
+    "scenario_label",
     "to_dict",
     "to_overrides",
     "validate",
@@ -126,6 +127,14 @@ def from_omegaconf(cfg: DictConfig) -> Config:
         raise ConfigError(overrides_mod._one_line(exc)) from None
     assert isinstance(data, dict)
     return validate(data)
+
+
+def scenario_label(cfg: Config) -> str:
+    """The scenario's label: ``cfg.scenario``, or the options and every setting they do not set
+    (see :mod:`ics_sim.config.scenario`); always a safe label."""
+    from ics_sim.config.scenario import scenario_label as label
+
+    return label(cfg)
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:
