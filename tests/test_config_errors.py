@@ -75,6 +75,7 @@ NO_OP: list[tuple[dict, str, str]] = [
     ({"governance": "joint_committee", "governance.sro_appointment": "joint"}, "governance.sro_appointment has no effect with governance=joint_committee", "governance=individual_executive"),
     ({"governance.advice_weight": 0.5}, "governance.advice_weight has no effect with governance=committee", "governance=consultative_forum"),
     ({"governance.ladder_months": 6}, "governance.ladder_months has no effect with governance=committee", "governance.ladder=true"),
+    ({"governance": "lead_provider", "governance.ladder": True}, "governance.ladder has no effect with governance=lead_provider, governance.ladder=true", "governance=consultative_forum, committee or joint_committee"),
     ({"finance.pooled_council_share": 0.5}, "finance.pooled_council_share has no effect with governance=committee, governance.pooled=false", "governance.pooled=true"),
     ({"chair": "icb", "costs.independent_chair_gbp": 1000.0}, "costs.independent_chair_gbp has no effect with chair=icb", "chair=independent"),
     ({"decision.supermajority": 0.8}, "decision.supermajority has no effect with decision_rule=majority", "decision_rule=supermajority"),

@@ -329,6 +329,8 @@ USES: tuple[Use, ...] = (
     Use(("governance.advice_weight",),
         lambda c: c.governance.form in ("consultative_forum", "individual_executive") or _ladder(c),
         "governance=consultative_forum or governance=individual_executive (or governance.ladder=true)", _gov),
+    Use(("governance.ladder",), lambda c: not c.governance.ladder or c.governance.form in LADDER_FORMS,
+        "governance=consultative_forum, committee or joint_committee (the forms on the ladder)", _gov),
     Use(("governance.ladder_up_trust", "governance.ladder_down_trust", "governance.ladder_months"), _ladder,
         "governance.ladder=true (forms consultative_forum, committee, joint_committee)", _gov),
     Use(("finance.pooled_council_share", "costs.pooled_admin_gbp"), lambda c: c.governance.pooled or _ladder(c),
