@@ -205,9 +205,9 @@ def random_config(rng: random.Random, england: bool = False) -> dict[str, Any]:
 
 
 def undefined_measures(m) -> set[str]:
-    """Measures the model leaves undefined (NaN) on purpose for this run, and why:
-    a national fifth with nobody in it has no HLE (ics_sim/outputs.py); with no vote ever taken
-    there is no power imbalance."""
+    """Measures the model leaves undefined (NaN) on purpose for this run, and why: a national
+    fifth with nobody in it has no HLE; with no vote ever taken there is no power imbalance; a
+    run of several systems has no single unspent budget (the model's record module)."""
     dec = m.layout.nb_decile
     out = set()
     if not (dec <= 2).any():
@@ -216,6 +216,8 @@ def undefined_measures(m) -> set[str]:
         out |= {"hle_q5", "hle_gap_q1_q5"}
     if not any(p.power_imbalance for p in m.partnerships):
         out.add("power_imbalance")
+    if m.layout.n_systems > 1:  # England: the budgets of 42 systems are not one pot to leave unspent
+        out.add("unspent_gbp")
     return out
 
 
