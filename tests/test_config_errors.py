@@ -12,7 +12,7 @@ from ics_sim.config import ConfigError, is_safe_label, load_config, safe_label, 
 from ics_sim.config import overrides as ov
 from ics_sim.config.schema import PerDomain
 from ics_sim.domains import DOMAINS
-from ics_sim.shocks import ShockTimeline, month_index
+from ics_sim.model.shocks import ShockTimeline, month_index
 
 #: (overrides, the field the message must start with or name, what it must say is allowed)
 BAD: list[tuple[dict | list, str, str]] = [

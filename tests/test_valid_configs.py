@@ -24,8 +24,8 @@ import ics_sim
 from ics_sim.config import CONFIG_DIR, ConfigError, schema
 from ics_sim.config import overrides as ov
 from ics_sim.config.validate import fields_of
+from ics_sim.data.reference import icb_table
 from ics_sim.domains import DOMAINS
-from ics_sim.reference_data import icb_table
 
 #: keys drawn for every configuration (section -> keys), each set with probability P_SET; keys
 #: that only some options read are added below, with those options
@@ -236,7 +236,7 @@ def check_invariants(r: ics_sim.RunResult, overrides: dict) -> None:
     history = nan["metric"].isin(["strategy_alignment", "power_imbalance"])
     unexpected = nan.loc[nan["nan"] & ~(history & before_first) & ~nan["metric"].isin(allowed)]
     assert unexpected.empty, f"NaN in {sorted(set(unexpected['metric']))} for {overrides}"
-    ledger = pd.DataFrame(m.ledger)
+    ledger = pd.DataFrame(m.ledger.rows)
     tol = 1e-9 * max(1.0, float(ledger["budget"].abs().max()))
     assert np.allclose(ledger["spent"] + ledger["unspent"], ledger["budget"], rtol=0, atol=tol), overrides
     assert (ledger["spent"] <= ledger["budget"] + tol).all() and (ledger["spent"] >= -tol).all(), overrides

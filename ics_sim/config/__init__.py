@@ -10,15 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from ics_sim.config import overrides as overrides_mod
 from ics_sim.config.labels import is_safe_label, safe_label
+from ics_sim.config.paths import CONFIG_DIR
 from ics_sim.config.schema import Config
 from ics_sim.config.validate import ConfigError, validate
 
@@ -36,20 +34,6 @@ __all__ = [
     "to_overrides",
     "validate",
 ]
-
-
-def _config_dir() -> Path:
-    """The folder holding config.yaml (packaged as ``ics_sim.configs``, source folder ``configs/``)."""
-    try:
-        path = Path(str(resources.files("ics_sim.configs")))
-        if (path / "config.yaml").exists():
-            return path
-    except ModuleNotFoundError:  # running from a source tree that is not installed
-        pass
-    return Path(__file__).resolve().parents[2] / "configs"
-
-
-CONFIG_DIR = _config_dir()
 
 
 def _base_node() -> dict[str, Any]:
@@ -112,21 +96,16 @@ def load_config(overrides: dict[str, Any] | list[str] | None = None) -> tuple[Co
         ConfigError: one line naming the field and what is allowed (see
             :mod:`ics_sim.config.overrides` for what is refused).
     """
-    p = overrides_mod.plan(overrides_mod.parse(overrides))
-    cfg = overrides_mod.compose_plan(p)
-    typed = from_omegaconf(cfg)
-    overrides_mod.check_uses(p, typed)
-    return typed, cfg
+    from ics_sim.config.overrides import load
+
+    return load(overrides)
 
 
 def from_omegaconf(cfg: DictConfig) -> Config:
     """Validate a composed OmegaConf config (e.g. the one ``@hydra.main`` receives)."""
-    try:
-        data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    except Exception as exc:  # an interpolation or missing value in a config file
-        raise ConfigError(overrides_mod._one_line(exc)) from None
-    assert isinstance(data, dict)
-    return validate(data)
+    from ics_sim.config.overrides import from_omegaconf as validate_composed
+
+    return validate_composed(cfg)
 
 
 def scenario_label(cfg: Config) -> str:

@@ -40,6 +40,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ics_sim.config import schema
 from ics_sim.config.labels import is_safe_label
+from ics_sim.config.paths import CONFIG_DIR
 from ics_sim.config.validate import (
     ConfigError,
     coerce,
@@ -47,6 +48,7 @@ from ics_sim.config.validate import (
     fields_of,
     type_hints,
     unknown_key,
+    validate,
 )
 
 #: keys a config group sets; a user chooses the option instead
@@ -56,14 +58,12 @@ GROUP_KEYS = {"governance.form": "governance", "delegation.rule": "delegation", 
 #: are written, or load configs from outside the package)
 HYDRA_ALLOWED = "hydra/launcher=<launcher>, hydra.launcher.<key>, hydra.sweep.dir=<folder>, hydra.verbose"
 
-#: forms on the optional ladder of formality (ics_sim.governance.partnership.LADDER)
+#: forms on the optional ladder of formality (ics_sim.model.governance.partnership.LADDER)
 LADDER_FORMS = ("consultative_forum", "committee", "joint_committee")
 
 
 # ------------------------------------------------------------------------------ config groups
 def config_dir() -> Path:
-    from ics_sim.config import CONFIG_DIR
-
     return CONFIG_DIR
 
 
@@ -544,3 +544,23 @@ def expand(items: list[Item]) -> list[list[Item]]:
         else:
             choices.append(parse_strings([f"{item.prefix}{item.key}={v}" for v in item.sweep]))
     return [list(combo) for combo in itertools.product(*choices)]
+
+
+# ------------------------------------------------------------------------------ the whole path
+def from_omegaconf(cfg: DictConfig) -> schema.Config:
+    """Validate a composed OmegaConf config (e.g. the one ``@hydra.main`` receives)."""
+    try:
+        data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except Exception as exc:  # an interpolation or missing value in a config file
+        raise ConfigError(_one_line(exc)) from None
+    assert isinstance(data, dict)
+    return validate(data)
+
+
+def load(overrides: dict[str, Any] | list[str] | None = None) -> tuple[schema.Config, DictConfig]:
+    """Check, compose and validate ``overrides`` (see :func:`ics_sim.config.load_config`)."""
+    p = plan(parse(overrides))
+    cfg = compose_plan(p)
+    typed = from_omegaconf(cfg)
+    check_uses(p, typed)
+    return typed, cfg

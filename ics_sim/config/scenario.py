@@ -56,9 +56,9 @@ def _named_option(icb: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _defaults(choices: tuple[tuple[str, Any], ...]) -> Config:
-    from ics_sim.config import load_config
+    from ics_sim.config.overrides import load
 
-    return load_config({k: list(v) if isinstance(v, tuple) else v for k, v in choices})[0]
+    return load({k: list(v) if isinstance(v, tuple) else v for k, v in choices})[0]
 
 
 def _leaves(obj: Any, prefix: str = "") -> dict[str, Any]:

@@ -230,13 +230,22 @@ def _parse_month(path: str, text: str) -> tuple[int, int]:
 
 
 def _check_icb(key: str) -> None:
-    """``system.icb`` must name exactly one of the 42 ICBs."""
-    from ics_sim.systems import resolve_icb
+    """``system.icb`` must name exactly one of the 42 ICBs (the words of
+    :func:`ics_sim.model.systems.resolve_icb`, which builds the layout from it)."""
+    from ics_sim.data.reference import find_icb
 
+    examples = "e.g. E54000019, QGH or herefordshire_worcestershire"
+    text = str(key or "").strip()
+    if not text:
+        raise ConfigError(f"system.icb must name one of the 42 ICBs (ONS code, ODS code or name), {examples}; it is empty")
     try:
-        resolve_icb(key)
+        find_icb(text)
     except ValueError as exc:
-        raise ConfigError(" ".join(str(exc).split())) from None
+        reason = " ".join(str(exc).split())
+        raise ConfigError(
+            f"system.icb = {text!r} does not name one ICB: {reason}. "
+            f"Use an ONS code, ODS code or name of one of the 42 ICBs, {examples}"
+        ) from None
 
 
 def _flatten_shocks(value: Any) -> Any:
