@@ -490,6 +490,8 @@ def _compose_groups(overrides: tuple[str, ...], with_hydra: bool) -> DictConfig:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import MissingConfigException
 
+    # inside a running Hydra app (a scenario label composed during a job) keep the app's state
+    running = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
@@ -503,6 +505,8 @@ def _compose_groups(overrides: tuple[str, ...], with_hydra: bool) -> DictConfig:
         raise ConfigError(_hydra_message(exc, overrides)) from None
     finally:
         GlobalHydra.instance().clear()
+        if running is not None:
+            GlobalHydra.instance().initialize(running)
     return cfg
 
 

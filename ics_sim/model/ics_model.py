@@ -20,6 +20,10 @@ and ``delivery``, running costs in ``running_costs``, governance in ``governance
 
 from __future__ import annotations
 
+import collections
+import itertools
+import weakref
+
 import mesa
 import numpy as np
 
@@ -48,6 +52,35 @@ from ics_sim.model.record import Recorder
 from ics_sim.model.shocks import ShockTimeline
 from ics_sim.model.system_metrics import place_unmet_share
 from ics_sim.model.systems import build_layout
+
+
+class _WeakCounters(weakref.WeakKeyDictionary):
+    """Agent numbering per model, holding each model weakly (see :func:`_hold_models_weakly`)."""
+
+    def __getitem__(self, model):
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = itertools.count(1)
+            self[model] = counter
+            return counter
+
+
+def _hold_models_weakly() -> None:
+    """Mesa 3.3 numbers each model's agents from a class-level ``defaultdict`` keyed by the model
+    (``mesa.Agent._ids``), which keeps every model ever built alive: 500 calls of
+    :func:`ics_sim.run` grew a process by about 740 MB. Keyed weakly, a model's counter lives as
+    long as the model does and no longer, so a result dropped by the caller is freed. Agents are
+    numbered exactly as before (from 1 per model). Mesa 3.4+ numbers agents on the model itself
+    and has no ``Agent._ids``; then nothing is changed."""
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, collections.defaultdict):
+        weak = _WeakCounters()
+        weak.update(ids)
+        mesa.Agent._ids = weak
+
+
+_hold_models_weakly()
 
 
 class ICSModel(mesa.Model):
@@ -273,9 +306,10 @@ class ICSModel(mesa.Model):
         return self
 
     def release(self) -> None:
-        """Let go of Mesa's per-model bookkeeping so a finished model can be garbage-collected
-        (Mesa 3.3 keeps every model in ``Agent._ids``; long in-process sweeps otherwise leak)."""
+        """Let go of Mesa's per-model bookkeeping at once (the agent counter, held weakly since
+        :func:`_hold_models_weakly`, and the agent sets by type); the model can no longer add
+        agents. For long in-process sweeps that keep the result but not the model's agents."""
         ids = getattr(mesa.Agent, "_ids", None)
-        if isinstance(ids, dict):
+        if hasattr(ids, "pop"):
             ids.pop(self, None)
         self.agents_by_type.clear() if hasattr(self, "agents_by_type") and hasattr(self.agents_by_type, "clear") else None

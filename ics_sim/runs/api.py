@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ics_sim.config import Config, config_hash, load_config, to_dict
+from ics_sim.config import Config, config_hash, load_config, safe_label, scenario_label, to_dict
 from ics_sim.model.ics_model import ICSModel
 from ics_sim.model.record import summarise
 from ics_sim.runs.io import atomic_write_text
@@ -52,10 +52,10 @@ class RunResult:
 
 
 def scenario_name(cfg: Config) -> str:
-    """A readable scenario label: the config's own, or governance/delegation/allocation."""
-    if cfg.scenario:
-        return cfg.scenario
-    return f"{cfg.system.name}-{cfg.governance.form}-{cfg.delegation.rule}-{cfg.allocation.rule}"
+    """A readable scenario label: the config's own, or the group options followed by every
+    setting they do not set, e.g. ``synthetic-committee-fixed-need_weighted,delegation.share=0.4``
+    (:func:`ics_sim.config.scenario_label`; always a safe label, so it can name a folder)."""
+    return scenario_label(cfg)
 
 
 def run_config(
@@ -121,13 +121,26 @@ def write_run(
     whatever ``figure(result, timeseries, folder)`` draws into the folder (the package's
     :func:`ics_sim.write_run` passes the one-page run figure, ``outcomes.png``; this layer does
     not import views). The folder name is unique and never overwritten.
+
+    Nothing is written outside ``root``: the folder's name is a safe label
+    (:func:`ics_sim.config.safe_label`: no ``/``, ``..`` or leading dot, whatever the scenario
+    says), and a ``folder`` given explicitly must lie inside ``root``.
+
+    Raises:
+        ValueError: ``folder`` is not inside ``root``.
+        FileExistsError: ``folder`` exists.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     if folder is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = root / f"{stamp}_{result.scenario}_s{result.summary['seed']}_{uuid.uuid4().hex[:6]}"
+        scenario = safe_label(result.scenario)[:80].rstrip("._")
+        folder = root / f"{stamp}_{scenario}_s{int(result.summary['seed'])}_{uuid.uuid4().hex[:6]}"
     final = Path(folder)
+    inside = final.resolve().parent
+    if inside != root.resolve() and root.resolve() not in inside.parents:
+        raise ValueError(f"results folder {final} is outside the results root {root}; give a folder inside it")
+    final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
         raise FileExistsError(f"results folder {final} already exists; runs are never overwritten")
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
