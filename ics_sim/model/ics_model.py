@@ -20,16 +20,12 @@ and ``delivery``, running costs in ``running_costs``, governance in ``governance
 
 from __future__ import annotations
 
-import collections
-import itertools
-import weakref
-
 import mesa
 import numpy as np
 
 from ics_sim.config.schema import Config
 from ics_sim.domains import N_DOMAINS, PREVENTION
-from ics_sim.model import commissioning, development, running_costs
+from ics_sim.model import commissioning, development, mesa_compat, running_costs
 from ics_sim.model.delivery import Delivery
 from ics_sim.model.finance import Finance, vcse_base_income
 from ics_sim.model.geography import Layout
@@ -53,34 +49,7 @@ from ics_sim.model.shocks import ShockTimeline
 from ics_sim.model.system_metrics import place_unmet_share
 from ics_sim.model.systems import build_layout
 
-
-class _WeakCounters(weakref.WeakKeyDictionary):
-    """Agent numbering per model, holding each model weakly (see :func:`_hold_models_weakly`)."""
-
-    def __getitem__(self, model):
-        try:
-            return super().__getitem__(model)
-        except KeyError:
-            counter = itertools.count(1)
-            self[model] = counter
-            return counter
-
-
-def _hold_models_weakly() -> None:
-    """Mesa 3.3 numbers each model's agents from a class-level ``defaultdict`` keyed by the model
-    (``mesa.Agent._ids``), which keeps every model ever built alive: 500 calls of
-    :func:`ics_sim.run` grew a process by about 740 MB. Keyed weakly, a model's counter lives as
-    long as the model does and no longer, so a result dropped by the caller is freed. Agents are
-    numbered exactly as before (from 1 per model). Mesa 3.4+ numbers agents on the model itself
-    and has no ``Agent._ids``; then nothing is changed."""
-    ids = getattr(mesa.Agent, "_ids", None)
-    if isinstance(ids, collections.defaultdict):
-        weak = _WeakCounters()
-        weak.update(ids)
-        mesa.Agent._ids = weak
-
-
-_hold_models_weakly()
+mesa_compat.hold_models_weakly()
 
 
 class ICSModel(mesa.Model):
@@ -307,7 +276,7 @@ class ICSModel(mesa.Model):
 
     def release(self) -> None:
         """Let go of Mesa's per-model bookkeeping at once (the agent counter, held weakly since
-        :func:`_hold_models_weakly`, and the agent sets by type); the model can no longer add
+        :func:`~ics_sim.model.mesa_compat.hold_models_weakly`, and the agent sets by type); the model can no longer add
         agents. For long in-process sweeps that keep the result but not the model's agents."""
         ids = getattr(mesa.Agent, "_ids", None)
         if hasattr(ids, "pop"):
