@@ -377,6 +377,8 @@ class AggregateResult:
         counterpart: each setting's baseline setting.
         factor_columns: the factor columns of the tables.
         figures: the figures written (with the figure hook).
+        merged_timeseries: whether this aggregation merged the monthly records (so
+            ``timeseries.parquet`` is current).
     """
 
     out_dir: Path
@@ -389,6 +391,7 @@ class AggregateResult:
     counterpart: dict[str, str] = field(default_factory=dict)
     factor_columns: list[str] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
+    merged_timeseries: bool = False
 
     @property
     def files(self) -> dict[str, Path]:
@@ -790,7 +793,8 @@ def aggregate(
         columns=["job", "setting", "status", "error", "replicates_found", "replicates_expected", "overrides", "folder"],
     )
     _atomic_csv(failed, out / "failed.csv")
-    result = AggregateResult(out, runs, summary, paired, failed, base_label, order, counterpart, factor_cols)
+    result = AggregateResult(out, runs, summary, paired, failed, base_label, order, counterpart, factor_cols,
+                             merged_timeseries=timeseries)
     if figures is not None:
         result.figures = list(figures(result))
 

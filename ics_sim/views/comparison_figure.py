@@ -93,6 +93,11 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width))
 
 
+def _tick(label: str) -> str:
+    """A setting's label for a tick: one override per line."""
+    return label.replace(",", ",\n")
+
+
 def metric_series(timeseries: pd.DataFrame, metric: str, group: str = "setting") -> pd.DataFrame:
     """One measure's whole-population monthly series per group and seed.
 
@@ -215,6 +220,7 @@ def plot_comparison(
             label = f"{g} minus {b}" if len(bases) > 1 else g
             if share is not None:
                 label += f" (better in {share:.0%} of seeds at the end)"
+            label = _wrap(label, 80)
             if d.shape[1] > 1:
                 right.fill_between(st.index, st["lo"], st["hi"], color=colours[g], alpha=_BAND_ALPHA, lw=0)
             right.plot(st.index, st["med"], color=colours[g], lw=2, label=label)
@@ -224,7 +230,7 @@ def plot_comparison(
                 locator = AutoDateLocator()
                 ax.xaxis.set_major_locator(locator)
                 ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-        left.set_title(_wrap(f"Each {noun} over time: median and 10-90% of {n_seeds} seeds", 70), loc="left", fontsize=11)
+        left.set_title(_wrap(f"Each {noun} over time: median and 10-90% of {n_seeds} seeds", 60), loc="left", fontsize=11)
     else:
         values = runs[[group, "seed", metric]].copy()
         values[group] = values[group].astype(str)
@@ -236,30 +242,33 @@ def plot_comparison(
             if v.size:
                 q = np.quantile(v, [0.1, 0.5, 0.9])
                 left.errorbar([i + 0.3], [q[1]], yerr=[[q[1] - q[0]], [q[2] - q[1]]], fmt="D", color="black", capsize=4)
-        left.set_xticks(range(len(groups)), [_wrap(g, 18) for g in groups], fontsize=8)
+        left.set_xticks(range(len(groups)), [_tick(g) for g in groups], fontsize=7)
         wide = values.pivot_table(index="seed", columns=group, values=metric)
         for i, (g, b) in enumerate(pairs):
             d = (wide[g] - wide[b]).dropna().to_numpy()
             jitter = np.random.default_rng(100 + i).uniform(-0.15, 0.15, d.size)
             share = _share_better(wide[g].to_numpy(), wide[b].to_numpy(), direction_key)
-            label = f"{g} minus {b}" + (f" (better in {share:.0%} of seeds)" if share is not None else "")
-            right.scatter(i + jitter, d, s=14, color=colours[g], alpha=0.6, label=label)
+            right.scatter(i + jitter, d, s=14, color=colours[g], alpha=0.6)
             if d.size:
                 q = np.quantile(d, [0.1, 0.5, 0.9])
                 right.errorbar([i + 0.3], [q[1]], yerr=[[q[1] - q[0]], [q[2] - q[1]]], fmt="D", color="black", capsize=4)
-        right.set_xticks(range(len(pairs)), [_wrap(g, 18) for g, _ in pairs], fontsize=8)
-        left.set_title(_wrap(f"Each {noun}: run summaries of {n_seeds} seeds (median and 10-90%)", 70), loc="left", fontsize=11)
+            if share is not None:
+                right.annotate(f"better in {share:.0%}", (i, 1.0), xycoords=("data", "axes fraction"), ha="center",
+                               va="top", fontsize=8, color="0.3")
+        ticks = [_tick(g) + ("" if len(bases) == 1 else "\nminus\n" + _tick(b)) for g, b in pairs]
+        right.set_xticks(range(len(pairs)), ticks, fontsize=7)
+        right.set_xlim(-0.5, len(pairs) - 0.5)
+        left.set_title(_wrap(f"Each {noun}: run summaries of {n_seeds} seeds (median and 10-90%)", 60), loc="left", fontsize=11)
 
     left.set_ylabel(_wrap(ylabel, 50))
     right.set_ylabel(_wrap(diff_label, 50))
     right.axhline(0.0, color="0.3", lw=0.8)
     base_text = bases[0] if len(bases) == 1 else f"each {noun}'s baseline"
-    right.set_title(_wrap(f"Difference from {base_text} on the same seeds (median and 10-90%)", 70), loc="left", fontsize=11)
-    if groups:
-        left.legend(fontsize=8, loc="best", frameon=True, framealpha=0.9)
-    if pairs:
-        right.legend(fontsize=8, loc="best", frameon=True, framealpha=0.9)
-    else:
+    right.set_title(_wrap(f"Difference from {base_text} on the same seeds (median and 10-90%)", 60), loc="left", fontsize=11)
+    for ax in (left, right):
+        if ax.get_legend_handles_labels()[0]:  # below the panel, so long setting names never cover data
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.16), frameon=False)
+    if not pairs:
         right.text(0.5, 0.5, "no baseline to compare with", transform=right.transAxes, ha="center", va="center",
                    color="0.45", style="italic")
     fig.suptitle(title or f"{name}: {direction}", x=0.01, ha="left", fontsize=14, fontweight="bold")
@@ -295,7 +304,8 @@ def write_sweep_figures(result: AggregateResult, metrics: Sequence[str] = HEADLI
 
     The hook :func:`ics_sim.runs.aggregate.aggregate` calls (``figures=``): the settings in
     their sorted order, each compared with its baseline (the keys named by ``--baseline``
-    changed, the others held).
+    changed, the others held); over time when the aggregation merged the monthly records, else
+    from the run summaries.
 
     Args:
         result: what :func:`ics_sim.runs.aggregate.aggregate` produced.
@@ -306,7 +316,7 @@ def write_sweep_figures(result: AggregateResult, metrics: Sequence[str] = HEADLI
     """
     if result.runs.empty:
         return []
-    ts = _read_headline(result.out_dir / "timeseries.parquet", metrics)
+    ts = _read_headline(result.out_dir / "timeseries.parquet", metrics) if result.merged_timeseries else None
     folder = result.out_dir / "figures"
     written = []
     for metric in metrics:
