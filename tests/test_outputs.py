@@ -98,3 +98,29 @@ def test_better_follows_each_direction():
     assert better(a, b, "lower").tolist() == [True, True, False]  # a tie is not better
     assert better(a, b, "zero").tolist() == [True, True, False]
     assert better(a, b, "none") is None
+
+
+def test_console_shows_money_as_the_files_do(sed_run):
+    from ics_sim.__main__ import summary_table
+
+    text = summary_table([sed_run.summary])
+    for key in ("duplicated_spend_gbp", "unfunded_need", "transaction_cost_gbp"):
+        assert f"{sed_run.summary[key]:,.0f}" in text, key  # pounds per year, as in summary.json
+    assert "GBP per year" in text and "GBP m" not in text
+
+
+def test_replicates_share_a_folder_with_their_figure_and_summary(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "ics_sim", "years=1", "replicates=2"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (folder,) = (tmp_path / "results" / "runs").iterdir()
+    assert "_n2_" in folder.name
+    reps = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    assert len(reps) == 2 and reps[0] == "rep000_s0"
+    assert (folder / "outcomes.png").read_bytes()[:4] == b"\x89PNG" and (folder / "outcomes.png").stat().st_size > 50_000
+    assert not (folder / reps[0] / "outcomes.png").exists()  # one figure for the set, not one per replicate
+    summary = pd.read_csv(folder / "summary.csv")
+    row = summary[summary["metric"] == "hle_sii"].iloc[0]
+    values = [pd.read_json(folder / r / "summary.json", typ="series")["hle_sii"] for r in reps]
+    assert row["n"] == 2 and row["median"] == pytest.approx(np.median(values)) and row["measure_unit"] == "years"
+    assert str(folder.relative_to(tmp_path)) in proc.stdout

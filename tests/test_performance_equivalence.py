@@ -123,8 +123,10 @@ def _frame_reference(rec, run: str, scenario: str, seed: int, factors: dict) -> 
     df.insert(0, "scenario", scenario)
     df.insert(0, "run", run)
     df["date"] = df["date"].astype("datetime64[ns]")
-    for col in ("run", "scenario", "level", "area", "metric", "measure_unit", *(k for k, v in factors.items() if isinstance(v, str))):
+    for col in ("run", "scenario", "level", "area", "metric"):
         df[col] = df[col].astype("string")
+    for col in ("measure_unit", *(k for k, v in factors.items() if isinstance(v, str))):
+        df[col] = df[col].astype("category")
     return df
 
 

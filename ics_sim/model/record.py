@@ -283,10 +283,11 @@ class Recorder:
         """The tidy long time series, one row per month, area and measure.
 
         Columns: ``run``, ``scenario``, one column per factor in ``factors`` (e.g. ``governance``,
-        ``delegation_share``, each a constant of its own type), ``seed``, ``month`` (0 = April of
-        ``start_year``), ``date`` (the first day of that month), ``level`` (neighbourhood, place,
-        system, national), ``area`` (the neighbourhood's, place's or system's name), ``metric``,
-        ``measure_unit`` (from :data:`METRICS`; money in GBP) and ``value``.
+        ``delegation_share``, each a constant of its own type; text as a categorical), ``seed``,
+        ``month`` (0 = April of ``start_year``), ``date`` (the first day of that month), ``level``
+        (neighbourhood, place, system, national), ``area`` (the neighbourhood's, place's or
+        system's name), ``metric``, ``measure_unit`` (categorical, from :data:`METRICS`; money in
+        GBP) and ``value``.
 
         Rows run metric by metric (in the order first recorded), month by month, area by area. A
         summary-only recorder (``timeseries=False``) holds only the months it recorded.
@@ -307,7 +308,12 @@ class Recorder:
         first = np.datetime64(f"{int(self.model.cfg.start_year)}-04", "M")
         columns: dict[str, Any] = {"run": strings([run], n), "scenario": strings([scenario], n)}
         for name, value in (factors or {}).items():
-            columns[name] = strings([value], n) if isinstance(value, str) else np.full(n, value)
+            # a constant text factor as a one-category column: a byte a row rather than a pointer
+            columns[name] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
+                             if isinstance(value, str) else np.full(n, value))
+        unit_of = [measure_unit(metric) for _, metric in keys]
+        unit_names = sorted(set(unit_of))
+        unit_codes = np.repeat(np.array([unit_names.index(u) for u in unit_of], dtype=np.int16), sizes)
         # one frame built from whole columns (rather than a frame per metric, concatenated)
         columns.update(
             {
@@ -317,7 +323,7 @@ class Recorder:
                 "level": strings([level for level, _ in keys], sizes),
                 "area": pd.array(areas, dtype="string"),
                 "metric": strings([metric for _, metric in keys], sizes),
-                "measure_unit": strings([measure_unit(metric) for _, metric in keys], sizes),
+                "measure_unit": pd.Categorical.from_codes(unit_codes, categories=unit_names),
                 "value": np.concatenate([b.ravel() for b in blocks]),
             }
         )
