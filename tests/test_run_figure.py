@@ -39,9 +39,9 @@ def make_frame(seeds: Iterable[int] = (1,), scenarios: Iterable[str] = ("baselin
             rng = np.random.default_rng(1000 * k + seed)
             run = f"{scen}-s{seed}"
 
-            def add(level: str, unit: str, metric: str, m: int, v: float,
+            def add(level: str, area: str, metric: str, m: int, v: float,
                     _run: str = run, _scen: str = scen, _seed: int = seed) -> None:
-                rows.append((_run, _scen, _seed, m, level, unit, metric, float(v)))
+                rows.append((_run, _scen, _seed, m, level, area, metric, float(v)))
 
             for m in range(N_MONTHS):
                 t = m / 12
@@ -71,7 +71,7 @@ def make_frame(seeds: Iterable[int] = (1,), scenarios: Iterable[str] = ("baselin
                 add("system", "ICS", "unfunded_need", m, 3.0e6 * (1 + 0.05 * t) + 1e5 * noise)
                 add("system", "ICS", "trust_mean", m, 0.5 + 0.05 * t + noise / 5)
                 add("system", "ICS", "decision_delay_months", m, 4 - 0.5 * t + noise)
-    df = pd.DataFrame(rows, columns=["run", "scenario", "seed", "month", "level", "unit",
+    df = pd.DataFrame(rows, columns=["run", "scenario", "seed", "month", "level", "area",
                                      "metric", "value"])
     return df.loc[~df["metric"].isin(list(drop))].reset_index(drop=True)
 
@@ -203,8 +203,8 @@ def test_printed_sii_is_population_weighted_with_noise() -> None:
     df = make_frame((1, 2, 3), gradient=5.0, nb_noise=0.8)
     fig = plot_outcomes(df)
     nb = df.loc[(df["level"] == "neighbourhood") & (df["month"] == N_MONTHS - 1)]
-    wide = nb.pivot_table(index=["seed", "unit"], columns="metric", values="value")
-    med = wide.groupby(level="unit").median()
+    wide = nb.pivot_table(index=["seed", "area"], columns="metric", values="value")
+    med = wide.groupby(level="area").median()
     w = med["population"].to_numpy()
     slope = np.polyfit(med["imd_rank"], med["hle"], 1, w=np.sqrt(w))[0]
     assert printed_slopes(fig) == [pytest.approx(round(slope, 1), abs=0.051)]
@@ -257,11 +257,11 @@ def national_frame(n_systems: int = 3) -> pd.DataFrame:
     system = df.loc[df["level"] == "system"]
     frames = [df.loc[df["level"] != "system"]]
     for i in range(n_systems):
-        frames.append(system.assign(unit=f"S{i}", value=system["value"] * (1 + 0.1 * i)))
+        frames.append(system.assign(area=f"S{i}", value=system["value"] * (1 + 0.1 * i)))
     national = system.copy()
     money = national["metric"].isin(["duplicated_spend_gbp", "unfunded_need"])
     national.loc[money, "value"] = national.loc[money, "value"] * sum(1 + 0.1 * i for i in range(n_systems))
-    frames.append(national.assign(level="national", unit="england"))
+    frames.append(national.assign(level="national", area="england"))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -208,9 +208,9 @@ def test_england_run_reports_42_systems_a_national_level_and_every_place() -> No
     r = ics_sim.run({"system": "england", "years": 1}, seed=0)
     ts = r.timeseries
     pop = ts[(ts.metric == "population") & (ts.month == 0)]
-    units = pop.groupby("level")["unit"].nunique()
-    assert units["national"] == 1 and units["system"] == 42
-    assert units["place"] == 158 and units["neighbourhood"] == 1254  # split councils: one place per part
+    areas = pop.groupby("level")["area"].nunique()
+    assert areas["national"] == 1 and areas["system"] == 42
+    assert areas["place"] == 158 and areas["neighbourhood"] == 1254  # split councils: one place per part
     for level in ("national", "system", "place", "neighbourhood"):
         assert pop.loc[pop.level == level, "value"].sum() == pytest.approx(56_490_091)
     r.model.release()

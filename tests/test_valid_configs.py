@@ -246,11 +246,11 @@ def check_invariants(r: ics_sim.RunResult, overrides: dict) -> None:
     # NaN only where a measure is undefined: the whole run (see undefined_measures), or, for the
     # measures of decisions and strategy, the months before the first vote or the first strategy
     nan = ts.assign(nan=np.isnan(values)).sort_values("month")
-    before_first = nan.groupby(["metric", "level", "unit"])["nan"].cummin()  # True until the first value
+    before_first = nan.groupby(["metric", "level", "area"])["nan"].cummin()  # True until the first value
     history = nan["metric"].isin(["strategy_alignment", "power_imbalance"])
     per_system = undefined_per_system(m)
     system_undefined = (nan["level"] == "system") & pd.Series(
-        [(k, u) in per_system for k, u in zip(nan["metric"], nan["unit"], strict=True)], index=nan.index)
+        [(k, u) in per_system for k, u in zip(nan["metric"], nan["area"], strict=True)], index=nan.index)
     unexpected = nan.loc[nan["nan"] & ~(history & before_first) & ~nan["metric"].isin(allowed) & ~system_undefined]
     assert unexpected.empty, f"NaN in {sorted(set(unexpected['metric']))} for {overrides}"
     ledger = pd.DataFrame(m.ledger.rows)

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import yaml
 from ics_sim.config import Config, config_hash, load_config, safe_label, scenario_label, to_dict
 from ics_sim.model.ics_model import ICSModel
 from ics_sim.model.record import summarise
+from ics_sim.runs.factors import factors
 from ics_sim.runs.io import atomic_write_text
 from ics_sim.version import __version__
 
@@ -33,8 +34,10 @@ class RunResult:
     """What one run produced.
 
     Attributes:
-        timeseries: tidy long table (run, scenario, seed, month, level, unit, metric, value), or
-            None when the run was made with ``timeseries=False``.
+        timeseries: tidy long table (run, scenario, the factor columns of
+            :func:`ics_sim.runs.factors.factors`, seed, month, date, level, area, metric,
+            measure_unit, value; see docs/OUTPUTS.md), or None when the run was made with
+            ``timeseries=False``.
         summary: horizon values (see :data:`ics_sim.model.record.SUMMARY_KEYS`) plus seed, version and
             config hash.
         model: the finished :class:`~ics_sim.model.ICSModel` (a ``mesa.Model``).
@@ -59,7 +62,12 @@ def scenario_name(cfg: Config) -> str:
 
 
 def run_config(
-    cfg: Config, seed: int | None = None, run_id: str = "", keep_model: bool = True, timeseries: bool = True
+    cfg: Config,
+    seed: int | None = None,
+    run_id: str = "",
+    keep_model: bool = True,
+    timeseries: bool = True,
+    factor_keys: Iterable[str] = (),
 ) -> RunResult:
     """Run a validated config to its horizon.
 
@@ -72,12 +80,14 @@ def run_config(
         timeseries: False skips the monthly time series (``result.timeseries`` is None): the model
             records only the last 12 months, which are all the summary reads, and no DataFrame is
             built. The summary is identical to that of a run with the time series. For batches.
+        factor_keys: override keys (beyond the standard factors) to carry as columns of the time
+            series, e.g. ``["trust.initial"]`` (see :func:`ics_sim.runs.factors.factors`).
     """
     if seed is not None:
         cfg.seed = int(seed)
     model = ICSModel(cfg, timeseries=timeseries).run()
     scenario = scenario_name(cfg)
-    ts = model.recorder.frame(run=run_id, scenario=scenario, seed=cfg.seed) if timeseries else None
+    ts = model.recorder.frame(run=run_id, scenario=scenario, seed=cfg.seed, factors=factors(cfg, factor_keys)) if timeseries else None
     summary: dict[str, Any] = summarise(model.recorder)
     summary.update(
         {

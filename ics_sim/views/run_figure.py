@@ -42,7 +42,7 @@ __all__ = ["plot_outcomes", "weighted_slope"]
 FIGSIZE: tuple[float, float] = (16.0, 10.0)
 DPI: int = 120
 
-_REQUIRED_COLUMNS = ("scenario", "seed", "month", "level", "unit", "metric", "value")
+_REQUIRED_COLUMNS = ("scenario", "seed", "month", "level", "area", "metric", "value")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
            "August", "September", "October", "November", "December")
 # Okabe-Ito colour-blind-safe palette (black last; it is reserved for the system line).
@@ -149,7 +149,7 @@ def _prepare(timeseries: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     df["month"] = pd.to_numeric(df["month"], errors="coerce")
     df = df.dropna(subset=["value", "month"])
     df["month"] = df["month"].astype(int)
-    for c in ("scenario", "level", "metric", "unit"):
+    for c in ("scenario", "level", "metric", "area"):
         df[c] = df[c].astype(str)
     rep_cols = ["run", "seed"] if "run" in df.columns else ["seed"]
     for c in rep_cols:
@@ -172,7 +172,7 @@ def _stats(ctx: _Context, series: _Series, unit: str | None = None) -> dict[str,
     level = ctx.whole_level if series.level == "whole" else series.level
     sel = (df["level"] == level) & (df["metric"] == series.metric)
     if unit is not None:
-        sel &= df["unit"] == unit
+        sel &= df["area"] == unit
     sub = df.loc[sel]
     if sub.empty:
         return {}
@@ -307,7 +307,7 @@ def _hle_panel(ax: Axes, ctx: _Context) -> None:
     handles: list = []
     if not ctx.multi and ctx.several_systems:
         systems = sorted(ctx.df.loc[(ctx.df["level"] == "system")
-                                    & (ctx.df["metric"] == "hle_mean"), "unit"].unique())
+                                    & (ctx.df["metric"] == "hle_mean"), "area"].unique())
         for code in systems:
             for st in _stats(ctx, _Series("hle_mean", code, level="system"), unit=code).values():
                 _draw(ax, ctx, st, colour="0.7", lw=0.7, band=False)
@@ -315,7 +315,7 @@ def _hle_panel(ax: Axes, ctx: _Context) -> None:
             handles.append(Line2D([], [], color="0.7", linewidth=0.9, label=f"Each system ({len(systems)})"))
     elif not ctx.multi:
         places = sorted(ctx.df.loc[(ctx.df["level"] == "place")
-                                   & (ctx.df["metric"] == "hle_mean"), "unit"].unique())
+                                   & (ctx.df["metric"] == "hle_mean"), "area"].unique())
         place_colours = [c for c in _PALETTE if c != "#000000"]
         if len(places) > len(place_colours):
             place_colours = [to_hex(c) for c in colormaps["tab20"].colors]
@@ -452,9 +452,9 @@ def _gradient_panel(ax: Axes, ctx: _Context) -> None:
         if at is not None and (m_s["month"] == at).any():
             m_s = m_s.loc[m_s["month"] == at]
         else:  # latest month per neighbourhood and replicate
-            last = m_s.groupby(["unit", *ctx.rep_cols])["month"].transform("max")
+            last = m_s.groupby(["area", *ctx.rep_cols])["month"].transform("max")
             m_s = m_s.loc[m_s["month"] == last]
-        return m_s.groupby(["unit", *ctx.rep_cols])["value"].mean().groupby(level="unit").median()
+        return m_s.groupby(["area", *ctx.rep_cols])["value"].mean().groupby(level="area").median()
 
     frames: dict[str, pd.DataFrame] = {}
     weighted = True
@@ -589,7 +589,7 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
     Args:
         timeseries: Tidy long frame with columns ``run`` (optional), ``scenario``,
             ``seed``, ``month`` (0 = April of ``start_year``), ``level``
-            (``"system"``, ``"place"`` or ``"neighbourhood"``), ``unit``,
+            (``"system"``, ``"place"`` or ``"neighbourhood"``), ``area``,
             ``metric`` and ``value``.
         path: If given, the PNG is written there atomically (temporary file in
             the same folder, then :func:`os.replace`). A ``.pdf``/``.svg``
@@ -608,7 +608,7 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
     df, rep_cols = _prepare(timeseries)
     scenarios = [str(s) for s in pd.unique(df["scenario"])]
     colours = {s: _PALETTE[i % len(_PALETTE)] for i, s in enumerate(scenarios)}
-    n_systems = int(df.loc[df["level"] == "system", "unit"].nunique())
+    n_systems = int(df.loc[df["level"] == "system", "area"].nunique())
     whole_level = "national" if n_systems > 1 and (df["level"] == "national").any() else "system"
     ctx = _Context(df=df, scenarios=scenarios, colours=colours, rep_cols=rep_cols,
                    start_year=int(start_year), whole_level=whole_level, n_systems=max(n_systems, 1))
