@@ -256,3 +256,21 @@ def test_stepping_by_hand_matches_run_with_social_and_economic_development():
     assert np.array_equal(a.population.external, b.population.external)
     assert np.abs(b.population.external).max() > 0
     assert summarise(a.recorder)["hle_mean"] == summarise(b.recorder)["hle_mean"]
+
+
+def test_the_subsidiarity_test_copes_with_a_domain_nobody_needs():
+    """A domain with no need has no within-place variation to know about: no division by zero,
+    no warning, and the domain is judged on scale and co-ordination alone."""
+    import warnings
+
+    from ics_sim.model.governance.delegation import subsidiarity_test
+    from ics_sim.model.systems import build_layout
+
+    cfg, _ = load_config({"need.gbp_per_head.prevention": 0.0})
+    layout = build_layout(cfg.system)
+    need = np.ones((layout.n_neighbourhoods, 5)) * layout.nb_population[:, None]
+    need[:, 4] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        delegated = subsidiarity_test(cfg, layout, need)
+    assert delegated.shape == (5,) and delegated.dtype == bool
