@@ -297,6 +297,13 @@ class DecisionConfig:
     independent_chair_moderation: float = param(
         0.4, "share", 0.0, 1.0, "how far an independent chair pulls the opening proposal towards the members' mean"
     )
+    preparation_months: int = param(
+        1, "months", 0, 6, "months from April before the year's plan can be tabled (analysis and drafting)",
+    )
+    signoff_months: int = param(
+        1, "months", 0, 6,
+        "months a statutory body with money in the pot but no hand in the plan takes to sign it off (its board; the ICB's assurance of a contract plan)",
+    )
     stake_aversion: float = param(
         1.0, "share", 0.0, 1.0,
         "how much less a voter tolerates a plan for a pot holding its own money: tolerance x (1 - stake_aversion x its share of the pot)",
@@ -357,6 +364,10 @@ class TrustConfig:
         "Slovic 1993, trust asymmetry; MODEL.md section 6.7",
     )
     reversion: float = param(0.01, "per month", 0.0, 1.0, "monthly return towards the baseline")
+    dialogue: float = param(
+        0.5, "share of a success", 0.0, 1.0, "trust every pair of members gains from a meeting that concludes its business (dialogue, small wins)",
+        "Ansell and Gash 2008: face-to-face dialogue builds trust; assumption",
+    )
 
 
 @dataclass
@@ -399,6 +410,10 @@ class IcpConfig:
     """The integrated care partnership (MODEL.md section 3)."""
 
     meetings_per_year: int = param(2, "per year", 1, 12, "ICP assembly meetings a year", "Herefordshire HWB report on its ICP")
+    icb_votes: int = param(
+        2, "votes", 0, 20, "the ICB's votes at the ICP (each council has one); an ICB chair adds one",
+        "Herefordshire HWB report: the ICB chair and chief executive sit on the ICP assembly; assumption",
+    )
     strategy_month: int = param(7, "month of year (1 = April)", 1, 12, "financial-year month when the strategy is revised")
 
 

@@ -5,7 +5,7 @@ Each month four kinds of funder spend a twelfth of their annual plans: the ICB's
 while the table is deadlocked), each council's own money, and the VCSE bodies (their external
 income plus the prevention grants every funder passes through them). This module assembles them,
 with each funder's outreach (the share of need it recognises as hidden), efficiency (scale, and
-integration where one pot pools the money) and the co-ordination between each pair, then hands
+integration where one pot pools the money or one provider holds it under contract) and the co-ordination between each pair, then hands
 them to :func:`~ics_sim.model.delivery.deliver`, which turns money into care. Providers' capacity
 follows funded activity with a lag.
 """
@@ -57,6 +57,19 @@ def council_spend(model, part) -> np.ndarray:
     return plan * scale[None, :]
 
 
+def integration(model, part) -> float:
+    """How far the pot's care is organised as one (0..1), from what integrates it: one pooled
+    budget (the share of the council's money that is in the pot) and one commissioner (a provider
+    holding the pot under contract, which commissions and delivers the place's services through
+    one contract). Either integrates: ``1 - (1 - pooled share) (1 - one commissioner)``. Shared
+    information and working relationships scale the gain through trust (:func:`commission`)."""
+    fin = model.finance
+    council = fin.council_budget[part.place].sum()
+    pooled = (fin.pot_envelope[part.place].sum() - fin.pot_nhs[part.place].sum()) / council if council > 0 else 0.0
+    one_commissioner = 1.0 if part.contracted else 0.0
+    return 1.0 - (1.0 - min(max(pooled, 0.0), 1.0)) * (1.0 - one_commissioner)
+
+
 def commission(model) -> tuple[Delivery, Spending]:
     """Assemble this month's funders and deliver care; returns what was delivered and the plans."""
     L, c, pop, fin = model.layout, model.cfg, model.population, model.finance
@@ -90,8 +103,8 @@ def commission(model) -> tuple[Delivery, Spending]:
         council_out[i] = part.orgs["council"].belief(i).outreach_share
         central_out[i] = icb_system_belief(model, s, i).outreach_share
         t = part.mean_trust()
-        integrated = part.pooled or part.form == "lead_provider"
-        bonus = c.costs.integration_bonus * t if integrated else 0.0
+        model.pot_spend_by_domain[p] = pot[i].sum(axis=0)
+        bonus = c.costs.integration_bonus * t * integration(model, part)
         pot_eff[i] = place_eff[p] * (1.0 + bonus)
         # co-ordination is structural where a funder's controller votes on the pot's plan (it
         # knows the plan), and otherwise only as good as the trust between the two bodies

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ics_sim.domains import GOVERNANCE_FORMS
+from ics_sim.model.governance.partnership import MEMBER_PAIRS
 from ics_sim.model.system_metrics import group_indices, place_unmet_share, system_metrics
 
 #: summary keys (issue 2) with how each is reduced: "last" = value at the horizon,
@@ -81,6 +82,9 @@ UNITS: dict[str, str] = {
     "trust_mean": "0-1",
     "vcse_survival": "share of VCSE bodies operating",
     "health_gain_per_million_gbp": "HLE person-years per GBP million",
+    "ladder_moves": "changes of form on the ladder of formality (cumulative)",
+    "trust": "mutual trust of a pair of members, 0-1 (NaN: not both seated)",
+    "governance_form": "index into ics_sim.domains.GOVERNANCE_FORMS",
 }
 
 
@@ -113,6 +117,8 @@ class Recorder:
         }
         if L.n_systems > 1:
             self.units["national"] = ["England"]
+        if timeseries:  # the trust network: one unit per place and pair of members
+            self.units["pair"] = [f"{place}: {a}-{b}" for place in L.place_names for a, b in MEMBER_PAIRS]
         self.months: list[int] = []
         self.timeseries = timeseries
         run_means = {k for k, how in {**SUMMARY_KEYS, **EXTRA_SUMMARY}.items() if how == "run_mean"}
@@ -175,6 +181,8 @@ class Recorder:
         self._put("place", "governance_form", np.array([GOVERNANCE_FORMS.index(p.form) for p in parts], dtype=float))
         self._put("place", "vcse_alive", np.array([float(v.alive) for v in m.vcses]))
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
+        if self.timeseries:
+            self._put("pair", "trust", np.concatenate([p.pair_trust() for p in parts]))
 
         # systems (and England); whole-population arrays are computed once and indexed per group
         full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden}
@@ -252,4 +260,5 @@ def summarise(recorder: Recorder) -> dict[str, float]:
     out["decision_delay_months"] = float(np.mean(delays)) if delays else 0.0
     imb = [x for p in parts for x in p.power_imbalance]
     out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
+    out["ladder_moves"] = float(len(recorder.model.form_changes))
     return out

@@ -150,7 +150,7 @@ def own_service_bias(parts, spend, need, place_of) -> float:
     provider bias); 0 where no provider holds a pot."""
     vals = []
     for p in parts:
-        if p.form != "lead_provider" or not p.voters:
+        if not p.contracted or not p.voters:
             continue
         own = list(p.voters[0].org.own_domains)
         i = place_of == p.place
