@@ -217,3 +217,36 @@ def test_the_joint_committee_seats_the_same_optional_members_as_the_committee_un
     assert seated["joint_committee"] == seated["committee"] == seated["lead_provider"] == optional
     m = ics_sim.run({"governance": "joint_committee", "membership.vcse": False, "years": 1}, seed=0).model
     assert not m.partnerships[0].member("vcse")
+
+
+# --- VCSE bodies that can fold ---------------------------------------------------------------
+
+
+def _vcse_runs(overrides: dict, seeds) -> list:
+    return [ics_sim.run({"shocks": "funding_cut", **overrides}, seed=seed) for seed in seeds]
+
+
+def test_a_funding_cut_folds_vcse_bodies_in_most_seeds_and_none_fold_without_it():
+    cut = [run_config(load_config({"shocks": "funding_cut"})[0], seed=s, timeseries=False).summary["vcse_survival"] for s in range(8)]
+    calm = [run_config(load_config({})[0], seed=s, timeseries=False).summary["vcse_survival"] for s in range(8)]
+    assert sum(x < 1.0 for x in cut) >= 6, cut
+    assert sum(x == 1.0 for x in calm) >= 6, calm
+
+
+def test_hidden_unmet_need_rises_when_vcse_bodies_fold():
+    # the same cut on the same seeds, with bodies whose deep reserves carry them through it
+    for folding, carried in zip(_vcse_runs({}, range(4)), _vcse_runs({"providers.vcse_reserve_months": 60}, range(4)), strict=True):
+        assert sum(v.folds for v in folding.model.vcses) > 0
+        assert sum(v.folds for v in carried.model.vcses) == 0
+        hidden = [r.timeseries.query("level == 'system' and metric == 'unmet_need_hidden' and month >= 36")["value"].mean()
+                  for r in (folding, carried)]
+        assert hidden[0] > hidden[1]
+
+
+def test_a_folded_sector_takes_years_to_rebuild():
+    for r in _vcse_runs({}, range(3)):
+        cap = r.timeseries.query("level == 'system' and metric == 'vcse_capacity'")["value"].to_numpy()
+        low = int(np.argmin(cap))
+        assert cap[low] < 0.95
+        # two years after its lowest point the sector is still short of its capacity before the cut
+        assert cap[min(low + 24, len(cap) - 1)] < cap[35] - 0.02

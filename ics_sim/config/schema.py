@@ -398,8 +398,26 @@ class ProvidersConfig:
     collaborative: bool = param(True, "-", help="providers give mutual aid across places (provider collaborative)")
     vcse_cost_factor: float = param(0.75, "relative unit cost", 0.1, 2.0, "unit cost of VCSE-delivered prevention and support")
     vcse_grant_share: float = param(0.3, "share", 0.0, 1.0, "share of prevention spending channelled through VCSE grants")
-    vcse_running_cost: float = param(0.9, "share of last year's income", 0.0, 2.0, "VCSE fixed running cost")
-    vcse_reserve_months: float = param(6.0, "months", 0.0, 60.0, "VCSE reserves at the start")
+    vcse_bodies: int = param(6, "count", 1, 50, "VCSE bodies modelled per place (each with its own size, grant dependence and reserves)")
+    vcse_running_cost: float = param(
+        0.98, "share of income", 0.0, 2.0, "running cost a VCSE body commits to, as a share of its income (thin margins)",
+        "NCVO Civil Society Almanac: the sector's surplus is a few per cent of income; assumption",
+    )
+    vcse_cost_months: float = param(24.0, "months", 1.0, 240.0, "time for a VCSE body's running cost to follow its income")
+    vcse_cost_cut: float = param(
+        0.05, "share per year", 0.0, 1.0, "fastest cut of a VCSE body's running cost (contracts, leases, redundancy)"
+    )
+    vcse_reserve_months: float = param(
+        4.0, "months of running cost", 0.0, 60.0, "median reserves of a VCSE body at the start (log s.d. 0.6 between bodies)",
+        "Charity Commission reserves guidance and NCVO: commonly 3-6 months of expenditure, many hold less; assumption",
+    )
+    vcse_grant_cut_elasticity: float = param(
+        4.0, "ratio", 0.0, 20.0, "grants to VCSE bodies fall this many times faster than a funder's budget is cut against plan",
+        "NCVO Almanac: local authority grants to the sector fell far faster than council budgets after 2010; assumption",
+    )
+    vcse_rebuild_years: float = param(
+        3.0, "years", 0.1, 50.0, "mean time before a folded VCSE body is replaced, and for the new body to grow to full size"
+    )
     vcse_income_volatility: float = param(
         0.25, "log s.d. per year", 0.0, 2.0, "year-to-year variation of VCSE external income (grant rounds)"
     )

@@ -116,19 +116,20 @@ def commission(model) -> tuple[Delivery, Spending]:
         else:
             coord_pot_council[i] = part.trust_between(holder_key, "council")
         vcse = model.vcses[p]
-        coord_vcse[i] = part.trust_between("vcse", holder_key) if vcse.alive else 0.0
-        if vcse.alive:
+        coord_vcse[i] = part.trust_between("vcse", holder_key) if vcse.operating else 0.0
+        if vcse.operating:
             vb = vcse.belief(i)
             w = vb.total[:, [PRIMARY, PREVENTION]]
             w = w / np.maximum(w.sum(), 1e-12)
-            x = fin.vcse_external[p] * w
+            x = fin.vcse_external[p] * vcse.external_capacity() * w  # folded bodies raise nothing
             vcse_ext[i, PRIMARY] = x[:, 0]  # written in place column by column (vcse_ext[i][:, cols] = ...
             vcse_ext[i, PREVENTION] = x[:, 1]  # would write into a copy; np.ix_ is slower)
             vcse_out[i] = vb.outreach_share
             # VCSE grants: part of every funder's prevention money goes through the place's VCSE
-            # body, more where the body is trusted; it is cheaper and reaches hidden need
+            # bodies, more where they are trusted, less while funders cut against plan, and only
+            # to bodies that still operate; it is cheaper and reaches hidden need
             t_vcse = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
-            grant_share[i] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse)
+            grant_share[i] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse) * fin.grant_climate[p] * vcse.grant_capacity()
     central = fin.central_plan
     funders = [
         Funder("central", central, central_out, sys_eff[L.nb_system]),
@@ -164,6 +165,12 @@ def commission(model) -> tuple[Delivery, Spending]:
     cap = model.capacity * model.shocks.capacity_factor(model.month)[None, :]
     d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, DUPLICATION_RATE, mutual)
     return d, Spending(central, pot, council, grants, vcse_ext)
+
+
+def pay_vcse(model, spending: Spending) -> None:
+    """Each place's VCSE bodies are paid this month's grants and external income."""
+    for p, i in enumerate(model.layout.place_index):
+        model.vcses[p].receive(spending.grants[i].sum() / 12.0, spending.vcse_external[i].sum() / 12.0)
 
 
 def note_spending(model, d: Delivery) -> None:

@@ -27,7 +27,7 @@ from ics_sim.config.schema import Config
 from ics_sim.domains import N_DOMAINS, PREVENTION
 from ics_sim.model import commissioning, development, running_costs
 from ics_sim.model.delivery import Delivery
-from ics_sim.model.finance import Finance, vcse_base_income
+from ics_sim.model.finance import Finance, vcse_base_grants, vcse_base_income
 from ics_sim.model.geography import Layout
 from ics_sim.model.governance import delegation
 from ics_sim.model.governance.allocation import area_weights, make_plan
@@ -81,7 +81,7 @@ class ICSModel(mesa.Model):
         self.cfg = cfg
         self.seed = seed
         streams = np.random.SeedSequence([seed, 0x1C5]).spawn(4)
-        self.rng_obs, self.rng_place, self.rng_vcse, _ = (np.random.default_rng(s) for s in streams)
+        self.rng_obs, self.rng_place, self.rng_vcse, self.rng_sector = (np.random.default_rng(s) for s in streams)
         self.layout = layout if layout is not None else build_layout(cfg.system)
         L = self.layout
         self.population = Population(L, cfg)
@@ -124,7 +124,7 @@ class ICSModel(mesa.Model):
             council = Council(self, s, p, f"{pname} council")
             community = NHSProvider(self, s, p, f"{pname} community services", "community_trust")
             social = SocialCareProvider(self, s, p, f"{pname} social care providers")
-            vcse = VCSE(self, s, p, f"{pname} VCSE", income=vcse_base_income(self.cfg, place_pop[p]))
+            vcse = VCSE(self, s, p, f"{pname} VCSE", income=vcse_base_income(self.cfg, place_pop[p]), grants=vcse_base_grants(self.cfg, place_pop[p]))
             healthwatch = Healthwatch(self, s, p, f"Healthwatch {pname}")
             orgs = {
                 "icb": self.icbs[s],
@@ -234,6 +234,7 @@ class ICSModel(mesa.Model):
         """Commissioning and delivery; money leaves the ledger; capacity adjusts."""
         d, spending = commissioning.commission(self)
         self.ledger.book(self, spending)
+        commissioning.pay_vcse(self, spending)
         commissioning.note_spending(self, d)
         commissioning.adjust_capacity(self, d)
         return d

@@ -56,6 +56,7 @@ EXTRA_SUMMARY: dict[str, str] = {
     "population": "last",
     "hle_q1": "last",
     "hle_q5": "last",
+    "vcse_capacity": "last",
 }
 
 #: units of the recorded metrics, for tables, plots and the ODD
@@ -80,7 +81,8 @@ UNITS: dict[str, str] = {
     "transaction_cost_gbp": "GBP per year",
     "strategy_alignment": "0-1",
     "trust_mean": "0-1",
-    "vcse_survival": "share of VCSE bodies operating",
+    "vcse_survival": "share of the VCSE bodies of the start still operating",
+    "vcse_capacity": "share of the VCSE sector's full capacity operating (folded bodies replaced, regrowing)",
     "health_gain_per_million_gbp": "HLE person-years per GBP million",
     "ladder_moves": "changes of form on the ladder of formality (cumulative)",
     "trust": "mutual trust of a pair of members, 0-1 (NaN: not both seated)",
@@ -179,7 +181,8 @@ class Recorder:
         self._put("place", "decision_delay_months", delay)
         self._put("place", "deadlocks", np.array([p.deadlocks_total for p in parts], dtype=float))
         self._put("place", "governance_form", np.array([GOVERNANCE_FORMS.index(p.form) for p in parts], dtype=float))
-        self._put("place", "vcse_alive", np.array([float(v.alive) for v in m.vcses]))
+        self._put("place", "vcse_alive", np.array([v.survival() for v in m.vcses]))
+        self._put("place", "vcse_capacity", np.array([v.operating_share() for v in m.vcses]))
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
         if self.timeseries:
             self._put("pair", "trust", np.concatenate([p.pair_trust() for p in parts]))

@@ -112,7 +112,8 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
     else:
         out["strategy_alignment"] = float("nan")
     out["trust_mean"] = float(np.mean([p.mean_trust() for p in parts]))
-    out["vcse_survival"] = float(np.mean([m.vcses[p.place].alive for p in parts]))
+    out["vcse_survival"] = float(np.mean([m.vcses[p.place].survival() for p in parts]))
+    out["vcse_capacity"] = float(np.average([m.vcses[p.place].operating_share() for p in parts], weights=group["place_pop"]))
     imb = [x for p in parts for x in p.power_imbalance]
     out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
     gained = float((people * (hle - m.initial_hle[mask])).sum())
