@@ -250,3 +250,30 @@ def test_a_folded_sector_takes_years_to_rebuild():
         assert cap[low] < 0.95
         # two years after its lowest point the sector is still short of its capacity before the cut
         assert cap[min(low + 24, len(cap) - 1)] < cap[35] - 0.02
+
+
+# --- outputs that discriminate ---------------------------------------------------------------
+
+
+def _summary(overrides: dict, seed: int) -> dict:
+    return run_config(load_config(overrides)[0], seed=seed, keep_model=False, timeseries=False).summary
+
+
+def test_partners_who_follow_the_icp_strategy_align_with_it_and_those_who_do_not_do_not():
+    d = np.array([_summary({"interests.strategy_regard": 1.0}, seed)["strategy_alignment"]
+                  - _summary({"interests.strategy_regard": 0.0}, seed)["strategy_alignment"] for seed in range(6)])
+    # the old measure (1 - half the L1 distance of the mixes) spanned 0.98-0.99 whatever partners did
+    assert (d > 0).sum() >= 5 and np.median(d) > 0.1, d
+    # and a lead provider bending spending to its own services pulls it away from the strategy
+    assert _summary({"governance": "lead_provider"}, 0)["strategy_alignment"] < _summary({}, 0)["strategy_alignment"]
+
+
+def test_a_single_decision_maker_takes_time_to_prepare_and_have_the_plan_signed_off():
+    sro = _summary({"governance": "individual_executive"}, 0)["decision_delay_months"]
+    assert sro > 0
+    slower = _summary({"governance": "individual_executive", "decision.preparation_months": 3}, 0)["decision_delay_months"]
+    assert slower > sro
+    # a lead provider holding pooled council money waits for the council's sign-off
+    lead = _summary({"governance": "lead_provider"}, 0)["decision_delay_months"]
+    pooled = _summary({"governance": "lead_provider", "governance.pooled": True}, 0)["decision_delay_months"]
+    assert lead > 0 and pooled > lead

@@ -79,7 +79,7 @@ UNITS: dict[str, str] = {
     "decision_delay_months": "months from April",
     "deadlocks": "failed meetings (cumulative)",
     "transaction_cost_gbp": "GBP per year",
-    "strategy_alignment": "0-1",
+    "strategy_alignment": "share of the budgets' distance from the ICP strategy that spending has closed (1 = on strategy, below 0 = further)",
     "trust_mean": "0-1",
     "vcse_survival": "share of the VCSE bodies of the start still operating",
     "vcse_capacity": "share of the VCSE sector's full capacity operating (folded bodies replaced, regrowing)",
