@@ -74,3 +74,10 @@ def test_a_small_robustness_run_writes_its_table(tmp_path):
     files = rob.write_outputs(r, tmp_path / "out")
     assert {"robustness.md", "robustness.png", "futures.csv"} <= set(files)
     assert "joint committee" in (tmp_path / "out" / "robustness.md").read_text()
+
+
+def test_a_parameter_bounded_on_both_sides_reads_as_between():
+    text = rob.describe([("observation.error_system", ">", 0.34), ("observation.error_system", "<=", 0.41),
+                         ("decision.preparation_months", ">", 0.5)])
+    assert text == ("the error of the ICB's system-level view of need is between 0.34 and 0.41 and "
+                    "the time to prepare the year's plan (months) is at least 1")

@@ -206,8 +206,9 @@ class Condition:
 
 def discover(X: pd.DataFrame, y: np.ndarray, max_depth: int = 2, min_leaf: int | None = None) -> Condition | None:
     """The box where ``y`` (a boolean per future: the minority verdict) is most concentrated:
-    the leaf of a shallow classification tree with the highest share of ``y``, if that share is
-    above one half and at least 1.5 times its share in all futures; else None.
+    the leaf of a shallow classification tree (leaves of at least ``min_leaf`` futures: 5, or a
+    tenth of the futures if more) with the highest share of ``y``, if that share is above one half
+    and at least 1.5 times its share in all futures; else None.
 
     Thresholds are those of the tree (midpoints between sampled values)."""
     from sklearn.tree import DecisionTreeClassifier
@@ -216,7 +217,7 @@ def discover(X: pd.DataFrame, y: np.ndarray, max_depth: int = 2, min_leaf: int |
     n = len(y)
     if y.sum() == 0 or y.sum() == n:
         return None
-    min_leaf = min_leaf or max(3, math.ceil(0.1 * n))
+    min_leaf = min_leaf or max(5, math.ceil(0.1 * n))  # a box holds at least 5 futures
     tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=min_leaf, random_state=0)
     tree.fit(X.to_numpy(dtype=float), y)
     leaves = tree.apply(X.to_numpy(dtype=float))
@@ -258,15 +259,27 @@ def _number(x: float) -> str:
 
 
 def describe(bounds: list[tuple[str, str, float]], params: Mapping[str, Mapping[str, Any]] | None = None) -> str:
-    """Bounds in words: "the share of council money pooled is below 0.68 and ..."."""
+    """Bounds in words: "the share of council money pooled is below 0.68 and ..." (a parameter
+    bounded on both sides "is between a and b")."""
     params = params or uncertain_parameters()
-    parts = []
+    by_param: dict[str, dict[str, float]] = {}
     for p, side, thr in bounds:
+        by_param.setdefault(p, {})[side] = thr
+    parts = []
+    for p, sides in by_param.items():
         meta = params.get(p, {"label": p, "integer": False})
+        lo, hi = sides.get(">"), sides.get("<=")
         if meta["integer"]:
-            text = f"at most {math.floor(thr)}" if side == "<=" else f"at least {math.floor(thr) + 1}"
+            lo_t = None if lo is None else math.floor(lo) + 1
+            hi_t = None if hi is None else math.floor(hi)
+            if lo_t is not None and hi_t is not None:
+                text = f"{lo_t}" if lo_t == hi_t else f"between {lo_t} and {hi_t}"
+            else:
+                text = f"at most {hi_t}" if hi_t is not None else f"at least {lo_t}"
+        elif lo is not None and hi is not None:
+            text = f"between {_number(lo)} and {_number(hi)}"
         else:
-            text = f"below {_number(thr)}" if side == "<=" else f"above {_number(thr)}"
+            text = f"below {_number(hi)}" if hi is not None else f"above {_number(lo)}"
         parts.append(f"the {meta['label']} is {text}")
     return " and ".join(parts)
 

@@ -341,7 +341,7 @@ class DecisionConfig:
     )
     preparation_months: int = param(
         1, "months", 0, 6, "months from April before the year's plan can be tabled (analysis and drafting)",
-        uncertain=(0, 3), label="months to prepare the year's plan",
+        uncertain=(0, 3), label="time to prepare the year's plan (months)",
     )
     signoff_months: int = param(
         1, "months", 0, 6,
@@ -405,7 +405,7 @@ class TrustConfig:
     gain: float = param(0.06, "share of the gap to 1", 0.0, 1.0, "trust gained from an agreement, delivery or small win")
     loss_ratio: float = param(
         3.0, "ratio", 1.0, 10.0, "a violation costs this many times what a success earns",
-        "Slovic 1993, trust asymmetry; MODEL.md section 6.7", uncertain=(2.0, 5.0), label="how much faster trust erodes than builds",
+        "Slovic 1993, trust asymmetry; MODEL.md section 6.7", uncertain=(2.0, 5.0), label="ratio of trust lost per breach to trust gained per success",
     )
     reversion: float = param(0.01, "per month", 0.0, 1.0, "monthly return towards the baseline")
     dialogue: float = param(
