@@ -32,7 +32,7 @@ def test_default_run_reports_every_summary_key_and_a_tidy_series():
     assert dates[0] == pd.Timestamp("2025-04-01") and dates[23] == pd.Timestamp("2027-03-01")
     units = r.timeseries.drop_duplicates("metric").set_index("metric")["measure_unit"]
     assert units["hle_sii"] == "years" and units["duplicated_spend_gbp"] == "GBP per year" and (units != "").all()
-    assert set(r.timeseries["level"]) == {"system", "place", "neighbourhood"}
+    assert set(r.timeseries["level"]) == {"system", "place", "neighbourhood", "pair"}
     assert r.timeseries["month"].max() == 23
     # the synthetic default: about 1.2 million people in 4 places and about 30 neighbourhoods
     assert r.summary["population"] == pytest.approx(1_200_000)
@@ -127,6 +127,10 @@ EQUAL = {
     "membership.healthwatch": True,
     "membership.social_care": True,
     "years": 1,  # later years differ in true need (delivery differs by form), not in how it is allocated
+    # every table decides in April, on the same month's need (the forms' processes take different
+    # times, and true need moves with each form's delivery in the meantime)
+    "decision.preparation_months": 0,
+    "decision.signoff_months": 0,
 }
 
 

@@ -46,7 +46,7 @@ class Ledger:
         """Money leaves budgets as it is spent (a twelfth of the annual plan each month).
 
         Args:
-            model: the :class:`~ics_sim.model.ICSModel` (its finance, VCSE bodies and layout).
+            model: the :class:`~ics_sim.model.ICSModel` (its finance and layout).
             spending: this month's :class:`~ics_sim.model.commissioning.Spending`.
         """
         L, fin, spent = model.layout, model.finance, self.year_spent
@@ -64,7 +64,6 @@ class Ledger:
             s = int(L.place_system[p])
             spent[f"icb:{s}"] += pot_p * nhs_pot_share
             spent[f"icb_delegated:{s}"] += pot_p * nhs_pot_share
-            model.vcses[p].receive((spending.grants[i].sum() + spending.vcse_external[i].sum()) / 12.0)
             spent[f"vcse:{p}"] += spending.vcse_external[i].sum() / 12.0
         for s, m in enumerate(L.system_index):
             spent[f"icb:{s}"] += central[m].sum() / 12.0
