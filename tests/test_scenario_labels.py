@@ -23,8 +23,8 @@ def test_the_default_labels_read_as_before():
 
 def test_a_setting_the_options_do_not_set_is_named():
     assert label({"delegation.share": 0.4}) == "synthetic-committee-fixed-need_weighted,delegation.share=0.4"
-    assert label({"governance": "joint_committee", "membership.vcse": True, "chair": "icb"}) == (
-        "synthetic-joint_committee-subsidiarity-need_weighted,chair=icb,membership.vcse=true"
+    assert label({"governance": "joint_committee", "membership.vcse": False, "chair": "icb"}) == (
+        "synthetic-joint_committee-subsidiarity-need_weighted,chair=icb,membership.vcse=false"
     )
     assert label({"shocks": ["funding_cut", "winter_pressure"], "shocks.funding_cut.magnitude": 0.1}) == (
         "synthetic-committee-subsidiarity-need_weighted-funding_cut+winter_pressure,shocks.funding_cut.magnitude=0.1"
