@@ -54,6 +54,7 @@ EXTRA_SUMMARY: dict[str, str] = {
     "population": "last",
     "hle_q1": "last",
     "hle_q5": "last",
+    "hle_relative_sii": "last",
 }
 
 #: units of the recorded metrics, for tables, plots and the ODD
@@ -61,7 +62,8 @@ UNITS: dict[str, str] = {
     "health_mean": "health state 0-1",
     "hle_mean": "years",
     "hle_sii": "years",
-    "hle_rii": "ratio to mean",
+    "hle_rii": "ratio, least to most deprived fitted end (PHE)",
+    "hle_relative_sii": "ratio to mean",
     "hle_gap_q1_q5": "years",
     "health_gini": "0-1",
     "spend_concentration_index": "-1 to 1 (negative: towards the deprived)",
@@ -232,8 +234,9 @@ class Recorder:
         gv, gp = metrics.decile_groups(dec, hle, people)
         if len(gv) >= 2:
             out["hle_sii"], out["hle_rii"] = metrics.sii(gv, gp)
-        else:
-            out["hle_sii"], out["hle_rii"] = 0.0, 0.0
+            out["hle_relative_sii"] = metrics.relative_sii(gv, gp)
+        else:  # one decile: no gradient can be fitted
+            out["hle_sii"], out["hle_rii"], out["hle_relative_sii"] = 0.0, 1.0, 0.0
         q1, q5 = dec <= 2, dec >= 9
         out["hle_q1"] = float(np.average(hle[q1], weights=people[q1])) if q1.any() else float("nan")
         out["hle_q5"] = float(np.average(hle[q5], weights=people[q5])) if q5.any() else float("nan")

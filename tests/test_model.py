@@ -155,7 +155,8 @@ def test_identical_neighbourhoods_give_zero_inequality_on_every_measure():
         },
         seed=0,
     )
-    for key in ("hle_sii", "hle_rii", "health_gini", "spend_concentration_index", "horizontal_inequity", "inverse_care_sii", "theil_between_places", "theil_within_places"):
+    assert abs(r.summary["hle_rii"] - 1.0) < 1e-9  # the PHE RII of no inequality is 1
+    for key in ("hle_sii", "hle_relative_sii", "health_gini", "spend_concentration_index", "horizontal_inequity", "inverse_care_sii", "theil_between_places", "theil_within_places"):
         assert abs(r.summary[key]) < 1e-9, (key, r.summary[key])
 
 
