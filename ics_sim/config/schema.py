@@ -207,19 +207,70 @@ class HealthConfig:
         "fitted by ics_sim.calibration (as hle_most_deprived): the ONS decile values are concave in rank. "
         "Schema default: the straight line of MODEL.md",
     )
-    care_effect: float = param(
-        0.35, "health state per unit coverage", 0.0, 2.0, "how far the equilibrium health state moves with the share of need met",
-        "calibrated so that 10 points of coverage are worth about 1.4 years of HLE; Barr et al. 2014 direction",
+    health_at_stake: float = param(
+        12.0, "years of HLE per unit of G at average need", 0.0, 200.0,
+        "scale of the health production function: HLE (years) that care buys per unit of G(coverage) in a "
+        "neighbourhood of England-average need per head (ODD 7.4)",
+        "docked to the mortality effect of NHS resources in Barr, Bambra and Whitehead 2014 (BMJ 348:g3231: 35 fewer "
+        "male amenable deaths per 100,000 for about GBP 243 per head more a year by 2011, about 0.5 years of life "
+        "expectancy, about 1 year of HLE at le_per_hle); range spans taking the 2011 or the decade-mean spending gap",
+    )
+    productivity_curvature: float = param(
+        1.0, "-", 0.0, 5.0,
+        "diminishing returns: elasticity of the marginal health gain of care with respect to coverage "
+        "(G(c) = (c^(1-eta) - 1)/(1 - eta); 0 = linear, 1 = logarithmic)",
+        "range from the mortality elasticities of English programme budgeting (Martin, Rice and Smith 2008; "
+        "Claxton et al. 2015): the marginal product of spending falls as spending rises; assumption within it",
+    )
+    deprivation_productivity: float = param(
+        0.15, "relative", 0.0, 0.6,
+        "health at stake per unit of need is (1 + delta) times average at the most deprived end and (1 - delta) at "
+        "the least (disease mix: care for conditions concentrated in deprived areas buys more health per pound)",
+        "docked to Love-Koh, Cookson, Claxton and Griffin 2020 (Med Decis Making 40(2):170-182): 26% of the health "
+        "effect of an NHS expenditure change accrues to the most deprived fifth, 14% to the least deprived fifth",
     )
     prevention_effect: float = param(0.08, "health state per unit coverage", 0.0, 1.0, "extra effect of lagged prevention coverage")
     coverage_reference: float = param(
-        0.83, "share of need met", 0.1, 1.0, "coverage at which the reference curve is in equilibrium (default run: fitted value)",
-        "fitted by ics_sim.calibration so that the baseline's mean HLE does not drift over the run; "
+        0.83, "share of need met", 0.1, 1.0,
+        "status-quo coverage at the middle of the deprivation ranks, where the reference curve is in equilibrium "
+        "(default run: fitted value)",
+        "fitted by ics_sim.calibration so that the status quo does not drift from the ONS gradient; "
         "configs/health/calibrated.yaml. Schema default: the baseline's coverage in its first month",
+    )
+    coverage_reference_slope: float = param(
+        0.0, "share of need met per unit rank", -1.0, 1.0,
+        "change of the status-quo coverage from the most to the least deprived rank (default run: fitted value)",
+        "fitted by ics_sim.calibration (as coverage_reference) so that the status quo's SII does not drift",
     )
     adjustment_months: float = param(60.0, "months", 1.0, 600.0, "time constant of health towards its equilibrium")
     domain_weights: PerDomain = _per_domain(
         (1.0, 1.0, 1.0, 0.8, 0.6), "relative", 0.0, 5.0, "weight of each domain's met need in health"
+    )
+    hrqol_good_health: float = param(
+        0.95, "QALY weight", 0.0, 1.0, "health-related quality of life of a year lived in good health",
+        "solved with hrqol_poor_health from Love-Koh et al. 2023 (PharmacoEconomics 41:831-841: the least deprived "
+        "fifth lives 7.0 years longer and 11.1 more QALYs than the most deprived fifth), the ONS HLE and LE by decile "
+        "(males 2015-17) and a population mean EQ-5D of about 0.85 (Szende, Janssen and Cabases 2014, England norms)",
+    )
+    hrqol_poor_health: float = param(
+        0.46, "QALY weight", 0.0, 1.0, "health-related quality of life of a year lived in less than good health",
+        "solved with hrqol_good_health (see there)",
+    )
+    le_per_hle: float = param(
+        0.49, "years of LE per year of HLE", 0.0, 1.0,
+        "slope of life expectancy on healthy life expectancy across deprivation (the reference LE curve, for QALYs)",
+        "ONS health state life expectancies by IMD decile, England, males 2015-17: LE rises 9.3 years while HLE "
+        "rises 18.7 across the deciles (least-squares slope 0.49)",
+    )
+    qalys_per_hle_year: float = param(
+        2.2, "QALYs per year of HLE", 0.7, 4.7,
+        "lifetime QALYs that come with each year of HLE that care adds (longer life and better quality in poor "
+        "health as well as more years in good health)",
+        "docked so that the marginal cost per QALY of a 1% NHS uplift is about Claxton et al.'s GBP 12,936 once "
+        "health_at_stake matches the HLE effects of Barr et al. 2014; bounded below by the cross-section (0.72: "
+        "Love-Koh et al. 2023's QALE gap of 11.1 over an ONS HLE gap of 15.4 between extreme fifths) and above by "
+        "Claxton et al. 2015's ratio of QALYs to life years (most of their QALY effect is quality of life in illness; "
+        "about 9.5) times le_per_hle; docs/design/health_and_money.md",
     )
 
 
