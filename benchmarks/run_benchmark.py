@@ -26,7 +26,7 @@ import sys
 CASE = r"""
 import json, resource, time, sys
 from ics_sim.config import load_config
-from ics_sim.model import ICSModel
+from ics_sim.model.ics_model import ICSModel
 overrides = json.loads(sys.argv[1])
 timeseries = sys.argv[3] == "timeseries"
 cfg, _ = load_config(overrides)

@@ -37,7 +37,7 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
-from ics_sim.batch import CHUNK_RE, run_batch
+from ics_sim.runs.batch import CHUNK_RE, run_batch
 
 
 class PeakRSS:

@@ -8,7 +8,7 @@ Usage (from the repository root)::
     python experiments/patterns.py --resume results/patterns/<folder>   # finish an interrupted run
 
 The comparisons (scenario A and B overrides, measure, expected sign) are declared once in
-:data:`ics_sim.patterns.COMPARISONS`; the fast variant of the same comparisons runs in
+:data:`ics_sim.analysis.patterns.COMPARISONS`; the fast variant of the same comparisons runs in
 ``tests/test_patterns.py``. Each comparison is run on the same seeds in A and B (common random
 numbers), and the paired differences A - B are summarised by their median and a
 distribution-free 90% interval of the median; the verdict is ``holds`` when the interval lies on
@@ -29,8 +29,9 @@ import sys
 import time
 from pathlib import Path
 
-from ics_sim import __version__, patterns
-from ics_sim.io import atomic_write_text
+from ics_sim.analysis import patterns
+from ics_sim.runs.io import atomic_write_text
+from ics_sim.version import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
 README_START = "<!-- patterns:table -->"

@@ -16,7 +16,7 @@ parameters (their declared range, or ``key=low:high``).
 
 Every sample point is run for ``--seeds`` replicates on common random numbers (the same seeds
 at every point) and the outcome averaged over them, so the indices measure the parameters'
-effects, not process noise. Runs go through :func:`ics_sim.batch.run_batch` (parallel, resumable:
+effects, not process noise. Runs go through :func:`ics_sim.runs.batch.run_batch` (parallel, resumable:
 rerun with ``--run-dir`` of an interrupted analysis to finish it).
 
 Output, in ``results/sensitivity/<stamp>/``: ``parameters.csv`` (the space), ``morris.csv``
@@ -88,7 +88,7 @@ PARAMETER_SPACE: list[Factor] = [
     Factor("hourly_cost_gbp", "costs.hourly_cost_gbp", 60.0, 120.0, "cost of a member's hour: PSSRU band of middle to senior managers"),
 ]
 
-#: outcomes analysed by default (summary keys, see ics_sim.outputs.SUMMARY_KEYS)
+#: outcomes analysed by default (summary keys, see ics_sim.model.record.SUMMARY_KEYS)
 OUTCOMES = ["hle_sii", "hle_mean", "unmet_need", "duplicated_spend_gbp", "decision_delay_months", "trust_mean"]
 
 
@@ -172,7 +172,7 @@ def evaluate_points(
     Raises:
         RuntimeError: some runs failed (their errors are listed).
     """
-    from ics_sim.batch import run_batch
+    from ics_sim.runs.batch import run_batch
 
     design = pd.DataFrame(X, columns=[f.key for f in space])
     for f in space:

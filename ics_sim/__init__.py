@@ -11,9 +11,21 @@ Quick start::
     result.summary["hle_sii"], result.timeseries.head()
 """
 
-__version__ = "0.1.0"
+from pathlib import Path  # noqa: E402
 
-from ics_sim.api import RunResult, run, run_config, write_run  # noqa: E402
-from ics_sim.evaluate import evaluate  # noqa: E402
+from ics_sim.runs.api import RunResult, run, run_config  # noqa: E402
+from ics_sim.runs.evaluate import evaluate  # noqa: E402
+from ics_sim.version import __version__
 
 __all__ = ["RunResult", "__version__", "evaluate", "run", "run_config", "write_run"]
+
+
+def write_run(result: RunResult, root: str | Path = "results/runs", folder: str | Path | None = None, plot: bool = True) -> Path:
+    """Write a run's results folder (see :func:`ics_sim.runs.api.write_run`), with the one-page
+    figure ``outcomes.png`` unless ``plot`` is False."""
+    from ics_sim.runs.api import write_run as _write_run
+
+    figure = None
+    if plot:
+        from ics_sim.views.run_figure import write_run_figure as figure
+    return _write_run(result, root, folder, figure=figure)

@@ -60,8 +60,9 @@ def summary_table(summaries: list[dict]) -> str:
 
 def run_job(cfg_omega: DictConfig, out_root: Path | None = None) -> list[Path]:
     """Run every replicate of one composed config and write a folder for each."""
-    from ics_sim.api import run_config, write_run
-    from ics_sim.seeds import replicate_seed
+    from ics_sim import write_run
+    from ics_sim.runs.api import run_config
+    from ics_sim.runs.seeds import replicate_seed
 
     cfg = from_omegaconf(cfg_omega)
     folders, summaries = [], []
@@ -93,7 +94,7 @@ def _app(cfg: DictConfig) -> None:
     multirun = hc.mode is not None and hc.mode.name == "MULTIRUN"
     out = Path(hc.runtime.output_dir) if multirun else None
     if out is not None:  # job.json: this job's overrides and status, for python -m ics_sim.aggregate
-        from ics_sim.aggregate import record_job
+        from ics_sim.runs.aggregate import record_job
 
         record_job(out, list(hc.overrides.task), hc.job.num, "running")
     try:

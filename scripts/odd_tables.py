@@ -16,10 +16,10 @@ and this script rewrites what lies between them:
 * ``presets:<group>``: the values each YAML file of a Hydra config group in ``configs/`` sets
   (``presets:defaults`` is the default run's choice of groups from ``configs/config.yaml``).
 * ``seats``: who sits at the place table under each governance form, with a vote or a voice,
-  computed by calling :func:`ics_sim.governance.partnership.seat_members`.
+  computed by calling :func:`ics_sim.model.governance.partnership.seat_members`.
 * ``constants``: module-level constants that the model uses but that are not configurable.
 * ``summary``: the summary measures of a run with their unit and how the time series is
-  reduced (:data:`ics_sim.outputs.SUMMARY_KEYS`, :data:`ics_sim.outputs.EXTRA_SUMMARY`).
+  reduced (:data:`ics_sim.model.record.SUMMARY_KEYS`, :data:`ics_sim.model.record.EXTRA_SUMMARY`).
 
 Every ``params`` section of the schema must have exactly one marker pair in the ODD, so a new
 config section cannot go undocumented.
@@ -43,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from ics_sim.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
+from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -330,7 +330,7 @@ SEAT_KEYS = (
 
 def render_seats() -> str:
     """Seats per form, from ``seat_members`` (optional seats depend on ``membership.*``)."""
-    from ics_sim.governance.partnership import seat_members
+    from ics_sim.model.governance.partnership import seat_members
 
     orgs = {k: SimpleNamespace(kind=k) for k in SEAT_KEYS}
     on = SimpleNamespace(vcse=True, healthwatch=True, social_care=True)
@@ -356,28 +356,28 @@ def render_seats() -> str:
 #: module-level constants the mechanisms use: (module, name, what it is)
 CONSTANTS: tuple[tuple[str, str, str], ...] = (
     (
-        "ics_sim.model",
+        "ics_sim.model.commissioning",
         "DUPLICATION_RATE",
         "share of the overlapping (smaller) contribution of two unco-ordinated funders that is wasted",
     ),
     (
-        "ics_sim.population",
+        "ics_sim.model.population",
         "ENGLAND_SHARE_65",
         "England's share of people aged 65+ (Census 2021), the reference of the age gradient of need",
     ),
     (
-        "ics_sim.governance.decisions",
+        "ics_sim.model.governance.decisions",
         "STEPS",
         "the candidate steps lambda from the opening towards the winning coalition's mean (the members' mean under consensus) in one meeting",
     ),
-    ("ics_sim.governance.partnership", "LADDER", "order of formality of the optional ladder"),
+    ("ics_sim.model.governance.partnership", "LADDER", "order of formality of the optional ladder"),
     (
-        "ics_sim.systems",
+        "ics_sim.model.systems",
         "SIZE_CONCENTRATION",
         "Dirichlet concentration of neighbourhood sizes in real places",
     ),
     (
-        "ics_sim.systems",
+        "ics_sim.model.systems",
         "AGE_TILT",
         "relative change of the 65+ share per unit of deprivation rank (real places)",
     ),
@@ -404,7 +404,7 @@ def render_constants() -> str:
 
 
 def render_summary() -> str:
-    from ics_sim.outputs import EXTRA_SUMMARY, SUMMARY_KEYS, UNITS
+    from ics_sim.model.record import EXTRA_SUMMARY, SUMMARY_KEYS, UNITS
 
     how_text = {
         "last": "value at the horizon",

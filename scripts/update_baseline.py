@@ -18,9 +18,9 @@ import math
 import sys
 from pathlib import Path
 
-from ics_sim.api import run_config
 from ics_sim.config import load_config
-from ics_sim.io import atomic_write_text
+from ics_sim.runs.api import run_config
+from ics_sim.runs.io import atomic_write_text
 
 BASELINE = Path(__file__).resolve().parents[1] / "tests" / "baseline" / "summaries.json"
 

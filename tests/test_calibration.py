@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 import ics_sim
-from ics_sim import calibration
+from ics_sim.analysis import calibration
 from ics_sim.config import CONFIG_DIR, load_config
-from ics_sim.geography import build_layout
-from ics_sim.population import reference_hle
+from ics_sim.model.population import reference_hle
+from ics_sim.model.systems import build_layout
 
 ONS_SII_MALE, ONS_SII_FEMALE = 18.6, 19.3  # ONS 2018-20
 

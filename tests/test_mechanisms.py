@@ -2,7 +2,7 @@
 
 Paired comparisons on common seeds; each asserts the direction in every seed (a sign test that
 could fail). The pattern comparisons (patterns 1-7) are declared once in
-:data:`ics_sim.patterns.COMPARISONS` and tested in ``tests/test_patterns.py``; the full pattern
+:data:`ics_sim.analysis.patterns.COMPARISONS` and tested in ``tests/test_patterns.py``; the full pattern
 experiment with 30+ seeds and intervals is ``experiments/patterns.py``.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ics_sim.api import run_config
 from ics_sim.config import load_config
+from ics_sim.runs.api import run_config
 
 SEEDS = range(4)
 

@@ -13,7 +13,8 @@ import pytest
 import ics_sim
 from ics_sim.config import ConfigError, load_config
 from ics_sim.domains import GOVERNANCE_FORMS
-from ics_sim.outputs import SUMMARY_KEYS
+from ics_sim.model import commissioning
+from ics_sim.model.record import SUMMARY_KEYS
 
 
 def test_default_run_reports_every_summary_key_and_a_tidy_series():
@@ -56,7 +57,7 @@ def test_same_seed_same_numbers_across_processes():
 def test_money_is_conserved_every_year_at_every_level(form):
     r = ics_sim.run({"governance": form, "years": 3, "delegation": "fixed", "delegation.share": 0.4}, seed=1)
     m = r.model
-    ledger = pd.DataFrame(m.ledger)
+    ledger = pd.DataFrame(m.ledger.rows)
     assert len(ledger) > 0
     # allocated + unspent = budget, and nothing is spent twice or beyond the budget
     assert np.allclose(ledger["spent"] + ledger["unspent"], ledger["budget"], rtol=0, atol=1e-9 * ledger["budget"].max())
@@ -68,8 +69,8 @@ def test_money_is_conserved_every_year_at_every_level(form):
         parts = by_holder[(col, "icb_retained")] + by_holder[(col, "icb_delegated")]
         np.testing.assert_allclose(icb.to_numpy(), parts.to_numpy(), rtol=1e-12)
     assert (by_holder[("budget", "icb_delegated")] > 0).all()  # a share really was delegated
-    nhs_pot = m.pot_nhs.sum()
-    assert m.nhs_budget.sum() == pytest.approx(m.central_plan.sum() + nhs_pot, rel=1e-12)
+    nhs_pot = m.finance.pot_nhs.sum()
+    assert m.finance.nhs_budget.sum() == pytest.approx(m.finance.central_plan.sum() + nhs_pot, rel=1e-12)
     # what left the budgets each year is what reached neighbourhoods (recorded independently)
     spend = r.timeseries.query("level == 'place' and metric == 'spend_gbp'")
     by_year = spend.groupby(spend["month"] // 12)["value"].sum() / 12.0
@@ -92,15 +93,15 @@ def test_zero_delegation_reproduces_central_allocation_exactly(form):
         central.timeseries.drop(columns="scenario"), zero.timeseries.drop(columns="scenario")
     )
     # and with nothing delegated every NHS pound is the ICB's own plan
-    assert central.model.pot_nhs.sum() == 0.0
-    assert central.model.central_plan.sum() == pytest.approx(central.model.nhs_budget.sum(), rel=1e-12)
+    assert central.model.finance.pot_nhs.sum() == 0.0
+    assert central.model.finance.central_plan.sum() == pytest.approx(central.model.finance.nhs_budget.sum(), rel=1e-12)
 
 
 def test_zero_delegation_nhs_spending_is_the_same_under_every_governance_form():
     # membership held fixed: who sits at the ICP changes what the ICB can see of hidden need
     same_table = {"membership.vcse": True, "membership.healthwatch": True, "membership.social_care": True}
     plans = [
-        ics_sim.run({"governance": f, "delegation": "central", "years": 1, **same_table}, seed=2).model.central_plan
+        ics_sim.run({"governance": f, "delegation": "central", "years": 1, **same_table}, seed=2).model.finance.central_plan
         for f in GOVERNANCE_FORMS
     ]
     for p in plans[1:]:
@@ -123,9 +124,9 @@ EQUAL = {
 
 def _decided_allocation(model) -> np.ndarray:
     """Every statutory budget's plan for the current year, per neighbourhood and domain."""
-    total = model.central_plan.copy()
+    total = model.finance.central_plan.copy()
     for part in model.partnerships:
-        total[part.idx] += model._pot_spend(part) + model._council_spend(part)
+        total[part.idx] += commissioning.pot_spend(model, part) + commissioning.council_spend(model, part)
     return total
 
 
@@ -207,7 +208,7 @@ def test_command_line_rejects_bad_value_in_one_line(tmp_path):
 
 def test_vcse_external_income_is_spent_and_credited():
     m = ics_sim.run({}, seed=3).model
-    vcse = [row for row in m.ledger if row["holder"] == "vcse"]
+    vcse = [row for row in m.ledger.rows if row["holder"] == "vcse"]
     assert vcse and all(row["budget"] > 0 for row in vcse)
     for row in vcse:
         assert row["spent"] == pytest.approx(row["budget"], rel=1e-9)
@@ -237,8 +238,8 @@ def test_more_icp_meetings_cost_more_time():
 
 
 def test_stepping_by_hand_matches_run_with_social_and_economic_development():
-    from ics_sim.model import ICSModel
-    from ics_sim.outputs import summarise
+    from ics_sim.model.ics_model import ICSModel
+    from ics_sim.model.record import summarise
 
     cfg, _ = load_config({"sed.enabled": True, "years": 3})
     a = ICSModel(cfg, seed=2).run()

@@ -106,7 +106,7 @@ def test_every_config_key_appears_in_the_odd():
 
 
 def test_every_summary_measure_is_defined():
-    from ics_sim.outputs import EXTRA_SUMMARY, SUMMARY_KEYS
+    from ics_sim.model.record import EXTRA_SUMMARY, SUMMARY_KEYS
 
     missing = [k for k in {**SUMMARY_KEYS, **EXTRA_SUMMARY} if f"`{k}`" not in text()]
     assert not missing, missing
@@ -177,7 +177,7 @@ def references() -> list[tuple[str, str | None]]:
 def test_the_odd_cites_the_code():
     refs = references()
     assert len(refs) > 50
-    assert ("ics_sim/governance/decisions.py", "decide") in refs
+    assert ("ics_sim/model/governance/decisions.py", "decide") in refs
 
 
 @pytest.mark.parametrize("path, name", references(), ids=lambda v: v or "")

@@ -1,7 +1,7 @@
 """Fast variant of the pattern experiments (MODEL.md section 9, patterns 1-7).
 
 The comparisons are those of ``experiments/patterns.py`` (declared once in
-:data:`ics_sim.patterns.COMPARISONS`), run on fewer common seeds. Each comparison's direction is
+:data:`ics_sim.analysis.patterns.COMPARISONS`), run on fewer common seeds. Each comparison's direction is
 asserted with a one-sided exact sign test on the paired differences (a test that fails when too
 many seeds go the other way), and the median difference must lie on the expected side. The full
 experiment (30+ seeds, intervals of the median, figures) is ``python experiments/patterns.py``.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ics_sim import patterns
-from ics_sim.patterns import COMPARISONS, PATTERNS
+from ics_sim.analysis import patterns
+from ics_sim.analysis.patterns import COMPARISONS, PATTERNS
 
 FAST_SEEDS = 12
 ALPHA = 0.05
@@ -70,7 +70,7 @@ def test_median_interval_is_distribution_free_and_can_fail():
 def test_the_rule_decides_whose_views_the_amendment_moves_towards():
     """Unit check of the pattern-7 mechanism (ODD 7.10): the setter courts the cheapest winning
     coalition, so a supermajority's decision sits further from the setter than a majority's."""
-    from ics_sim.governance.decisions import decide, winning_coalition
+    from ics_sim.model.governance.decisions import decide, winning_coalition
 
     rng = np.random.default_rng(7)
     base = rng.uniform(1.0, 2.0, (1, 4, 5))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ics_sim import reference_data as rd
+from ics_sim.data import reference as rd
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 import ics_sim
-from ics_sim.aggregate import aggregate
-from ics_sim.aggregate import main as aggregate_main
-from ics_sim.batch import read_results, run_batch
-from ics_sim.evaluate import parameter_names
-from ics_sim.seeds import replicate_seed
+from ics_sim.runs.aggregate import aggregate
+from ics_sim.runs.aggregate import main as aggregate_main
+from ics_sim.runs.batch import read_results, run_batch
+from ics_sim.runs.evaluate import parameter_names
+from ics_sim.runs.seeds import replicate_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 

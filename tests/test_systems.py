@@ -10,9 +10,9 @@ import pytest
 
 from ics_sim.config import load_config
 from ics_sim.config.schema import SystemConfig
-from ics_sim.geography import Layout, build_layout
-from ics_sim.reference_data import DEC_COLS, place_table
-from ics_sim.systems import build
+from ics_sim.data.reference import DEC_COLS, place_table
+from ics_sim.model.geography import Layout
+from ics_sim.model.systems import build, build_layout
 
 HW = "E54000019"  # Herefordshire and Worcestershire
 STW = "E54000011"  # Shropshire, Telford and Wrekin
@@ -180,14 +180,14 @@ def test_money_from_real_figures(england: Layout) -> None:
     """ICB allocations are population x need index around GBP 1,732 a head (2024/25: range about
     1,480-1,986); council money follows the place need index; need follows it within a system."""
     from ics_sim.config import load_config
-    from ics_sim.model import ICSModel
+    from ics_sim.model.ics_model import ICSModel
 
     cfg, _ = load_config({"system": "england", "years": 1})
     m = ICSModel(cfg, layout=england)
-    per_head = m.nhs_allocation / england.system_population()
+    per_head = m.finance.nhs_allocation / england.system_population()
     assert np.all((per_head > 1480) & (per_head < 1986))
-    assert m.nhs_allocation.sum() / england.system_population().sum() == pytest.approx(1732, rel=0.01)
-    council = m.council_budget.sum(axis=1) / england.place_population()
+    assert m.finance.nhs_allocation.sum() / england.system_population().sum() == pytest.approx(1732, rel=0.01)
+    council = m.finance.council_budget.sum(axis=1) / england.place_population()
     idx = england.place_need()
     assert np.corrcoef(council, idx)[0, 1] > 0.999
     need = np.bincount(england.nb_place, weights=m.population.base_need.sum(axis=1)) / england.place_population()

@@ -21,8 +21,8 @@ lead_provider      lead provider         contract       the lead; partner provid
 Duplication, delay, inequality and trust differences between forms emerge from this table acting
 on one population: who holds which money (separate budgets over the same need duplicate; pooled
 ones do not), what each member sees (members bring their information; non-members' is lost), how
-proposals become decisions (:mod:`ics_sim.governance.decisions`), and trust
-(:mod:`ics_sim.governance.trust`).
+proposals become decisions (:mod:`ics_sim.model.governance.decisions`), and trust
+(:mod:`ics_sim.model.governance.trust`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ics_sim.domains import N_DOMAINS
-from ics_sim.governance.allocation import Belief, area_weights, make_plan, shift_domains
-from ics_sim.governance.decisions import Outcome, decide
-from ics_sim.governance.trust import TrustNetwork
-from ics_sim.organisations import Organisation
+from ics_sim.model.governance.allocation import Belief, area_weights, make_plan, shift_domains
+from ics_sim.model.governance.decisions import Outcome, decide
+from ics_sim.model.governance.trust import TrustNetwork
+from ics_sim.model.organisations import Organisation
 
 #: order of formality for the optional ladder ("built by doing")
 LADDER = ("consultative_forum", "committee", "joint_committee")
@@ -235,7 +235,7 @@ class PlacePartnership:
             if seat.label == m.cfg.governance.lead_provider:
                 # an outcome-based contract pays for health, not activity: less reason to favour own services
                 pref = pref * (1.0 - m.cfg.governance.outcome_payment_share)
-        floor = m.cfg.finance.mental_health_floor * m.pot_nhs[self.place].sum() if nhs else None
+        floor = m.cfg.finance.mental_health_floor * m.finance.pot_nhs[self.place].sum() if nhs else None
         env = shift_domains(envelope, pref, floor)
         rank = m.layout.nb_rank[self.idx]
         pops = m.layout.nb_population[self.idx]
@@ -246,9 +246,9 @@ class PlacePartnership:
         """Money a member brings to the table (votes under the budget-weighted rule)."""
         m = self.model
         if seat.label == "icb":
-            return float(m.pot_envelope[self.place].sum() + 1.0)
+            return float(m.finance.pot_envelope[self.place].sum() + 1.0)
         if seat.label == "council":
-            return float(m.council_envelope[self.place].sum() + 1.0)
+            return float(m.finance.council_envelope[self.place].sum() + 1.0)
         spend = m.place_spend_by_domain[self.place]
         return float(sum(spend[k] for k in seat.org.own_domains) + 1.0)
 
@@ -260,7 +260,7 @@ class PlacePartnership:
         forum = self.forum_belief()
         voters = self.voters
         consult = self.form == "consultative_forum"
-        envelope = m.pot_envelope[self.place] + (m.council_envelope[self.place] if consult else 0.0)
+        envelope = m.finance.pot_envelope[self.place] + (m.finance.council_envelope[self.place] if consult else 0.0)
         if envelope.sum() <= 0 and not consult:
             return None
         beliefs = {s.label: self.working_belief(s, forum) for s in self.seats}
@@ -278,7 +278,7 @@ class PlacePartnership:
             self.trust.index(voters[setter].label)
         )[[self.trust.index(s.label) for s in voters]]
         if not consult:  # a voter answers for its own money in a binding pot (a forum's view binds none)
-            pot, nhs = envelope.sum(), m.pot_nhs[self.place].sum()
+            pot, nhs = envelope.sum(), m.finance.pot_nhs[self.place].sum()
             own = np.array([nhs if s.label == "icb" else pot - nhs if s.label == "council" else 0.0 for s in voters]) / pot
             tolerance = tolerance * (1.0 - m.cfg.decision.stake_aversion * own)
         moderation = m.cfg.decision.independent_chair_moderation if m.cfg.chair == "independent" else 0.0
@@ -325,9 +325,9 @@ class PlacePartnership:
         m = self.model
         forum = self.forum_belief()
         reference = self.shared_view if self.form == "consultative_forum" else (self.pot_plan if self.pot_plan is not None else self.last_pot_plan)
-        bodies = [("council", m.council_own_envelope(self.place))]
+        bodies = [("council", m.finance.council_own_envelope(self.place))]
         if self.form == "consultative_forum":
-            bodies.append(("icb", m.pot_envelope[self.place]))
+            bodies.append(("icb", m.finance.pot_envelope[self.place]))
         for key, env in bodies:
             org = self.orgs[key]
             seat = Seat(org, "vote", 1.0, key)

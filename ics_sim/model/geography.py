@@ -3,7 +3,8 @@
 A :class:`Layout` is the fixed structure of a run: which neighbourhoods (PCN footprints) make up
 which places (upper-tier council footprints), which places make up which systems (ICSs), and each
 neighbourhood's population, age mix and deprivation. Builders turn a ``system`` config into a
-Layout; the synthetic builder is here, builders from real data live in :mod:`ics_sim.systems`.
+Layout; the synthetic builder is here, builders from real data (and :func:`~ics_sim.model.systems.build_layout`,
+which picks one) live in :mod:`ics_sim.model.systems`.
 """
 
 from __future__ import annotations
@@ -152,12 +153,3 @@ def build_synthetic(cfg: SystemConfig) -> Layout:
         place_codes=[p.code or p.name for p in cfg.places],
         system_codes=[cfg.name],
     )
-
-
-def build_layout(cfg: SystemConfig) -> Layout:
-    """Build the layout a ``system`` config asks for."""
-    if cfg.kind == "synthetic":
-        return build_synthetic(cfg)
-    from ics_sim import systems  # real systems from packaged public data
-
-    return systems.build(cfg)

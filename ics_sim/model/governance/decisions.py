@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ics_sim.governance.allocation import plan_distance
+from ics_sim.model.governance.allocation import plan_distance
 
 STEPS = np.linspace(0.0, 1.0, 11)
 

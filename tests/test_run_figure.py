@@ -1,4 +1,4 @@
-"""Tests for ics_sim.report.plot_outcomes (fast; synthetic tidy frames only)."""
+"""Tests for ics_sim.views.run_figure.plot_outcomes (fast; synthetic tidy frames only)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from ics_sim.report import DPI, FIGSIZE, plot_outcomes, weighted_slope
+from ics_sim.views.run_figure import DPI, FIGSIZE, plot_outcomes, weighted_slope
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 N_MONTHS = 36

@@ -1,7 +1,7 @@
 """Pattern-oriented validation: MODEL.md section 9, patterns 1 to 7, as paired comparisons.
 
 Every pattern is checked as one or more *paired comparisons*: two scenarios (A and B) run on the
-same seeds (common random numbers, :func:`ics_sim.seeds.replicate_seed`), and the difference
+same seeds (common random numbers, :func:`ics_sim.runs.seeds.replicate_seed`), and the difference
 A - B of a measure is taken seed by seed. A comparison *holds* when the distribution-free 90%
 interval of the median paired difference (:func:`median_interval`) lies wholly on the expected
 side of zero. Where A and B are the same scenario, the comparison is between two measures of the
@@ -10,12 +10,12 @@ same run (for example the decision delay of the first year against that of the l
 :data:`COMPARISONS` is the one declaration of the comparisons, used by
 ``experiments/patterns.py`` (the full experiment, 30 or more seeds, tables and figures) and by
 ``tests/test_patterns.py`` (the fast variant, fewer seeds). Measures are summary keys of a run
-(:mod:`ics_sim.outputs`) or, for time shapes, measures derived from the run's monthly system
+(:mod:`ics_sim.model.record`) or, for time shapes, measures derived from the run's monthly system
 record (:data:`DERIVED`).
 
 Example::
 
-    from ics_sim import patterns
+    from ics_sim.analysis import patterns
     result = patterns.run_patterns(replicates=30, out_dir="results/patterns/demo", workers=2)
     result.table[["id", "median", "lo", "hi", "verdict"]]
 """
@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ics_sim import __version__
-from ics_sim.io import atomic_path, atomic_write_text
-from ics_sim.seeds import replicate_seed
+from ics_sim.runs.io import atomic_path, atomic_write_text
+from ics_sim.runs.seeds import replicate_seed
+from ics_sim.version import __version__
 
 #: every optional member at the table, so that forms are compared with the same people present
 SAME_TABLE: dict[str, Any] = {"membership.vcse": True, "membership.healthwatch": True, "membership.social_care": True}
@@ -201,8 +201,8 @@ def _first(sys_ts: pd.DataFrame, metric: str) -> float:
 
 def _trust_event(sys_ts: pd.DataFrame, cfg: Any, violation: bool) -> float:
     """Mean over the run's months of the trust one event (weight 1) moves, applied with the
-    model's own :class:`~ics_sim.governance.trust.TrustNetwork` at the partnerships' mean trust."""
-    from ics_sim.governance.trust import TrustNetwork
+    model's own :class:`~ics_sim.model.governance.trust.TrustNetwork` at the partnerships' mean trust."""
+    from ics_sim.model.governance.trust import TrustNetwork
 
     levels = sys_ts.loc[sys_ts["metric"] == "trust_mean", "value"].to_numpy(dtype=float)
     if levels.size == 0:
@@ -373,7 +373,7 @@ class PatternResult:
 def _read_system_timeseries(batch_dir: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
-    from ics_sim.batch import TS_PREFIX
+    from ics_sim.runs.batch import TS_PREFIX
 
     parts = []
     for f in sorted(batch_dir.glob(f"{TS_PREFIX}chunk-*.parquet")):
@@ -402,7 +402,7 @@ def run_patterns(
     Scenarios whose comparisons need a time shape (or are drawn over time, :data:`SERIES_PANELS`)
     run in one batch that keeps the monthly record
     (``<out_dir>/timeseries/``); the others in one that keeps summaries only (``<out_dir>/summary/``).
-    Both go through :func:`ics_sim.batch.run_batch`, so an interrupted call resumes when repeated
+    Both go through :func:`ics_sim.runs.batch.run_batch`, so an interrupted call resumes when repeated
     with the same ``out_dir``.
 
     Args:
@@ -420,7 +420,7 @@ def run_patterns(
     Raises:
         RuntimeError: a run failed.
     """
-    from ics_sim.batch import config_for, run_batch
+    from ics_sim.runs.batch import config_for, run_batch
 
     comparisons = tuple(comparisons)
     out_dir = Path(out_dir)

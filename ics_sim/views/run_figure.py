@@ -11,7 +11,7 @@ leaves no figures registered with pyplot.
 
 Example:
     >>> import pandas as pd
-    >>> from ics_sim.report import plot_outcomes
+    >>> from ics_sim.views.run_figure import plot_outcomes
     >>> ts = pd.read_parquet("results/run/timeseries.parquet")  # doctest: +SKIP
     >>> plot_outcomes(ts, "results/run/outcomes.png")  # doctest: +SKIP
 """
@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
-from ics_sim.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
+from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
 __all__ = ["plot_outcomes", "weighted_slope"]
 
@@ -612,3 +612,10 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
     if path is not None:
         _save_atomic(fig, Path(path))
     return fig
+
+
+def write_run_figure(result, timeseries: pd.DataFrame, folder: Path) -> None:
+    """Draw a run's one-page figure into its results folder as ``outcomes.png`` (the ``figure``
+    hook of :func:`ics_sim.runs.api.write_run`)."""
+    title = f"ics_sim — {result.scenario}, seed {result.summary['seed']}"
+    plot_outcomes(timeseries, Path(folder) / "outcomes.png", title=title, start_year=result.config.start_year)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ics_sim.config.schema import Config, HealthConfig
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PRIMARY, SOCIAL
-from ics_sim.geography import Layout
+from ics_sim.model.geography import Layout
 
 ENGLAND_SHARE_65 = 0.185  # Census 2021
 #: mean male HLE and LE at birth over the ten IMD deciles, England 2015-17 (ONS, Health state life

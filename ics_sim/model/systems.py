@@ -1,6 +1,6 @@
 """Layouts of real integrated care systems from the packaged public data (MODEL.md section 2).
 
-:func:`ics_sim.geography.build_layout` sends every ``system.kind`` other than ``synthetic`` here:
+:func:`build_layout` sends every ``system.kind`` other than ``synthetic`` here:
 
 * ``icb``: one ICS named by ``system.icb`` (ONS code, ODS code, short name or a unique part of
   its name, e.g. ``python -m ics_sim system=icb system.icb=E54000048``);
@@ -30,7 +30,7 @@ so that, together, they reproduce the place:
   with one neighbourhood (Rutland, City of London, Isles of Scilly) takes the mean rank of its
   profile instead of a draw.
 * **Age**: the place's 65+ share, tilted older in less deprived neighbourhoods (as in
-  :func:`ics_sim.geography.synthetic_place`) and rescaled so that the place's number of people
+  :func:`ics_sim.model.geography.synthetic_place`) and rescaled so that the place's number of people
   aged 65+ is kept exactly.
 
 Everything is fixed by ``system.geography_seed`` and the ICB: each ICB draws from its own
@@ -48,8 +48,8 @@ import numpy as np
 import pandas as pd
 
 from ics_sim.config.schema import SystemConfig
-from ics_sim.geography import Layout
-from ics_sim.reference_data import DEC_COLS, find_icb, icb_table, place_table
+from ics_sim.data.reference import DEC_COLS, find_icb, icb_table, place_table
+from ics_sim.model.geography import Layout, build_synthetic
 
 __all__ = ["SIZE_CONCENTRATION", "AGE_TILT", "build", "build_icbs", "resolve_icb"]
 
@@ -73,7 +73,7 @@ def resolve_icb(key: str) -> pd.Series:
         key: ONS code (ICB22 or ICB23), ODS code, short name or unique part of the ICB's name.
 
     Returns:
-        The ICB's row of :func:`ics_sim.reference_data.icb_table`.
+        The ICB's row of :func:`ics_sim.data.reference.icb_table`.
 
     Raises:
         ValueError: If ``key`` is empty, matches no ICB (close matches are listed) or matches
@@ -118,7 +118,7 @@ def build(cfg: SystemConfig) -> Layout:
         return build_icbs(None, cfg.geography_seed)
     raise ValueError(
         f"system.kind = {cfg.kind!r} has no real-data builder: choose icb, named or england "
-        "(synthetic systems are built by ics_sim.geography.build_synthetic)"
+        "(synthetic systems are built by ics_sim.model.geography.build_synthetic)"
     )
 
 
@@ -319,3 +319,10 @@ def build_icbs(icb_codes: list[str] | None, geography_seed: int) -> Layout:
         system_codes=system_codes,
         place_need_index=np.array(place_need, dtype=float),
     )
+
+
+def build_layout(cfg: SystemConfig) -> Layout:
+    """Build the layout a ``system`` config asks for: synthetic, or real from packaged public data."""
+    if cfg.kind == "synthetic":
+        return build_synthetic(cfg)
+    return build(cfg)

@@ -1,9 +1,10 @@
-"""Outputs: the monthly record and the run summary (MODEL.md section 7).
+"""The monthly record and the run summary (MODEL.md section 7).
 
-Every month the recorder computes, per system (and nationally when a run holds several systems),
-per place and per neighbourhood, the health, inequality, coordination, partnership and value
-measures, and keeps them as arrays; :meth:`Recorder.frame` returns the tidy long table
-(month, level, unit, metric, value). :func:`summarise` reduces it to the horizon values.
+Every month the recorder stores, per neighbourhood, place and system (and nationally when a run
+holds several systems), the health, inequality, coordination, partnership and value measures as
+arrays; the system-level measures are computed by :mod:`ics_sim.model.system_metrics`.
+:meth:`Recorder.frame` returns the tidy long table (month, level, unit, metric, value);
+:func:`summarise` reduces it to the horizon values.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from ics_sim import metrics
-from ics_sim.domains import DOMAINS, GOVERNANCE_FORMS
+from ics_sim.domains import GOVERNANCE_FORMS
+from ics_sim.model.system_metrics import group_indices, place_unmet_share, system_metrics
 
 #: summary keys (issue 2) with how each is reduced: "last" = value at the horizon,
 #: "mean12" = mean of the last 12 months (flows and noisy measures)
@@ -121,34 +122,12 @@ class Recorder:
             raise ValueError(f"summary keys {sorted(run_means - FROM_HISTORY)} need every month: record the time series")
         #: first month a summary-only recorder records (the summary reads at most the last 12)
         self.first_month = 0 if timeseries else max(int(model.cfg.years) * 12 - 12, 0)
-        self._decile = L.nb_decile
         self._ranks = L.nb_rank
         # the layout is fixed for a run: each group's (system's, or England's) neighbourhoods,
         # places and partnerships are found once rather than every month
         place_pop = L.place_population()
-        self._groups = [self._group(idx, place_pop) for idx in L.system_index]
-        self._national = self._group(np.arange(L.n_neighbourhoods), place_pop) if L.n_systems > 1 else None
-
-    def _group(self, idx: np.ndarray, place_pop: np.ndarray) -> dict:
-        """Static index arrays of one group of neighbourhoods (a system, or the whole country)."""
-        L = self.model.layout
-        places_mask = np.isin(np.arange(L.n_places), np.unique(L.nb_place[idx]))
-        place_of = L.nb_place[idx]
-        return {
-            "idx": idx,
-            "places_mask": places_mask,
-            "place_of": place_of,
-            # per place of the group (ascending), the positions of its neighbourhoods in the group
-            "place_rows": [np.flatnonzero(place_of == p) for p in np.unique(place_of)],
-            "parts": [p for p in self.model.partnerships if places_mask[p.place]],
-            "place_pop": place_pop[places_mask],
-        }
-
-    def place_unmet_share(self, unmet: np.ndarray) -> np.ndarray:
-        L, need = self.model.layout, self.model.population.need
-        u = np.bincount(L.nb_place, weights=unmet.sum(axis=1), minlength=L.n_places)
-        n = np.bincount(L.nb_place, weights=need.sum(axis=1), minlength=L.n_places)
-        return u / np.maximum(n, 1e-12)
+        self._groups = [group_indices(model, idx, place_pop) for idx in L.system_index]
+        self._national = group_indices(model, np.arange(L.n_neighbourhoods), place_pop) if L.n_systems > 1 else None
 
     # ------------------------------------------------------------------ per month
     def record(self, d) -> None:
@@ -179,7 +158,7 @@ class Recorder:
         unmet_hidden = np.maximum(hidden - d.met_hidden, 0.0)
         self._put("place", "population", place_people)
         self._put("place", "hle_mean", np.bincount(pl, weights=hle * people, minlength=L.n_places) / place_people)
-        self._put("place", "unmet_need", self.place_unmet_share(unmet))
+        self._put("place", "unmet_need", place_unmet_share(L, need, unmet))
         self._put(
             "place",
             "unmet_need_hidden",
@@ -187,8 +166,8 @@ class Recorder:
             / np.maximum(np.bincount(pl, weights=hidden.sum(axis=1), minlength=L.n_places), 1e-12),
         )
         self._put("place", "spend_gbp", np.bincount(pl, weights=spend_nb, minlength=L.n_places))
-        self._put("place", "delegated_budget_gbp", m.pot_envelope.sum(axis=1))
-        self._put("place", "delegated_share", m.shares.mean(axis=1))
+        self._put("place", "delegated_budget_gbp", m.finance.pot_envelope.sum(axis=1))
+        self._put("place", "delegated_share", m.finance.shares.mean(axis=1))
         self._put("place", "duplicated_spend_gbp", np.bincount(pl, weights=d.duplicated.sum(axis=1), minlength=L.n_places))
         parts = m.partnerships
         self._put("place", "trust_mean", np.array([p.mean_trust() for p in parts]))
@@ -201,130 +180,15 @@ class Recorder:
 
         # systems (and England); whole-population arrays are computed once and indexed per group
         full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden}
-        rows = [self._system_metrics(g, d, unmet, delay, s, full) for s, g in enumerate(self._groups)]
+        rows = [system_metrics(m, g, d, unmet, delay, s, full) for s, g in enumerate(self._groups)]
         for key in rows[0]:
             self._put("system", key, np.array([r[key] for r in rows]))
         if self._national is not None:
-            nat = self._system_metrics(self._national, d, unmet, delay, None, full)
+            alignment = np.array([r["strategy_alignment"] for r in rows], dtype=float)
+            nat = system_metrics(m, self._national, d, unmet, delay, None, full, alignment)
             for key, v in nat.items():
                 self._put("national", key, np.array([v]))
         m.transaction_cost[:] = 0.0
-
-    def _system_metrics(self, group: dict, d, unmet: np.ndarray, delay: np.ndarray, s: int | None, full: dict) -> dict[str, float]:
-        """The system-level measures of one group (a system, or England when ``s`` is None).
-
-        ``full`` holds this month's whole-population arrays (HLE, hidden need, unmet hidden need).
-        """
-        m = self.model
-        L, pop = m.layout, m.population
-        mask = group["idx"]  # an index array: selects the same cells, in the same order, as a mask
-        people = L.nb_population[mask]
-        hle = full["hle"][mask]
-        health = pop.health[mask]
-        need = pop.need[mask]
-        spend = d.spend[mask]
-        dec = self._decile[mask]
-        rank = self._ranks[mask]
-        places_mask = group["places_mask"]
-        place_of = group["place_of"]
-        out: dict[str, float] = {}
-        out["population"] = float(people.sum())
-        out["health_mean"] = float(np.average(health, weights=people))
-        out["hle_mean"] = float(np.average(hle, weights=people))
-        gv, gp = metrics.decile_groups(dec, hle, people)
-        if len(gv) >= 2:
-            out["hle_sii"], out["hle_rii"] = metrics.sii(gv, gp)
-            out["hle_relative_sii"] = metrics.relative_sii(gv, gp)
-        else:  # one decile: no gradient can be fitted
-            out["hle_sii"], out["hle_rii"], out["hle_relative_sii"] = 0.0, 1.0, 0.0
-        q1, q5 = dec <= 2, dec >= 9
-        out["hle_q1"] = float(np.average(hle[q1], weights=people[q1])) if q1.any() else float("nan")
-        out["hle_q5"] = float(np.average(hle[q5], weights=people[q5])) if q5.any() else float("nan")
-        out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"] if q1.any() and q5.any() else float("nan")
-        out["health_gini"] = metrics.gini(health, people)
-        spend_ph = spend.sum(axis=1) / people
-        need_ph = need.sum(axis=1) / people
-        out["spend_concentration_index"] = metrics.concentration_index(spend_ph, rank, people) if spend_ph.sum() > 0 else 0.0
-        out["horizontal_inequity"] = metrics.horizontal_inequity(spend_ph, need_ph, rank, people) if spend_ph.sum() > 0 else 0.0
-        ratio = spend.sum(axis=1) / np.maximum(need.sum(axis=1), 1e-12)
-        rv, rp = metrics.decile_groups(dec, ratio, people)
-        out["inverse_care_sii"] = metrics.sii(rv, rp)[0] if len(rv) >= 2 else 0.0
-        th = metrics.theil(hle, people, place_of)
-        out["theil_between_places"], out["theil_within_places"] = th.between, th.within
-        cov = np.maximum(m.coverage[mask], 1e-9)
-        ct = metrics.theil(cov, people, place_of)
-        out["coverage_theil_between_places"], out["coverage_theil_within_places"] = ct.between, ct.within
-        out["need_mismatch_within_places"] = self._within_mismatch(spend, need, group["place_rows"])
-        total_need = need.sum()
-        unmet_g = unmet[mask]
-        out["unmet_need"] = float(unmet_g.sum() / total_need)
-        hidden = full["hidden"][mask]
-        out["unmet_need_hidden"] = float(full["unmet_hidden"][mask].sum() / max(hidden.sum(), 1e-12))
-        for k, name in enumerate(DOMAINS):
-            out[f"unmet_need_{name}"] = float(unmet_g[:, k].sum() / max(need[:, k].sum(), 1e-12))
-        out["duplicated_spend_gbp"] = float(d.duplicated[mask].sum())
-        out["unfunded_need"] = float(d.unfunded[mask].sum())
-        out["spend_gbp"] = float(spend.sum())
-        out["need_gbp"] = float(total_need)
-        parts = group["parts"]
-        out["decision_delay_months"] = float(np.mean(delay[places_mask]))
-        out["deadlocks"] = float(sum(p.deadlocks_total for p in parts))
-        out["transaction_cost_gbp"] = float(m.transaction_cost[places_mask].sum() * 12.0)
-        if s is not None and m.icps[s].strategy is not None:
-            share = spend.sum(axis=0) / max(spend.sum(), 1e-12)
-            out["strategy_alignment"] = float(1.0 - 0.5 * np.abs(share - m.icps[s].strategy).sum())
-        elif s is None:
-            vals = [self.data[("system", "strategy_alignment")][-1]] if ("system", "strategy_alignment") in self.data else []
-            out["strategy_alignment"] = float(np.mean(vals[-1])) if vals else float("nan")
-        else:
-            out["strategy_alignment"] = float("nan")
-        out["trust_mean"] = float(np.mean([p.mean_trust() for p in parts]))
-        out["vcse_survival"] = float(np.mean([m.vcses[p.place].alive for p in parts]))
-        imb = [x for p in parts for x in p.power_imbalance]
-        out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
-        gained = float((people * (hle - m.initial_hle[mask])).sum())
-        out["health_gain_per_million_gbp"] = gained / max(m.cumulative_spend / 1e6, 1e-9) if s is None or L.n_systems == 1 else gained / max(m.cumulative_spend * people.sum() / L.nb_population.sum() / 1e6, 1e-9)
-        out["own_service_bias"] = self._own_service_bias(parts, spend, need, place_of)
-        if L.n_systems == 1:
-            budget = sum(v for k, v in m.year_budget.items() if k.startswith(("icb:", "council:")) and (s is None or not k.startswith("icb:") or k == f"icb:{s}"))
-            out["unspent_gbp"] = float(max(budget - spend.sum(), 0.0))
-        else:  # budgets of several systems are not comparable with one group's spending
-            out["unspent_gbp"] = float("nan")
-        out["delegated_share"] = float(np.average(m.shares[places_mask].mean(axis=1), weights=group["place_pop"]))
-        if m.cfg.sed.enabled and s is not None:
-            out["external_funding_gbp"] = float(m.external_funding[s])
-            out["local_spend_share"] = float(m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"]))
-        return out
-
-    @staticmethod
-    def _within_mismatch(spend: np.ndarray, need: np.ndarray, place_rows: list[np.ndarray]) -> float:
-        """Half the sum of |spend share - need share| across neighbourhood-domain cells within each
-        place, population of money-weighted over places: 0 = spending matches need exactly.
-
-        ``place_rows``: per place, the rows of ``spend`` and ``need`` that are its neighbourhoods."""
-        total = 0.0
-        weight = 0.0
-        for i in place_rows:
-            s, n = spend[i], need[i]
-            s_sum = s.sum()
-            if s_sum <= 0:
-                continue
-            total += 0.5 * np.abs(s / s_sum - n / n.sum()).sum() * s_sum
-            weight += s_sum
-        return float(total / weight) if weight > 0 else 0.0
-
-    def _own_service_bias(self, parts, spend, need, place_of) -> float:
-        """Share of place spending on the pot holder's own services minus their share of need (lead
-        provider bias); 0 where no provider holds a pot."""
-        vals = []
-        for p in parts:
-            if p.form != "lead_provider" or not p.voters:
-                continue
-            own = list(p.voters[0].org.own_domains)
-            i = place_of == p.place
-            s, n = spend[i].sum(axis=0), need[i].sum(axis=0)
-            vals.append(s[own].sum() / s.sum() - n[own].sum() / n.sum())
-        return float(np.mean(vals)) if vals else 0.0
 
     def _put(self, level: str, metric: str, values: np.ndarray) -> None:
         self.data[(level, metric)].append(np.asarray(values, dtype=float))

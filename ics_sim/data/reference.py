@@ -6,7 +6,7 @@ v3.0 -- see ``ics_sim/data/ATTRIBUTION.md``). This module only reads the package
 through :mod:`importlib.resources`; it never needs the raw source files.
 
 Example:
-    >>> from ics_sim.reference_data import find_icb, place_table
+    >>> from ics_sim.data.reference import find_icb, place_table
     >>> icb = find_icb("herefordshire_worcestershire")
     >>> int(icb["population"])
     790739

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ics_sim.config.schema import Config
-from ics_sim.geography import Layout
+from ics_sim.model.geography import Layout
 
 
 def subsidiarity_test(cfg: Config, layout: Layout, need: np.ndarray) -> np.ndarray:
@@ -75,3 +75,12 @@ def review(cfg: Config, shares: np.ndarray, performance: np.ndarray) -> np.ndarr
         return shares
     change = np.where(performance >= 0.0, d.step, -d.step)
     return np.clip(shares + change[:, None], 0.0, d.max_share)
+
+
+def assurance_score(cfg: Config, change_vs_peers: float, delay_months: int) -> float:
+    """A place's score at the annual assurance review: its change in unmet need against its
+    system's population-weighted change (peer benchmarking: need outgrowing money raises unmet need
+    everywhere, which is no place's fault), the tolerance the ICB allows, and a penalty for each
+    month of decision delay beyond two. Non-negative scores widen delegation under earned autonomy."""
+    d = cfg.delegation
+    return -change_vs_peers + d.assurance_tolerance - d.delay_penalty * max(0, delay_months - 2)

@@ -19,7 +19,7 @@ Names (see :func:`parameter_names`):
 * a field's own name (``loss_ratio``) when only one section has a field of that name.
 
 ``replicates=N`` runs N replicates on common random numbers (seeds from
-:func:`ics_sim.seeds.replicate_seed` of ``seed``) and returns the mean of each outcome.
+:func:`ics_sim.runs.seeds.replicate_seed` of ``seed``) and returns the mean of each outcome.
 """
 
 from __future__ import annotations
@@ -128,9 +128,9 @@ def evaluate(**params: Any) -> dict[str, float]:
         ValueError: an unknown parameter name (the message lists the valid ones).
         ics_sim.config.ConfigError: a value is out of range or of the wrong type.
     """
-    from ics_sim.api import run_config
-    from ics_sim.batch import config_for
-    from ics_sim.seeds import replicate_seed
+    from ics_sim.runs.api import run_config
+    from ics_sim.runs.batch import config_for
+    from ics_sim.runs.seeds import replicate_seed
 
     params = dict(params)
     replicates = int(params.pop("replicates", 1))

@@ -1,11 +1,11 @@
 """Organisations as Mesa agents (MODEL.md section 3).
 
 Agents hold what is theirs: their place, their observer kind (which estimation errors they carry,
-see :mod:`ics_sim.observation`), the services they own (their interest) and, for VCSE bodies and
+see :mod:`ics_sim.model.observation`), the services they own (their interest) and, for VCSE bodies and
 social care providers, their finances or capacity. Their behaviour in meetings is
 :meth:`Organisation.proposal_preferences` (what they would like the domain mix to be) and
 :meth:`Organisation.belief` (what they think need is). Partnerships (institutions, not agents) turn
-those into decisions: :mod:`ics_sim.governance.partnership`.
+those into decisions: :mod:`ics_sim.model.governance.partnership`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
-from ics_sim.governance.allocation import Belief
+from ics_sim.model.governance.allocation import Belief
 
 
 class Organisation(mesa.Agent):
@@ -69,7 +69,7 @@ class Organisation(mesa.Agent):
         pref = self.interest()
         if m.cfg.interests.enabled and self.place is not None:
             pref = pref + self.local_priority_weight * m.local_priorities[self.place]
-        return pref + m.strategy_pull(self.system)
+        return pref + m.finance.strategy_pull(self.system)
 
     local_priority_weight = 0.5
 

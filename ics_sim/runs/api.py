@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ics_sim import __version__
 from ics_sim.config import Config, config_hash, load_config, to_dict
-from ics_sim.io import atomic_write_text
-from ics_sim.model import ICSModel
-from ics_sim.outputs import summarise
+from ics_sim.model.ics_model import ICSModel
+from ics_sim.model.record import summarise
+from ics_sim.runs.io import atomic_write_text
+from ics_sim.version import __version__
 
 
 @dataclass
@@ -34,7 +35,7 @@ class RunResult:
     Attributes:
         timeseries: tidy long table (run, scenario, seed, month, level, unit, metric, value), or
             None when the run was made with ``timeseries=False``.
-        summary: horizon values (see :data:`ics_sim.outputs.SUMMARY_KEYS`) plus seed, version and
+        summary: horizon values (see :data:`ics_sim.model.record.SUMMARY_KEYS`) plus seed, version and
             config hash.
         model: the finished :class:`~ics_sim.model.ICSModel` (a ``mesa.Model``).
         config: the validated config.
@@ -107,12 +108,19 @@ def run(overrides: dict[str, Any] | list[str] | None = None, seed: int = 0) -> R
     return run_config(cfg, seed=seed)
 
 
-def write_run(result: RunResult, root: str | Path = "results/runs", folder: str | Path | None = None, plot: bool = True) -> Path:
+def write_run(
+    result: RunResult,
+    root: str | Path = "results/runs",
+    folder: str | Path | None = None,
+    figure: Callable[[RunResult, pd.DataFrame, Path], None] | None = None,
+) -> Path:
     """Write a run's folder atomically: everything goes into a hidden temporary folder that is
     renamed into place only when complete, so a folder that exists is whole.
 
     Contents: ``timeseries.parquet``, ``summary.json``, ``config.yaml`` (the resolved config) and
-    ``outcomes.png``. The folder name is unique and never overwritten.
+    whatever ``figure(result, timeseries, folder)`` draws into the folder (the package's
+    :func:`ics_sim.write_run` passes the one-page run figure, ``outcomes.png``; this layer does
+    not import views). The folder name is unique and never overwritten.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -129,10 +137,8 @@ def write_run(result: RunResult, root: str | Path = "results/runs", folder: str 
         ts.to_parquet(tmp / "timeseries.parquet", index=False)
         atomic_write_text(tmp / "summary.json", json.dumps(result.summary, indent=2, sort_keys=True, default=float) + "\n")
         atomic_write_text(tmp / "config.yaml", yaml.safe_dump(to_dict(result.config), sort_keys=False))
-        if plot:
-            from ics_sim.report import plot_outcomes
-
-            plot_outcomes(ts, tmp / "outcomes.png", title=f"ics_sim — {result.scenario}, seed {result.summary['seed']}", start_year=result.config.start_year)
+        if figure is not None:
+            figure(result, ts, tmp)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ics_sim.config.schema import Config
-from ics_sim.population import Population
+from ics_sim.model.population import Population
 
 #: observer kind -> level whose error size applies
 OBSERVERS: dict[str, str] = {

@@ -1,0 +1,147 @@
+"""Money before it is spent: allocations, delegated shares, budgets and envelopes (MODEL.md
+sections 3, 5 and 6.1).
+
+Every April the ICB's NHS allocation (population x need index x pounds per head) and the
+councils' social care and public health budgets are set, the delegation rule reviews what each
+place holds, and the money is divided into envelopes: the place partnership's pot (delegated NHS
+money, plus council money where it is pooled), each council's own envelope, and the ICB's plan for
+what it retains. VCSE bodies' external income is drawn once a year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ics_sim.domains import N_DOMAINS, PREVENTION, SOCIAL
+from ics_sim.model.governance import delegation
+from ics_sim.model.governance.allocation import Belief, area_weights, make_plan, shift_domains
+
+
+def vcse_base_income(cfg, place_population: float) -> float:
+    """A place VCSE body's expected yearly income: grants from the prevention budgets plus external
+    income, GBP per year."""
+    c = cfg
+    grants = c.providers.vcse_grant_share * 0.75 * place_population * (
+        c.system.council_public_health_gbp_per_head + c.system.nhs_gbp_per_head * c.finance.nhs_domain_shares.prevention
+    )
+    return grants + c.system.vcse_external_gbp_per_head * place_population
+
+
+def icb_system_belief(model, s: int, idx: np.ndarray) -> Belief:
+    """The ICB's system-level view of neighbourhoods ``idx`` of system ``s``; it sees hidden need
+    only through ICP members with reach."""
+    obs, cfg = model.observation, model.cfg
+    m = cfg.membership
+    reach = 0.5 * max(cfg.observation.reach_vcse if m.vcse else 0.0, cfg.observation.reach_healthwatch if m.healthwatch else 0.0)
+    visible = obs.visible_estimate("icb_system", idx)
+    return Belief(visible, obs.hidden_seen("icb_system", idx, reach))
+
+
+class Finance:
+    """The money state of a run and the April budget round.
+
+    Args:
+        model: the :class:`~ics_sim.model.ICSModel` (its layout, config, population, observation,
+            organisations and partnerships are read; nothing else is changed).
+
+    Attributes:
+        nhs_allocation: NHS allocation per system at year 0, GBP per year.
+        shares: delegated share per place and domain (the delegation rule's state).
+        nhs_budget: this year's NHS budget per system and domain, GBP per year.
+        council_budget: this year's council budget per place and domain, GBP per year.
+        pot_envelope: the place partnership's pot per place and domain (delegated NHS money plus
+            pooled council money), GBP per year; ``pot_nhs`` its NHS part.
+        council_envelope: each council's whole budget this year (what a forum can see).
+        central_plan: the ICB's plan for its retained money, per neighbourhood and domain.
+        system_spend_share: last month's share of each system's spending by domain.
+        vcse_external: each place VCSE body's external income this year, GBP.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        L, c = model.layout, model.cfg
+        self.nhs_allocation = L.system_population() * L.need_index * c.system.nhs_gbp_per_head
+        self.nhs_shares = np.array(c.finance.nhs_domain_shares.as_tuple())
+        council = np.zeros(N_DOMAINS)
+        council[SOCIAL] = c.system.council_social_care_gbp_per_head
+        council[PREVENTION] = c.system.council_public_health_gbp_per_head
+        self.council_per_head = council
+        self.place_pop = L.place_population()
+        self.shares = delegation.initial_shares(c, L, model.population.base_need)
+        self.nhs_budget = np.zeros((L.n_systems, N_DOMAINS))
+        self.council_budget = np.zeros((L.n_places, N_DOMAINS))
+        self.pot_envelope = np.zeros((L.n_places, N_DOMAINS))
+        self.pot_nhs = np.zeros((L.n_places, N_DOMAINS))
+        self.council_envelope = np.zeros((L.n_places, N_DOMAINS))
+        self.central_plan = np.zeros_like(model.population.need)
+        self.system_spend_share = np.tile(self.nhs_shares, (L.n_systems, 1))
+        self.vcse_external = np.zeros(L.n_places)
+
+    def council_own_envelope(self, p: int) -> np.ndarray:
+        """What place ``p``'s council spends itself: its budget less what it pools."""
+        m = self.model
+        pooled = m.partnerships[p].pooled if m.partnerships else m.cfg.governance.pooled
+        keep = 1.0 - (m.cfg.finance.pooled_council_share if pooled else 0.0)
+        return self.council_budget[p] * keep
+
+    def set_budgets(self, month: int, ledger, performance: np.ndarray, first: bool = False) -> None:
+        """April: allocations grow (or are cut), delegation is reviewed, envelopes and the ICB's
+        plan for its retained money are set, and each holder's budget opens in the ledger."""
+        m = self.model
+        L, c = m.layout, m.cfg
+        year = month // 12
+        cut_nhs, cut_council = m.shocks.budget_factor(month)
+        self.nhs_budget = (self.nhs_allocation * (1 + c.finance.nhs_growth) ** year * cut_nhs)[:, None] * self.nhs_shares[None, :]
+        # council spending per head follows the place's need index (a proxy for the adult social care
+        # relative needs formula); England = 1 reproduces the national averages per head
+        council_pop = self.place_pop * L.place_need()
+        self.council_budget = (council_pop * (1 + c.finance.council_growth) ** year * cut_council)[:, None] * self.council_per_head[None, :]
+        if not first:
+            self.shares = delegation.review(c, self.shares, performance)
+        self.pot_envelope[:] = 0.0
+        self.central_plan[:] = 0.0
+        for s in range(L.n_systems):
+            idx = L.system_index[s]
+            belief = icb_system_belief(m, s, idx)
+            w = area_weights(c.allocation.rule, belief, L.nb_population[idx], L.nb_rank[idx], c.allocation.hi_adjustment)
+            wshare = w / np.maximum(w.sum(axis=0), 1e-12)
+            places = L.nb_place[idx]
+            kept = 1.0 - self.shares[places]  # share of each cell's money the ICB keeps
+            budget = self.nhs_budget[s]
+            delegated_cells = wshare * (1.0 - kept) * budget[None, :]
+            np.add.at(self.pot_envelope, places, delegated_cells)
+            retained = budget - delegated_cells.sum(axis=0)
+            floor = c.finance.mental_health_floor * retained.sum()
+            env = shift_domains(retained, m.icbs[s].proposal_preferences(), floor)
+            self.central_plan[idx] = make_plan(env, wshare * kept)
+            ledger.open(f"icb:{s}", float(budget.sum()))
+            ledger.open(f"icb_retained:{s}", float(retained.sum()))
+            ledger.open(f"icb_delegated:{s}", float(delegated_cells.sum()))
+        self.pot_nhs = self.pot_envelope.copy()
+        for p in range(len(m.partnerships)):
+            pooled = self.council_budget[p] - self.council_own_envelope(p)
+            self.pot_envelope[p] += pooled
+            ledger.open(f"pot:{p}", float(self.pot_envelope[p].sum()))
+            ledger.open(f"council:{p}", float(self.council_budget[p].sum()))
+        self.council_envelope = self.council_budget.copy()
+        ledger.start_year()
+
+    def draw_vcse_income(self, rng: np.random.Generator, ledger) -> None:
+        """VCSE external income is volatile year to year (grant rounds): a mean-one lognormal draw
+        per place; each body's external budget opens in the ledger."""
+        m = self.model
+        vol = m.cfg.providers.vcse_income_volatility
+        self.vcse_external = self.place_pop * m.cfg.system.vcse_external_gbp_per_head * np.exp(
+            rng.normal(0.0, vol, m.layout.n_places) - 0.5 * vol**2
+        )
+        for p in range(m.layout.n_places):
+            ledger.open(f"vcse:{p}", float(self.vcse_external[p]), spent=0.0)
+
+    def strategy_pull(self, s: int) -> np.ndarray:
+        """Log-weights moving a body's domain mix towards the ICP strategy ('have regard to')."""
+        icps = self.model.icps
+        strat = icps[s].strategy if icps else None
+        if strat is None:
+            return np.zeros(N_DOMAINS)
+        current = np.maximum(self.system_spend_share[s], 1e-9)
+        return self.model.cfg.interests.strategy_regard * np.log(np.maximum(strat, 1e-9) / current)

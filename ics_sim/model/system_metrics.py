@@ -1,0 +1,160 @@
+"""System-level measures of one month (MODEL.md section 7): health, inequality, coordination,
+partnership and value, for one system or for England when a run holds several.
+
+Pure functions of the model's state after delivery; :class:`~ics_sim.model.record.Recorder`
+stores what they return. Inequality measures come from :mod:`ics_sim.metrics`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ics_sim import metrics
+from ics_sim.domains import DOMAINS
+
+
+def place_unmet_share(layout, need: np.ndarray, unmet: np.ndarray) -> np.ndarray:
+    """Unmet need as a share of need, per place."""
+    L = layout
+    u = np.bincount(L.nb_place, weights=unmet.sum(axis=1), minlength=L.n_places)
+    n = np.bincount(L.nb_place, weights=need.sum(axis=1), minlength=L.n_places)
+    return u / np.maximum(n, 1e-12)
+
+
+def group_indices(model, idx: np.ndarray, place_pop: np.ndarray) -> dict:
+    """Static index arrays of one group of neighbourhoods (a system, or the whole country)."""
+    L = model.layout
+    places_mask = np.isin(np.arange(L.n_places), np.unique(L.nb_place[idx]))
+    place_of = L.nb_place[idx]
+    return {
+        "idx": idx,
+        "places_mask": places_mask,
+        "place_of": place_of,
+        # per place of the group (ascending), the positions of its neighbourhoods in the group
+        "place_rows": [np.flatnonzero(place_of == p) for p in np.unique(place_of)],
+        "parts": [p for p in model.partnerships if places_mask[p.place]],
+        "place_pop": place_pop[places_mask],
+    }
+
+
+def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, s: int | None, full: dict, system_alignment: np.ndarray | None = None) -> dict[str, float]:
+    """The system-level measures of one group (a system, or England when ``s`` is None).
+
+    Args:
+        model: the :class:`~ics_sim.model.ICSModel` after this month's delivery.
+        group: a group's static indices (:func:`group_indices`).
+        d: this month's :class:`~ics_sim.model.delivery.Delivery`.
+        unmet: unmet need per neighbourhood and domain.
+        delay: each place's decision delay this year, months.
+        s: the system's index, or None for England (several systems).
+        full: this month's whole-population arrays (HLE, hidden need, unmet hidden need).
+        system_alignment: for England, this month's strategy alignment of each system.
+    """
+    m = model
+    L, pop = m.layout, m.population
+    mask = group["idx"]  # an index array: selects the same cells, in the same order, as a mask
+    people = L.nb_population[mask]
+    hle = full["hle"][mask]
+    health = pop.health[mask]
+    need = pop.need[mask]
+    spend = d.spend[mask]
+    dec = L.nb_decile[mask]
+    rank = L.nb_rank[mask]
+    places_mask = group["places_mask"]
+    place_of = group["place_of"]
+    out: dict[str, float] = {}
+    out["population"] = float(people.sum())
+    out["health_mean"] = float(np.average(health, weights=people))
+    out["hle_mean"] = float(np.average(hle, weights=people))
+    gv, gp = metrics.decile_groups(dec, hle, people)
+    if len(gv) >= 2:
+        out["hle_sii"], out["hle_rii"] = metrics.sii(gv, gp)
+        out["hle_relative_sii"] = metrics.relative_sii(gv, gp)
+    else:  # one decile: no gradient can be fitted
+        out["hle_sii"], out["hle_rii"], out["hle_relative_sii"] = 0.0, 1.0, 0.0
+    q1, q5 = dec <= 2, dec >= 9
+    out["hle_q1"] = float(np.average(hle[q1], weights=people[q1])) if q1.any() else float("nan")
+    out["hle_q5"] = float(np.average(hle[q5], weights=people[q5])) if q5.any() else float("nan")
+    out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"] if q1.any() and q5.any() else float("nan")
+    out["health_gini"] = metrics.gini(health, people)
+    spend_ph = spend.sum(axis=1) / people
+    need_ph = need.sum(axis=1) / people
+    out["spend_concentration_index"] = metrics.concentration_index(spend_ph, rank, people) if spend_ph.sum() > 0 else 0.0
+    out["horizontal_inequity"] = metrics.horizontal_inequity(spend_ph, need_ph, rank, people) if spend_ph.sum() > 0 else 0.0
+    ratio = spend.sum(axis=1) / np.maximum(need.sum(axis=1), 1e-12)
+    rv, rp = metrics.decile_groups(dec, ratio, people)
+    out["inverse_care_sii"] = metrics.sii(rv, rp)[0] if len(rv) >= 2 else 0.0
+    th = metrics.theil(hle, people, place_of)
+    out["theil_between_places"], out["theil_within_places"] = th.between, th.within
+    cov = np.maximum(m.coverage[mask], 1e-9)
+    ct = metrics.theil(cov, people, place_of)
+    out["coverage_theil_between_places"], out["coverage_theil_within_places"] = ct.between, ct.within
+    out["need_mismatch_within_places"] = within_mismatch(spend, need, group["place_rows"])
+    total_need = need.sum()
+    unmet_g = unmet[mask]
+    out["unmet_need"] = float(unmet_g.sum() / total_need)
+    hidden = full["hidden"][mask]
+    out["unmet_need_hidden"] = float(full["unmet_hidden"][mask].sum() / max(hidden.sum(), 1e-12))
+    for k, name in enumerate(DOMAINS):
+        out[f"unmet_need_{name}"] = float(unmet_g[:, k].sum() / max(need[:, k].sum(), 1e-12))
+    out["duplicated_spend_gbp"] = float(d.duplicated[mask].sum())
+    out["unfunded_need"] = float(d.unfunded[mask].sum())
+    out["spend_gbp"] = float(spend.sum())
+    out["need_gbp"] = float(total_need)
+    parts = group["parts"]
+    out["decision_delay_months"] = float(np.mean(delay[places_mask]))
+    out["deadlocks"] = float(sum(p.deadlocks_total for p in parts))
+    out["transaction_cost_gbp"] = float(m.transaction_cost[places_mask].sum() * 12.0)
+    if s is not None and m.icps[s].strategy is not None:
+        share = spend.sum(axis=0) / max(spend.sum(), 1e-12)
+        out["strategy_alignment"] = float(1.0 - 0.5 * np.abs(share - m.icps[s].strategy).sum())
+    elif s is None:
+        out["strategy_alignment"] = float(np.mean(system_alignment)) if system_alignment is not None else float("nan")
+    else:
+        out["strategy_alignment"] = float("nan")
+    out["trust_mean"] = float(np.mean([p.mean_trust() for p in parts]))
+    out["vcse_survival"] = float(np.mean([m.vcses[p.place].alive for p in parts]))
+    imb = [x for p in parts for x in p.power_imbalance]
+    out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
+    gained = float((people * (hle - m.initial_hle[mask])).sum())
+    out["health_gain_per_million_gbp"] = gained / max(m.cumulative_spend / 1e6, 1e-9) if s is None or L.n_systems == 1 else gained / max(m.cumulative_spend * people.sum() / L.nb_population.sum() / 1e6, 1e-9)
+    out["own_service_bias"] = own_service_bias(parts, spend, need, place_of)
+    if L.n_systems == 1:
+        budget = sum(v for k, v in m.ledger.year_budget.items() if k.startswith(("icb:", "council:")) and (s is None or not k.startswith("icb:") or k == f"icb:{s}"))
+        out["unspent_gbp"] = float(max(budget - spend.sum(), 0.0))
+    else:  # budgets of several systems are not comparable with one group's spending
+        out["unspent_gbp"] = float("nan")
+    out["delegated_share"] = float(np.average(m.finance.shares[places_mask].mean(axis=1), weights=group["place_pop"]))
+    if m.cfg.sed.enabled and s is not None:
+        out["external_funding_gbp"] = float(m.external_funding[s])
+        out["local_spend_share"] = float(m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"]))
+    return out
+
+def within_mismatch(spend: np.ndarray, need: np.ndarray, place_rows: list[np.ndarray]) -> float:
+    """Half the sum of |spend share - need share| across neighbourhood-domain cells within each
+    place, population of money-weighted over places: 0 = spending matches need exactly.
+
+    ``place_rows``: per place, the rows of ``spend`` and ``need`` that are its neighbourhoods."""
+    total = 0.0
+    weight = 0.0
+    for i in place_rows:
+        s, n = spend[i], need[i]
+        s_sum = s.sum()
+        if s_sum <= 0:
+            continue
+        total += 0.5 * np.abs(s / s_sum - n / n.sum()).sum() * s_sum
+        weight += s_sum
+    return float(total / weight) if weight > 0 else 0.0
+
+def own_service_bias(parts, spend, need, place_of) -> float:
+    """Share of place spending on the pot holder's own services minus their share of need (lead
+    provider bias); 0 where no provider holds a pot."""
+    vals = []
+    for p in parts:
+        if p.form != "lead_provider" or not p.voters:
+            continue
+        own = list(p.voters[0].org.own_domains)
+        i = place_of == p.place
+        s, n = spend[i].sum(axis=0), need[i].sum(axis=0)
+        vals.append(s[own].sum() / s.sum() - n[own].sum() / n.sum())
+    return float(np.mean(vals)) if vals else 0.0
