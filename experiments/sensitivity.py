@@ -77,7 +77,7 @@ PARAMETER_SPACE: list[Factor] = [
     Factor("trust_loss_ratio", "trust.loss_ratio", 1.5, 5.0, "trust asymmetry: studies report violations weigh 2-5 times successes"),
     Factor("decision_tolerance_trust", "decision.tolerance_trust", 0.04, 0.16, "how far from its own proposal a trusting member still accepts: half to double the default"),
     Factor("decision_concession", "decision.concession", 0.15, 0.60, "how far members move after a failed meeting"),
-    Factor("observation_error_system", "observation.error_system", 0.15, 0.45, "error of system-level need estimates (log s.d.)"),
+    Factor("observation_error_system", "observation.error_system", 0.05, 0.20, "error of system-level need estimates (log s.d.): Dixon et al. 2011 practice-level formula error about 0.10"),
     Factor("delegation_knowledge_weight", "delegation.knowledge_weight", 0.5, 2.0, "weight of local knowledge in the subsidiarity test"),
     Factor("provider_own_service_bias", "interests.provider_own_service_bias", 0.1, 0.6, "providers' preference for their own services"),
     Factor("health_at_stake", "health.health_at_stake", 9.0, 17.0, "HLE per unit of production: Barr et al. 2014 per pound, 2011 gap vs decade mean"),
@@ -85,7 +85,10 @@ PARAMETER_SPACE: list[Factor] = [
     Factor("deprivation_productivity", "health.deprivation_productivity", 0.05, 0.3, "health at stake by deprivation: Love-Koh et al. 2020 split within 5 points"),
     Factor("need_spill_over", "need.spill_over", 0.10, 0.40, "unmet social and primary care need turning into acute demand"),
     Factor("hidden_share_deprivation", "need.hidden_share_deprivation", 0.08, 0.24, "hidden need of the most deprived: half to 1.5 times the default"),
-    Factor("hourly_cost_gbp", "costs.hourly_cost_gbp", 60.0, 120.0, "cost of a member's hour: PSSRU band of middle to senior managers"),
+    Factor("hourly_cost_gbp", "costs.hourly_cost_gbp", 85.0, 150.0, "cost of a member's hour: Agenda for Change band 8d to VSM with PSSRU 2023 conventions"),
+    Factor("duplication_rate", "costs.duplication_rate", 0.0, 0.25, "waste of unco-ordinated overlapping funding: no national measure"),
+    Factor("integration_bonus", "costs.integration_bonus", 0.0, 0.05, "efficiency of integrated delivery: NAO 2017 found little"),
+    Factor("pooled_council_share", "finance.pooled_council_share", 0.05, 0.40, "council money in pooled budgets: Better Care Fund minimum to extensive section 75"),
 ]
 
 #: outcomes analysed by default (summary keys, see ics_sim.model.record.SUMMARY_KEYS)

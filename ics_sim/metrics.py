@@ -50,6 +50,7 @@ __all__ = [
     "decile_groups",
     "gini",
     "horizontal_inequity",
+    "population_quantile_weights",
     "quintile_gap",
     "relative_sii",
     "sii",
@@ -520,3 +521,40 @@ def quintile_gap(deciles: ArrayLike, values: ArrayLike, populations: ArrayLike) 
     if not q1.any() or not q5.any():
         raise ValueError("`deciles` must include quintile 1 (deciles 1-2) and 5 (deciles 9-10)")
     return float(np.dot(n[q5], y[q5]) / n[q5].sum() - np.dot(n[q1], y[q1]) / n[q1].sum())
+
+
+def population_quantile_weights(rank_by: ArrayLike, populations: ArrayLike, groups: int = 5) -> NDArray[np.float64]:
+    """Each unit's people in each population quantile (e.g. fifths) by ``rank_by`` ascending.
+
+    Units are ordered by ``rank_by`` (low = most deprived; ties keep their input order) and their
+    people cumulated; quantile ``q`` holds the people between cumulative shares ``q / groups`` and
+    ``(q + 1) / groups``. A unit that straddles a boundary is split in proportion, so every
+    quantile holds exactly ``1 / groups`` of the people — as in "the fifth of the population living
+    in the most deprived areas" (Love-Koh et al. 2020).
+
+    Args:
+        rank_by: Socioeconomic position of each unit, low = most deprived.
+        populations: People per unit; strictly positive.
+        groups: Number of quantiles (5: fifths).
+
+    Returns:
+        An array (units x groups) of people; column ``q`` sums to ``sum(populations) / groups``
+        and each row sums to that unit's people.
+
+    Raises:
+        ValueError: on empty or mismatched input, non-finite entries, non-positive populations
+            or fewer than one group.
+    """
+    r = _as_values(rank_by, "rank_by")
+    n = _as_weights(populations, "populations", r.size, "rank_by")
+    if int(groups) < 1:
+        raise ValueError("`groups` must be at least 1")
+    order = np.argsort(r, kind="stable")
+    total = n.sum()
+    hi = np.cumsum(n[order]) / total
+    lo = hi - n[order] / total
+    out = np.zeros((r.size, int(groups)))
+    for q in range(int(groups)):
+        a, b = q / groups, (q + 1) / groups
+        out[order, q] = np.clip(np.minimum(hi, b) - np.maximum(lo, a), 0.0, None) * total
+    return out

@@ -140,8 +140,10 @@ class FinanceConfig:
         "NHS England mental health investment standard",
     )
     pooled_council_share: float = param(
-        1.0, "share", 0.0, 1.0, "share of council social care and public health money pooled under a pooled form (section 75)",
-        "Better Care Fund and section 75 practice; assumption",
+        0.15, "share", 0.0, 1.0, "share of council social care and public health money pooled under a pooled form (section 75)",
+        "Better Care Fund: GBP 5.3bn pooled against a required GBP 3.8bn in 2015-16 (PAC, HC 807, 2014-15) and GBP 9.2bn "
+        "against GBP 6.4bn in 2019-20, with adult social care spending about GBP 22bn a year: the council money in pooled "
+        "budgets is about 15-20% of it (voluntary additions 5-10%). Evidence range 0.05-0.40; a few care trusts pool most",
     )
 
 
@@ -278,9 +280,20 @@ class HealthConfig:
 class ObservationConfig:
     """How organisations see need (MODEL.md section 6.3)."""
 
-    error_system: float = param(0.30, "log s.d.", 0.0, 2.0, "error of system-level estimates of neighbourhood need")
-    error_place: float = param(0.14, "log s.d.", 0.0, 2.0, "error of place-level estimates")
-    error_neighbourhood: float = param(0.05, "log s.d.", 0.0, 2.0, "error of neighbourhood-level estimates (PCNs)")
+    error_system: float = param(
+        0.10, "log s.d.", 0.0, 2.0, "error of system-level estimates of neighbourhood need",
+        "Dixon et al. 2011 (BMJ 343:d6608): the person-based allocation formula predicts 77% of the variation in "
+        "practice-level hospital costs and misses by 10% or more for about a third of practices (about 0.10 log s.d.); "
+        "a PCN-sized neighbourhood is estimated at least as well. Evidence range 0.05-0.20",
+    )
+    error_place: float = param(
+        0.05, "log s.d.", 0.0, 2.0, "error of place-level estimates",
+        "half the system-level error (closer bodies see better: MODEL.md section 6.3); scaled with error_system",
+    )
+    error_neighbourhood: float = param(
+        0.02, "log s.d.", 0.0, 2.0, "error of neighbourhood-level estimates (PCNs)",
+        "a fifth of the system-level error (MODEL.md section 6.3); scaled with error_system",
+    )
     error_persistence: float = param(0.95, "per month", 0.0, 1.0, "month-to-month autocorrelation of estimation errors")
     reach_vcse: float = param(0.8, "share of hidden need", 0.0, 1.0, "hidden need a VCSE body sees", "NCF and Thriving places on VCSE reach")
     reach_healthwatch: float = param(0.5, "share of hidden need", 0.0, 1.0, "hidden need Healthwatch brings to a forum")
@@ -412,9 +425,24 @@ class TrustConfig:
 
 @dataclass
 class CostsConfig:
-    """Transaction and accountability costs (MODEL.md sections 6.4, 6.8)."""
+    """Running costs of partnership working and the efficiency of joint delivery (MODEL.md
+    sections 6.4, 6.5, 6.8; docs/design/health_and_money.md section 7)."""
 
-    hourly_cost_gbp: float = param(85.0, "GBP per hour", 0.0, 1000.0, "cost of a member's hour incl. on-costs", "PSSRU Unit Costs 2023, senior manager")
+    hourly_cost_gbp: float = param(
+        110.0, "GBP per hour", 0.0, 1000.0, "cost of a member's hour (board-level or senior manager), incl. on-costs and overheads",
+        "NHS Agenda for Change 2023/24 band 8d-9 and VSM pay with PSSRU Unit Costs of Health and Social Care 2023 "
+        "conventions (salary on-costs, overheads, about 1,600 working hours a year); range 85-150",
+    )
+    officer_hourly_cost_gbp: float = param(
+        50.0, "GBP per hour", 0.0, 1000.0, "cost of a supporting officer's hour (papers, briefing), incl. on-costs and overheads",
+        "Agenda for Change 2023/24 band 7-8a with PSSRU 2023 conventions; range 38-65",
+    )
+    officers_per_voting_seat: float = param(
+        1.0, "people", 0.0, 5.0, "supporting officers who attend and prepare with each voting member", ASSUMPTION,
+    )
+    secretariat_hours: float = param(
+        15.0, "hours per meeting", 0.0, 200.0, "officer time to write the papers and minutes of a meeting", ASSUMPTION,
+    )
     meeting_hours: float = param(3.0, "hours", 0.0, 100.0, "length of a meeting")
     preparation_hours: float = param(6.0, "hours per member", 0.0, 200.0, "preparation per member per meeting")
     pooled_admin_gbp: float = param(60_000.0, "GBP per place per year", 0.0, 1e7, "running a section 75 pooled budget")
@@ -422,7 +450,16 @@ class CostsConfig:
     independent_chair_gbp: float = param(20_000.0, "GBP per year", 0.0, 1e6, "remuneration of an independent chair")
     reporting_share: float = param(0.001, "share of delegated budget", 0.0, 0.05, "assurance and reporting burden")
     integration_bonus: float = param(
-        0.05, "share", 0.0, 0.5, "efficiency gain of integrated delivery from a pooled or lead-provider pot at full trust"
+        0.02, "share", 0.0, 0.5, "efficiency gain of integrated delivery from a pooled or lead-provider pot at full trust",
+        "NAO, Health and social care integration (HC 1011, 2017): benefits 'fallen far short of plans'; the Better Care "
+        "Fund's first year realised little of its planned savings (PAC, HC 807, 2014-15); integrated care pilot "
+        "evaluations found process gains without fewer emergency admissions. Evidence range 0-0.05",
+    )
+    duplication_rate: float = param(
+        0.10, "share", 0.0, 1.0,
+        "share of the overlapping (smaller) contribution wasted when two funders who do not co-ordinate pay for the same need",
+        "no national measure of double-funded care exists; range 0-0.25 brackets the duplicated assessments and visits "
+        "integration evaluations describe (NAO HC 1011, 2017). Varied in sensitivity analysis",
     )
 
 

@@ -97,12 +97,16 @@ class ICSModel(mesa.Model):
         self.capacity: np.ndarray | None = None
         self.last_unmet = np.zeros_like(self.population.need)
         self.last_delivery: Delivery | None = None
-        self.transaction_cost = np.zeros(L.n_places)  # GBP this month, per place
+        #: this month's running costs by payer (GBP); ``transaction_cost`` is their total per place
+        self.running_costs = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
+        self.transaction_cost = self.running_costs.by_place
         self.year_start_unmet = np.zeros(L.n_places)
         self.performance = np.zeros(L.n_places)
         self.external_effect_target = np.zeros(L.n_neighbourhoods)
         self.external_funding = np.zeros(L.n_systems)
-        self.cumulative_spend = 0.0
+        self.cumulative_spend = 0.0  # GBP spent on care so far in the run
+        self.cumulative_spend_nb = np.zeros(L.n_neighbourhoods)  # the same per neighbourhood
+        self.cumulative_running = np.zeros(L.n_places)  # running costs so far, per place
         self.initial_hle = self.population.hle.copy()
         self.form_changes: list[tuple[int, int, str]] = []
         self.recorder = Recorder(self, timeseries=timeseries)
@@ -160,6 +164,7 @@ class ICSModel(mesa.Model):
         """One month: calendar, need, observation, meetings, delivery, outcomes, trust and
         accountability, record."""
         moy = self.month % 12  # 0 = April
+        self.running_costs.reset()
         if moy == 0:
             self._new_financial_year()
         if self.cfg.sed.enabled:
@@ -195,19 +200,21 @@ class ICSModel(mesa.Model):
 
     def _meetings(self, moy: int) -> None:
         """The ICP refreshes its strategy and meets; each place table meets on its cadence while
-        its year's decision is pending (or deadlocked); bodies plan their own money."""
-        c = self.cfg
+        its year's decision is pending (or deadlocked), and reconvenes the month after a failed
+        meeting; bodies plan their own money. Every meeting held is a running cost."""
+        c, L = self.cfg, self.layout
         for icp in self.icps:
             if moy == c.icp.strategy_month - 1:
                 icp.refresh(self)
         if moy in running_costs.icp_meeting_months(c):
-            self.transaction_cost += running_costs.icp_meeting_cost(c, self.layout, self.finance.place_pop)
+            running_costs.book_icp_meeting(self.running_costs, c, L, self.finance.place_pop)
         for part in self.partnerships:
             if moy == 0 and self._nothing_to_decide(part):
                 part.year.decided = True  # no pot: no meeting, no delay, no meeting cost
             pending = not part.year.decided
-            if moy % c.governance.cadence_months == 0 or (pending and moy == 0):
-                self.transaction_cost[part.place] += running_costs.meeting_cost(c, part)
+            reconvene = pending and part.year.failed_last
+            if moy % c.governance.cadence_months == 0 or (pending and moy == 0) or reconvene:
+                running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
                 decided_before = part.year.decided
                 if pending:
                     part.meet(moy)
@@ -223,8 +230,14 @@ class ICSModel(mesa.Model):
         return part.form != "consultative_forum" and self.finance.pot_envelope[part.place].sum() <= 0.0
 
     def _deliver(self) -> Delivery:
-        """Commissioning and delivery; money leaves the ledger; capacity adjusts."""
+        """Standing running costs accrue; commissioning and delivery (running costs come out of
+        the payers' care spending); money leaves the ledger; capacity adjusts."""
+        L = self.layout
+        for part in self.partnerships:
+            p = part.place
+            running_costs.book_overheads(self.running_costs, self.cfg, part, int(L.place_system[p]), self.finance.pot_envelope[p])
         d, spending = commissioning.commission(self)
+        self.cumulative_running += spending.running.by_place
         self.ledger.book(self, spending)
         commissioning.note_spending(self, d)
         commissioning.adjust_capacity(self, d)
@@ -243,13 +256,11 @@ class ICSModel(mesa.Model):
         self.coverage = coverage
 
     def _trust_and_accountability(self, moy: int) -> None:
-        """Trust relaxes towards its baseline; running costs accrue; in March the ICB's assurance
-        review scores each place and partners learn from the year; organisations step."""
+        """Trust relaxes towards its baseline; in March the ICB's assurance review scores each
+        place and partners learn from the year; organisations step."""
         L = self.layout
         for part in self.partnerships:
             part.trust.relax()
-            p = part.place
-            self.transaction_cost[p] += running_costs.monthly_overheads(self.cfg, part, self.finance.pot_envelope[p])
         if self.month == 0:  # the first month's delivery is the first year's starting point
             self.year_start_unmet = place_unmet_share(L, self.population.need, self.last_unmet)
         if moy == 11:  # March: assurance reviews and delivery feedback

@@ -115,7 +115,8 @@ class Population:
         self.reference_need_per_head = float(per_head @ w)
         # life expectancy and HRQoL of the reference curve (QALYs, ODD 7.4)
         self.le_reference = ONS_LE_MEAN + h.le_per_hle * (self.reference_hle_years - ONS_HLE_MEAN)
-        self.qalys = 0.0
+        #: QALYs lived so far in the run, per neighbourhood
+        self.qalys_nb = np.zeros(n)
         self.spill = np.zeros(n)
         self.external = np.zeros(n)  # wider-determinants funding effect (social and economic development)
         assert self.need.shape == (n, N_DOMAINS)
@@ -126,6 +127,11 @@ class Population:
         (0.05, hle_most_deprived) and (0.95, hle_least_deprived), the midpoints of the most and least
         deprived deciles; ``hle_concavity`` 0 is the straight line (see :func:`reference_hle`)."""
         return self._reference
+
+    @property
+    def qalys(self) -> float:
+        """QALYs lived by the whole population so far in the run."""
+        return float(self.qalys_nb.sum())
 
     @property
     def reference_hle_years(self) -> np.ndarray:
@@ -185,7 +191,7 @@ class Population:
         with ``A`` = ``health_at_stake`` (years), ``nu_n`` the neighbourhood's domain-weighted need per
         head relative to England's average, ``d_n = 1 - 2 rank`` and ``G`` the concave
         :func:`production`. Health moves a ``1 / adjustment_months`` part of the way each month, and
-        the month's QALYs are added to :attr:`qalys`.
+        the month's QALYs are added to :attr:`qalys_nb`.
         """
         h, nc = self.cfg.health, self.cfg.need
         alpha = 1.0 / nc.prevention_lag_months
@@ -201,4 +207,4 @@ class Population:
             + self.external
         )
         self.health += (np.clip(target, 0.0, 1.0) - self.health) / h.adjustment_months
-        self.qalys += float(self.layout.nb_population @ self.qaly_rate()) / 12.0
+        self.qalys_nb += self.layout.nb_population * self.qaly_rate() / 12.0

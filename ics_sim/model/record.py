@@ -42,6 +42,8 @@ SUMMARY_KEYS: dict[str, str] = {
     "trust_mean": "last",
     "vcse_survival": "last",
     "health_gain_per_million_gbp": "last",
+    "qalys": "last",
+    "spend_gbp_total": "last",
 }
 #: further summary measures used by the pattern experiments
 EXTRA_SUMMARY: dict[str, str] = {
@@ -56,6 +58,8 @@ EXTRA_SUMMARY: dict[str, str] = {
     "hle_q1": "last",
     "hle_q5": "last",
     "hle_relative_sii": "last",
+    "running_cost_gbp_total": "last",
+    "hle_gap_local_fifths": "last",
 }
 
 #: units of the recorded metrics, for tables, plots and the ODD
@@ -83,6 +87,8 @@ UNITS: dict[str, str] = {
     "trust_mean": "0-1",
     "vcse_survival": "share of VCSE bodies operating",
     "health_gain_per_million_gbp": "HLE person-years per GBP million",
+    "qalys": "QALYs lived by the population over the run",
+    "spend_gbp_total": "GBP spent on care over the run",
 }
 
 

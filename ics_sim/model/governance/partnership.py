@@ -107,6 +107,7 @@ class YearRecord:
     delay: int = 0
     meetings: int = 0
     deadlocks: int = 0
+    failed_last: bool = False  # the last meeting failed: the table reconvenes next month
 
 
 class PlacePartnership:
@@ -290,6 +291,7 @@ class PlacePartnership:
         s_idx = seat_idx[setter]
         if out.decided:
             self.year.decided = True
+            self.year.failed_last = False
             self.year.delay = month_of_year
             self.delays.append(month_of_year)
             self.power_imbalance.append(out.power_imbalance)
@@ -309,6 +311,7 @@ class PlacePartnership:
                 self.pot_plan = out.plan
         else:
             self.year.deadlocks += 1
+            self.year.failed_last = True
             self.deadlocks_total += 1
             self.concession += m.cfg.decision.concession * (1.0 - self.concession)
             rejecters = seat_idx[~out.accepted]
