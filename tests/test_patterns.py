@@ -32,7 +32,25 @@ def test_every_pattern_one_to_seven_has_comparisons():
         assert (c.metric_b is not None) == (dict(c.a) == dict(c.b)), f"{c.id}: a within-run comparison needs two measures"
 
 
-@pytest.mark.parametrize("comp", COMPARISONS, ids=[f"{c.id} {c.claim}" for c in COMPARISONS])
+#: comparisons that no longer hold, with the reason (docs/ODD.md sections 1.3 and 10; README table);
+#: expected failures, strict: if one holds again the suite says so
+NOT_HOLDING: dict[str, str] = {
+    "3e": "with the Better Care Fund share of council money pooled (15%, not all of it) the pot becomes a second "
+    "funder of social care and prevention beside the council's own money, so pooling adds overlap (issue 10)",
+    "5a": "the same: a joint committee's partial pool overlaps the council's own spending (issue 10)",
+    "5c": "with 15% of council money in the pot the council has little of its own money at stake in the vote, so a "
+    "joint committee is no longer slower in its first year (stake aversion, 7.10; issue 10)",
+}
+
+
+@pytest.mark.parametrize(
+    "comp",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=NOT_HOLDING[c.id])) if c.id in NOT_HOLDING else c
+        for c in COMPARISONS
+    ],
+    ids=[f"{c.id} {c.claim}" for c in COMPARISONS],
+)
 def test_pattern_direction(result, comp):
     d = result.diffs.loc[result.diffs["id"] == comp.id, "diff"].to_numpy(dtype=float)
     assert d.size == FAST_SEEDS and np.isfinite(d).all(), f"{comp.id}: {d}"

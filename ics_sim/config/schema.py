@@ -280,19 +280,15 @@ class HealthConfig:
 class ObservationConfig:
     """How organisations see need (MODEL.md section 6.3)."""
 
-    error_system: float = param(
-        0.10, "log s.d.", 0.0, 2.0, "error of system-level estimates of neighbourhood need",
+    error_system: float = param(0.30, "log s.d.", 0.0, 2.0, "error of system-level estimates of neighbourhood need")
+    error_place: float = param(0.14, "log s.d.", 0.0, 2.0, "error of place-level estimates")
+    error_neighbourhood: float = param(0.05, "log s.d.", 0.0, 2.0, "error of neighbourhood-level estimates (PCNs)")
+    error_formula: float = param(
+        0.10, "log s.d.", 0.0, 2.0,
+        "error of the national need formula (weighted capitation) that need-weighted allocation divides money by",
         "Dixon et al. 2011 (BMJ 343:d6608): the person-based allocation formula predicts 77% of the variation in "
         "practice-level hospital costs and misses by 10% or more for about a third of practices (about 0.10 log s.d.); "
         "a PCN-sized neighbourhood is estimated at least as well. Evidence range 0.05-0.20",
-    )
-    error_place: float = param(
-        0.05, "log s.d.", 0.0, 2.0, "error of place-level estimates",
-        "half the system-level error (closer bodies see better: MODEL.md section 6.3); scaled with error_system",
-    )
-    error_neighbourhood: float = param(
-        0.02, "log s.d.", 0.0, 2.0, "error of neighbourhood-level estimates (PCNs)",
-        "a fifth of the system-level error (MODEL.md section 6.3); scaled with error_system",
     )
     error_persistence: float = param(0.95, "per month", 0.0, 1.0, "month-to-month autocorrelation of estimation errors")
     reach_vcse: float = param(0.8, "share of hidden need", 0.0, 1.0, "hidden need a VCSE body sees", "NCF and Thriving places on VCSE reach")
