@@ -27,6 +27,7 @@ CASE = r"""
 import json, resource, time, sys
 from ics_sim.config import load_config
 from ics_sim.model.ics_model import ICSModel
+from ics_sim.runs.factors import factors
 overrides = json.loads(sys.argv[1])
 timeseries = sys.argv[3] == "timeseries"
 cfg, _ = load_config(overrides)
@@ -38,8 +39,8 @@ for _ in range(int(sys.argv[2])):
     cpu.append(time.process_time() - c)
     peak_model.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # the first is the model's alone
     t = time.perf_counter()
-    if timeseries:
-        m.recorder.frame()
+    if timeseries:  # the table as a run builds it, with its factor columns
+        m.recorder.frame(factors=factors(cfg))
     frame.append(time.perf_counter() - t)
     n = m.layout.n_neighbourhoods
     m.release()

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 import ics_sim
+from ics_sim.runs.io import atomic_write_csv
 
 GOVERNANCE = ["committee", "joint_committee", "lead_provider"]
 UNCERTAIN = {"trust_initial": (0.15, 0.6), "decision_tolerance": (0.02, 0.12)}
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         table, how = random_search(args), "random search (EMA Workbench not installed)"
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"experiments-{time.strftime('%Y%m%d-%H%M%S')}.csv"
-    table.to_csv(path, index=False)
+    atomic_write_csv(table, path)
     print(f"{len(table)} experiments by {how} -> {path}")
     print(table.groupby("governance", observed=True)[OUTCOMES].median().round(3).to_string())
     best = table.sort_values("hle_sii").iloc[0]

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ics_sim.config.schema import Config
+from ics_sim.runs.io import atomic_write_csv, atomic_write_figure, atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,6 @@ PARAMETER_SPACE: list[Factor] = [
     Factor("hidden_share_deprivation", "need.hidden_share_deprivation", 0.08, 0.24, "hidden need of the most deprived: half to 1.5 times the default"),
     Factor("hourly_cost_gbp", "costs.hourly_cost_gbp", 85.0, 150.0, "cost of a member's hour: Agenda for Change band 8d to VSM with PSSRU 2023 conventions"),
     Factor("duplication_rate", "costs.duplication_rate", 0.0, 0.25, "waste of unco-ordinated overlapping funding: no national measure"),
-    Factor("integration_bonus", "costs.integration_bonus", 0.0, 0.05, "efficiency of integrated delivery: NAO 2017 found little"),
-    Factor("pooled_council_share", "finance.pooled_council_share", 0.05, 0.40, "council money in pooled budgets: Better Care Fund minimum to extensive section 75"),
 ]
 
 #: outcomes analysed by default (summary keys, see ics_sim.model.record.SUMMARY_KEYS)
@@ -219,7 +218,7 @@ def morris(args: argparse.Namespace, space: list[Factor], out: Path, base: dict[
                          "mu_star_norm": float(res["mu_star"][i]) / top})
     table = pd.DataFrame(rows)
     table["rank"] = table.groupby("outcome")["mu_star"].rank(ascending=False, method="min").astype(int)
-    table.to_csv(out / "morris.csv", index=False)
+    atomic_write_csv(table, out / "morris.csv")
     plot_morris(table, out / "morris.png", args)
     return table
 
@@ -251,7 +250,7 @@ def sobol(args: argparse.Namespace, space: list[Factor], out: Path, base: dict[s
                          "S1": float(res["S1"][i]), "S1_conf": float(res["S1_conf"][i]),
                          "ST": float(res["ST"][i]), "ST_conf": float(res["ST_conf"][i])})
     table = pd.DataFrame(rows)
-    table.to_csv(out / "sobol.csv", index=False)
+    atomic_write_csv(table, out / "sobol.csv")
     plot_sobol(table, out / "sobol.png", args)
     return table
 
@@ -291,7 +290,7 @@ def plot_morris(table: pd.DataFrame, path: Path, args: argparse.Namespace) -> No
     axes[0].legend(fontsize=7, loc="lower right")
     fig.suptitle(f"Morris screening: {_n(args.trajectories, 'trajectory', 'trajectories')}, "
                  f"{_n(args.seeds, 'seed')} per point" + (f", {_n(args.years, 'year')}" if args.years else ""), fontsize=11)
-    fig.savefig(path, dpi=110)
+    atomic_write_figure(fig, path, dpi=110)
 
 
 def plot_sobol(table: pd.DataFrame, path: Path, args: argparse.Namespace) -> None:
@@ -317,7 +316,7 @@ def plot_sobol(table: pd.DataFrame, path: Path, args: argparse.Namespace) -> Non
         ax.set_visible(False)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"Sobol indices: N={args.sobol_n}, {_n(args.seeds, 'seed')} per point", fontsize=11)
-    fig.savefig(path, dpi=110)
+    atomic_write_figure(fig, path, dpi=110)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -361,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         base["years"] = args.years
     out = args.run_dir or args.out / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    space_table(space).to_csv(out / "parameters.csv", index=False)
-    (out / "settings.json").write_text(json.dumps({k: v for k, v in vars(args).items()}, default=str, indent=2))
+    atomic_write_csv(space_table(space), out / "parameters.csv")
+    atomic_write_text(out / "settings.json", json.dumps({k: v for k, v in vars(args).items()}, default=str, indent=2))
 
     if args.method in ("morris", "both"):
         table = morris(args, space, out, base)

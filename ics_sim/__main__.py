@@ -9,18 +9,30 @@ Examples::
 
 Each run writes a folder under ``results/runs/`` (in a sweep: under the job's folder in
 ``results/sweeps/``) with ``timeseries.parquet``, ``summary.json``, ``config.yaml`` and
-``outcomes.png``, and prints a short summary table.
+``outcomes.png``, and prints a short summary table (money in GBP per year, as in the files).
+Replicates share one folder with their combined figure and summary (:func:`run_job`); a sweep is
+aggregated when it ends (tables, figures, a summary in setting order).
+
+The command line is checked before Hydra starts (:func:`check_command_line`): a bad override
+prints one line, ``ConfigError: <the field and what is allowed>``, to stderr and exits with
+status 2; a sweep (``-m``) checks every combination first and refuses the whole sweep with one
+line per bad value, before any job runs or any folder is made.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig
 
 from ics_sim.config import CONFIG_DIR, ConfigError, from_omegaconf
+from ics_sim.config import overrides as ov
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHOWN = [
     ("hle_mean", "Healthy life expectancy (years)", "{:.2f}"),
@@ -28,11 +40,11 @@ SHOWN = [
     ("hle_gap_q1_q5", "HLE gap, least vs most deprived fifth (years)", "{:.2f}"),
     ("unmet_need", "Unmet need (share of need)", "{:.1%}"),
     ("unmet_need_hidden", "Unmet hidden need, excluded groups (share)", "{:.1%}"),
-    ("duplicated_spend_gbp", "Duplicated spend (GBP m a year)", "{:,.1f}"),
-    ("unfunded_need", "Unfunded need (GBP m a year)", "{:,.1f}"),
+    ("duplicated_spend_gbp", "Duplicated spend (GBP per year)", "{:,.0f}"),
+    ("unfunded_need", "Unfunded need (GBP per year)", "{:,.0f}"),
     ("decision_delay_months", "Decision delay (months from April)", "{:.2f}"),
     ("deadlocks", "Deadlocked meetings (total)", "{:.0f}"),
-    ("transaction_cost_gbp", "Transaction cost (GBP m a year)", "{:,.2f}"),
+    ("transaction_cost_gbp", "Transaction cost (GBP per year)", "{:,.0f}"),
     ("strategy_alignment", "Alignment with ICP strategy (0-1)", "{:.3f}"),
     ("trust_mean", "Mean trust between partners (0-1)", "{:.3f}"),
     ("vcse_survival", "VCSE bodies still operating (share)", "{:.0%}"),
@@ -48,9 +60,7 @@ def summary_table(summaries: list[dict]) -> str:
              + (f"seed {first['seed']}" if len(summaries) == 1 else f"{len(summaries)} replicates (median, 10-90%)")]
     width = max(len(label) for _, label, _ in SHOWN)
     for key, label, fmt in SHOWN:
-        vals = np.array([s[key] for s in summaries], dtype=float)
-        scale = 1e6 if key.endswith("_gbp") or key == "unfunded_need" else 1.0
-        vals = vals / scale
+        vals = np.array([s[key] for s in summaries], dtype=float)  # as in summary.json: money in GBP
         text = fmt.format(np.median(vals))
         if len(vals) > 1:
             text += f"  ({fmt.format(np.quantile(vals, 0.1))} to {fmt.format(np.quantile(vals, 0.9))})"
@@ -58,28 +68,84 @@ def summary_table(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _replicate_timeseries(folders: list[Path]) -> pd.DataFrame:
+    """The replicates' records the one-page figure reads: every month above the neighbourhoods,
+    and the neighbourhoods' last month (the deprivation gradient), so memory stays modest."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    parts = []
+    for f in folders:
+        path = f / "timeseries.parquet"
+        last = pq.read_table(path, columns=["month"]).column("month").to_numpy().max()
+        parts.append(pq.read_table(path, filters=[[("level", "!=", "neighbourhood")], [("month", "==", int(last))]]).to_pandas())
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_replicate_set(folder: Path, folders: list[Path], summaries: list[dict], start_year: int) -> list[Path]:
+    """The outputs of a set of replicates of one setting, beside their folders: ``outcomes.png``
+    (each outcome's median over the replicates with a 10-90% band) and ``summary.csv`` (per
+    summary measure: unit, direction, n, median, 10% and 90% quantiles, mean; money in GBP)."""
+    import pandas as pd
+
+    from ics_sim.runs.aggregate import summarise_runs
+    from ics_sim.runs.io import atomic_write_text
+    from ics_sim.views.run_figure import plot_outcomes
+
+    first = summaries[0]
+    title = f"ics_sim — {first['scenario']}, {len(summaries)} replicates (median and 10-90%)"
+    plot_outcomes(_replicate_timeseries(folders), folder / "outcomes.png", title=title, start_year=start_year)
+    runs = pd.DataFrame(summaries).rename(columns={"scenario": "setting"})
+    table = summarise_runs(runs).rename(columns={"setting": "scenario"})
+    atomic_write_text(folder / "summary.csv", table.to_csv(index=False))
+    return [folder / "outcomes.png", folder / "summary.csv"]
+
+
 def run_job(cfg_omega: DictConfig, out_root: Path | None = None) -> list[Path]:
-    """Run every replicate of one composed config and write a folder for each."""
+    """Run every replicate of one composed config and write a folder for each.
+
+    One run writes ``results/runs/<time>_<scenario>_s<seed>_<id>/``. Several replicates
+    (``replicates=N``) go into one folder, ``results/runs/<time>_<scenario>_n<N>_<id>/`` (in a
+    sweep: the job's folder), one ``rep<r>_s<seed>/`` folder each, with the set's figure and
+    summary beside them (:func:`write_replicate_set`). In a sweep the job prints one line; the
+    summary of all settings, in setting order, comes when the sweep ends
+    (:class:`ics_sim.aggregate.AggregateSweep`).
+    """
+    import time
+    import uuid
+
     from ics_sim import write_run
-    from ics_sim.runs.api import run_config
+    from ics_sim.runs.api import run_config, scenario_name
     from ics_sim.runs.seeds import replicate_seed
 
     cfg = from_omegaconf(cfg_omega)
+    sweep = out_root is not None
+    n = int(cfg.replicates)
+    if out_root is None and n > 1:
+        out_root = Path("results/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}_{scenario_name(cfg)}_n{n}_{uuid.uuid4().hex[:6]}"
+        out_root.mkdir(parents=True, exist_ok=False)
     folders, summaries = [], []
-    for r in range(cfg.replicates):
+    for r in range(n):
         cfg_r = from_omegaconf(cfg_omega)
         result = run_config(cfg_r, seed=replicate_seed(cfg.seed, r), keep_model=False)
         result.summary["replicate"] = r
         if out_root is None:
             folders.append(write_run(result, "results/runs"))
         else:
-            folders.append(write_run(result, out_root, folder=out_root / f"rep{r:03d}_s{result.summary['seed']}"))
+            folder = out_root / f"rep{r:03d}_s{result.summary['seed']}"
+            folders.append(write_run(result, out_root, folder=folder, plot=n == 1))
         summaries.append(result.summary)
+    if n > 1:
+        write_replicate_set(out_root, folders, summaries, cfg.start_year)
+    if sweep:
+        print(f"{summaries[0]['scenario']}: {n} replicate(s) in {out_root}")
+        return folders
     print(summary_table(summaries))
+    if n > 1:
+        print(f"  results: {out_root} (outcomes.png and summary.csv for the {n} replicates; one folder each)")
+        return folders
     for f in folders[:3]:
         print(f"  results: {f}")
-    if len(folders) > 3:
-        print(f"  ... and {len(folders) - 3} more")
     return folders
 
 
@@ -112,8 +178,89 @@ def _app(cfg: DictConfig) -> None:
         record_job(out, list(hc.overrides.task), hc.job.num, "done")
 
 
-def main() -> None:
+#: flags that would load configs from outside the package or replay a pickled run
+_REFUSED_FLAGS = {
+    "config_path": "--config-path",
+    "config_name": "--config-name",
+    "config_dir": "--config-dir",
+    "experimental_rerun": "--experimental-rerun",
+}
+
+
+def _args_parser():
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+
+    def error(message: str) -> None:
+        raise ConfigError(f"command line: {message}; see python -m ics_sim --help")
+
+    parser.error = error  # argparse would print its usage and exit; keep one line
+    return parser
+
+
+def _check_one(items: list[ov.Item]) -> ov.Plan:
+    p = ov.plan(items, allow_hydra=True)
+    typed = from_omegaconf(ov.compose_plan(p))
+    ov.check_uses(p, typed)
+    return p
+
+
+def check_command_line(argv: list[str]) -> list[str]:
+    """Check a command line as Hydra would read it, before Hydra runs.
+
+    Args:
+        argv: the arguments after the program name.
+
+    Returns:
+        The arguments to hand to Hydra: the same flags and overrides, with ``+`` prefixes dropped
+        and any group selected by a key added (``delegation.share=0.4`` adds
+        ``delegation=fixed``).
+
+    Raises:
+        ConfigError: one line naming the field and what is allowed; for a sweep, one line per
+            bad value (every combination is checked).
+    """
+    args = _args_parser().parse_args(argv)
+    for attr, flag in _REFUSED_FLAGS.items():
+        if getattr(args, attr, None):
+            raise ConfigError(f"{flag}: configs load only from the package's configs/ folder; choose options of its groups (python -m ics_sim --help)")
+    if args.help:
+        return ["--help"]
+    if args.hydra_help or args.shell_completion:
+        return list(argv)
+    items = ov.parse_strings(args.overrides)
+    selected: dict[str, tuple[str, str]] = {}
+    if args.multirun:
+        errors: list[str] = []
+        for combo in ov.expand(items):
+            try:
+                selected.update(_check_one(combo).selected)
+            except ConfigError as exc:
+                if str(exc) not in errors:
+                    errors.append(str(exc))
+        if errors:
+            raise ConfigError("\n".join(errors))
+    else:
+        selected = _check_one(items).selected
+    flags = list(argv)
+    for text in args.overrides:
+        flags.remove(text)
+    overrides = [i.text[len(i.prefix):] for i in items]
+    overrides += [f"{g}={option}" for g, (option, _) in selected.items()]
+    return flags + overrides
+
+
+def main(argv: list[str] | None = None) -> None:
     """Entry point for ``python -m ics_sim`` and the ``ics-sim`` script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        checked = check_command_line(argv)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            print(f"ConfigError: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+    sys.argv = [sys.argv[0], *checked]
     _app()
 
 

@@ -67,7 +67,7 @@ FALLBACK_HELP: dict[str, str] = {
     "system.places": "places of a synthetic system (one item per place; see the next table)",
     "system.places[].name": "name of the place (unique)",
     "system.places[].code": "optional code of the place (default: its name)",
-    "shocks": "the dated shock timeline (one item per event; see section 7.18)",
+    "shocks": "the dated shock timeline: the events of the chosen options (shocks=[a,b] combines them), each set as shocks.<option>.<key> (section 7.18)",
     "chair": "who chairs the ICP and the place partnerships: a jointly selected independent chair or the ICB chair",
     "decision_rule": "how the voters of a place partnership turn proposals into a decision (section 7.10)",
     "governance.lead_provider": "which provider holds the place pot under the lead_provider form",

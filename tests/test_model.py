@@ -22,7 +22,16 @@ def test_default_run_reports_every_summary_key_and_a_tidy_series():
     assert set(SUMMARY_KEYS) <= set(r.summary)
     for key in SUMMARY_KEYS:
         assert np.isfinite(r.summary[key]), key
-    assert list(r.timeseries.columns) == ["run", "scenario", "seed", "month", "level", "unit", "metric", "value"]
+    assert list(r.timeseries.columns) == ["run", "scenario", "system", "governance", "delegation", "delegation_share",
+                                          "allocation", "shocks", "seed", "month", "date", "level", "area", "metric",
+                                          "measure_unit", "value"]
+    first = r.timeseries.iloc[0]
+    assert (first["governance"], first["delegation_share"], first["shocks"]) == ("committee", 0.5, "none")
+    # the calendar date beside the month index: month 0 is April of start_year, month 23 March two years on
+    dates = r.timeseries.drop_duplicates("month").set_index("month")["date"]
+    assert dates[0] == pd.Timestamp("2025-04-01") and dates[23] == pd.Timestamp("2027-03-01")
+    units = r.timeseries.drop_duplicates("metric").set_index("metric")["measure_unit"]
+    assert units["hle_sii"] == "years" and units["duplicated_spend_gbp"] == "GBP per year" and (units != "").all()
     assert set(r.timeseries["level"]) == {"system", "place", "neighbourhood"}
     assert r.timeseries["month"].max() == 23
     # the synthetic default: about 1.2 million people in 4 places and about 30 neighbourhoods
@@ -96,9 +105,8 @@ def test_people_are_conserved():
 def test_zero_delegation_reproduces_central_allocation_exactly(form):
     central = ics_sim.run({"governance": form, "delegation": "central", "years": 2}, seed=3)
     zero = ics_sim.run({"governance": form, "delegation": "fixed", "delegation.share": 0.0, "years": 2}, seed=3)
-    pd.testing.assert_frame_equal(
-        central.timeseries.drop(columns="scenario"), zero.timeseries.drop(columns="scenario")
-    )
+    names = ["scenario", "delegation", "delegation_share"]  # the columns naming the two settings
+    pd.testing.assert_frame_equal(central.timeseries.drop(columns=names), zero.timeseries.drop(columns=names))
     # and with nothing delegated every NHS pound is the ICB's own plan
     assert central.model.finance.pot_nhs.sum() == 0.0
     assert central.model.finance.central_plan.sum() == pytest.approx(central.model.finance.nhs_budget.sum(), rel=1e-12)
@@ -203,7 +211,7 @@ def test_command_line_runs_and_writes_a_whole_results_folder(tmp_path):
     assert set(SUMMARY_KEYS) <= set(summary)
     assert summary["seed"] == 0 and summary["config_hash"] and summary["ics_sim_version"] == ics_sim.__version__
     ts = pd.read_parquet(runs[0] / "timeseries.parquet")
-    assert {"month", "level", "unit", "metric", "value"} <= set(ts.columns)
+    assert {"month", "date", "level", "area", "metric", "measure_unit", "value"} <= set(ts.columns)
 
 
 def test_command_line_rejects_bad_value_in_one_line(tmp_path):
@@ -234,7 +242,7 @@ def test_a_table_with_nothing_to_decide_does_not_meet_or_delay():
 def test_earned_autonomy_widens_for_some_places_and_never_empties_every_pot():
     for seed in range(3):
         ts = ics_sim.run({"delegation": "earned_autonomy"}, seed=seed).timeseries
-        share = ts[(ts.metric == "delegated_share") & (ts.level == "place")].pivot(index="month", columns="unit", values="value")
+        share = ts[(ts.metric == "delegated_share") & (ts.level == "place")].pivot(index="month", columns="area", values="value")
         assert share.to_numpy().max() > 0.1 + 1e-9, f"seed {seed}: no place ever earned more autonomy"
         assert share.iloc[-1].max() > 0.0, f"seed {seed}: every pot emptied"
 

@@ -12,6 +12,7 @@ import pytest
 
 from ics_sim.config import load_config
 from ics_sim.model.ics_model import ICSModel
+from ics_sim.model.record import METRICS
 from ics_sim.runs.api import run_config
 
 
@@ -99,25 +100,33 @@ def test_cached_beliefs_equal_the_direct_computation():
     check()
 
 
-def _frame_reference(rec, run: str, scenario: str, seed: int) -> pd.DataFrame:
+def _frame_reference(rec, run: str, scenario: str, seed: int, factors: dict) -> pd.DataFrame:
     """The table built the straightforward way: one frame per metric, concatenated."""
     parts = []
     months = np.array(rec.months)
     for (level, metric), values in rec.data.items():
         arr = np.stack(values)
+        month = np.repeat(months, arr.shape[1])
         parts.append(pd.DataFrame({
-            "month": np.repeat(months, arr.shape[1]),
+            "month": month,
+            "date": [pd.Timestamp(rec.model.cfg.start_year, 4, 1) + pd.DateOffset(months=int(m)) for m in month],
             "level": level,
-            "unit": np.tile(np.array(rec.units[level], dtype=object), arr.shape[0]),
+            "area": np.tile(np.array(rec.areas[level], dtype=object), arr.shape[0]),
             "metric": metric,
+            "measure_unit": METRICS[metric].unit,
             "value": arr.ravel(),
         }))
     df = pd.concat(parts, ignore_index=True)
     df.insert(0, "seed", np.int64(seed))
+    for i, (name, value) in enumerate(factors.items()):
+        df.insert(i, name, value)
     df.insert(0, "scenario", scenario)
     df.insert(0, "run", run)
-    for col in ("run", "scenario", "level", "unit", "metric"):
+    df["date"] = df["date"].astype("datetime64[ns]")
+    for col in ("run", "scenario", "level", "area", "metric"):
         df[col] = df[col].astype("string")
+    for col in ("measure_unit", *(k for k, v in factors.items() if isinstance(v, str))):
+        df[col] = df[col].astype("category")
     return df
 
 
@@ -125,4 +134,6 @@ def _frame_reference(rec, run: str, scenario: str, seed: int) -> pd.DataFrame:
 def test_frame_equals_the_per_metric_construction(overrides):
     cfg, _ = load_config(overrides)
     rec = ICSModel(cfg, seed=1).run().recorder
-    pd.testing.assert_frame_equal(rec.frame("r1", "scen", 9), _frame_reference(rec, "r1", "scen", 9), check_exact=True)
+    factors = {"governance": "committee", "delegation_share": 0.5, "pooled": False}
+    pd.testing.assert_frame_equal(rec.frame("r1", "scen", 9, factors), _frame_reference(rec, "r1", "scen", 9, factors),
+                                  check_exact=True)

@@ -21,7 +21,8 @@ PLACES = {"North Shire": ["N1", "N2", "N3"], "South Vale": ["S1", "S2", "S3"]}
 RANKS = {"N1": 0.05, "N2": 0.30, "N3": 0.55, "S1": 0.20, "S2": 0.70, "S3": 0.95}
 POPS = {"N1": 12000.0, "N2": 8000.0, "N3": 15000.0, "S1": 5000.0, "S2": 20000.0, "S3": 9000.0}
 PANELS = ("hle", "inequality", "unmet_need", "coordination", "partnership", "gradient")
-SII_RE = re.compile(r"SII ≈ (-?\d+\.\d) years")
+SII_RE = re.compile(r"SII = (-?\d+\.\d) years")  # the recorded SII (by national decile), as the summary
+LINE_RE = re.compile(r"; line (-?\d+\.\d)")  # the slope of the fitted line over neighbourhoods
 
 
 def make_frame(seeds: Iterable[int] = (1,), scenarios: Iterable[str] = ("baseline",),
@@ -38,9 +39,9 @@ def make_frame(seeds: Iterable[int] = (1,), scenarios: Iterable[str] = ("baselin
             rng = np.random.default_rng(1000 * k + seed)
             run = f"{scen}-s{seed}"
 
-            def add(level: str, unit: str, metric: str, m: int, v: float,
+            def add(level: str, area: str, metric: str, m: int, v: float,
                     _run: str = run, _scen: str = scen, _seed: int = seed) -> None:
-                rows.append((_run, _scen, _seed, m, level, unit, metric, float(v)))
+                rows.append((_run, _scen, _seed, m, level, area, metric, float(v)))
 
             for m in range(N_MONTHS):
                 t = m / 12
@@ -70,7 +71,7 @@ def make_frame(seeds: Iterable[int] = (1,), scenarios: Iterable[str] = ("baselin
                 add("system", "ICS", "unfunded_need", m, 3.0e6 * (1 + 0.05 * t) + 1e5 * noise)
                 add("system", "ICS", "trust_mean", m, 0.5 + 0.05 * t + noise / 5)
                 add("system", "ICS", "decision_delay_months", m, 4 - 0.5 * t + noise)
-    df = pd.DataFrame(rows, columns=["run", "scenario", "seed", "month", "level", "unit",
+    df = pd.DataFrame(rows, columns=["run", "scenario", "seed", "month", "level", "area",
                                      "metric", "value"])
     return df.loc[~df["metric"].isin(list(drop))].reset_index(drop=True)
 
@@ -90,6 +91,16 @@ def all_text(fig: Figure, name: str | None = None) -> str:
 
 def printed_siis(fig: Figure) -> list[float]:
     return [float(v) for v in SII_RE.findall(all_text(fig, "gradient"))]
+
+
+def printed_slopes(fig: Figure) -> list[float]:
+    return [float(v) for v in LINE_RE.findall(all_text(fig, "gradient"))]
+
+
+def recorded_sii(df: pd.DataFrame) -> float:
+    """The frame's own SII at its last month (median over seeds), rounded as printed."""
+    sii = df.loc[(df["level"] == "system") & (df["metric"] == "hle_sii") & (df["month"] == df["month"].max())]
+    return round(float(sii["value"].median()), 1)
 
 
 def check_png(path: Path) -> None:
@@ -148,7 +159,7 @@ def test_two_scenarios_coloured_without_place_lines() -> None:
     colours = {tuple(line.get_color()) if not isinstance(line.get_color(), str)
                else line.get_color() for line in hle_ax.get_lines()}
     assert len(colours) == 2
-    assert len(printed_siis(fig)) == 2
+    assert len(printed_siis(fig)) == 2 and len(printed_slopes(fig)) == 2
 
 
 def test_missing_metrics_do_not_raise(tmp_path: Path) -> None:
@@ -160,7 +171,8 @@ def test_missing_metrics_do_not_raise(tmp_path: Path) -> None:
     assert "not recorded" in all_text(fig, "unmet_need")
     assert "not recorded" in all_text(fig, "partnership_delay")
     assert "not recorded" in all_text(fig, "inequality")
-    assert printed_siis(fig)  # unweighted fit still printed without population
+    assert printed_slopes(fig)  # unweighted fit still printed without population
+    assert "SII not recorded" in all_text(fig, "gradient") and not printed_siis(fig)
 
 
 def test_no_neighbourhood_data_and_empty_frame() -> None:
@@ -183,18 +195,20 @@ def test_printed_sii_matches_independent_slope(gradient: float) -> None:
     y = 60 + gradient * x
     slope = np.polyfit(x, y, 1, w=np.sqrt([POPS[n] for n in RANKS]))[0]
     assert slope == pytest.approx(gradient)
-    assert printed_siis(fig) == [pytest.approx(round(slope, 1), abs=1e-9)]
+    assert printed_slopes(fig) == [pytest.approx(round(slope, 1), abs=1e-9)]
+    assert printed_siis(fig) == [recorded_sii(make_frame(gradient=gradient))]
 
 
 def test_printed_sii_is_population_weighted_with_noise() -> None:
     df = make_frame((1, 2, 3), gradient=5.0, nb_noise=0.8)
     fig = plot_outcomes(df)
     nb = df.loc[(df["level"] == "neighbourhood") & (df["month"] == N_MONTHS - 1)]
-    wide = nb.pivot_table(index=["seed", "unit"], columns="metric", values="value")
-    med = wide.groupby(level="unit").median()
+    wide = nb.pivot_table(index=["seed", "area"], columns="metric", values="value")
+    med = wide.groupby(level="area").median()
     w = med["population"].to_numpy()
     slope = np.polyfit(med["imd_rank"], med["hle"], 1, w=np.sqrt(w))[0]
-    assert printed_siis(fig) == [pytest.approx(round(slope, 1), abs=0.051)]
+    assert printed_slopes(fig) == [pytest.approx(round(slope, 1), abs=0.051)]
+    assert printed_siis(fig) == [recorded_sii(df)]
     assert weighted_slope(med["imd_rank"], med["hle"], w)[0] == pytest.approx(slope)
 
 
@@ -222,3 +236,46 @@ def test_every_panel_of_a_real_run_is_recorded():
     assert "not recorded" not in all_text(fig)
     for name in ("coordination_gaps", "partnership_delay"):
         assert panel(fig, name).get_lines(), f"{name}: nothing drawn"
+
+
+def test_the_printed_sii_is_the_summary_s():
+    """One SII everywhere: the gradient panel prints the SII the summary and the console give,
+    and names the fitted line's slope as a different estimate."""
+    import ics_sim
+
+    r = ics_sim.run({"years": 2}, seed=0)
+    fig = plot_outcomes(r.timeseries)
+    assert printed_siis(fig) == [round(r.summary["hle_sii"], 1)]
+    assert "SII by national decile, as in the summary" in all_text(fig, "gradient")
+
+
+def national_frame(n_systems: int = 3) -> pd.DataFrame:
+    """make_frame's single system copied into ``n_systems`` systems of different size, with the
+    whole-country ("national") level a run of several systems records: money summed, rates
+    averaged."""
+    df = make_frame()
+    system = df.loc[df["level"] == "system"]
+    frames = [df.loc[df["level"] != "system"]]
+    for i in range(n_systems):
+        frames.append(system.assign(area=f"S{i}", value=system["value"] * (1 + 0.1 * i)))
+    national = system.copy()
+    money = national["metric"].isin(["duplicated_spend_gbp", "unfunded_need"])
+    national.loc[money, "value"] = national.loc[money, "value"] * sum(1 + 0.1 * i for i in range(n_systems))
+    frames.append(national.assign(level="national", area="england"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_run_of_several_systems_shows_systems_and_says_totals():
+    df = national_frame(3)
+    fig = plot_outcomes(df)
+    legend = all_text(fig, "hle")
+    assert "All 3 systems (population-weighted)" in legend and "Each system (3)" in legend
+    assert "North Shire" not in legend  # places are not drawn (England has 158)
+    assert len(panel(fig, "hle").get_lines()) == 1 + 3
+    # the coordination panel shows the total over all systems, as the summary does, and says so
+    coord = panel(fig, "coordination")
+    assert coord.get_ylabel() == "Duplicated spend (total of 3 systems, £ million per year)"
+    last = df.loc[(df["level"] == "national") & (df["metric"] == "duplicated_spend_gbp"), "value"].iloc[-1]
+    (line,) = [ln for ln in coord.get_lines() if len(ln.get_ydata()) == N_MONTHS]
+    assert line.get_ydata()[-1] == pytest.approx(last / 1e6)
+    assert "3 systems: lines are all systems together" in all_text(fig)

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import ics_sim
-from ics_sim.runs.aggregate import aggregate
-from ics_sim.runs.aggregate import main as aggregate_main
+from ics_sim.aggregate import main as aggregate_main
+from ics_sim.runs.aggregate import HEADLINE, aggregate, record_job
 from ics_sim.runs.batch import read_results, run_batch
 from ics_sim.runs.evaluate import parameter_names
 from ics_sim.runs.seeds import replicate_seed
@@ -31,14 +31,32 @@ def multirun(sweep_dir: Path, *overrides: str, cwd: Path) -> subprocess.Complete
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def check_two_by_two(sweep: Path) -> None:
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def check_figures(out: Path) -> None:
+    """One non-empty PNG per headline measure in ``<aggregate>/figures``."""
+    for metric in HEADLINE:
+        data = (out / "figures" / f"{metric}.png").read_bytes()
+        assert data[:8] == PNG and len(data) > 20_000, metric
+
+
+def check_two_by_two(sweep: Path, stdout: str) -> None:
     """Aggregate a governance=joint_committee,lead_provider replicates=2 sweep and check it."""
+    # the multirun aggregated itself when it ended, and printed its summary in setting order
+    check_figures(sweep / "aggregate")
+    assert "Inequality in healthy life expectancy (SII) (years; lower is better)" in stdout
+    block = stdout.split("Inequality in healthy life expectancy (SII)", 1)[1]
+    assert block.index("governance=joint_committee") < block.index("governance=lead_provider")
+    shutil.rmtree(sweep / "aggregate")
     assert aggregate_main([str(sweep), "--baseline", "governance=joint_committee"]) == 0
     out = sweep / "aggregate"
     for name in ("timeseries.parquet", "runs.parquet", "summary.csv", "paired.csv", "failed.csv"):
         assert (out / name).exists(), name
+    check_figures(out)
     runs = pd.read_parquet(out / "runs.parquet")
     assert sorted(runs["setting"].unique()) == ["governance=joint_committee", "governance=lead_provider"]
+    assert runs["governance"].tolist() == ["joint_committee"] * 2 + ["lead_provider"] * 2  # a factor column, sorted
     assert len(runs) == 4 and runs.groupby("setting").size().tolist() == [2, 2]
     seeds = runs.groupby("setting")["seed"].apply(sorted).tolist()
     assert seeds[0] == seeds[1] == sorted([0, replicate_seed(0, 1)])  # common random numbers
@@ -49,11 +67,13 @@ def check_two_by_two(sweep: Path) -> None:
     assert row["n"] == 2 and row["q10"] <= row["median"] <= row["q90"]
     paired = pd.read_csv(out / "paired.csv")
     p = paired[paired["metric"] == "hle_sii"]
-    assert p["setting"].tolist() == ["governance=lead_provider"]
+    assert p["setting"].tolist() == ["governance=lead_provider"] and p["governance"].tolist() == ["lead_provider"]
     assert p["baseline"].tolist() == ["governance=joint_committee"] and p["n_pairs"].tolist() == [2]
+    assert p["measure_unit"].tolist() == ["years"] and p["direction"].tolist() == ["lower"]
     a = runs.set_index(["setting", "seed"])["hle_sii"]
     diffs = a["governance=lead_provider"] - a["governance=joint_committee"]
     assert p["median_diff"].iloc[0] == pytest.approx(diffs.median())
+    assert p["share_better"].iloc[0] == pytest.approx((diffs < 0).mean())  # lower SII is better
     assert pd.read_csv(out / "failed.csv").empty
     jobs = [json.loads(p.read_text()) for p in sweep.glob("*/job.json")]
     assert sorted(j["status"] for j in jobs) == ["done", "done"]
@@ -65,7 +85,44 @@ def test_multirun_joblib_then_aggregate(tmp_path: Path) -> None:
                    "hydra.launcher.n_jobs=2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "Joblib" in res.stdout + res.stderr  # the default multirun launcher
-    check_two_by_two(sweep)
+    check_two_by_two(sweep, res.stdout)
+
+
+def test_readme_sweep_plots_in_one_pandas_line(tmp_path: Path) -> None:
+    """The README's sweep, aggregated: a measure is plotted by a factor column in one line of
+    pandas, with no string parsing, and the numbers plotted are the summary's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = tmp_path / "sweep"
+    res = multirun(sweep, "governance=joint_committee,lead_provider", "delegation=fixed", "delegation.share=0.6,0.2",
+                   "replicates=2", "years=1", "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert aggregate_main([str(sweep), "--baseline", "governance=joint_committee"]) == 0
+    summary = pd.read_csv(sweep / "aggregate" / "summary.csv")
+
+    ax = summary[summary.metric == "hle_sii"].pivot(index="delegation_share", columns="governance", values="median").plot()
+
+    assert [line.get_label() for line in ax.get_lines()] == ["joint_committee", "lead_provider"]
+    x = ax.get_lines()[0].get_xdata()
+    assert list(x) == [0.2, 0.6]  # numbers, sorted numerically, straight from the column
+    expected = summary.query("metric == 'hle_sii' and governance == 'lead_provider'").sort_values("delegation_share")
+    assert list(ax.get_lines()[1].get_ydata()) == expected["median"].tolist()
+    plt.close("all")
+    # settings are sorted by their factors (0.2 before 0.6, though the command line gave 0.6 first)
+    assert summary.drop_duplicates("setting")["delegation_share"].tolist() == [0.2, 0.6, 0.2, 0.6]
+    assert summary["measure_unit"].notna().all() and (summary.loc[summary.metric == "duplicated_spend_gbp", "measure_unit"]
+                                                      == "GBP per year").all()
+    ts = pd.read_parquet(sweep / "aggregate" / "timeseries.parquet",
+                         columns=["setting", "governance", "delegation_share", "date", "level", "area", "measure_unit"])
+    assert ts["delegation_share"].dtype == float and set(ts["delegation_share"]) == {0.2, 0.6}
+    assert ts["date"].min() == pd.Timestamp("2025-04-01")
+    paired = pd.read_csv(sweep / "aggregate" / "paired.csv")
+    # in a two-factor sweep the baseline holds the other factor: lead_provider at 0.2 vs joint_committee at 0.2
+    row = paired[(paired.metric == "hle_sii") & (paired.governance == "lead_provider") & (paired.delegation_share == 0.2)]
+    assert row["baseline"].tolist() == ["governance=joint_committee,delegation.share=0.2"]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None,
@@ -76,19 +133,31 @@ def test_multirun_submitit_local_then_aggregate(tmp_path: Path) -> None:
                    "replicates=2", "years=1", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
     assert (sweep / ".submitit").is_dir()
-    check_two_by_two(sweep)
+    check_two_by_two(sweep, res.stdout)
 
 
 def test_aggregate_after_partial_failure(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
+    # a bad value refuses the whole sweep before any job runs (issue 12): one line, exit 2, no folder
     res = multirun(sweep, "delegation=fixed", "delegation.share=0.5,1.5", "years=1", "hydra.launcher.n_jobs=2", cwd=tmp_path)
-    assert res.returncode != 0  # Hydra reports the failed job, after running the others
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == ["ConfigError: delegation.share = 1.5 is out of range: allowed 0 to 1 (share of domain budget)"]
+    assert not sweep.exists()
+    res = multirun(sweep, "delegation=fixed", "delegation.share=0.5,0.9", "years=1", "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    # a job that failed while running (a config error no longer gets that far): its replicates
+    # gone and its job.json marked failed, as the app records it
+    job1 = next(sweep.glob("1_*"))
+    for rep in job1.glob("rep*"):
+        shutil.rmtree(rep)
+    overrides = json.loads((job1 / "job.json").read_text())["overrides"]
+    record_job(job1, overrides, 1, "failed", RuntimeError("the model stopped in month 3"))
     result = aggregate(sweep, quiet=True)
     assert result.runs["setting"].tolist() == ["delegation.share=0.5"]
     failed = pd.read_csv(sweep / "aggregate" / "failed.csv")
-    assert failed["setting"].tolist() == ["delegation.share=1.5"]
+    assert failed["setting"].tolist() == ["delegation.share=0.9"]
     assert failed["status"].tolist() == ["failed"]
-    assert "out of range" in failed["error"].iloc[0] and "delegation.share" in failed["error"].iloc[0]
+    assert "the model stopped in month 3" in failed["error"].iloc[0]
     assert (sweep / "aggregate" / "summary.csv").exists() and (sweep / "aggregate" / "paired.csv").exists()
     # a job that never started (its folder gone) is listed as missing, from multirun.yaml
     shutil.rmtree(next(sweep.glob("1_*")))
@@ -102,7 +171,7 @@ def test_aggregate_after_partial_failure(tmp_path: Path) -> None:
     assert len(res2.runs) == 1
     assert sorted(res2.failed["status"]) == ["incomplete", "missing"]
     with pytest.raises(ValueError, match="no job has"):
-        aggregate(sweep, baseline=["delegation.share=0.9"], quiet=True, timeseries=False)
+        aggregate(sweep, baseline=["delegation.share=0.7"], quiet=True, timeseries=False)
 
 
 DESIGN = pd.DataFrame({"governance": ["committee", "joint_committee", "lead_provider"]})

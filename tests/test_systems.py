@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ics_sim.config import load_config
+from ics_sim.config import ConfigError, load_config
 from ics_sim.config.schema import SystemConfig
 from ics_sim.data.reference import DEC_COLS, place_table
 from ics_sim.model.geography import Layout
@@ -158,15 +158,19 @@ def test_geography_seed_changes_draws_not_totals() -> None:
 def test_bad_key_names_the_field() -> None:
     with pytest.raises(ValueError, match=r"system\.icb"):
         build(SystemConfig(kind="icb", icb="nowhere"))
-    cfg, _ = load_config({"system": "icb", "system.icb": "nowhere"})
     with pytest.raises(ValueError, match=r"system\.icb"):
-        build_layout(cfg.system)
+        build_layout(SystemConfig(kind="icb", icb="nowhere"))
+    # the config stops it before any model is built, in one line
+    with pytest.raises(ConfigError, match=r"^system\.icb = 'nowhere' does not name one ICB") as err:
+        load_config({"system": "icb", "system.icb": "nowhere"})
+    assert "\n" not in str(err.value)
 
 
 def test_empty_key_names_the_field() -> None:
-    cfg, _ = load_config({"system": "icb"})
     with pytest.raises(ValueError, match=r"system\.icb must name one of the 42 ICBs"):
-        build_layout(cfg.system)
+        build_layout(SystemConfig(kind="icb", icb=""))
+    with pytest.raises(ConfigError, match=r"^system\.icb must name one of the 42 ICBs"):
+        load_config({"system": "icb"})
 
 
 def test_england_build_is_fast() -> None:
@@ -204,9 +208,9 @@ def test_england_run_reports_42_systems_a_national_level_and_every_place() -> No
     r = ics_sim.run({"system": "england", "years": 1}, seed=0)
     ts = r.timeseries
     pop = ts[(ts.metric == "population") & (ts.month == 0)]
-    units = pop.groupby("level")["unit"].nunique()
-    assert units["national"] == 1 and units["system"] == 42
-    assert units["place"] == 158 and units["neighbourhood"] == 1254  # split councils: one place per part
+    areas = pop.groupby("level")["area"].nunique()
+    assert areas["national"] == 1 and areas["system"] == 42
+    assert areas["place"] == 158 and areas["neighbourhood"] == 1254  # split councils: one place per part
     for level in ("national", "system", "place", "neighbourhood"):
         assert pop.loc[pop.level == level, "value"].sum() == pytest.approx(56_490_091)
     r.model.release()

@@ -11,7 +11,9 @@ same run (for example the decision delay of the first year against that of the l
 ``experiments/patterns.py`` (the full experiment, 30 or more seeds, tables and figures) and by
 ``tests/test_patterns.py`` (the fast variant, fewer seeds). Measures are summary keys of a run
 (:mod:`ics_sim.model.record`) or, for time shapes, measures derived from the run's monthly system
-record (:data:`DERIVED`).
+record (:data:`DERIVED`). The scenarios run as one :class:`ics_sim.runs.scenarios.Scenarios`
+object (the derived measures are its ``measures``), and each comparison's pairs come from
+:meth:`~ics_sim.runs.scenarios.Scenarios.compare`; money is in GBP per year, as stored.
 
 Example::
 
@@ -36,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from ics_sim.runs.io import atomic_path, atomic_write_text
+from ics_sim.runs.scenarios import Scenarios
 from ics_sim.runs.seeds import replicate_seed
 from ics_sim.version import __version__
 
@@ -67,9 +70,8 @@ class Comparison:
         label_a, label_b: short names of the scenarios for tables and figures.
         metric: the measure taken on A (a summary key or a :data:`DERIVED` measure).
         sign: the expected sign of A - B: +1 (A higher) or -1 (A lower).
-        unit: unit of the measure as shown (after ``scale``).
+        unit: unit of the measure (money in GBP per year, as stored).
         metric_b: the measure taken on B, when it differs from ``metric`` (a within-run comparison).
-        scale: display factor (e.g. 1e-6 to show pounds as millions).
         kind: ``"validation"`` when the direction emerges from the model's dynamics, or
             ``"verification"`` when it holds by construction (it checks the code does what a
             mechanism says, not that the model reproduces the world): e.g. one decision maker has
@@ -87,7 +89,6 @@ class Comparison:
     sign: int
     unit: str
     metric_b: str | None = None
-    scale: float = 1.0
     kind: str = "validation"
 
     @property
@@ -109,7 +110,7 @@ JC = {"governance": "joint_committee", **SAME_TABLE}
 COMMITTEE = {"governance": "committee", **SAME_TABLE}
 CENTRAL_PER_HEAD = {"allocation": "per_head", "delegation": "central"}
 FIXED = {"delegation": "fixed", "delegation.share": SHARE}
-GBP_M = "GBP million per year"
+GBP = "GBP per year"
 
 #: the pattern comparisons (MODEL.md section 9, patterns 1-7; pattern 8 is tested exactly in tests/test_model.py)
 COMPARISONS: tuple[Comparison, ...] = (
@@ -149,19 +150,19 @@ COMPARISONS: tuple[Comparison, ...] = (
                "coverage_theil_between_places", -1, "Theil index of coverage between places"),
     Comparison("3d", "Without pooling, delegation raises duplicated spending",
                FIXED, {"delegation": "central"}, f"delegated {SHARE:.0%}", "central",
-               "duplicated_spend_gbp", +1, GBP_M, scale=1e-6, kind="verification"),
+               "duplicated_spend_gbp", +1, GBP, kind="verification"),
     Comparison("3e", "Pooling council money with the delegated budget cuts that duplication",
                {**FIXED, "governance.pooled": True}, FIXED, f"delegated {SHARE:.0%}, pooled", f"delegated {SHARE:.0%}, not pooled",
-               "duplicated_spend_gbp", -1, GBP_M, scale=1e-6),
+               "duplicated_spend_gbp", -1, GBP),
     # 4 who is at the table
     Comparison("4a", "VCSE bodies and Healthwatch at the table lower unmet need in excluded groups",
                {}, {"membership.vcse": False, "membership.healthwatch": False}, "with VCSE and Healthwatch", "without",
                "unmet_need_hidden", -1, "share of hidden need unmet", kind="verification"),
     # 5 trust takes time
     Comparison("5a", "A joint committee with a pooled budget cuts duplicated spending",
-               JC, COMMITTEE, "joint committee", "committee", "duplicated_spend_gbp", -1, GBP_M, scale=1e-6),
+               JC, COMMITTEE, "joint committee", "committee", "duplicated_spend_gbp", -1, GBP),
     Comparison("5b", "A joint committee with a pooled budget cuts gaps (unfunded need)",
-               JC, COMMITTEE, "joint committee", "committee", "unfunded_need", -1, GBP_M, scale=1e-6),
+               JC, COMMITTEE, "joint committee", "committee", "unfunded_need", -1, GBP),
     Comparison("5c", "A joint committee is slower to decide in its first year",
                JC, COMMITTEE, "joint committee", "committee", "decision_delay_year1", +1, "months from April"),
     Comparison("5d", "A joint committee's decisions come sooner as trust builds (first year vs last three)",
@@ -376,24 +377,6 @@ class PatternResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _read_system_timeseries(batch_dir: Path) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    from ics_sim.runs.batch import TS_PREFIX
-
-    parts = []
-    for f in sorted(batch_dir.glob(f"{TS_PREFIX}chunk-*.parquet")):
-        t = pq.read_table(f, columns=["setting_id", "replicate", "seed", "month", "level", "metric", "value"],
-                          filters=[("level", "==", "system")])
-        parts.append(t.to_pandas())
-    if not parts:
-        return pd.DataFrame(columns=["setting_id", "replicate", "seed", "month", "metric", "value"])
-    df = pd.concat(parts, ignore_index=True).drop(columns="level")
-    df["setting_id"] = df["setting_id"].astype(str)
-    df = df.drop_duplicates(["setting_id", "replicate", "month", "metric"], keep="last")
-    return df.reset_index(drop=True)
-
-
 def run_patterns(
     replicates: int,
     out_dir: str | Path,
@@ -405,11 +388,13 @@ def run_patterns(
 ) -> PatternResult:
     """Run every scenario of ``comparisons`` on ``replicates`` common seeds and evaluate them.
 
-    Scenarios whose comparisons need a time shape (or are drawn over time, :data:`SERIES_PANELS`)
-    run in one batch that keeps the monthly record
-    (``<out_dir>/timeseries/``); the others in one that keeps summaries only (``<out_dir>/summary/``).
-    Both go through :func:`ics_sim.runs.batch.run_batch`, so an interrupted call resumes when repeated
-    with the same ``out_dir``.
+    The scenarios run as one :class:`ics_sim.runs.scenarios.Scenarios` object: those whose
+    comparisons need a time shape (or are drawn over time, :data:`SERIES_PANELS`) keep the
+    monthly system record (``<out_dir>/timeseries/``) and get the :data:`DERIVED` measures; the
+    others keep summaries only (``<out_dir>/summary/``). Both go through
+    :func:`ics_sim.runs.batch.run_batch`, so an interrupted call resumes when repeated with the
+    same ``out_dir``. Each comparison's paired differences come from
+    :meth:`~ics_sim.runs.scenarios.Scenarios.compare`.
 
     Args:
         replicates: seeds per scenario (replicate ``r`` has seed ``replicate_seed(base_seed, r)``).
@@ -426,61 +411,40 @@ def run_patterns(
     Raises:
         RuntimeError: a run failed.
     """
-    from ics_sim.runs.batch import config_for, run_batch
-
     comparisons = tuple(comparisons)
-    out_dir = Path(out_dir)
     settings = settings_of(comparisons)
     drawn = {cid for panels in SERIES_PANELS.values() for _, _, cid in panels}
     ts_ids = {setting_id(o, settings) for c in comparisons if needs_timeseries(c) or c.id in drawn for o in (c.a, c.b)}
     t0 = time.perf_counter()
-    frames = []
-    system_ts = pd.DataFrame()
-    for name, ids, keep in (("timeseries", sorted(ts_ids), True), ("summary", sorted(set(settings) - ts_ids), False)):
-        if not ids:
-            continue
-        design = [{"setting_id": sid, **settings[sid]} for sid in ids]
-        df = run_batch(design, replicates, out_dir / name, workers=workers, base_seed=base_seed,
-                       keep_timeseries=keep, progress=progress)
-        failed = df[df["status"] != "ok"]
-        if len(failed):
-            raise RuntimeError(f"{len(failed)} pattern runs failed, e.g. {failed['setting_id'].iloc[0]}: {failed['error'].iloc[0]}")
-        df["setting_id"] = df["setting_id"].astype(str)
-        frames.append(df)
-        if keep:
-            system_ts = _read_system_timeseries(out_dir / name)
+    sc = Scenarios({sid: settings[sid] for sid in sorted(settings)}, seeds=replicates, base_seed=base_seed,
+                   timeseries=ts_ids, measures={k: f for k, (_, f) in DERIVED.items()} if ts_ids else None)
+    sc.run(workers=workers, out_dir=Path(out_dir), progress=progress)
     elapsed = time.perf_counter() - t0
-    runs = pd.concat(frames, ignore_index=True)
-
-    # derived measures from each kept monthly record
-    if len(system_ts):
-        rows = []
-        for (sid, rep), g in system_ts.groupby(["setting_id", "replicate"], sort=False):
-            cfg = config_for(settings[sid])
-            rows.append({"setting_id": sid, "replicate": int(rep), **{k: f(g, cfg) for k, (_, f) in DERIVED.items()}})
-        runs = runs.merge(pd.DataFrame(rows), on=["setting_id", "replicate"], how="left")
-        system_ts = system_ts[system_ts["metric"].isin(TS_METRICS)].reset_index(drop=True)
+    runs = sc.runs.rename(columns={"scenario": "setting_id"})
+    system_ts = pd.DataFrame(columns=["setting_id", "replicate", "seed", "month", "metric", "value"])
+    if len(sc.timeseries):
+        ts = sc.timeseries
+        system_ts = ts.loc[ts["metric"].isin(TS_METRICS), ["scenario", "replicate", "seed", "month", "metric", "value"]]
+        system_ts = system_ts.rename(columns={"scenario": "setting_id"}).reset_index(drop=True)
 
     seeds = [replicate_seed(base_seed, r) for r in range(int(replicates))]
-    diffs = paired_differences(runs, comparisons, settings)
+    diffs = paired_differences(sc, comparisons, settings)
     table = summarise(diffs, comparisons, coverage)
     info = {"ics_sim_version": __version__, "replicates": int(replicates), "base_seed": int(base_seed),
             "workers": int(workers), "coverage": coverage}
     return PatternResult(runs, diffs, table, system_ts, seeds, settings, comparisons, elapsed, info)
 
 
-def paired_differences(runs: pd.DataFrame, comparisons: Sequence[Comparison], settings: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """Per comparison and seed: the value of A, of B and the difference A - B (display units)."""
-    rows = []
+def paired_differences(scenarios: Scenarios, comparisons: Sequence[Comparison], settings: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Per comparison and seed: the value of A, of B and the difference A - B."""
+    parts = []
     for c in comparisons:
-        a = runs[runs["setting_id"] == setting_id(c.a, settings)].set_index("seed")
-        b = runs[runs["setting_id"] == setting_id(c.b, settings)].set_index("seed")
-        for seed in a.index.intersection(b.index):
-            va = float(a.at[seed, c.metric]) * c.scale
-            vb = float(b.at[seed, c.measure_b]) * c.scale
-            rows.append({"id": c.id, "pattern": c.pattern, "seed": int(seed), "replicate": int(a.at[seed, "replicate"]),
-                         "a": va, "b": vb, "diff": va - vb})
-    return pd.DataFrame(rows, columns=["id", "pattern", "seed", "replicate", "a", "b", "diff"])
+        d = scenarios.compare(setting_id(c.a, settings), setting_id(c.b, settings), c.metric, c.measure_b)
+        d.insert(0, "pattern", c.pattern)
+        d.insert(0, "id", c.id)
+        parts.append(d)
+    cols = ["id", "pattern", "seed", "replicate", "a", "b", "diff"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def summarise(diffs: pd.DataFrame, comparisons: Sequence[Comparison], coverage: float = 0.9) -> pd.DataFrame:
@@ -494,7 +458,7 @@ def summarise(diffs: pd.DataFrame, comparisons: Sequence[Comparison], coverage: 
         rows.append({
             "id": c.id, "pattern": c.pattern, "pattern_name": PATTERNS[c.pattern], "claim": c.claim,
             "comparison": c.comparison, "metric": c.metric if not c.metric_b else f"{c.metric} - {c.metric_b}",
-            "unit": c.unit, "expected": "A > B" if c.sign > 0 else "A < B", "n": int(d.size),
+            "measure_unit": c.unit, "expected": "A > B" if c.sign > 0 else "A < B", "n": int(d.size),
             "median": float(np.median(d)) if d.size else float("nan"), "lo": lo, "hi": hi, "coverage": cov,
             "share_expected": float(np.mean(np.sign(d) == c.sign)) if d.size else float("nan"),
             "kind": c.kind,
@@ -531,7 +495,7 @@ def markdown_table(table: pd.DataFrame) -> str:
     ]
     for _, r in table.iterrows():
         lines.append(
-            f"| {r['id']} | {r['claim']} | {r['kind']} | {r['comparison']} | `{r['metric']}` ({r['unit']}) | {r['expected']} | {r['n']} "
+            f"| {r['id']} | {r['claim']} | {r['kind']} | {r['comparison']} | `{r['metric']}` ({r['measure_unit']}) | {r['expected']} | {r['n']} "
             f"| {_fmt(r['median'])} | {_fmt(r['lo'])} to {_fmt(r['hi'])} | {r['share_expected']:.0%} | **{r['verdict']}** |"
         )
     lines.append("")
@@ -639,7 +603,7 @@ def write_outputs(result: PatternResult, folder: str | Path, figures: bool = Tru
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
-    cols = ["id", "pattern", "pattern_name", "claim", "comparison", "metric", "unit", "expected", "n", "median", "lo",
+    cols = ["id", "pattern", "pattern_name", "claim", "comparison", "metric", "measure_unit", "expected", "n", "median", "lo",
             "hi", "coverage", "share_expected", "sign_test_p", "verdict", "kind"]
     atomic_write_text(folder / "patterns.csv", result.table[cols].to_csv(index=False))
     out["patterns.csv"] = folder / "patterns.csv"
@@ -660,7 +624,7 @@ def write_outputs(result: PatternResult, folder: str | Path, figures: bool = Tru
         "settings": result.settings,
         "comparisons": [
             {"id": c.id, "claim": c.claim, "a": dict(c.a), "b": dict(c.b), "metric": c.metric, "metric_b": c.measure_b,
-             "expected_sign": c.sign, "unit": c.unit, "scale": c.scale}
+             "expected_sign": c.sign, "measure_unit": c.unit}
             for c in result.comparisons
         ],
         "derived_measures": {k: v[0] for k, v in DERIVED.items()},

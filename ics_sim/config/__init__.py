@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from ics_sim.config.labels import is_safe_label, safe_label
+from ics_sim.config.paths import CONFIG_DIR
 from ics_sim.config.schema import Config
 from ics_sim.config.validate import ConfigError, validate
 
@@ -25,27 +25,46 @@ __all__ = [
     "Config",
     "ConfigError",
     "config_hash",
+    "from_omegaconf",
+    "is_safe_label",
     "load_config",
+    "safe_label",
+    "scenario_label",
     "to_dict",
     "to_overrides",
     "validate",
 ]
 
 
-def _config_dir() -> Path:
-    """The folder holding config.yaml (packaged as ``ics_sim.configs``, source folder ``configs/``)."""
-    try:
-        path = Path(str(resources.files("ics_sim.configs")))
-        if (path / "config.yaml").exists():
-            return path
-    except ModuleNotFoundError:  # running from a source tree that is not installed
-        pass
-    return Path(__file__).resolve().parents[2] / "configs"
+def _base_node() -> dict[str, Any]:
+    """The schema's defaults as the root of composition.
+
+    Plain (untyped) values: every value is checked by :mod:`ics_sim.config.validate`, which names
+    the field and what is allowed, instead of OmegaConf's type errors. ``shocks`` is a mapping
+    from each chosen shock option to its event, so that several shocks combine on one timeline.
+    """
+    node = OmegaConf.to_container(OmegaConf.structured(Config))
+    assert isinstance(node, dict)
+    node["shocks"] = {}
+    return node
 
 
-CONFIG_DIR = _config_dir()
+ConfigStore.instance().store(name="base_config", node=_base_node())
 
-ConfigStore.instance().store(name="base_config", node=Config)
+# configs/config.yaml names each sweep job's folder with ${safe_label:${hydra.job.override_dirname}}:
+# the overrides as a safe folder name (no '/', '..', leading dot or control characters; cut to
+# length), so no value can place a job's folder outside the sweep folder. Users cannot call
+# resolvers (ics_sim.config.overrides refuses ${...} in values); the package's configs can.
+OmegaConf.register_new_resolver("safe_label", safe_label, replace=True)
+
+
+def to_overrides(overrides: dict[str, Any] | list[str] | None) -> list[str]:
+    """Turn ``{"delegation.share": 0.2}`` into Hydra overrides ``["delegation.share=0.2"]``."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, (list, tuple)):
+        return [str(o) for o in overrides]
+    return [f"{k}={_hydra_value(v)}" for k, v in overrides.items()]
 
 
 def _hydra_value(value: Any) -> str:
@@ -63,59 +82,38 @@ def _hydra_value(value: Any) -> str:
     return str(value)
 
 
-def to_overrides(overrides: dict[str, Any] | list[str] | None) -> list[str]:
-    """Turn ``{"delegation.share": 0.2}`` into Hydra overrides ``["delegation.share=0.2"]``."""
-    if overrides is None:
-        return []
-    if isinstance(overrides, (list, tuple)):
-        return [str(o) for o in overrides]
-    return [f"{k}={_hydra_value(v)}" for k, v in overrides.items()]
-
-
-def _first_line(exc: BaseException) -> str:
-    """Fold a Hydra/OmegaConf error (often several lines, or a chained cause) into one line."""
-    parts: list[str] = []
-    while exc is not None and len(parts) < 6:
-        for line in str(exc).splitlines():
-            line = line.strip()
-            if line and not line.startswith(("object_type", "Set the environment")) and line not in parts:
-                parts.append(line)
-        exc = exc.__cause__ or exc.__context__
-    return "; ".join(parts)[:400] or "invalid configuration"
-
-
 def load_config(overrides: dict[str, Any] | list[str] | None = None) -> tuple[Config, DictConfig]:
     """Compose the default config with ``overrides`` and validate it.
 
     Args:
-        overrides: a mapping of dotted keys (or config groups) to values, or Hydra override strings.
+        overrides: a mapping of dotted keys (or config groups) to values, or Hydra override
+            strings, e.g. ``{"governance": "joint_committee", "delegation.share": 0.4}``.
 
     Returns:
         The typed, validated :class:`Config` and the composed OmegaConf config.
 
     Raises:
-        ConfigError: one line naming the field and what is allowed.
+        ConfigError: one line naming the field and what is allowed (see
+            :mod:`ics_sim.config.overrides` for what is refused).
     """
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from ics_sim.config.overrides import load
 
-    ovr = to_overrides(overrides)
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=ovr)
-    except Exception as exc:  # Hydra and OmegaConf raise many types; keep one readable line
-        raise ConfigError(_first_line(exc)) from None
-    finally:
-        GlobalHydra.instance().clear()
-    return from_omegaconf(cfg), cfg
+    return load(overrides)
 
 
 def from_omegaconf(cfg: DictConfig) -> Config:
     """Validate a composed OmegaConf config (e.g. the one ``@hydra.main`` receives)."""
-    data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    assert isinstance(data, dict)
-    return validate(data)
+    from ics_sim.config.overrides import from_omegaconf as validate_composed
+
+    return validate_composed(cfg)
+
+
+def scenario_label(cfg: Config) -> str:
+    """The scenario's label: ``cfg.scenario``, or the options and every setting they do not set
+    (see :mod:`ics_sim.config.scenario`); always a safe label."""
+    from ics_sim.config.scenario import scenario_label as label
+
+    return label(cfg)
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from ics_sim.config.schema import Config
 from ics_sim.domains import N_DOMAINS, PREVENTION
-from ics_sim.model import commissioning, development, running_costs
+from ics_sim.model import commissioning, development, mesa_compat, running_costs
 from ics_sim.model.delivery import Delivery
 from ics_sim.model.finance import Finance, vcse_base_income
 from ics_sim.model.geography import Layout
@@ -48,6 +48,8 @@ from ics_sim.model.record import Recorder
 from ics_sim.model.shocks import ShockTimeline
 from ics_sim.model.system_metrics import place_unmet_share
 from ics_sim.model.systems import build_layout
+
+mesa_compat.hold_models_weakly()
 
 
 class ICSModel(mesa.Model):
@@ -284,9 +286,10 @@ class ICSModel(mesa.Model):
         return self
 
     def release(self) -> None:
-        """Let go of Mesa's per-model bookkeeping so a finished model can be garbage-collected
-        (Mesa 3.3 keeps every model in ``Agent._ids``; long in-process sweeps otherwise leak)."""
+        """Let go of Mesa's per-model bookkeeping at once (the agent counter, held weakly since
+        :func:`~ics_sim.model.mesa_compat.hold_models_weakly`, and the agent sets by type); the model can no longer add
+        agents. For long in-process sweeps that keep the result but not the model's agents."""
         ids = getattr(mesa.Agent, "_ids", None)
-        if isinstance(ids, dict):
+        if hasattr(ids, "pop"):
             ids.pop(self, None)
         self.agents_by_type.clear() if hasattr(self, "agents_by_type") and hasattr(self.agents_by_type, "clear") else None

@@ -3,18 +3,21 @@
 Every month the recorder stores, per neighbourhood, place and system (and nationally when a run
 holds several systems), the health, inequality, coordination, partnership and value measures as
 arrays; the system-level measures are computed by :mod:`ics_sim.model.system_metrics`.
-:meth:`Recorder.frame` returns the tidy long table (month, level, unit, metric, value);
+:meth:`Recorder.frame` returns the tidy long table (month, date, level, area, metric,
+measure_unit, value); :data:`METRICS` is the data dictionary (unit, direction, levels) of every measure;
 :func:`summarise` reduces it to the horizon values.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ics_sim.domains import GOVERNANCE_FORMS
+from ics_sim.domains import DOMAINS, GOVERNANCE_FORMS
 from ics_sim.model.system_metrics import group_indices, place_unmet_share, system_metrics
 
 #: summary keys (issue 2) with how each is reduced: "last" = value at the horizon,
@@ -62,34 +65,125 @@ EXTRA_SUMMARY: dict[str, str] = {
     "hle_gap_local_fifths": "last",
 }
 
-#: units of the recorded metrics, for tables, plots and the ODD
-UNITS: dict[str, str] = {
-    "health_mean": "health state 0-1",
-    "hle_mean": "years",
-    "hle_sii": "years",
-    "hle_rii": "ratio, least to most deprived fitted end (PHE)",
-    "hle_relative_sii": "ratio to mean",
-    "hle_gap_q1_q5": "years",
-    "health_gini": "0-1",
-    "spend_concentration_index": "-1 to 1 (negative: towards the deprived)",
-    "horizontal_inequity": "CI(spend) - CI(need)",
-    "inverse_care_sii": "GBP spent per GBP of need, least minus most deprived",
-    "theil_between_places": "Theil T of HLE",
-    "theil_within_places": "Theil T of HLE",
-    "unmet_need": "share of need",
-    "unmet_need_hidden": "share of hidden need",
-    "duplicated_spend_gbp": "GBP per year",
-    "unfunded_need": "GBP per year",
-    "decision_delay_months": "months from April",
-    "deadlocks": "failed meetings (cumulative)",
-    "transaction_cost_gbp": "GBP per year",
-    "strategy_alignment": "0-1",
-    "trust_mean": "0-1",
-    "vcse_survival": "share of VCSE bodies operating",
-    "health_gain_per_million_gbp": "HLE person-years per GBP million",
-    "qalys": "QALYs lived by the population over the run",
-    "spend_gbp_total": "GBP spent on care over the run",
+#: what "better" means for a measure: higher, lower, closer to zero, or neither (context)
+DIRECTIONS: dict[str, str] = {
+    "higher": "higher is better",
+    "lower": "lower is better",
+    "zero": "closer to zero is better",
+    "none": "neither (context)",
 }
+#: the levels a measure can be recorded at (and, in multi-system runs, ``national`` for England)
+N, P, S = "neighbourhood", "place", "system"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One recorded measure in the data dictionary (docs/OUTPUTS.md).
+
+    Attributes:
+        label: a plain name for titles and axes, e.g. ``"Unmet need"``.
+        unit: the unit of the stored value (money always in GBP; flows per year).
+        direction: a key of :data:`DIRECTIONS`: ``higher``, ``lower``, ``zero`` or ``none``.
+        levels: the levels at which it is recorded each month (runs holding several systems
+            also record every system measure at the ``national`` level).
+        description: what it is, in one line.
+    """
+
+    label: str
+    unit: str
+    direction: str
+    levels: tuple[str, ...]
+    description: str
+
+
+#: the data dictionary: every measure the recorder stores, with its unit, direction and levels;
+#: docs/OUTPUTS.md is generated from it (``python scripts/outputs_doc.py``)
+METRICS: dict[str, Metric] = {
+    # people and places
+    "population": Metric("Population", "people", "none", (N, P, S), "residents"),
+    "imd_rank": Metric("Deprivation rank", "rank 0-1 (0 = most deprived)", "none", (N,), "national deprivation rank of the neighbourhood"),
+    # health and its inequality
+    "hle": Metric("Healthy life expectancy", "years", "higher", (N,), "healthy life expectancy of the neighbourhood"),
+    "hle_mean": Metric("Healthy life expectancy", "years", "higher", (P, S), "population-weighted mean healthy life expectancy (HLE)"),
+    "health": Metric("Health state", "health state 0-1", "higher", (N,), "health state of the neighbourhood"),
+    "health_mean": Metric("Mean health state", "health state 0-1", "higher", (S,), "population-weighted mean health state"),
+    "hle_sii": Metric("Inequality in healthy life expectancy (SII)", "years", "lower", (S,), "slope index of inequality of HLE across deprivation deciles"),
+    "hle_rii": Metric("Relative inequality in healthy life expectancy (RII)", "ratio, least to most deprived fitted end", "lower", (S,),
+        "relative index of inequality of HLE as PHE/OHID publish it: fitted value at the least deprived end / at the most deprived end"),
+    "hle_relative_sii": Metric("Inequality in healthy life expectancy relative to the mean", "ratio to mean", "lower", (S,),
+        "SII of HLE divided by its population-weighted mean (not the PHE RII)"),
+    "hle_q1": Metric("Healthy life expectancy, most deprived fifth", "years", "higher", (S,),
+        "mean HLE of the most deprived fifth (deciles 1-2; the group's own population fifth where it has none)"),
+    "hle_q5": Metric("Healthy life expectancy, least deprived fifth", "years", "higher", (S,),
+        "mean HLE of the least deprived fifth (deciles 9-10; the group's own population fifth where it has none)"),
+    "hle_gap_local_fifths": Metric("Quintile gap on the group's own fifths", "0/1", "none", (S,),
+        "1 where the quintile gap uses the group's own population fifths (no national fifth present)"),
+    "qalys": Metric("QALYs lived", "QALYs", "higher", (S,), "QALYs lived by the population so far in the run"),
+    "hle_gap_q1_q5": Metric("Healthy life expectancy gap, least vs most deprived fifth", "years", "lower", (S,), "HLE gap: least minus most deprived fifth"),
+    "health_gini": Metric("Gini of health", "0-1", "lower", (S,), "Gini coefficient of the health state"),
+    "theil_between_places": Metric("Inequality of HLE between places", "Theil T of HLE", "lower", (S,), "inequality of HLE between places"),
+    "theil_within_places": Metric("Inequality of HLE within places", "Theil T of HLE", "lower", (S,), "inequality of HLE within places"),
+    # spending against need
+    "spend_concentration_index": Metric("Concentration of spending by deprivation",
+        "-1 to 1 (negative: towards the deprived)", "none", (S,),
+        "concentration index of spending per head by deprivation (ignores need: see horizontal_inequity)"),
+    "horizontal_inequity": Metric("Horizontal inequity of spending",
+        "CI(spend) - CI(need)", "zero", (S,), "spending's concentration beyond need's: 0 when spending follows need"),
+    "inverse_care_sii": Metric("Inverse care (spending per pound of need)",
+        "GBP spent per GBP of need, least minus most deprived", "zero", (S,),
+        "slope index of spending per pound of need: > 0 is the inverse care law"),
+    "coverage_theil_between_places": Metric("Variation of coverage between places", "Theil T of coverage", "lower", (S,), "variation of coverage (need met) between places"),
+    "coverage_theil_within_places": Metric("Variation of coverage within places", "Theil T of coverage", "lower", (S,), "variation of coverage within places"),
+    "need_mismatch_within_places": Metric("Spending misplaced within places", "share of spending", "lower", (S,), "share of spending misplaced against need within places"),
+    "unmet_need": Metric("Unmet need", "share of need", "lower", (N, P, S), "unmet need / need"),
+    "unmet_need_hidden": Metric("Unmet hidden need (excluded groups)", "share of hidden need", "lower", (P, S), "unmet hidden need (excluded groups) / hidden need"),
+    **{f"unmet_need_{d}": Metric(f"Unmet need, {d.replace('_', ' ')}", "share of need", "lower", (S,), f"unmet need / need in the {d} domain")
+       for d in DOMAINS},
+    # money (GBP; flows are annual rates)
+    "spend_per_head_gbp": Metric("Spending per head", "GBP per person per year", "none", (N,), "spending per resident"),
+    "spend_gbp": Metric("Spending", "GBP per year", "none", (P, S), "spending on care"),
+    "need_gbp": Metric("Need", "GBP per year", "none", (S,), "need, priced at reference unit cost"),
+    "delegated_budget_gbp": Metric("Delegated place budget", "GBP per year", "none", (P,), "the place pot: delegated NHS money plus pooled council money"),
+    "delegated_share": Metric("Share delegated to places", "share of domain budget", "none", (P, S), "mean share of NHS domain budgets delegated to the place"),
+    "duplicated_spend_gbp": Metric("Duplicated spending", "GBP per year", "lower", (P, S), "spending duplicated by uncoordinated funders"),
+    "unfunded_need": Metric("Unfunded need (gaps)", "GBP per year", "lower", (S,), "need not covered by effective spending (gaps)"),
+    "unspent_gbp": Metric("Unspent budget", "GBP per year", "none", (S,), "this year's ICB and council budgets less spending"),
+    "transaction_cost_gbp": Metric("Transaction costs", "GBP per year", "lower", (P, S),
+        "running costs of partnership working incurred this month (meetings held, ICP, standing costs) x 12"),
+    "spend_gbp_total": Metric("Care spending so far", "GBP", "none", (S,), "care spending so far in the run"),
+    "running_cost_gbp_total": Metric("Running costs so far", "GBP", "lower", (S,), "running costs of partnership working so far in the run"),
+    "health_gain_per_million_gbp": Metric("Health gain per pound",
+        "HLE person-years per GBP million", "higher", (S,), "HLE gained since the start per GBP million spent"),
+    # partnership working
+    "decision_delay_months": Metric("Decision delay", "months from April", "lower", (P, S), "month of this year's place budget decision"),
+    "deadlocks": Metric("Deadlocked meetings", "failed meetings (cumulative)", "lower", (P, S), "meetings that ended without a decision"),
+    "strategy_alignment": Metric("Alignment with the ICP strategy", "0-1", "higher", (S,), "alignment of spending with the ICP strategy"),
+    "trust_mean": Metric("Trust between partners", "0-1", "higher", (P, S), "mean trust between partners"),
+    "governance_form": Metric("Governance form", "index into GOVERNANCE_FORMS", "none", (P,), "the place's current governance form"),
+    "power_imbalance": Metric("Power imbalance", "-1 to 1 (0 = even, 1 = the setter's own plan)", "zero", (S,), "how far decisions sit towards the agenda setter"),
+    "own_service_bias": Metric("Lead provider's own-service bias",
+        "share of spending minus share of need", "zero", (S,), "a lead provider's own services' share of spending beyond need"),
+    "vcse_alive": Metric("VCSE body operating", "0/1", "higher", (P,), "the place's VCSE body is operating"),
+    "vcse_survival": Metric("VCSE survival", "share of VCSE bodies operating", "higher", (S,), "share of places whose VCSE body operates"),
+    # social and economic development (only with sed.enabled)
+    "external_funding_gbp": Metric("External funding drawn in", "GBP per year", "higher", (S,), "wider-determinants funding drawn in (sed.enabled)"),
+    "local_spend_share": Metric("Local share of spending", "share of spending", "higher", (S,), "NHS non-pay spending kept local (sed.enabled)"),
+}
+
+#: units of the summary measures, for tables, plots and the ODD (from :data:`METRICS`)
+UNITS: dict[str, str] = {key: METRICS[key].unit for key in {**SUMMARY_KEYS, **EXTRA_SUMMARY}}
+
+
+def measure_unit(metric: str) -> str:
+    """The unit of a recorded measure (empty when it is not in :data:`METRICS`)."""
+    m = METRICS.get(metric)
+    return m.unit if m is not None else ""
+
+
+def direction(metric: str) -> str:
+    """``higher``, ``lower``, ``zero`` or ``none``: which way a measure is better (:data:`DIRECTIONS`)."""
+    m = METRICS.get(metric)
+    return m.direction if m is not None else "none"
 
 
 #: summary keys that :func:`summarise` takes from the partnerships' own histories, whatever the
@@ -114,13 +208,14 @@ class Recorder:
         self.model = model
         L = model.layout
         self.data: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
-        self.units = {
+        #: the names of the areas (the geographic units) at each level, in array order
+        self.areas = {
             "system": list(L.system_names),
             "place": list(L.place_names),
             "neighbourhood": L.nb_names,
         }
         if L.n_systems > 1:
-            self.units["national"] = ["England"]
+            self.areas["national"] = ["England"]
         self.months: list[int] = []
         self.timeseries = timeseries
         run_means = {k for k, how in {**SUMMARY_KEYS, **EXTRA_SUMMARY}.items() if how == "run_mean"}
@@ -200,15 +295,22 @@ class Recorder:
         self.data[(level, metric)].append(np.asarray(values, dtype=float))
 
     # ------------------------------------------------------------------ tables
-    def frame(self, run: str = "", scenario: str = "", seed: int = 0) -> pd.DataFrame:
-        """The tidy long time series: run, scenario, seed, month, level, unit, metric, value.
+    def frame(self, run: str = "", scenario: str = "", seed: int = 0, factors: dict[str, Any] | None = None) -> pd.DataFrame:
+        """The tidy long time series, one row per month, area and measure.
 
-        Rows run metric by metric (in the order first recorded), month by month, unit by unit. A
+        Columns: ``run``, ``scenario``, one column per factor in ``factors`` (e.g. ``governance``,
+        ``delegation_share``, each a constant of its own type; text as a categorical), ``seed``,
+        ``month`` (0 = April of ``start_year``), ``date`` (the first day of that month), ``level``
+        (neighbourhood, place, system, national), ``area`` (the neighbourhood's, place's or
+        system's name), ``metric``, ``measure_unit`` (categorical, from :data:`METRICS`; money in
+        GBP) and ``value``.
+
+        Rows run metric by metric (in the order first recorded), month by month, area by area. A
         summary-only recorder (``timeseries=False``) holds only the months it recorded.
         """
-        months = np.array(self.months)
+        months = np.array(self.months, dtype=np.int64)
         keys = list(self.data)
-        blocks = [np.array(self.data[key], dtype=float) for key in keys]  # each months x units
+        blocks = [np.array(self.data[key], dtype=float) for key in keys]  # each months x areas
         sizes = [b.size for b in blocks]
         n = sum(sizes)
 
@@ -216,25 +318,36 @@ class Recorder:
             # np.repeat of a few objects is much faster than filling an object array value by value
             return pd.array(np.repeat(np.array(values, dtype=object), repeats), dtype="string")
 
-        unit_names = {level: np.array(units, dtype=object) for level, units in self.units.items()}
-        units = np.concatenate([np.tile(unit_names[level], b.shape[0]) for (level, _), b in zip(keys, blocks, strict=True)])
+        area_names = {level: np.array(areas, dtype=object) for level, areas in self.areas.items()}
+        areas = np.concatenate([np.tile(area_names[level], b.shape[0]) for (level, _), b in zip(keys, blocks, strict=True)])
+        month_col = np.concatenate([np.repeat(months, b.shape[1]) for b in blocks]) if blocks else months[:0]
+        first = np.datetime64(f"{int(self.model.cfg.start_year)}-04", "M")
+        columns: dict[str, Any] = {"run": strings([run], n), "scenario": strings([scenario], n)}
+        for name, value in (factors or {}).items():
+            # a constant text factor as a one-category column: a byte a row rather than a pointer
+            columns[name] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
+                             if isinstance(value, str) else np.full(n, value))
+        unit_of = [measure_unit(metric) for _, metric in keys]
+        unit_names = sorted(set(unit_of))
+        unit_codes = np.repeat(np.array([unit_names.index(u) for u in unit_of], dtype=np.int16), sizes)
         # one frame built from whole columns (rather than a frame per metric, concatenated)
-        return pd.DataFrame(
+        columns.update(
             {
-                "run": strings([run], n),
-                "scenario": strings([scenario], n),
                 "seed": np.full(n, seed, dtype=np.int64),
-                "month": np.concatenate([np.repeat(months, b.shape[1]) for b in blocks]),
+                "month": month_col,
+                "date": (first + month_col.astype("timedelta64[M]")).astype("datetime64[ns]"),
                 "level": strings([level for level, _ in keys], sizes),
-                "unit": pd.array(units, dtype="string"),
+                "area": pd.array(areas, dtype="string"),
                 "metric": strings([metric for _, metric in keys], sizes),
+                "measure_unit": pd.Categorical.from_codes(unit_codes, categories=unit_names),
                 "value": np.concatenate([b.ravel() for b in blocks]),
             }
         )
+        return pd.DataFrame(columns)
 
-    def series(self, metric: str, level: str = "system", unit: int = 0) -> np.ndarray:
-        """One metric's monthly values for one unit (fast access without building the frame)."""
-        return np.array([v[unit] for v in self.data[(level, metric)]])
+    def series(self, metric: str, level: str = "system", area: int = 0) -> np.ndarray:
+        """One metric's monthly values for one area (fast access without building the frame)."""
+        return np.array([v[area] for v in self.data[(level, metric)]])
 
 
 def summarise(recorder: Recorder) -> dict[str, float]:

@@ -7,16 +7,32 @@ replicate. This module reads them all — also after some jobs failed, were kill
 started — and writes into ``<sweep>/aggregate/``:
 
 ``timeseries.parquet``
-    every replicate's monthly record, tidy, with ``setting``, ``job`` and ``replicate`` columns.
+    every replicate's monthly record, tidy, with ``setting``, ``job`` and ``replicate`` columns
+    and one typed column per factor (see below).
 ``runs.parquet``
-    one row per run: setting, job, replicate, seed and every summary metric.
+    one row per run: setting, the factor columns, job, replicate, seed and every summary metric.
 ``summary.csv``
-    per setting and metric: number of runs, median and the 10-90% interval.
+    per setting and metric (long): the factor columns, ``measure_unit``, ``direction``, number of
+    runs, median, the 10-90% interval and mean.
 ``paired.csv``
     per setting and metric: paired differences against a baseline setting on the same seeds
-    (common random numbers): median, 10-90% interval and the number of pairs.
+    (common random numbers): median, 10-90% interval, mean, the number of pairs and
+    ``share_better``, the share of seeds in which the setting is better than its baseline
+    (using the metric's direction, docs/OUTPUTS.md).
 ``failed.csv``
     every job that failed, did not finish or never started, with its error text.
+``figures/<metric>.png``
+    with the figure hook (``python -m ics_sim.aggregate`` passes
+    :func:`ics_sim.views.comparison_figure.write_sweep_figures`): per headline metric
+    (:data:`HEADLINE`), each setting's median over time with a 10-90% band, and the paired
+    differences against the baseline.
+
+**Factor columns.** Besides the standard factors (system, governance, delegation,
+delegation_share, allocation, shocks) every key that varies across the sweep gets a column named
+after it with dots as underscores (``trust.initial`` -> ``trust_initial``), its values read from
+each run's resolved ``config.yaml`` (so typed: floats, booleans, strings;
+:mod:`ics_sim.runs.factors`). Settings are sorted by those values (numbers numerically), in
+every table and on the console.
 
 A job's *setting* is its overrides less ``seed`` and ``replicates``; its label shows only the
 keys that vary across the sweep, e.g. ``governance=lead_provider``. The baseline is given as
@@ -24,7 +40,8 @@ keys that vary across the sweep, e.g. ``governance=lead_provider``. The baseline
 it except for those keys (so in a two-factor sweep the other factor is held fixed). Without
 ``--baseline`` the setting of the first job is the baseline.
 
-Every file is written atomically (temporary file, then :func:`os.replace`).
+Every file is written atomically (temporary file, then :func:`os.replace`). Money is in GBP
+(per year for flows), as in ``summary.json``.
 """
 
 from __future__ import annotations
@@ -36,7 +53,7 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +61,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ics_sim.model.record import METRICS, direction
+from ics_sim.runs.factors import STANDARD, column_name, factors
 from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
 JOB_FILE = "job.json"
@@ -54,6 +73,38 @@ NON_SETTING_KEYS = frozenset({"seed", "replicates"})
 META_FIELDS = frozenset(
     {"seed", "replicate", "years", "scenario", "ics_sim_version", "config_hash", "job", "setting", "overrides"}
 )
+#: the measures drawn (one figure each) and shown on the console after a sweep
+HEADLINE: tuple[str, ...] = (
+    "hle_mean",
+    "hle_sii",
+    "unmet_need",
+    "unmet_need_hidden",
+    "duplicated_spend_gbp",
+    "unfunded_need",
+    "decision_delay_months",
+    "trust_mean",
+)
+
+
+def better(a: np.ndarray, b: np.ndarray, how: str) -> np.ndarray | None:
+    """Whether each ``a`` is better than its paired ``b`` for a measure of direction ``how``.
+
+    Args:
+        a: values of the setting.
+        b: values of its baseline, paired by seed.
+        how: ``higher``, ``lower``, ``zero`` (closer to zero is better) or ``none``.
+
+    Returns:
+        A boolean array (ties are not better), or None when the measure has no better direction.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if how == "higher":
+        return a > b
+    if how == "lower":
+        return a < b
+    if how == "zero":
+        return np.abs(a) < np.abs(b)
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,7 +367,19 @@ def _parse_baseline(spec: Sequence[str] | dict[str, str] | None) -> dict[str, st
 
 @dataclass
 class AggregateResult:
-    """What :func:`aggregate` produced."""
+    """What :func:`aggregate` produced.
+
+    Attributes:
+        out_dir: the aggregate folder.
+        runs, summary, paired, failed: the tables written.
+        baseline: the baseline setting's label.
+        order: the settings, sorted by their factor values.
+        counterpart: each setting's baseline setting.
+        factor_columns: the factor columns of the tables.
+        figures: the figures written (with the figure hook).
+        merged_timeseries: whether this aggregation merged the monthly records (so
+            ``timeseries.parquet`` is current).
+    """
 
     out_dir: Path
     runs: pd.DataFrame
@@ -324,11 +387,18 @@ class AggregateResult:
     paired: pd.DataFrame
     failed: pd.DataFrame
     baseline: str
+    order: list[str] = field(default_factory=list)
+    counterpart: dict[str, str] = field(default_factory=dict)
+    factor_columns: list[str] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    merged_timeseries: bool = False
 
     @property
     def files(self) -> dict[str, Path]:
         names = ["timeseries.parquet", "runs.parquet", "summary.csv", "paired.csv", "failed.csv"]
-        return {n: self.out_dir / n for n in names if (self.out_dir / n).exists()}
+        out = {n: self.out_dir / n for n in names if (self.out_dir / n).exists()}
+        out.update({f"figures/{p.name}": p for p in self.figures})
+        return out
 
 
 def _read_summary(rep: Path) -> dict[str, Any]:
@@ -339,20 +409,45 @@ def _read_summary(rep: Path) -> dict[str, Any]:
     return data
 
 
-def _metric_columns(runs: pd.DataFrame) -> list[str]:
+def _metric_columns(runs: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
+    skip = set(META_FIELDS) | set(exclude)
     return [
         c for c in runs.columns
-        if c not in META_FIELDS and pd.api.types.is_numeric_dtype(runs[c]) and not pd.api.types.is_bool_dtype(runs[c])
+        if c not in skip and pd.api.types.is_numeric_dtype(runs[c]) and not pd.api.types.is_bool_dtype(runs[c])
     ]
 
 
-def summarise_runs(runs: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per setting and metric: n, median, 10% and 90% quantiles, mean of the runs."""
-    metrics = list(metrics) if metrics is not None else _metric_columns(runs)
+def _factor_table(runs: pd.DataFrame, group: str, factor_cols: Sequence[str]) -> pd.DataFrame:
+    """One row per setting: its factor values (from its first run)."""
+    cols = [c for c in factor_cols if c in runs.columns and c != group]
+    return runs.drop_duplicates(group)[[group, *cols]]
+
+
+def summarise_runs(
+    runs: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    group: str = "setting",
+    factor_cols: Sequence[str] = (),
+    order: Sequence[Any] | None = None,
+) -> pd.DataFrame:
+    """Per setting and metric: the factor columns, unit, direction, n, median, 10% and 90%
+    quantiles and mean of the runs.
+
+    Args:
+        runs: one row per run with a ``group`` column and metric columns.
+        metrics: metrics to summarise (default: every numeric outcome that is not a factor).
+        group: the column naming the setting (``setting``, or ``scenario``).
+        factor_cols: factor columns to carry (one value per setting).
+        order: the settings' order (default: as they first appear).
+    """
+    metrics = list(metrics) if metrics is not None else _metric_columns(runs, factor_cols)
+    head = [group, *[c for c in factor_cols if c != group], "metric", "measure_unit", "direction"]
+    stats_cols = ["n", "median", "q10", "q90", "mean"]
     if runs.empty:
-        return pd.DataFrame(columns=["setting", "metric", "n", "median", "q10", "q90", "mean"])
-    long = runs.melt(id_vars=["setting"], value_vars=metrics, var_name="metric", value_name="value")
-    g = long.groupby(["setting", "metric"], sort=False)["value"]
+        return pd.DataFrame(columns=[*head, *stats_cols])
+    long = runs.melt(id_vars=[group], value_vars=metrics, var_name="metric", value_name="value")
+    long["value"] = long["value"].astype(float)
+    g = long.groupby([group, "metric"], sort=False)["value"]
     out = pd.DataFrame(
         {
             "n": g.count(),
@@ -362,42 +457,66 @@ def summarise_runs(runs: pd.DataFrame, metrics: Sequence[str] | None = None) -> 
             "mean": g.mean(),
         }
     ).reset_index()
-    order = {s: i for i, s in enumerate(dict.fromkeys(runs["setting"]))}
-    morder = {m: i for i, m in enumerate(metrics)}
-    out = out.sort_values(["setting", "metric"], key=lambda c: c.map(order if c.name == "setting" else morder))
-    return out.reset_index(drop=True)
+    out = _decorate(out, runs, group, factor_cols, order, metrics)
+    return out[[*[c for c in head if c in out.columns], *stats_cols]]
+
+
+def _decorate(out: pd.DataFrame, runs: pd.DataFrame, group: str, factor_cols: Sequence[str], order: Sequence[Any] | None,
+              metrics: Sequence[str]) -> pd.DataFrame:
+    """Add factor columns, unit and direction; sort by setting order, then metric order."""
+    out = out.merge(_factor_table(runs, group, factor_cols), on=group, how="left")
+    out["measure_unit"] = out["metric"].map(lambda m: METRICS[m].unit if m in METRICS else "")
+    out["direction"] = out["metric"].map(direction)
+    settings = list(order) if order is not None else list(dict.fromkeys(runs[group]))
+    rank = {s: i for i, s in enumerate(settings)}
+    mrank = {m: i for i, m in enumerate(metrics)}
+    out = out.assign(_s=out[group].map(rank), _m=out["metric"].map(mrank)).sort_values(["_s", "_m"], kind="stable")
+    return out.drop(columns=["_s", "_m"]).reset_index(drop=True)
 
 
 def paired_differences(
     runs: pd.DataFrame,
     counterpart: dict[str, str],
     metrics: Sequence[str] | None = None,
+    group: str = "setting",
+    factor_cols: Sequence[str] = (),
+    order: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
     """Paired differences (setting minus its baseline) on matching seeds.
 
     Args:
-        runs: one row per run with ``setting``, ``seed`` and metric columns.
+        runs: one row per run with ``group``, ``seed`` and metric columns.
         counterpart: each setting's baseline setting label (settings without one are skipped).
-        metrics: metrics to compare (default: every numeric outcome).
+        metrics: metrics to compare (default: every numeric outcome that is not a factor).
+        group: the column naming the setting.
+        factor_cols: factor columns to carry (the setting's values).
+        order: the settings' order (default: as they first appear).
 
     Returns:
-        Per setting and metric: baseline, number of pairs, median, 10% and 90% quantiles and mean
-        of the differences.
+        Per setting and metric: the factor columns, baseline, unit, direction, number of pairs,
+        median, 10% and 90% quantiles and mean of the differences, and ``share_better``: the
+        share of pairs in which the setting is better than its baseline (NaN for a measure with
+        no better direction; ties are not better).
     """
-    metrics = list(metrics) if metrics is not None else _metric_columns(runs)
-    cols = ["setting", "baseline", "metric", "n_pairs", "median_diff", "q10_diff", "q90_diff", "mean_diff"]
+    metrics = list(metrics) if metrics is not None else _metric_columns(runs, factor_cols)
+    head = [group, *[c for c in factor_cols if c != group], "baseline", "metric", "measure_unit", "direction"]
+    stats_cols = ["n_pairs", "median_diff", "q10_diff", "q90_diff", "mean_diff", "share_better"]
     rows = []
-    by_setting = {s: df.drop_duplicates("seed").set_index("seed") for s, df in runs.groupby("setting", sort=False)}
+    by_setting = {s: df.drop_duplicates("seed").set_index("seed") for s, df in runs.groupby(group, sort=False)}
     for setting, base in counterpart.items():
         if setting == base or setting not in by_setting or base not in by_setting:
             continue
         a, b = by_setting[setting], by_setting[base]
         seeds = a.index.intersection(b.index)
         for m in metrics:
-            d = (a.loc[seeds, m].astype(float) - b.loc[seeds, m].astype(float)).dropna()
+            va, vb = a.loc[seeds, m].astype(float), b.loc[seeds, m].astype(float)
+            ok = va.notna() & vb.notna()
+            va, vb = va[ok], vb[ok]
+            d = va - vb
+            flags = better(va.to_numpy(), vb.to_numpy(), direction(m))
             rows.append(
                 {
-                    "setting": setting,
+                    group: setting,
                     "baseline": base,
                     "metric": m,
                     "n_pairs": int(d.size),
@@ -405,35 +524,61 @@ def paired_differences(
                     "q10_diff": float(d.quantile(0.1)) if d.size else np.nan,
                     "q90_diff": float(d.quantile(0.9)) if d.size else np.nan,
                     "mean_diff": float(d.mean()) if d.size else np.nan,
+                    "share_better": float(flags.mean()) if flags is not None and d.size else np.nan,
                 }
             )
-    return pd.DataFrame(rows, columns=cols)
+    if not rows:
+        return pd.DataFrame(columns=[*head, *stats_cols])
+    out = _decorate(pd.DataFrame(rows), runs, group, factor_cols, order, metrics)
+    return out[[*[c for c in head if c in out.columns], *stats_cols]]
+
+
+def _arrow_type(values: Sequence[Any]) -> Any:
+    """The Arrow type of a factor column from its values (text when they do not share a type)."""
+    import pyarrow as pa
+
+    try:
+        t = pa.array(list(values)).type
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.string()
+    return pa.string() if pa.types.is_null(t) else t
 
 
 def _write_timeseries(parts: list[tuple[Path, dict[str, Any]]], path: Path) -> int:
-    """Stream every replicate's ``timeseries.parquet`` into one file (flat memory); rows written."""
+    """Stream every replicate's ``timeseries.parquet`` into one file (flat memory); rows written.
+
+    Each part's ``cols`` (setting, factor columns, job, replicate) become constant columns at
+    the front, replacing any column of that name in the file.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    extra = {"setting": pa.string(), "job": pa.int64(), "replicate": pa.int64()}
+    if not parts:
+        return 0
+    names = list(dict.fromkeys(k for _, cols in parts for k in cols))
+    extra = {k: _arrow_type([cols.get(k) for _, cols in parts]) for k in names}
     schemas = []
     for f, _ in parts:
         s = pq.read_schema(f)
-        s = pa.schema([fld for fld in s if fld.name not in extra])
-        schemas.append(s)
-    if not schemas:
-        return 0
-    schema = pa.unify_schemas([pa.schema([(k, t) for k, t in extra.items()]), *schemas], promote_options="permissive")
+        if "unit" in s.names and "area" not in s.names:  # a run written before the column was renamed
+            s = pa.schema([fld.with_name("area") if fld.name == "unit" else fld for fld in s])
+        schemas.append(pa.schema([fld for fld in s if fld.name not in extra]))
+    schema = pa.unify_schemas([pa.schema(list(extra.items())), *schemas], promote_options="permissive")
     rows = 0
     with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
         for f, cols in parts:
             table = pq.read_table(f)
+            if "unit" in table.column_names and "area" not in table.column_names:
+                table = table.rename_columns(["area" if c == "unit" else c for c in table.column_names])
             table = table.drop_columns([c for c in extra if c in table.column_names])
             n = table.num_rows
             arrays = []
             for fld in schema:
-                if fld.name in cols:
-                    arrays.append(pa.array([cols[fld.name]] * n, type=fld.type))
+                if fld.name in extra:
+                    value = cols.get(fld.name)
+                    if pa.types.is_string(fld.type) and value is not None:
+                        value = str(value)
+                    arrays.append(pa.array([value] * n, type=fld.type))
                 elif fld.name in table.column_names:
                     arrays.append(table.column(fld.name).cast(fld.type))
                 else:
@@ -443,11 +588,92 @@ def _write_timeseries(parts: list[tuple[Path, dict[str, Any]]], path: Path) -> i
     return rows
 
 
+def _typed(value: str) -> Any:
+    """An override's value as YAML reads it (``0.2`` a float, ``true`` a bool), for keys the
+    resolved config does not record."""
+    import yaml
+
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+
+
+def _resolved_config(rep: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load((rep / "config.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _sort_key(value: Any) -> tuple:
+    """Settings sort by their factor values: missing last, numbers numerically, then text."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return (2, 0, "")
+    if isinstance(value, (bool, np.bool_)):
+        return (0, 0, int(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return (0, 1, float(value))
+    return (1, 0, str(value))
+
+
+def setting_order(table: pd.DataFrame, columns: Sequence[str], group: str = "setting") -> list[str]:
+    """The settings of ``table`` sorted by their values of ``columns`` (then by label)."""
+    first = table.drop_duplicates(group)
+    keyed = [
+        (tuple(_sort_key(row[c]) if c in first.columns else (2, 0, "") for c in columns), str(row[group]))
+        for _, row in first.iterrows()
+    ]
+    return [label for _, label in sorted(keyed)]
+
+
+def console_table(summary: pd.DataFrame, paired: pd.DataFrame, metrics: Sequence[str], group: str = "setting") -> str:
+    """Headline medians (10-90%) per setting, and the median paired difference from each setting's
+    baseline with the share of seeds in which it is better, as text.
+
+    Settings appear in the order of ``summary`` (sorted by setting); money in GBP per year.
+    """
+    lines = []
+    metrics = [m for m in metrics if m in set(summary["metric"])]
+    for m in metrics:
+        meta = METRICS.get(m)
+        unit = meta.unit if meta else ""
+        words = {"higher": "higher is better", "lower": "lower is better", "zero": "closer to zero is better"}.get(
+            meta.direction if meta else "none", "")
+        lines.append(f"  {meta.label if meta else m} ({unit}{'; ' + words if words else ''})")
+        rows = summary[summary["metric"] == m]
+        width = max((len(str(s)) for s in rows[group]), default=0)
+        for _, r in rows.iterrows():
+            text = f"    {str(r[group]):<{width}}  {_num(r['median'])}  ({_num(r['q10'])} to {_num(r['q90'])})"
+            p = paired[(paired["metric"] == m) & (paired[group] == r[group])] if len(paired) else paired
+            if len(p):
+                q = p.iloc[0]
+                text += f"   difference {_num(q['median_diff'], sign=True)}"
+                if pd.notna(q["share_better"]):
+                    text += f", better in {q['share_better']:.0%} of {int(q['n_pairs'])} seeds"
+            lines.append(text)
+    return "\n".join(lines)
+
+
+def _num(x: float, sign: bool = False) -> str:
+    if not np.isfinite(x):
+        return "-"
+    a = abs(x)
+    fmt = "{:+,.0f}" if sign else "{:,.0f}"
+    if a < 1000:
+        fmt = "{:+.4g}" if sign else "{:.4g}"
+    return fmt.format(x)
+
+
 def aggregate(
     sweep_dir: str | Path,
     baseline: Sequence[str] | dict[str, str] | None = None,
     timeseries: bool = True,
     quiet: bool = False,
+    figures: Callable[[AggregateResult], list[Path]] | None = None,
 ) -> AggregateResult:
     """Merge every job of a sweep into ``<sweep>/aggregate/`` (see the module docstring).
 
@@ -457,6 +683,9 @@ def aggregate(
             keys not given are held at each setting's own values. Default: the first job's setting.
         timeseries: also merge the monthly time series into ``timeseries.parquet``.
         quiet: print nothing.
+        figures: draws the figures into the aggregate folder and returns their paths (the entry
+            point passes :func:`ics_sim.views.comparison_figure.write_sweep_figures`; this layer
+            does not import views).
 
     Returns:
         An :class:`AggregateResult` with the tables written.
@@ -475,10 +704,13 @@ def aggregate(
         )
     keys = varying_keys(jobs)
     labels = {job.num: setting_label(job.setting_items, keys) for job in jobs}
+    key_cols = [column_name(k) for k in keys]
+    factor_cols = list(dict.fromkeys([*STANDARD, *key_cols]))
 
     # runs: one row per replicate folder found (also from jobs that failed part-way)
     rows, ts_parts = [], []
     for job in jobs:
+        fallbacks = {k: _typed(v) for k, v in job.setting_items.items()}
         for rep in job.rep_folders:
             try:
                 data = _read_summary(rep)
@@ -486,21 +718,28 @@ def aggregate(
                 job.error = (job.error + "; " if job.error else "") + f"unreadable {rep.name}/summary.json: {exc}"
                 job.status = "incomplete" if job.status == "done" else job.status
                 continue
-            data.update({"setting": labels[job.num], "job": job.num, "overrides": " ".join(job.overrides)})
+            facts = factors(_resolved_config(rep), keys, fallbacks) if (rep / "config.yaml").exists() else {
+                column_name(k): fallbacks.get(k) for k in keys}
+            data.update({"setting": labels[job.num], **facts, "job": job.num, "overrides": " ".join(job.overrides)})
             rows.append(data)
             if timeseries and (rep / "timeseries.parquet").exists():
-                ts_parts.append((rep / "timeseries.parquet", {"setting": labels[job.num], "job": job.num, "replicate": int(data["replicate"])}))
+                ts_parts.append((rep / "timeseries.parquet", {"setting": labels[job.num], **facts, "job": job.num,
+                                                              "replicate": int(data["replicate"])}))
     runs = pd.DataFrame(rows)
+    factor_cols = [c for c in factor_cols if c in runs.columns]
+    order = setting_order(runs, key_cols) if not runs.empty else []
     if not runs.empty:
-        front = ["setting", "job", "replicate", "seed", "scenario", "config_hash"]
+        front = ["setting", *factor_cols, "job", "replicate", "seed", "scenario", "config_hash"]
         runs = runs[[c for c in front if c in runs] + [c for c in runs.columns if c not in front]]
-        runs = runs.sort_values(["job", "replicate"], kind="stable").reset_index(drop=True)
+        rank = {s: i for i, s in enumerate(order)}
+        runs = runs.assign(_s=runs["setting"].map(rank)).sort_values(["_s", "replicate", "job"], kind="stable")
+        runs = runs.drop(columns="_s").reset_index(drop=True)
 
     # baseline: each setting's counterpart
     spec = _parse_baseline(baseline)
     settings = {labels[j.num]: j.setting_items for j in jobs}
     have = set(runs["setting"]) if not runs.empty else set()
-    with_data = [s for s in dict.fromkeys(labels[j.num] for j in jobs) if s in have]
+    with_data = [s for s in dict.fromkeys(labels[j.num] for j in jobs) if s in have]  # job order: the first job is the default baseline
     if spec:
         all_keys = {k for items in settings.values() for k in items}
         unknown = [k for k in spec if k not in all_keys]
@@ -528,8 +767,12 @@ def aggregate(
         _write_timeseries(ts_parts, out / "timeseries.parquet")
     if not runs.empty:
         atomic_write_parquet(runs, out / "runs.parquet")
-    summary = summarise_runs(runs)
-    paired = paired_differences(runs, counterpart) if not runs.empty else paired_differences(pd.DataFrame(columns=["setting", "seed"]), {})
+    if runs.empty:
+        summary = summarise_runs(runs, [], factor_cols=factor_cols)
+        paired = paired_differences(pd.DataFrame(columns=["setting", "seed"]), {}, [], factor_cols=factor_cols)
+    else:
+        summary = summarise_runs(runs, factor_cols=factor_cols, order=order)
+        paired = paired_differences(runs, counterpart, factor_cols=factor_cols, order=order)
     _atomic_csv(summary, out / "summary.csv")
     _atomic_csv(paired, out / "paired.csv")
     failed = pd.DataFrame(
@@ -550,32 +793,47 @@ def aggregate(
         columns=["job", "setting", "status", "error", "replicates_found", "replicates_expected", "overrides", "folder"],
     )
     _atomic_csv(failed, out / "failed.csv")
+    result = AggregateResult(out, runs, summary, paired, failed, base_label, order, counterpart, factor_cols,
+                             merged_timeseries=timeseries)
+    if figures is not None:
+        result.figures = list(figures(result))
 
     if not quiet:
         n_set = runs["setting"].nunique() if not runs.empty else 0
         print(f"aggregated {len(runs)} runs of {n_set} settings from {len(jobs) - len(failed)} of {len(jobs)} jobs into {out}")
         if base_label:
             print(f"  paired differences against baseline: {', '.join(f'{k}={v}' for k, v in base_items.items()) or base_label}")
+        if not runs.empty:
+            print(console_table(summary, paired, HEADLINE))
+        if result.figures:
+            print(f"  figures: {result.figures[0].parent} ({len(result.figures)} files)")
         for _, f in failed.iterrows():
             print(f"  job {f['job']} ({f['setting']}) {f['status']}: {f['error']}", file=sys.stderr)
-    return AggregateResult(out, runs, summary, paired, failed, base_label)
+    return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m ics_sim.aggregate SWEEP_DIR [--baseline KEY=VALUE ...]``."""
+def main(argv: Sequence[str] | None = None, figures: Callable[[AggregateResult], list[Path]] | None = None) -> int:
+    """Command line: ``python -m ics_sim.aggregate SWEEP_DIR [--baseline KEY=VALUE ...]``.
+
+    Args:
+        argv: the arguments (default: ``sys.argv``).
+        figures: the figure hook (see :func:`aggregate`); ``--no-figures`` turns it off.
+    """
     ap = argparse.ArgumentParser(
         prog="python -m ics_sim.aggregate",
         description="Merge a multirun sweep folder into aggregate/ (timeseries.parquet, runs.parquet, "
-        "summary.csv, paired.csv, failed.csv). Works after a partial failure.",
+        "summary.csv, paired.csv, failed.csv, figures/). Works after a partial failure.",
     )
     ap.add_argument("sweep_dir", type=Path, help="the sweep folder, e.g. results/sweeps/20250101-120000-000000")
     ap.add_argument("--baseline", nargs="*", default=None, metavar="KEY=VALUE",
                     help="the baseline setting for paired differences (default: the first job's setting)")
     ap.add_argument("--no-timeseries", action="store_true", help="skip merging the monthly time series")
     ap.add_argument("--strict", action="store_true", help="exit with status 1 when any job failed or is missing")
+    ap.add_argument("--no-figures", action="store_true", help="skip the figures")
     args = ap.parse_args(argv)
     try:
-        res = aggregate(args.sweep_dir, baseline=args.baseline, timeseries=not args.no_timeseries)
+        res = aggregate(args.sweep_dir, baseline=args.baseline, timeseries=not args.no_timeseries,
+                        figures=None if args.no_figures else figures)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

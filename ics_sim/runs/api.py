@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ics_sim.config import Config, config_hash, load_config, to_dict
+from ics_sim.config import Config, config_hash, load_config, safe_label, scenario_label, to_dict
 from ics_sim.model.ics_model import ICSModel
 from ics_sim.model.record import summarise
+from ics_sim.runs.factors import factors
 from ics_sim.runs.io import atomic_write_text
 from ics_sim.version import __version__
 
@@ -33,8 +34,10 @@ class RunResult:
     """What one run produced.
 
     Attributes:
-        timeseries: tidy long table (run, scenario, seed, month, level, unit, metric, value), or
-            None when the run was made with ``timeseries=False``.
+        timeseries: tidy long table (run, scenario, the factor columns of
+            :func:`ics_sim.runs.factors.factors`, seed, month, date, level, area, metric,
+            measure_unit, value; see docs/OUTPUTS.md), or None when the run was made with
+            ``timeseries=False``.
         summary: horizon values (see :data:`ics_sim.model.record.SUMMARY_KEYS`) plus seed, version and
             config hash.
         model: the finished :class:`~ics_sim.model.ICSModel` (a ``mesa.Model``).
@@ -52,14 +55,19 @@ class RunResult:
 
 
 def scenario_name(cfg: Config) -> str:
-    """A readable scenario label: the config's own, or governance/delegation/allocation."""
-    if cfg.scenario:
-        return cfg.scenario
-    return f"{cfg.system.name}-{cfg.governance.form}-{cfg.delegation.rule}-{cfg.allocation.rule}"
+    """A readable scenario label: the config's own, or the group options followed by every
+    setting they do not set, e.g. ``synthetic-committee-fixed-need_weighted,delegation.share=0.4``
+    (:func:`ics_sim.config.scenario_label`; always a safe label, so it can name a folder)."""
+    return scenario_label(cfg)
 
 
 def run_config(
-    cfg: Config, seed: int | None = None, run_id: str = "", keep_model: bool = True, timeseries: bool = True
+    cfg: Config,
+    seed: int | None = None,
+    run_id: str = "",
+    keep_model: bool = True,
+    timeseries: bool = True,
+    factor_keys: Iterable[str] = (),
 ) -> RunResult:
     """Run a validated config to its horizon.
 
@@ -72,12 +80,14 @@ def run_config(
         timeseries: False skips the monthly time series (``result.timeseries`` is None): the model
             records only the last 12 months, which are all the summary reads, and no DataFrame is
             built. The summary is identical to that of a run with the time series. For batches.
+        factor_keys: override keys (beyond the standard factors) to carry as columns of the time
+            series, e.g. ``["trust.initial"]`` (see :func:`ics_sim.runs.factors.factors`).
     """
     if seed is not None:
         cfg.seed = int(seed)
     model = ICSModel(cfg, timeseries=timeseries).run()
     scenario = scenario_name(cfg)
-    ts = model.recorder.frame(run=run_id, scenario=scenario, seed=cfg.seed) if timeseries else None
+    ts = model.recorder.frame(run=run_id, scenario=scenario, seed=cfg.seed, factors=factors(cfg, factor_keys)) if timeseries else None
     summary: dict[str, Any] = summarise(model.recorder)
     summary.update(
         {
@@ -121,13 +131,26 @@ def write_run(
     whatever ``figure(result, timeseries, folder)`` draws into the folder (the package's
     :func:`ics_sim.write_run` passes the one-page run figure, ``outcomes.png``; this layer does
     not import views). The folder name is unique and never overwritten.
+
+    Nothing is written outside ``root``: the folder's name is a safe label
+    (:func:`ics_sim.config.safe_label`: no ``/``, ``..`` or leading dot, whatever the scenario
+    says), and a ``folder`` given explicitly must lie inside ``root``.
+
+    Raises:
+        ValueError: ``folder`` is not inside ``root``.
+        FileExistsError: ``folder`` exists.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     if folder is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = root / f"{stamp}_{result.scenario}_s{result.summary['seed']}_{uuid.uuid4().hex[:6]}"
+        scenario = safe_label(result.scenario)[:80].rstrip("._")
+        folder = root / f"{stamp}_{scenario}_s{int(result.summary['seed'])}_{uuid.uuid4().hex[:6]}"
     final = Path(folder)
+    inside = final.resolve().parent
+    if inside != root.resolve() and root.resolve() not in inside.parents:
+        raise ValueError(f"results folder {final} is outside the results root {root}; give a folder inside it")
+    final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
         raise FileExistsError(f"results folder {final} already exists; runs are never overwritten")
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))

@@ -45,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from ics_sim.config import Config, ConfigError, load_config
+from ics_sim.runs.factors import factors
 from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 from ics_sim.runs.seeds import replicate_seed
 
@@ -148,11 +149,16 @@ class RunTask:
     replicate: int
     seed: int
     overrides: tuple[tuple[str, Any], ...]
-    keep_timeseries: bool = False
+    keep_timeseries: bool | tuple[str, ...] = False
+    factor_keys: tuple[str, ...] = ()
 
 
 def run_task(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
     """Run one task in a worker and return its summary row (and time series if asked).
+
+    The row holds the key, the factor columns (:func:`ics_sim.runs.factors.factors` of the
+    setting's own override keys) and the summary. ``keep_timeseries`` may name the levels to
+    keep (e.g. ``("system", "national")``) rather than all of them.
 
     Errors of the run (an invalid setting, a model failure) are caught and returned as a row
     with ``status="failed"`` and the error text, so one bad setting does not stop a batch.
@@ -167,12 +173,16 @@ def run_task(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
     ts = None
     try:
         cfg = config_for(dict(task.overrides))
-        result = run_config(cfg, seed=int(task.seed), keep_model=False, timeseries=task.keep_timeseries)
+        result = run_config(cfg, seed=int(task.seed), keep_model=False, timeseries=bool(task.keep_timeseries),
+                            factor_keys=task.factor_keys)
+        row.update(factors(cfg, task.factor_keys))
         row.update(result.summary)
         row["seed"] = int(task.seed)
         row["status"], row["error"] = "ok", ""
         if task.keep_timeseries:
             ts = result.timeseries
+            if isinstance(task.keep_timeseries, tuple):
+                ts = ts[ts["level"].isin(task.keep_timeseries)].reset_index(drop=True)
             ts.insert(0, "replicate", int(task.replicate))
             ts.insert(0, "setting_id", task.setting_id)
         del result
@@ -373,7 +383,7 @@ def run_batch(
     chunk_size: int = 100,
     base_seed: int = 0,
     base_overrides: Mapping[str, Any] | None = None,
-    keep_timeseries: bool = False,
+    keep_timeseries: bool | Sequence[str] = False,
     progress: bool = True,
     max_runs: int | None = None,
     flush_seconds: float = 60.0,
@@ -397,7 +407,8 @@ def run_batch(
         base_seed: the base seed of the replicates.
         base_overrides: overrides applied to every setting (e.g. ``{"years": 5}``); a setting's
             own values win.
-        keep_timeseries: also write each run's monthly record (``timeseries-chunk-*.parquet``).
+        keep_timeseries: also write each run's monthly record (``timeseries-chunk-*.parquet``);
+            a list of levels (e.g. ``["system", "national"]``) keeps only those.
         progress: show a progress bar (rate and ETA) on stderr.
         max_runs: stop after this many new runs (the rest is done by a later call).
         flush_seconds: also write a chunk when this long has passed since the last one, so an
@@ -408,7 +419,8 @@ def run_batch(
     Returns:
         All runs in the folder (this call's and earlier ones'), one row per
         ``(setting_id, replicate)`` with the seed, ``status`` (``ok`` / ``failed``), ``error``,
-        scenario, config hash and every summary metric (see :func:`read_results`).
+        the factor columns (standard factors and the settings' own keys, typed), scenario,
+        config hash and every summary metric (see :func:`read_results`).
 
     Raises:
         ValueError: an invalid argument, or ``out_dir`` holds a different design.
@@ -440,6 +452,10 @@ def run_batch(
         existing = _chunk_files(out_dir)
         next_chunk = int(CHUNK_RE.match(existing[-1].name).group(1)) + 1 if existing else 0
 
+        keep = tuple(keep_timeseries) if isinstance(keep_timeseries, (list, tuple)) else bool(keep_timeseries)
+        # every setting carries a column for every key any setting overrides (from its resolved config)
+        factor_keys = tuple(dict.fromkeys(k for _, o in design for k in o if k != "seed"))
+
         def tasks() -> Iterator[RunTask]:
             n = 0
             for r in range(int(replicates)):  # replicate-major: every setting gets early replicates first
@@ -451,7 +467,7 @@ def run_batch(
                     merged = {**base, **ovr}
                     s0 = int(merged.pop("seed", base_seed))
                     n += 1
-                    yield RunTask(sid, r, replicate_seed(s0, r), tuple(merged.items()), keep_timeseries)
+                    yield RunTask(sid, r, replicate_seed(s0, r), tuple(merged.items()), keep, factor_keys)
 
         todo = total - n_done if max_runs is None else min(total - n_done, int(max_runs))
         buffer: list[dict[str, Any]] = []

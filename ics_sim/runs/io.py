@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
 
 def _new_file_mode() -> int:
@@ -61,3 +62,16 @@ def atomic_write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     """Write a data frame to Parquet at ``path`` atomically (no index)."""
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
+
+
+def atomic_write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a data frame to CSV at ``path`` atomically (no index)."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def atomic_write_figure(fig: Figure, path: str | Path, **savefig_kwargs) -> None:
+    """Save a matplotlib figure at ``path`` atomically; the format follows ``path``'s suffix."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **savefig_kwargs)

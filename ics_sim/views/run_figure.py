@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
@@ -42,7 +42,7 @@ __all__ = ["plot_outcomes", "weighted_slope"]
 FIGSIZE: tuple[float, float] = (16.0, 10.0)
 DPI: int = 120
 
-_REQUIRED_COLUMNS = ("scenario", "seed", "month", "level", "unit", "metric", "value")
+_REQUIRED_COLUMNS = ("scenario", "seed", "month", "level", "area", "metric", "value")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
            "August", "September", "October", "November", "December")
 # Okabe-Ito colour-blind-safe palette (black last; it is reserved for the system line).
@@ -62,7 +62,7 @@ class _Series:
     metric: str
     label: str
     scale: float = 1.0
-    level: str = "system"
+    level: str = "whole"  # the run's whole population: the system, or England (level "national")
 
 
 @dataclass
@@ -74,10 +74,19 @@ class _Context:
     colours: dict[str, str]
     rep_cols: list[str]
     start_year: int
+    whole_level: str = "system"  # "national" when the run holds several systems
+    n_systems: int = 1
 
     @property
     def multi(self) -> bool:
         return len(self.scenarios) > 1
+
+    @property
+    def several_systems(self) -> bool:
+        return self.n_systems > 1
+
+    def whole_name(self) -> str:
+        return f"All {self.n_systems} systems" if self.several_systems else "Whole system"
 
     def years(self, months: Sequence[float] | np.ndarray | pd.Index) -> np.ndarray:
         return self.start_year + np.asarray(months, dtype=float) / 12.0
@@ -140,7 +149,7 @@ def _prepare(timeseries: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     df["month"] = pd.to_numeric(df["month"], errors="coerce")
     df = df.dropna(subset=["value", "month"])
     df["month"] = df["month"].astype(int)
-    for c in ("scenario", "level", "metric", "unit"):
+    for c in ("scenario", "level", "metric", "area"):
         df[c] = df[c].astype(str)
     rep_cols = ["run", "seed"] if "run" in df.columns else ["seed"]
     for c in rep_cols:
@@ -160,9 +169,10 @@ def _stats(ctx: _Context, series: _Series, unit: str | None = None) -> dict[str,
         without data are absent.
     """
     df = ctx.df
-    sel = (df["level"] == series.level) & (df["metric"] == series.metric)
+    level = ctx.whole_level if series.level == "whole" else series.level
+    sel = (df["level"] == level) & (df["metric"] == series.metric)
     if unit is not None:
-        sel &= df["unit"] == unit
+        sel &= df["area"] == unit
     sub = df.loc[sel]
     if sub.empty:
         return {}
@@ -207,6 +217,8 @@ def _style_axes(ax: Axes, *, right_spine: bool = False) -> None:
 def _time_axis(ax: Axes) -> None:
     ax.set_xlabel(_TIME_XLABEL, fontsize=11)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+    # a run shorter than two years gets fractional ticks: print them as years, never as an offset
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"))
     ax.margins(x=0.01)
 
 
@@ -287,13 +299,23 @@ def _series_panel(ax: Axes, ctx: _Context, series: Sequence[_Series], *, title: 
 
 
 def _hle_panel(ax: Axes, ctx: _Context) -> None:
-    """Panel 1: system HLE plus (single scenario only) one thin line per place."""
+    """Panel 1: HLE of the whole run plus (single scenario only) one thin line per place, or per
+    system when the run holds several systems (England: 42 systems, not 158 places)."""
     ax.set_title("Healthy life expectancy", fontsize=13, loc="left", fontweight="bold")
-    system = _stats(ctx, _Series("hle_mean", "Whole system"))
+    whole = ctx.whole_name() + (" (population-weighted)" if ctx.several_systems else "")
+    system = _stats(ctx, _Series("hle_mean", whole))
     handles: list = []
-    if not ctx.multi:
+    if not ctx.multi and ctx.several_systems:
+        systems = sorted(ctx.df.loc[(ctx.df["level"] == "system")
+                                    & (ctx.df["metric"] == "hle_mean"), "area"].unique())
+        for code in systems:
+            for st in _stats(ctx, _Series("hle_mean", code, level="system"), unit=code).values():
+                _draw(ax, ctx, st, colour="0.7", lw=0.7, band=False)
+        if systems:
+            handles.append(Line2D([], [], color="0.7", linewidth=0.9, label=f"Each system ({len(systems)})"))
+    elif not ctx.multi:
         places = sorted(ctx.df.loc[(ctx.df["level"] == "place")
-                                   & (ctx.df["metric"] == "hle_mean"), "unit"].unique())
+                                   & (ctx.df["metric"] == "hle_mean"), "area"].unique())
         place_colours = [c for c in _PALETTE if c != "#000000"]
         if len(places) > len(place_colours):
             place_colours = [to_hex(c) for c in colormaps["tab20"].colors]
@@ -306,9 +328,9 @@ def _hle_panel(ax: Axes, ctx: _Context) -> None:
         _draw(ax, ctx, st, colour=ctx.colours[scen] if ctx.multi else "black", lw=2.8)
     if system:
         handles.insert(0, Line2D([], [], color="0.3" if ctx.multi else "black", linewidth=2.8,
-                                 label="Whole system"))
+                                 label=whole))
     if not system:
-        handles.insert(0, _not_recorded_handle("Whole system"))
+        handles.insert(0, _not_recorded_handle(ctx.whole_name()))
         if len(handles) == 1:
             _empty_panel(ax)
     _time_axis(ax)
@@ -366,27 +388,30 @@ def _twin_panel(ax: Axes, ctx: _Context, left: _Series, right: _Series, *, title
 
 
 def _partnership_panel(ax: Axes, ctx: _Context) -> Axes:
-    """Panel 5: mean trust (left axis) and budget decision delay (right axis)."""
+    """Panel 5: mean trust (left axis) and budget decision delay (right axis), both means over
+    the places' partnerships."""
     return _twin_panel(
         ax, ctx,
         _Series("trust_mean", "Mean trust between partners"),
         _Series("decision_delay_months", "Budget decision delay"),
         title="Partnership working", name="partnership_delay",
-        left_ylabel="Mean trust (0 = none, 1 = full)",
-        right_ylabel="Place budget decision delay (months)", left_unit_range=True,
+        left_ylabel="Mean trust over places (0 = none, 1 = full)",
+        right_ylabel="Place budget decision delay (months, mean)", left_unit_range=True,
     )
 
 
 def _coordination_panel(ax: Axes, ctx: _Context) -> Axes:
     """Panel 4: duplicated spending (left axis) and unfunded need, the gaps (right axis): gaps are
-    often ten times the duplication, so one axis would flatten it."""
+    often ten times the duplication, so one axis would flatten it. Both are totals over the run's
+    whole population (all systems of a national run), as the summary prints them."""
+    where = f"total of {ctx.n_systems} systems, " if ctx.several_systems else ""
     return _twin_panel(
         ax, ctx,
         _Series("duplicated_spend_gbp", "Duplicated spend", scale=1e-6),
         _Series("unfunded_need", "Unfunded need", scale=1e-6),
         title="Coordination: waste and gaps", name="coordination_gaps",
-        left_ylabel="Duplicated spend (£ million per year)",
-        right_ylabel="Unfunded need (£ million per year)",
+        left_ylabel=f"Duplicated spend ({where}£ million per year)",
+        right_ylabel=f"Unfunded need ({where}£ million per year)",
     )
 
 
@@ -427,9 +452,9 @@ def _gradient_panel(ax: Axes, ctx: _Context) -> None:
         if at is not None and (m_s["month"] == at).any():
             m_s = m_s.loc[m_s["month"] == at]
         else:  # latest month per neighbourhood and replicate
-            last = m_s.groupby(["unit", *ctx.rep_cols])["month"].transform("max")
+            last = m_s.groupby(["area", *ctx.rep_cols])["month"].transform("max")
             m_s = m_s.loc[m_s["month"] == last]
-        return m_s.groupby(["unit", *ctx.rep_cols])["value"].mean().groupby(level="unit").median()
+        return m_s.groupby(["area", *ctx.rep_cols])["value"].mean().groupby(level="area").median()
 
     frames: dict[str, pd.DataFrame] = {}
     weighted = True
@@ -455,6 +480,7 @@ def _gradient_panel(ax: Axes, ctx: _Context) -> None:
 
     pop_max = max(float(d["pop"].max()) for d in frames.values()) or 1.0
     short = _distinct_parts(list(frames))
+    recorded = _stats(ctx, _Series("hle_sii", "SII"))
     lines: list[str] = []
     slopes: list[float] = []
     for scen, d in frames.items():
@@ -464,14 +490,18 @@ def _gradient_panel(ax: Axes, ctx: _Context) -> None:
                    edgecolors="white", linewidths=0.7, zorder=3)
         slope, intercept = weighted_slope(d["rank"], d["hle"], d["pop"])
         prefix = f"{short[scen]}: " if ctx.multi else ""
+        # one SII everywhere: the recorded one (by national decile), which the summary and the
+        # console print; the fitted line over neighbourhoods is a different estimate, named so
+        sii = f"SII = {_fmt_years(recorded[scen]['med'].iloc[-1])} years" if scen in recorded else "SII not recorded"
         if np.isfinite(slope):
             xs = np.array([d["rank"].min(), d["rank"].max()])
             ax.plot(xs, intercept + slope * xs, color=colour if ctx.multi else "black",
                     linewidth=2, zorder=4)
-            lines.append(f"{prefix}SII ≈ {_fmt_years(slope)} years")
+            lines.append(f"{prefix}{sii}; line {_fmt_years(slope)}")
             slopes.append(slope)
         else:
-            lines.append(f"{prefix}SII not estimable")
+            lines.append(f"{prefix}{sii}; line not estimable")
+    lines.append("SII by national decile, as in the summary;\nline: slope of the fit over neighbourhoods")
 
     positive = not slopes or float(np.median(slopes)) >= 0
     handles = [
@@ -483,14 +513,20 @@ def _gradient_panel(ax: Axes, ctx: _Context) -> None:
                else "Unweighted straight-line fit"),
     ]
     rows = _legend(ax, handles, ncol=1, loc="lower right" if positive else "upper right")
-    ax.text(0.02, 0.97 if positive else 0.03, "\n".join(lines), transform=ax.transAxes,
-            ha="left", va="top" if positive else "bottom", fontsize=11.5, fontweight="bold",
-            bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": "0.8",
-                  "alpha": 0.92}, zorder=5)
-    # Room at the top (text box) and at the bottom (legend) so neither covers a marker.
+    note = lines.pop()
+    box = ax.text(0.02, 0.97 if positive else 0.03, "\n".join(lines), transform=ax.transAxes,
+                  ha="left", va="top" if positive else "bottom", fontsize=11.5, fontweight="bold",
+                  bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": "0.8",
+                        "alpha": 0.92}, zorder=5)
+    box.set_gid("sii")
+    ax.text(0.02, 0.97 - 0.065 * (len(lines) + 0.6) if positive else 0.03 + 0.065 * (len(lines) + 0.6),
+            note, transform=ax.transAxes, ha="left", va="top" if positive else "bottom",
+            fontsize=9, color="0.35", zorder=5)
+    lines.append(note)
+    # Room at the top (text boxes) and at the bottom (legend) so neither covers a marker.
     lo, hi = ax.get_ylim()
     span = hi - lo if hi > lo else 1.0
-    top_rows = len(lines) + 0.5
+    top_rows = len(lines) + 1.5
     bottom_rows = rows + 0.5
     if not positive:
         top_rows, bottom_rows = bottom_rows, top_rows
@@ -510,6 +546,8 @@ def _subtitle(ctx: _Context) -> str:
         parts.append(f"{len(ctx.scenarios)} scenarios (colours)")
     else:
         parts.append(f"Scenario: {ctx.scenarios[0]}")
+    if ctx.several_systems:
+        parts.append(f"{ctx.n_systems} systems: lines are all systems together")
     n_rep = [int(df.loc[df["scenario"] == s, ctx.rep_cols].drop_duplicates().shape[0])
              for s in ctx.scenarios]
     lo, hi = min(n_rep), max(n_rep)
@@ -551,7 +589,7 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
     Args:
         timeseries: Tidy long frame with columns ``run`` (optional), ``scenario``,
             ``seed``, ``month`` (0 = April of ``start_year``), ``level``
-            (``"system"``, ``"place"`` or ``"neighbourhood"``), ``unit``,
+            (``"system"``, ``"place"`` or ``"neighbourhood"``), ``area``,
             ``metric`` and ``value``.
         path: If given, the PNG is written there atomically (temporary file in
             the same folder, then :func:`os.replace`). A ``.pdf``/``.svg``
@@ -570,8 +608,10 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
     df, rep_cols = _prepare(timeseries)
     scenarios = [str(s) for s in pd.unique(df["scenario"])]
     colours = {s: _PALETTE[i % len(_PALETTE)] for i, s in enumerate(scenarios)}
+    n_systems = int(df.loc[df["level"] == "system", "area"].nunique())
+    whole_level = "national" if n_systems > 1 and (df["level"] == "national").any() else "system"
     ctx = _Context(df=df, scenarios=scenarios, colours=colours, rep_cols=rep_cols,
-                   start_year=int(start_year))
+                   start_year=int(start_year), whole_level=whole_level, n_systems=max(n_systems, 1))
 
     fig = Figure(figsize=FIGSIZE, dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
@@ -587,7 +627,7 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
 
     _hle_panel(a_hle, ctx)
     _series_panel(a_ineq, ctx, [
-        _Series("hle_sii", "Slope index of inequality (SII)"),
+        _Series("hle_sii", "Slope index of inequality (SII, by national decile)"),
         _Series("hle_gap_q1_q5", "Gap, least vs most deprived fifth"),
     ], title="Inequality in healthy life expectancy", ylabel="Gap in healthy life expectancy (years)")
     _series_panel(a_unmet, ctx, [

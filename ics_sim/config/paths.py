@@ -1,0 +1,21 @@
+"""Where the package's Hydra configs live."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+
+def _config_dir() -> Path:
+    """The folder holding config.yaml (packaged as ``ics_sim.configs``, source folder ``configs/``)."""
+    try:
+        path = Path(str(resources.files("ics_sim.configs")))
+        if (path / "config.yaml").exists():
+            return path
+    except ModuleNotFoundError:  # running from a source tree that is not installed
+        pass
+    return Path(__file__).resolve().parents[2] / "configs"
+
+
+#: the package's configs (config groups load only from here)
+CONFIG_DIR = _config_dir()

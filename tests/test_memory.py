@@ -1,0 +1,51 @@
+"""Memory stays flat over many in-process runs (issue 12): a result the caller drops is freed.
+
+Mesa 3.3 kept every model in ``mesa.Agent._ids``; ``ics_sim.model.ics_model`` holds that counter
+weakly. ``benchmarks/memory_benchmark.py`` measures 500 default runs; here fewer, shorter ones.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import mesa
+
+import ics_sim
+from ics_sim.model.ics_model import ICSModel
+
+
+def _rss_mb() -> float:
+    import os
+
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def test_a_dropped_result_frees_its_model():
+    r = ics_sim.run({"years": 1}, seed=0)
+    model = weakref.ref(r.model)
+    agents = weakref.ref(next(iter(r.model.agents)))
+    del r
+    gc.collect()
+    assert model() is None and agents() is None
+    assert not any(isinstance(m, ICSModel) for m in getattr(mesa.Agent, "_ids", {}))
+
+
+def test_a_kept_result_keeps_its_model_and_agent_numbers_run_on():
+    r = ics_sim.run({"years": 1}, seed=0)
+    ids = sorted(a.unique_id for a in r.model.agents)
+    assert ids == list(range(1, len(ids) + 1))  # numbered from 1 per model, as Mesa does
+    gc.collect()
+    assert r.model.agents and r.summary["hle_mean"] > 0
+
+
+def test_many_runs_keep_memory_flat():
+    for i in range(5):  # warm-up: imports, caches, allocator pools
+        ics_sim.run({"years": 2}, seed=i)
+    gc.collect()
+    start = _rss_mb()
+    for i in range(40):
+        ics_sim.run({"years": 2}, seed=i)
+    gc.collect()
+    assert _rss_mb() - start < 15.0
