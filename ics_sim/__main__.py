@@ -45,7 +45,7 @@ SHOWN = [
     ("decision_delay_months", "Decision delay (months from April)", "{:.2f}"),
     ("deadlocks", "Deadlocked meetings (total)", "{:.0f}"),
     ("transaction_cost_gbp", "Transaction cost (GBP per year)", "{:,.0f}"),
-    ("strategy_alignment", "Alignment with ICP strategy (0-1)", "{:.3f}"),
+    ("strategy_alignment", "Alignment with ICP strategy (1 = on it, 0 = as budgeted)", "{:.3f}"),
     ("trust_mean", "Mean trust between partners (0-1)", "{:.3f}"),
     ("vcse_survival", "VCSE bodies still operating (share)", "{:.0%}"),
 ]

@@ -28,7 +28,7 @@ from ics_sim.runs.io import atomic_write_text  # noqa: E402
 
 OUTPUTS_PATH = REPO / "docs" / "OUTPUTS.md"
 MARKER = re.compile(r"<!-- metrics -->\n.*?<!-- /metrics -->", re.S)
-LEVEL_SHORT = {"neighbourhood": "neighbourhood", "place": "place", "system": "system"}
+LEVEL_SHORT = {"neighbourhood": "neighbourhood", "place": "place", "system": "system", "pair": "pair of members"}
 REDUCTION = {"last": "value at the horizon", "mean12": "mean of the last 12 months", "run_mean": "mean over the run"}
 
 
@@ -45,7 +45,7 @@ def render() -> str:
     ]
     for name, m in METRICS.items():
         summary = REDUCTION.get(reductions[name], reductions[name]) if name in reductions else "-"
-        levels = ", ".join(LEVEL_SHORT[level] for level in m.levels)
+        levels = ", ".join(LEVEL_SHORT[level] for level in m.levels) or "run (summary only)"
         lines.append(
             f"| `{name}` | {_escape(m.unit)} | {levels} | {DIRECTIONS[m.direction]} | {summary} | {_escape(m.description)} |"
         )

@@ -26,10 +26,16 @@ def paired(a: dict, b: dict, key: str) -> np.ndarray:
     return np.array(out)
 
 
+#: partners who do not (yet) trust each other: co-ordination must come from structure. Once trust
+#: is high the ICB and the council co-ordinate almost as well without a joint post, and the joint
+#: post's lean towards the council's priorities (more overlap with the council's own spending)
+#: can outweigh it (docs/ODD.md 7.13)
+LOW_TRUST = {"trust.initial": 0.2, "trust.baseline": 0.2, "trust.dialogue": 0.0}
+
 ADVICE_CASES = [
-    ("a joint ICB-council SRO co-ordinates council money with the pot",
-     {"governance": "individual_executive", "governance.sro_appointment": "joint"},
-     {"governance": "individual_executive"}, "duplicated_spend_gbp", -1),
+    ("a joint ICB-council SRO co-ordinates council money with the pot where trust is low",
+     {"governance": "individual_executive", "governance.sro_appointment": "joint", **LOW_TRUST},
+     {"governance": "individual_executive", **LOW_TRUST}, "duplicated_spend_gbp", -1),
     ("bodies that heed a consultative forum more duplicate less",
      {"governance": "consultative_forum", "governance.advice_weight": 0.9},
      {"governance": "consultative_forum", "governance.advice_weight": 0.1}, "duplicated_spend_gbp", -1),

@@ -32,7 +32,7 @@ def test_default_run_reports_every_summary_key_and_a_tidy_series():
     assert dates[0] == pd.Timestamp("2025-04-01") and dates[23] == pd.Timestamp("2027-03-01")
     units = r.timeseries.drop_duplicates("metric").set_index("metric")["measure_unit"]
     assert units["hle_sii"] == "years" and units["duplicated_spend_gbp"] == "GBP per year" and (units != "").all()
-    assert set(r.timeseries["level"]) == {"system", "place", "neighbourhood"}
+    assert set(r.timeseries["level"]) == {"system", "place", "neighbourhood", "pair"}
     assert r.timeseries["month"].max() == 23
     # the synthetic default: about 1.2 million people in 4 places and about 30 neighbourhoods
     assert r.summary["population"] == pytest.approx(1_200_000)
@@ -134,6 +134,10 @@ EQUAL = {
     "membership.healthwatch": True,
     "membership.social_care": True,
     "years": 1,  # later years differ in true need (delivery differs by form), not in how it is allocated
+    # every table decides in April, on the same month's need (the forms' processes take different
+    # times, and true need moves with each form's delivery in the meantime)
+    "decision.preparation_months": 0,
+    "decision.signoff_months": 0,
 }
 
 
@@ -265,3 +269,21 @@ def test_stepping_by_hand_matches_run_with_social_and_economic_development():
     assert np.array_equal(a.population.external, b.population.external)
     assert np.abs(b.population.external).max() > 0
     assert summarise(a.recorder)["hle_mean"] == summarise(b.recorder)["hle_mean"]
+
+
+def test_the_subsidiarity_test_copes_with_a_domain_nobody_needs():
+    """A domain with no need has no within-place variation to know about: no division by zero,
+    no warning, and the domain is judged on scale and co-ordination alone."""
+    import warnings
+
+    from ics_sim.model.governance.delegation import subsidiarity_test
+    from ics_sim.model.systems import build_layout
+
+    cfg, _ = load_config({"need.gbp_per_head.prevention": 0.0})
+    layout = build_layout(cfg.system)
+    need = np.ones((layout.n_neighbourhoods, 5)) * layout.nb_population[:, None]
+    need[:, 4] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        delegated = subsidiarity_test(cfg, layout, need)
+    assert delegated.shape == (5,) and delegated.dtype == bool

@@ -76,7 +76,7 @@ def test_timeseries_has_units_dates_and_typed_factors(sed_run):
     assert months[0] == pd.Timestamp("2030-04-01") and months[9] == pd.Timestamp("2031-01-01")
     assert list(ts.columns[2:2 + len(STANDARD)]) == list(STANDARD)
     assert ts["delegation_share"].dtype == np.float64 and ts["governance"].iloc[0] == "committee"
-    assert "unit" not in ts.columns and set(ts["level"]) == {"neighbourhood", "place", "system"}
+    assert "unit" not in ts.columns and set(ts["level"]) == {"neighbourhood", "place", "system", "pair"}
 
 
 def test_factors_come_typed_from_the_resolved_config():

@@ -6,7 +6,10 @@ same metadata feeds the ODD parameter tables and the sensitivity-analysis parame
 parameter is documented exactly once: here.
 
 Each numeric field is declared with :func:`param`, whose metadata holds ``unit``, ``range``
-(inclusive bounds), ``help`` (a plain-language tip) and ``source``.
+(inclusive bounds), ``help`` (a plain-language tip) and ``source``. A parameter whose value is
+not known well enough to trust a conclusion that hangs on it also declares ``uncertain=(low,
+high)``, the range over which the robustness analysis draws it, with a short ``label`` for the
+sentences that report where a conclusion flips (:func:`uncertain_parameters`).
 """
 
 from __future__ import annotations
@@ -33,9 +36,18 @@ def param(
     help: str = "",
     source: str = ASSUMPTION,
     choices: tuple[str, ...] | None = None,
+    uncertain: tuple[float, float] | None = None,
+    label: str = "",
 ) -> Any:
-    """Declare a parameter with its unit, inclusive range, meaning and source."""
-    meta = {"unit": unit, "range": (lo, hi), "help": help, "source": source, "choices": choices}
+    """Declare a parameter with its unit, inclusive range, meaning and source; ``uncertain`` (a
+    range inside the allowed one) and ``label`` (a few plain words) mark it as an uncertain
+    parameter of the robustness analysis."""
+    if uncertain is not None:
+        ulo, uhi = uncertain
+        if not ((lo is None or lo <= ulo) and ulo < uhi and (hi is None or uhi <= hi)):
+            raise ValueError(f"uncertain range {uncertain} must lie inside the allowed range ({lo}, {hi})")
+    meta = {"unit": unit, "range": (lo, hi), "help": help, "source": source, "choices": choices,
+            "uncertain": uncertain, "label": label or help}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: default.copy(), metadata=meta)
     return field(default=default, metadata=meta)
@@ -51,6 +63,29 @@ def _per_domain(values: tuple[float, float, float, float, float], unit: str, lo,
         default_factory=make,
         metadata={"unit": unit, "range": (lo, hi), "help": help, "source": source, "choices": None},
     )
+
+
+def uncertain_parameters(cls: type | None = None, prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Every parameter declared ``uncertain``, by dotted key: its range to draw from (``low``,
+    ``high``), ``label``, ``unit``, ``help``, whether it is a whole number (``integer``) and its
+    default. Declared once, here; the robustness analysis reads it (:mod:`ics_sim.analysis.robustness`)."""
+    import dataclasses
+    import typing
+
+    cls = Config if cls is None else cls
+    out: dict[str, dict[str, Any]] = {}
+    hints = typing.get_type_hints(cls)
+    defaults = cls()
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            out.update(uncertain_parameters(tp, key + "."))
+        elif f.metadata.get("uncertain"):
+            lo, hi = f.metadata["uncertain"]
+            out[key] = {"low": lo, "high": hi, "label": f.metadata["label"], "unit": f.metadata["unit"],
+                        "help": f.metadata["help"], "integer": tp is int, "default": getattr(defaults, f.name)}
+    return out
 
 
 @dataclass
@@ -144,6 +179,7 @@ class FinanceConfig:
         "Better Care Fund: GBP 5.3bn pooled against a required GBP 3.8bn in 2015-16 (PAC, HC 807, 2014-15) and GBP 9.2bn "
         "against GBP 6.4bn in 2019-20, with adult social care spending about GBP 22bn a year: the council money in pooled "
         "budgets is about 15-20% of it (voluntary additions 5-10%). Evidence range 0.05-0.40; a few care trusts pool most",
+        uncertain=(0.05, 0.4), label="share of council money pooled",
     )
 
 
@@ -178,7 +214,7 @@ class NeedConfig:
     spill_over: float = param(
         0.25, "GBP acute per GBP unmet", 0.0, 2.0,
         "unmet social care and primary care need that turns into acute demand next month (delayed discharge)",
-        "NHS England discharge data; assumption",
+        "NHS England discharge data; assumption", uncertain=(0.1, 0.5), label="spill-over of unmet care into acute demand",
     )
     prevention_payoff: float = param(
         0.15, "share of need", 0.0, 0.9, "need avoided at full prevention coverage, relative to the reference", "assumption; see ODD"
@@ -216,6 +252,7 @@ class HealthConfig:
         "docked to the mortality effect of NHS resources in Barr, Bambra and Whitehead 2014 (BMJ 348:g3231: 35 fewer "
         "male amenable deaths per 100,000 for about GBP 243 per head more a year by 2011, about 0.5 years of life "
         "expectancy, about 1 year of HLE at le_per_hle); range spans taking the 2011 or the decade-mean spending gap",
+        uncertain=(9.0, 17.0), label="health bought per unit of care relative to need",
     )
     productivity_curvature: float = param(
         1.0, "-", 0.0, 5.0,
@@ -223,6 +260,7 @@ class HealthConfig:
         "(G(c) = (c^(1-eta) - 1)/(1 - eta); 0 = linear, 1 = logarithmic)",
         "range from the mortality elasticities of English programme budgeting (Martin, Rice and Smith 2008; "
         "Claxton et al. 2015): the marginal product of spending falls as spending rises; assumption within it",
+        uncertain=(0.5, 3.0), label="diminishing returns of care",
     )
     deprivation_productivity: float = param(
         0.15, "relative", 0.0, 0.6,
@@ -230,6 +268,7 @@ class HealthConfig:
         "the least (disease mix: care for conditions concentrated in deprived areas buys more health per pound)",
         "docked to Love-Koh, Cookson, Claxton and Griffin 2020 (Med Decis Making 40(2):170-182): 26% of the health "
         "effect of an NHS expenditure change accrues to the most deprived fifth, 14% to the least deprived fifth",
+        uncertain=(0.05, 0.3), label="extra health at stake in deprived areas",
     )
     prevention_effect: float = param(0.08, "health state per unit coverage", 0.0, 1.0, "extra effect of lagged prevention coverage")
     coverage_reference: float = param(
@@ -280,8 +319,10 @@ class HealthConfig:
 class ObservationConfig:
     """How organisations see need (MODEL.md section 6.3)."""
 
-    error_system: float = param(0.30, "log s.d.", 0.0, 2.0, "error of system-level estimates of neighbourhood need")
-    error_place: float = param(0.14, "log s.d.", 0.0, 2.0, "error of place-level estimates")
+    error_system: float = param(0.30, "log s.d.", 0.0, 2.0, "error of system-level estimates of neighbourhood need",
+                                uncertain=(0.15, 0.5), label="error of the ICB's system-level view of need")
+    error_place: float = param(0.14, "log s.d.", 0.0, 2.0, "error of place-level estimates",
+                               uncertain=(0.07, 0.25), label="error of place-level views of need")
     error_neighbourhood: float = param(0.05, "log s.d.", 0.0, 2.0, "error of neighbourhood-level estimates (PCNs)")
     error_formula: float = param(
         0.10, "log s.d.", 0.0, 2.0,
@@ -289,9 +330,11 @@ class ObservationConfig:
         "Dixon et al. 2011 (BMJ 343:d6608): the person-based allocation formula predicts 77% of the variation in "
         "practice-level hospital costs and misses by 10% or more for about a third of practices (about 0.10 log s.d.); "
         "a PCN-sized neighbourhood is estimated at least as well. Evidence range 0.05-0.20",
+        uncertain=(0.05, 0.2), label="error of the national need formula",
     )
     error_persistence: float = param(0.95, "per month", 0.0, 1.0, "month-to-month autocorrelation of estimation errors")
-    reach_vcse: float = param(0.8, "share of hidden need", 0.0, 1.0, "hidden need a VCSE body sees", "NCF and Thriving places on VCSE reach")
+    reach_vcse: float = param(0.8, "share of hidden need", 0.0, 1.0, "hidden need a VCSE body sees", "NCF and Thriving places on VCSE reach",
+                              uncertain=(0.5, 0.95), label="VCSE reach into hidden need")
     reach_healthwatch: float = param(0.5, "share of hidden need", 0.0, 1.0, "hidden need Healthwatch brings to a forum")
     reach_pcn: float = param(0.25, "share of hidden need", 0.0, 1.0, "hidden need a PCN sees")
     jsna_cycle_months: int = param(36, "months", 1, 120, "months between needs-assessment refreshes")
@@ -304,14 +347,16 @@ class InterestsConfig:
     """Preferences and interests of members (MODEL.md sections 3, 6.4)."""
 
     enabled: bool = param(True, "-", help="verification switch: false gives every member equal preferences")
-    provider_own_service_bias: float = param(0.3, "log weight", 0.0, 3.0, "how strongly providers favour their own services")
+    provider_own_service_bias: float = param(0.3, "log weight", 0.0, 3.0, "how strongly providers favour their own services",
+                                             uncertain=(0.1, 0.6), label="providers' bias to their own services")
     council_visible_bias: float = param(
         0.5, "share", 0.0, 1.0, "share of hidden need a council discounts (democratic accountability favours visible need)"
     )
     council_social_care_bias: float = param(0.2, "log weight", 0.0, 3.0, "councils' priority for their social care duty")
     vcse_prevention_bias: float = param(0.3, "log weight", 0.0, 3.0, "VCSE priority for prevention and community support")
     local_priority_sd: float = param(
-        0.15, "log weight", 0.0, 2.0, "s.d. of each place's own domain priorities (local preferences; Oates 1972)"
+        0.15, "log weight", 0.0, 2.0, "s.d. of each place's own domain priorities (local preferences; Oates 1972)",
+        uncertain=(0.05, 0.4), label="spread of places' own priorities",
     )
     strategy_regard: float = param(0.5, "share", 0.0, 1.0, "how far partners move their domain mix towards the ICP strategy ('have regard to')")
 
@@ -351,11 +396,20 @@ class DecisionConfig:
     tolerance: float = param(
         0.0, "share of budget", 0.0, 1.0, "how far (half L1 distance) a decision may sit from a member's proposal for them to accept, at zero trust"
     )
-    tolerance_trust: float = param(0.08, "share of budget", 0.0, 1.0, "extra tolerance at full trust in the proposer")
+    tolerance_trust: float = param(0.08, "share of budget", 0.0, 1.0, "extra tolerance at full trust in the proposer",
+                                   uncertain=(0.04, 0.15), label="tolerance of a trusted proposer's plan")
     concession: float = param(0.35, "share", 0.0, 1.0, "how far members move their proposals towards the members' mean after a failed meeting")
     supermajority: float = param(2 / 3, "share of votes", 0.5, 1.0, "threshold of a supermajority")
     independent_chair_moderation: float = param(
         0.4, "share", 0.0, 1.0, "how far an independent chair pulls the opening proposal towards the members' mean"
+    )
+    preparation_months: int = param(
+        1, "months", 0, 6, "months from April before the year's plan can be tabled (analysis and drafting)",
+        uncertain=(0, 3), label="time to prepare the year's plan (months)",
+    )
+    signoff_months: int = param(
+        1, "months", 0, 6,
+        "months a statutory body with money in the pot but no hand in the plan takes to sign it off (its board; the ICB's assurance of a contract plan)",
     )
     stake_aversion: float = param(
         1.0, "share", 0.0, 1.0,
@@ -409,14 +463,19 @@ class AllocationConfig:
 class TrustConfig:
     """Trust between partners (MODEL.md section 6.7)."""
 
-    initial: float = param(0.35, "trust", 0.0, 1.0, "trust between partners at the start")
+    initial: float = param(0.35, "trust", 0.0, 1.0, "trust between partners at the start", uncertain=(0.15, 0.6),
+                           label="trust between partners at the start")
     baseline: float = param(0.4, "trust", 0.0, 1.0, "level trust slowly returns to")
     gain: float = param(0.06, "share of the gap to 1", 0.0, 1.0, "trust gained from an agreement, delivery or small win")
     loss_ratio: float = param(
         3.0, "ratio", 1.0, 10.0, "a violation costs this many times what a success earns",
-        "Slovic 1993, trust asymmetry; MODEL.md section 6.7",
+        "Slovic 1993, trust asymmetry; MODEL.md section 6.7", uncertain=(2.0, 5.0), label="ratio of trust lost per breach to trust gained per success",
     )
     reversion: float = param(0.01, "per month", 0.0, 1.0, "monthly return towards the baseline")
+    dialogue: float = param(
+        0.5, "share of a success", 0.0, 1.0, "trust every pair of members gains from a meeting that concludes its business (dialogue, small wins)",
+        "Ansell and Gash 2008: face-to-face dialogue builds trust; assumption", uncertain=(0.1, 0.9), label="trust built by each concluded meeting",
+    )
 
 
 @dataclass
@@ -446,16 +505,18 @@ class CostsConfig:
     independent_chair_gbp: float = param(20_000.0, "GBP per year", 0.0, 1e6, "remuneration of an independent chair")
     reporting_share: float = param(0.001, "share of delegated budget", 0.0, 0.05, "assurance and reporting burden")
     integration_bonus: float = param(
-        0.02, "share", 0.0, 0.5, "efficiency gain of integrated delivery from a pooled or lead-provider pot at full trust",
+        0.02, "share", 0.0, 0.5, "efficiency gain of integrated delivery (pooled budget or one commissioner) at full trust",
         "NAO, Health and social care integration (HC 1011, 2017): benefits 'fallen far short of plans'; the Better Care "
         "Fund's first year realised little of its planned savings (PAC, HC 807, 2014-15); integrated care pilot "
         "evaluations found process gains without fewer emergency admissions. Evidence range 0-0.05",
+        uncertain=(0.0, 0.05), label="efficiency gain of integrated delivery",
     )
     duplication_rate: float = param(
         0.10, "share", 0.0, 1.0,
         "share of the overlapping (smaller) contribution wasted when two funders who do not co-ordinate pay for the same need",
         "no national measure of double-funded care exists; range 0-0.25 brackets the duplicated assessments and visits "
         "integration evaluations describe (NAO HC 1011, 2017). Varied in sensitivity analysis",
+        uncertain=(0.0, 0.25), label="waste of unco-ordinated overlapping funding",
     )
 
 
@@ -471,8 +532,26 @@ class ProvidersConfig:
     collaborative: bool = param(True, "-", help="providers give mutual aid across places (provider collaborative)")
     vcse_cost_factor: float = param(0.75, "relative unit cost", 0.1, 2.0, "unit cost of VCSE-delivered prevention and support")
     vcse_grant_share: float = param(0.3, "share", 0.0, 1.0, "share of prevention spending channelled through VCSE grants")
-    vcse_running_cost: float = param(0.9, "share of last year's income", 0.0, 2.0, "VCSE fixed running cost")
-    vcse_reserve_months: float = param(6.0, "months", 0.0, 60.0, "VCSE reserves at the start")
+    vcse_bodies: int = param(6, "count", 1, 50, "VCSE bodies modelled per place (each with its own size, grant dependence and reserves)")
+    vcse_running_cost: float = param(
+        0.98, "share of income", 0.0, 2.0, "running cost a VCSE body commits to, as a share of its income (thin margins)",
+        "NCVO Civil Society Almanac: the sector's surplus is a few per cent of income; assumption",
+    )
+    vcse_cost_months: float = param(24.0, "months", 1.0, 240.0, "time for a VCSE body's running cost to follow its income")
+    vcse_cost_cut: float = param(
+        0.05, "share per year", 0.0, 1.0, "fastest cut of a VCSE body's running cost (contracts, leases, redundancy)"
+    )
+    vcse_reserve_months: float = param(
+        4.0, "months of running cost", 0.0, 60.0, "median reserves of a VCSE body at the start (log s.d. 0.6 between bodies)",
+        "Charity Commission reserves guidance and NCVO: commonly 3-6 months of expenditure, many hold less; assumption",
+    )
+    vcse_grant_cut_elasticity: float = param(
+        4.0, "ratio", 0.0, 20.0, "grants to VCSE bodies fall this many times faster than a funder's budget is cut against plan",
+        "NCVO Almanac: local authority grants to the sector fell far faster than council budgets after 2010; assumption",
+    )
+    vcse_rebuild_years: float = param(
+        3.0, "years", 0.1, 50.0, "mean time before a folded VCSE body is replaced, and for the new body to grow to full size"
+    )
     vcse_income_volatility: float = param(
         0.25, "log s.d. per year", 0.0, 2.0, "year-to-year variation of VCSE external income (grant rounds)"
     )
@@ -483,6 +562,10 @@ class IcpConfig:
     """The integrated care partnership (MODEL.md section 3)."""
 
     meetings_per_year: int = param(2, "per year", 1, 12, "ICP assembly meetings a year", "Herefordshire HWB report on its ICP")
+    icb_votes: int = param(
+        2, "votes", 0, 20, "the ICB's votes at the ICP (each council has one); an ICB chair adds one",
+        "Herefordshire HWB report: the ICB chair and chief executive sit on the ICP assembly; assumption",
+    )
     strategy_month: int = param(7, "month of year (1 = April)", 1, 12, "financial-year month when the strategy is revised")
 
 

@@ -6,7 +6,7 @@ costs each of them pays (:mod:`~ics_sim.model.running_costs`): the ICB's retaine
 while the table is deadlocked), each council's own money, and the VCSE bodies (their external
 income plus the prevention grants every funder passes through them). This module assembles them,
 with each funder's outreach (the share of need it recognises as hidden), efficiency (scale, and
-integration where one pot pools the money) and the co-ordination between each pair, then hands
+integration where one pot pools the money or one provider holds it under contract) and the co-ordination between each pair, then hands
 them to :func:`~ics_sim.model.delivery.deliver`, which turns money into care. Providers' capacity
 follows funded activity with a lag.
 """
@@ -59,6 +59,19 @@ def council_spend(model, part) -> np.ndarray:
     return plan * scale[None, :]
 
 
+def integration(model, part) -> float:
+    """How far the pot's care is organised as one (0..1), from what integrates it: one pooled
+    budget (the share of the council's money that is in the pot) and one commissioner (a provider
+    holding the pot under contract, which commissions and delivers the place's services through
+    one contract). Either integrates: ``1 - (1 - pooled share) (1 - one commissioner)``. Shared
+    information and working relationships scale the gain through trust (:func:`commission`)."""
+    fin = model.finance
+    council = fin.council_budget[part.place].sum()
+    pooled = (fin.pot_envelope[part.place].sum() - fin.pot_nhs[part.place].sum()) / council if council > 0 else 0.0
+    one_commissioner = 1.0 if part.contracted else 0.0
+    return 1.0 - (1.0 - min(max(pooled, 0.0), 1.0)) * (1.0 - one_commissioner)
+
+
 def commission(model) -> tuple[Delivery, Spending]:
     """Assemble this month's funders and deliver care; returns what was delivered and the plans."""
     L, c, pop, fin = model.layout, model.cfg, model.population, model.finance
@@ -92,8 +105,8 @@ def commission(model) -> tuple[Delivery, Spending]:
         council_out[i] = part.orgs["council"].belief(i).outreach_share
         central_out[i] = icb_system_belief(model, s, i).outreach_share
         t = part.mean_trust()
-        integrated = part.pooled or part.form == "lead_provider"
-        bonus = c.costs.integration_bonus * t if integrated else 0.0
+        model.pot_spend_by_domain[p] = pot[i].sum(axis=0)
+        bonus = c.costs.integration_bonus * t * integration(model, part)
         pot_eff[i] = place_eff[p] * (1.0 + bonus)
         # co-ordination is structural where a funder's controller votes on the pot's plan (it
         # knows the plan), and otherwise only as good as the trust between the two bodies
@@ -105,19 +118,20 @@ def commission(model) -> tuple[Delivery, Spending]:
         else:
             coord_pot_council[i] = part.trust_between(holder_key, "council")
         vcse = model.vcses[p]
-        coord_vcse[i] = part.trust_between("vcse", holder_key) if vcse.alive else 0.0
-        if vcse.alive:
+        coord_vcse[i] = part.trust_between("vcse", holder_key) if vcse.operating else 0.0
+        if vcse.operating:
             vb = vcse.belief(i)
             w = vb.total[:, [PRIMARY, PREVENTION]]
             w = w / np.maximum(w.sum(), 1e-12)
-            x = fin.vcse_external[p] * w
+            x = fin.vcse_external[p] * vcse.external_capacity() * w  # folded bodies raise nothing
             vcse_ext[i, PRIMARY] = x[:, 0]  # written in place column by column (vcse_ext[i][:, cols] = ...
             vcse_ext[i, PREVENTION] = x[:, 1]  # would write into a copy; np.ix_ is slower)
             vcse_out[i] = vb.outreach_share
             # VCSE grants: part of every funder's prevention money goes through the place's VCSE
-            # body, more where the body is trusted; it is cheaper and reaches hidden need
+            # bodies, more where they are trusted, less while funders cut against plan, and only
+            # to bodies that still operate; it is cheaper and reaches hidden need
             t_vcse = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
-            grant_share[i] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse)
+            grant_share[i] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse) * fin.grant_climate[p] * vcse.grant_capacity()
     central = fin.central_plan.copy()
     # running costs come out of the payers' care spending before anything is delivered
     paid = running_costs.charge(model.running_costs, L, central, pot, council, vcse_ext)
@@ -155,6 +169,14 @@ def commission(model) -> tuple[Delivery, Spending]:
     cap = model.capacity * model.shocks.capacity_factor(model.month)[None, :]
     d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, mutual)
     return d, Spending(central, pot, council, grants, vcse_ext, paid)
+
+
+def pay_vcse(model, spending: Spending) -> None:
+    """Each place's VCSE bodies are paid this month's grants and external income (the whole of it:
+    the part their people's time at the table took from care, ``spending.running.vcse``, is still
+    their income)."""
+    for p, i in enumerate(model.layout.place_index):
+        model.vcses[p].receive(spending.grants[i].sum() / 12.0, spending.vcse_external[i].sum() / 12.0 + spending.running.vcse[p])
 
 
 def note_spending(model, d: Delivery) -> None:

@@ -17,14 +17,20 @@ from ics_sim.model.governance import delegation
 from ics_sim.model.governance.allocation import Belief, area_weights, make_plan, shift_domains
 
 
-def vcse_base_income(cfg, place_population: float) -> float:
-    """A place VCSE body's expected yearly income: grants from the prevention budgets plus external
-    income, GBP per year."""
+def vcse_base_grants(cfg, place_population: float) -> float:
+    """A place VCSE sector's expected yearly grants from the prevention budgets at the starting
+    level of trust (7.13: the grant share is ``min(1, 0.5 + trust)`` of ``vcse_grant_share``), GBP
+    per year."""
     c = cfg
-    grants = c.providers.vcse_grant_share * 0.75 * place_population * (
+    return c.providers.vcse_grant_share * min(1.0, 0.5 + c.trust.initial) * place_population * (
         c.system.council_public_health_gbp_per_head + c.system.nhs_gbp_per_head * c.finance.nhs_domain_shares.prevention
     )
-    return grants + c.system.vcse_external_gbp_per_head * place_population
+
+
+def vcse_base_income(cfg, place_population: float) -> float:
+    """A place VCSE sector's expected yearly income: grants from the prevention budgets plus
+    external income, GBP per year."""
+    return vcse_base_grants(cfg, place_population) + cfg.system.vcse_external_gbp_per_head * place_population
 
 
 def icb_system_belief(model, s: int, idx: np.ndarray) -> Belief:
@@ -64,7 +70,9 @@ class Finance:
         council_envelope: each council's whole budget this year (what a forum can see).
         central_plan: the ICB's plan for its retained money, per neighbourhood and domain.
         system_spend_share: last month's share of each system's spending by domain.
-        vcse_external: each place VCSE body's external income this year, GBP.
+        vcse_external: each place VCSE sector's external income this year, GBP.
+        grant_climate: per place, the factor on grants to VCSE bodies this year (below 1 while
+            funders cut against plan, ``providers.vcse_grant_cut_elasticity``).
     """
 
     def __init__(self, model):
@@ -86,6 +94,7 @@ class Finance:
         self.central_plan = np.zeros_like(model.population.need)
         self.system_spend_share = np.tile(self.nhs_shares, (L.n_systems, 1))
         self.vcse_external = np.zeros(L.n_places)
+        self.grant_climate = np.ones(L.n_places)
 
     def council_own_envelope(self, p: int) -> np.ndarray:
         """What place ``p``'s council spends itself: its budget less what it pools."""
@@ -101,6 +110,8 @@ class Finance:
         L, c = m.layout, m.cfg
         year = month // 12
         cut_nhs, cut_council = m.shocks.budget_factor(month)
+        # funders cutting against plan protect statutory services and cut discretionary grants first
+        self.grant_climate[:] = min(cut_nhs, cut_council) ** c.providers.vcse_grant_cut_elasticity
         self.nhs_budget = (self.nhs_allocation * (1 + c.finance.nhs_growth) ** year * cut_nhs)[:, None] * self.nhs_shares[None, :]
         # council spending per head follows the place's need index (a proxy for the adult social care
         # relative needs formula); England = 1 reproduces the national averages per head

@@ -27,7 +27,7 @@ from ics_sim.config.schema import Config
 from ics_sim.domains import N_DOMAINS, PREVENTION
 from ics_sim.model import commissioning, development, mesa_compat, running_costs
 from ics_sim.model.delivery import Delivery
-from ics_sim.model.finance import Finance, vcse_base_income
+from ics_sim.model.finance import Finance, vcse_base_grants, vcse_base_income
 from ics_sim.model.geography import Layout
 from ics_sim.model.governance import delegation
 from ics_sim.model.governance.allocation import area_weights, make_plan
@@ -83,7 +83,7 @@ class ICSModel(mesa.Model):
         self.cfg = cfg
         self.seed = seed
         streams = np.random.SeedSequence([seed, 0x1C5]).spawn(4)
-        self.rng_obs, self.rng_place, self.rng_vcse, _ = (np.random.default_rng(s) for s in streams)
+        self.rng_obs, self.rng_place, self.rng_vcse, self.rng_sector = (np.random.default_rng(s) for s in streams)
         self.layout = layout if layout is not None else build_layout(cfg.system)
         L = self.layout
         self.population = Population(L, cfg)
@@ -96,6 +96,7 @@ class ICSModel(mesa.Model):
         self.ledger = Ledger()
         # state the month's mechanisms share
         self.place_spend_by_domain = np.zeros((L.n_places, N_DOMAINS))
+        self.pot_spend_by_domain = np.zeros((L.n_places, N_DOMAINS))
         self.capacity: np.ndarray | None = None
         self.last_unmet = np.zeros_like(self.population.need)
         self.last_delivery: Delivery | None = None
@@ -129,7 +130,7 @@ class ICSModel(mesa.Model):
             council = Council(self, s, p, f"{pname} council")
             community = NHSProvider(self, s, p, f"{pname} community services", "community_trust")
             social = SocialCareProvider(self, s, p, f"{pname} social care providers")
-            vcse = VCSE(self, s, p, f"{pname} VCSE", income=vcse_base_income(self.cfg, place_pop[p]))
+            vcse = VCSE(self, s, p, f"{pname} VCSE", income=vcse_base_income(self.cfg, place_pop[p]), grants=vcse_base_grants(self.cfg, place_pop[p]))
             healthwatch = Healthwatch(self, s, p, f"Healthwatch {pname}")
             orgs = {
                 "icb": self.icbs[s],
@@ -187,9 +188,12 @@ class ICSModel(mesa.Model):
         assessments on their staggered cycle, draw VCSE income and external funding."""
         if self.month > 0:
             self.ledger.close_year(self.month // 12 - 1)
-            self.finance.set_budgets(self.month, self.ledger, self.performance)
             for part in self.partnerships:
                 part.new_year()
+                moved = part.change_form()  # a move up or down the ladder starts with the year's budgets
+                if moved:
+                    self.form_changes.append((self.month, part.place, moved))
+            self.finance.set_budgets(self.month, self.ledger, self.performance)
         L, c = self.layout, self.cfg
         for p in range(L.n_places):
             if (self.month + 12 * p) % c.observation.jsna_cycle_months == 0:
@@ -201,35 +205,45 @@ class ICSModel(mesa.Model):
             development.draw_external_funding(self)
 
     def _meetings(self, moy: int) -> None:
-        """The ICP refreshes its strategy and meets; each place table meets on its cadence while
-        its year's decision is pending (or deadlocked), and reconvenes the month after a failed
-        meeting; bodies plan their own money. Every meeting held is a running cost."""
+        """The ICP refreshes its strategy and meets; each place table meets on its cadence once
+        its plan for the year has been prepared, trying to decide until it has (later meetings
+        review); a decided plan takes effect once signed off; bodies plan their own money. Every
+        meeting held is a running cost, and a failed meeting is followed by a negotiation session
+        of the same people the next month (costed; it decides nothing)."""
         c, L = self.cfg, self.layout
         for icp in self.icps:
             if moy == c.icp.strategy_month - 1:
                 icp.refresh(self)
         if moy in running_costs.icp_meeting_months(c):
             running_costs.book_icp_meeting(self.running_costs, c, L, self.finance.place_pop)
+        prep = c.decision.preparation_months
         for part in self.partnerships:
-            if moy == 0 and self._nothing_to_decide(part):
-                part.year.decided = True  # no pot: no meeting, no delay, no meeting cost
-            pending = not part.year.decided
-            reconvene = pending and part.year.failed_last
-            if moy % c.governance.cadence_months == 0 or (pending and moy == 0) or reconvene:
+            if moy == 0:
+                if self._nothing_to_decide(part):
+                    part.year.decided = True  # no pot: no meeting, no delay, no meeting cost
+                part.plan_own_budgets()  # April: bodies outside the pot set their own budgets
+            if part.take_effect(moy):
+                part.plan_own_budgets()
+            on_cadence = moy >= prep and (moy - prep) % c.governance.cadence_months == 0
+            if part.year.failed_last and not on_cadence:
+                # the month after a failed meeting the members negotiate (papers redrafted, positions
+                # sounded out): the same people's time, no decision, so deadlock costs money
                 running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
-                decided_before = part.year.decided
-                if pending:
+                part.year.failed_last = False
+            if not self._nothing_to_decide(part) and on_cadence:
+                running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
+                if part.year.decided:
+                    part.review()
+                else:
                     part.meet(moy)
-                if moy == 0 or (part.year.decided and not decided_before):
-                    part.plan_own_budgets()
-            climbed = part.maybe_climb()
-            if climbed:
-                self.form_changes.append((self.month, part.place, climbed))
+                    if part.year.decided and part.signing is None:
+                        part.plan_own_budgets()
+            part.watch_ladder()
 
     def _nothing_to_decide(self, part: PlacePartnership) -> bool:
         """True when the table holds no money (central delegation, or an emptied earned-autonomy
-        pot) and is not an advisory forum over aligned budgets."""
-        return part.form != "consultative_forum" and self.finance.pot_envelope[part.place].sum() <= 0.0
+        pot) and is not an advisory table over aligned budgets."""
+        return part.structure.binding and self.finance.pot_envelope[part.place].sum() <= 0.0
 
     def _deliver(self) -> Delivery:
         """Standing running costs accrue; commissioning and delivery (running costs come out of
@@ -241,6 +255,7 @@ class ICSModel(mesa.Model):
         d, spending = commissioning.commission(self)
         self.cumulative_running += spending.running.by_place
         self.ledger.book(self, spending)
+        commissioning.pay_vcse(self, spending)
         commissioning.note_spending(self, d)
         commissioning.adjust_capacity(self, d)
         return d

@@ -56,7 +56,7 @@ class Ledger:
         """Money leaves budgets as it is spent (a twelfth of the annual plan each month).
 
         Args:
-            model: the :class:`~ics_sim.model.ICSModel` (its finance, VCSE bodies and layout).
+            model: the :class:`~ics_sim.model.ICSModel` (its finance and layout).
             spending: this month's :class:`~ics_sim.model.commissioning.Spending`.
         """
         L, fin, spent, run = model.layout, model.finance, self.year_spent, self.year_running
@@ -80,8 +80,6 @@ class Ledger:
             spent[f"icb_delegated:{s}"] += pot_p * nhs_pot_share
             run[f"icb:{s}"] += paid.pot[p] * nhs_pot_share
             run[f"icb_delegated:{s}"] += paid.pot[p] * nhs_pot_share
-            # the VCSE body receives its whole income; its people's time at the table is paid from it
-            model.vcses[p].receive((spending.grants[i].sum() + spending.vcse_external[i].sum()) / 12.0 + paid.vcse[p])
             spent[f"vcse:{p}"] += spending.vcse_external[i].sum() / 12.0
             run[f"vcse:{p}"] += paid.vcse[p]
         for s, m in enumerate(L.system_index):

@@ -127,6 +127,32 @@ class NHSProvider(Organisation):
         }[kind]
         super().__init__(model, system, place, name, observer=kind)
 
+    def activity_share(self) -> float:
+        """Share of its income that follows the activity of its own services (last month's
+        spending on them in the places it serves). All of it under activity contracts; where it
+        holds a place pot under contract, ``governance.outcome_payment_share`` of the pot's
+        payments for its own services is paid for outcomes instead."""
+        m = self.model
+        phi = m.cfg.governance.outcome_payment_share
+        if phi <= 0.0:
+            return 1.0
+        own = list(self.own_domains)
+        places = [self.place] if self.place is not None else np.flatnonzero(m.layout.place_system == self.system)
+        income = m.place_spend_by_domain[places][:, own].sum()
+        if income <= 0.0:
+            return 1.0
+        by_outcome = sum(
+            phi * m.pot_spend_by_domain[part.place, own].sum()
+            for part in (m.partnerships[p] for p in places)
+            if part.contracted and part.orgs[part.holder_key] is self
+        )
+        return float(1.0 - min(by_outcome / income, 1.0))
+
+    def interest(self) -> np.ndarray:
+        """Its bias towards its own services, in proportion to how much of its income follows
+        their activity: an outcome-based contract weakens it because income then follows health."""
+        return super().interest() * self.activity_share()
+
 
 class PCN(Organisation):
     """Primary care network: delivers primary and community care; best information about its own
@@ -145,25 +171,79 @@ class SocialCareProvider(Organisation):
 
 
 class VCSE(Organisation):
-    """A place's voluntary, community and social enterprise sector: reaches excluded groups (reveals
-    hidden need), delivers low-cost prevention and community support, and can fold when grants stop.
+    """A place's voluntary, community and social enterprise sector: several bodies that reach
+    excluded groups (they reveal hidden need), deliver low-cost prevention and community support,
+    and can fold when their grants stop. The sector sits at the table as one member.
+
+    Each body has a size, a dependence on statutory grants, reserves and running costs (staff,
+    premises) committed in advance: costs follow income only slowly, and are cut more slowly still,
+    so a body whose grants fall runs down its reserves and folds when they run out. A folded body
+    is replaced only after years, by a small new body that grows back.
 
     Attributes:
-        alive: whether it still operates.
-        reserves: months of running cost it holds (GBP).
-        income: income over the last 12 months (GBP/yr).
+        size: each body's share of the sector at full capacity.
+        grant_dependence: each body's share of income from statutory grants at the start.
+        capacity: each body's capacity relative to its full size (new bodies start small).
+        alive: whether each body operates.
+        reserves: each body's reserves, GBP (at most its reserves policy, ``reserve_months`` of
+            running cost; a surplus beyond it is spent on the body's purposes).
+        cost: each body's running cost, GBP per year.
+        income: each body's income over the last 12 months (smoothed), GBP per year.
+        original: each body has operated since the start without folding.
+        folds: bodies that have folded so far.
     """
 
     kind = "vcse"
     own_domains = (PREVENTION,)
 
-    def __init__(self, model, system, place, name, income: float):
+    def __init__(self, model, system, place, name, income: float, grants: float):
         super().__init__(model, system, place, name)
-        self.alive = True
-        self.income = income
-        self.cost = income * model.cfg.providers.vcse_running_cost
-        self.reserves = income / 12.0 * model.cfg.providers.vcse_reserve_months
-        self.month_income = income / 12.0
+        c = model.cfg.providers
+        rng = model.rng_sector
+        k = c.vcse_bodies
+        self.size = rng.dirichlet(np.full(k, 2.0))
+        mean_dependence = grants / income if income > 0 else 0.0
+        # bodies differ in how much they live on grants; the sector's mean stays what it takes
+        spread = min(mean_dependence, 1.0 - mean_dependence)
+        self.grant_dependence = np.clip(mean_dependence + spread * (2.0 * rng.beta(2.0, 2.0, k) - 1.0), 0.0, 1.0)
+        self.capacity = np.ones(k)
+        self.alive = np.ones(k, dtype=bool)
+        self.base_income = income * self.size
+        self.income = self.base_income.copy()
+        self.cost = self.base_income * c.vcse_running_cost
+        # each body's reserves policy, in months of running cost (many small bodies hold little)
+        self.reserve_months = c.vcse_reserve_months * np.exp(rng.normal(0.0, 0.6, k))
+        self.reserves = self.cost / 12.0 * self.reserve_months
+        self.months_folded = np.zeros(k)
+        self.original = np.ones(k, dtype=bool)  # operating since the start, never folded
+        self.folds = 0
+        self._grants_month = 0.0
+        self._external_month = 0.0
+
+    # --- what the sector can do --------------------------------------------------------------
+    def operating_share(self) -> float:
+        """The sector's working capacity: operating bodies' size x capacity (0..1)."""
+        return float((self.size * self.capacity * self.alive).sum())
+
+    def grant_capacity(self) -> float:
+        """How much of the sector's grant-funded work still operates (0..1): funders can pass
+        grants only to bodies that exist."""
+        w = self.size * self.grant_dependence
+        return float((w * self.capacity * self.alive).sum() / w.sum()) if w.sum() > 0 else 0.0
+
+    def external_capacity(self) -> float:
+        """How much of the sector's externally funded work still operates (0..1)."""
+        w = self.size * (1.0 - self.grant_dependence)
+        return float((w * self.capacity * self.alive).sum() / w.sum()) if w.sum() > 0 else 0.0
+
+    @property
+    def operating(self) -> bool:
+        return bool(self.alive.any())
+
+    def survival(self) -> float:
+        """Share of the place's VCSE bodies of the start still operating (a body that replaces a
+        folded one is new, not a survivor: the sector's capacity says how far it has rebuilt)."""
+        return float(self.original.mean())
 
     def interest(self) -> np.ndarray:
         pref = np.zeros(N_DOMAINS)
@@ -172,22 +252,65 @@ class VCSE(Organisation):
         return pref
 
     def hidden_reach(self) -> float | None:
-        return self.model.cfg.observation.reach_vcse if self.alive else 0.0
+        return self.model.cfg.observation.reach_vcse * self.operating_share()
 
-    def receive(self, amount_per_month: float) -> None:
-        self.month_income = amount_per_month
+    # --- money -------------------------------------------------------------------------------
+    def receive(self, grants_per_month: float, external_per_month: float) -> None:
+        """This month's grants and external income of the sector, GBP per month."""
+        self._grants_month = grants_per_month
+        self._external_month = external_per_month
 
     def step(self) -> None:
-        """Finances: income less running cost; running cost follows income with a year's lag;
-        a body whose reserves run out folds and does not come back."""
-        if not self.alive:
+        """Each operating body is paid its share of the month's grants and external income (by its
+        size, capacity and dependence), pays its running cost, and folds when its reserves run out.
+        Costs move towards ``vcse_running_cost`` x income over ``vcse_cost_months``, and fall by
+        at most ``vcse_cost_cut`` a year (contracts, leases, redundancy). A folded body is
+        replaced after ``vcse_rebuild_years`` on average, by a body at a fifth of its size that
+        grows back over as long."""
+        c = self.model.cfg.providers
+        live = self.alive
+        if live.any():
+            g = self.size * self.grant_dependence * self.capacity * live
+            e = self.size * (1.0 - self.grant_dependence) * self.capacity * live
+            paid = np.zeros_like(self.income)
+            if g.sum() > 0:
+                paid += self._grants_month * g / g.sum()
+            if e.sum() > 0:
+                paid += self._external_month * e / e.sum()
+            self.income[live] += (12.0 * paid[live] - self.income[live]) / 12.0
+            self.reserves[live] += paid[live] - self.cost[live] / 12.0
+            # reserves beyond the body's reserves policy are spent on its purposes
+            np.minimum(self.reserves, self.reserve_months * self.cost / 12.0, out=self.reserves)
+            target = c.vcse_running_cost * self.income
+            step = (target - self.cost) / c.vcse_cost_months
+            floor = -self.cost * c.vcse_cost_cut / 12.0
+            self.cost[live] += np.maximum(step, floor)[live]
+            broke = live & (self.reserves < 0.0)
+            if broke.any():
+                self.alive[broke] = False
+                self.original[broke] = False
+                self.folds += int(broke.sum())
+                self.months_folded[broke] = 0.0
+        self._rebuild(c)
+
+    def _rebuild(self, c) -> None:
+        """New bodies grow back to full size; a folded body's place is taken by a new one at a
+        monthly rate ``1 / (12 vcse_rebuild_years)`` while grants are not being cut."""
+        rate = 1.0 / (12.0 * c.vcse_rebuild_years)
+        growing = self.alive & (self.capacity < 1.0)
+        self.capacity[growing] = np.minimum(1.0, self.capacity[growing] + 0.8 * rate)
+        dead = ~self.alive
+        if not dead.any():
             return
-        self.income += (self.month_income * 12.0 - self.income) / 12.0
-        self.reserves += self.month_income - self.cost / 12.0
-        target_cost = self.income * self.model.cfg.providers.vcse_running_cost
-        self.cost += (target_cost - self.cost) / 12.0
-        if self.reserves < 0.0:
-            self.alive = False
+        self.months_folded[dead] += 1.0
+        climate = self.model.finance.grant_climate[self.place]
+        start = dead & (self.model.rng_sector.random(len(self.alive)) < rate * climate)
+        if start.any():
+            self.alive[start] = True
+            self.capacity[start] = 0.2
+            self.income[start] = 0.2 * self.base_income[start]
+            self.cost[start] = self.income[start] * c.vcse_running_cost
+            self.reserves[start] = self.cost[start] / 12.0 * self.reserve_months[start]
 
 
 class Healthwatch(Organisation):

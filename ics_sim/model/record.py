@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ics_sim.domains import DOMAINS, GOVERNANCE_FORMS
+from ics_sim.model.governance.partnership import MEMBER_PAIRS
 from ics_sim.model.system_metrics import group_indices, place_unmet_share, system_metrics
 
 #: summary keys (issue 2) with how each is reduced: "last" = value at the horizon,
@@ -63,6 +64,7 @@ EXTRA_SUMMARY: dict[str, str] = {
     "hle_relative_sii": "last",
     "running_cost_gbp_total": "last",
     "hle_gap_local_fifths": "last",
+    "vcse_capacity": "last",
 }
 
 #: what "better" means for a measure: higher, lower, closer to zero, or neither (context)
@@ -157,14 +159,21 @@ METRICS: dict[str, Metric] = {
     # partnership working
     "decision_delay_months": Metric("Decision delay", "months from April", "lower", (P, S), "month of this year's place budget decision"),
     "deadlocks": Metric("Deadlocked meetings", "failed meetings (cumulative)", "lower", (P, S), "meetings that ended without a decision"),
-    "strategy_alignment": Metric("Alignment with the ICP strategy", "0-1", "higher", (S,), "alignment of spending with the ICP strategy"),
+    "strategy_alignment": Metric("Alignment with the ICP strategy",
+        "share of the budgets' distance from the ICP strategy that spending has closed (1 = on strategy, below 0 = further)",
+        "higher", (S,), "how far spending has moved from the budgets' domain mix towards the ICP strategy"),
     "trust_mean": Metric("Trust between partners", "0-1", "higher", (P, S), "mean trust between partners"),
+    "trust": Metric("Trust between a pair of members", "0-1 (NaN: not both seated)", "higher", ("pair",),
+        "mutual trust of a pair of members at a place table (recorded with the time series)"),
     "governance_form": Metric("Governance form", "index into GOVERNANCE_FORMS", "none", (P,), "the place's current governance form"),
+    "ladder_moves": Metric("Moves on the ladder of formality", "changes of form (cumulative)", "none", (P,), "the place's changes of form on the ladder of formality so far (the summary counts all places)"),
     "power_imbalance": Metric("Power imbalance", "-1 to 1 (0 = even, 1 = the setter's own plan)", "zero", (S,), "how far decisions sit towards the agenda setter"),
     "own_service_bias": Metric("Lead provider's own-service bias",
         "share of spending minus share of need", "zero", (S,), "a lead provider's own services' share of spending beyond need"),
-    "vcse_alive": Metric("VCSE body operating", "0/1", "higher", (P,), "the place's VCSE body is operating"),
-    "vcse_survival": Metric("VCSE survival", "share of VCSE bodies operating", "higher", (S,), "share of places whose VCSE body operates"),
+    "vcse_alive": Metric("VCSE bodies operating", "share of the place's starting VCSE bodies", "higher", (P,), "share of the place's starting VCSE bodies still operating"),
+    "vcse_survival": Metric("VCSE survival", "share of the VCSE bodies of the start still operating", "higher", (S,), "share of the starting VCSE bodies still operating"),
+    "vcse_capacity": Metric("VCSE capacity", "share of the sector's full capacity operating", "higher", (P, S),
+        "share of the VCSE sector's full capacity operating (folded bodies replaced, regrowing)"),
     # social and economic development (only with sed.enabled)
     "external_funding_gbp": Metric("External funding drawn in", "GBP per year", "higher", (S,), "wider-determinants funding drawn in (sed.enabled)"),
     "local_spend_share": Metric("Local share of spending", "share of spending", "higher", (S,), "NHS non-pay spending kept local (sed.enabled)"),
@@ -216,6 +225,8 @@ class Recorder:
         }
         if L.n_systems > 1:
             self.areas["national"] = ["England"]
+        if timeseries:  # the trust network: one area per place and pair of members
+            self.areas["pair"] = [f"{place}: {a}-{b}" for place in L.place_names for a, b in MEMBER_PAIRS]
         self.months: list[int] = []
         self.timeseries = timeseries
         run_means = {k for k, how in {**SUMMARY_KEYS, **EXTRA_SUMMARY}.items() if how == "run_mean"}
@@ -276,8 +287,13 @@ class Recorder:
         self._put("place", "decision_delay_months", delay)
         self._put("place", "deadlocks", np.array([p.deadlocks_total for p in parts], dtype=float))
         self._put("place", "governance_form", np.array([GOVERNANCE_FORMS.index(p.form) for p in parts], dtype=float))
-        self._put("place", "vcse_alive", np.array([float(v.alive) for v in m.vcses]))
+        moves = np.bincount([place for _, place, _ in m.form_changes], minlength=L.n_places).astype(float)
+        self._put("place", "ladder_moves", moves)
+        self._put("place", "vcse_alive", np.array([v.survival() for v in m.vcses]))
+        self._put("place", "vcse_capacity", np.array([v.operating_share() for v in m.vcses]))
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
+        if self.timeseries:
+            self._put("pair", "trust", np.concatenate([p.pair_trust() for p in parts]))
 
         # systems (and England); whole-population arrays are computed once and indexed per group
         full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden}
@@ -373,4 +389,5 @@ def summarise(recorder: Recorder) -> dict[str, float]:
     out["decision_delay_months"] = float(np.mean(delays)) if delays else 0.0
     imb = [x for p in parts for x in p.power_imbalance]
     out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
+    out["ladder_moves"] = float(len(recorder.model.form_changes))
     return out

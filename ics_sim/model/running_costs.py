@@ -3,9 +3,10 @@
 Meeting time is priced as the time of the people actually in the room: every seat's member, a
 supporting officer for each voting member, and the secretariat that writes the papers, for the
 meeting and its preparation, at published hourly unit costs. A meeting costs the same whether it
-agrees or fails; a failed meeting is followed by an extraordinary one (``ICSModel._meetings``), so
-deadlock costs money. The ICP assembly, reporting to the ICB, administering a pooled budget,
-managing a lead provider's contract and an independent chair's fee are standing costs.
+agrees or fails; a failed meeting is followed by a negotiation session of the same people, costed
+like a meeting but deciding nothing (``ICSModel._meetings``), so deadlock costs money. The ICP
+assembly, reporting to the ICB, administering a pooled budget, managing a provider's contract for
+the pot and an independent chair's fee are standing costs.
 
 Every cost has a **payer**, the body whose people's time it is: the ICB pays for its own staff
 from its retained NHS budget; a council for its staff and for Healthwatch (which councils fund);
@@ -147,7 +148,7 @@ def book_overheads(costs: RunningCosts, cfg, part, system: int, pot_envelope: np
     pot = k.reporting_share * pot_envelope.sum() / 12.0
     if part.pooled:
         pot += k.pooled_admin_gbp / 12.0
-    if part.form == "lead_provider":
+    if part.contracted:  # the pot is held by a provider under contract
         pot += k.contract_management * pot_envelope.sum() / 12.0
     if pot > 0:
         costs.add("pot", part.place, system, pot)

@@ -115,14 +115,14 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
     out["deadlocks"] = float(sum(p.deadlocks_total for p in parts))
     out["transaction_cost_gbp"] = float(m.transaction_cost[places_mask].sum() * 12.0)
     if s is not None and m.icps[s].strategy is not None:
-        share = spend.sum(axis=0) / max(spend.sum(), 1e-12)
-        out["strategy_alignment"] = float(1.0 - 0.5 * np.abs(share - m.icps[s].strategy).sum())
+        out["strategy_alignment"] = strategy_alignment(spend.sum(axis=0), budget_mix(m, s, places_mask), m.icps[s].strategy)
     elif s is None:
         out["strategy_alignment"] = float(np.mean(system_alignment)) if system_alignment is not None else float("nan")
     else:
         out["strategy_alignment"] = float("nan")
     out["trust_mean"] = float(np.mean([p.mean_trust() for p in parts]))
-    out["vcse_survival"] = float(np.mean([m.vcses[p.place].alive for p in parts]))
+    out["vcse_survival"] = float(np.mean([m.vcses[p.place].survival() for p in parts]))
+    out["vcse_capacity"] = float(np.average([m.vcses[p.place].operating_share() for p in parts], weights=group["place_pop"]))
     imb = [x for p in parts for x in p.power_imbalance]
     out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
     gained = float((people * (hle - m.initial_hle[mask])).sum())
@@ -142,6 +142,24 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
         out["external_funding_gbp"] = float(m.external_funding[s])
         out["local_spend_share"] = float(m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"]))
     return out
+
+def budget_mix(model, s: int, places_mask: np.ndarray) -> np.ndarray:
+    """The system's money by domain as the budgets allocate it (the ICB's NHS budget and its
+    councils' budgets), before anyone moves it between domains."""
+    f = model.finance
+    return f.nhs_budget[s] + f.council_budget[places_mask].sum(axis=0)
+
+
+def strategy_alignment(spend: np.ndarray, budgets: np.ndarray, strategy: np.ndarray) -> float:
+    """How far spending has moved from the budgets' domain mix to the ICP strategy's: 1 minus the
+    distance (L1) of the spending mix from the strategy over the distance of the budget mix from it.
+    1 = spending follows the strategy; 0 = no closer to it than the budgets as allocated; below 0 =
+    partners' own interests pulled spending further from it. (The distance of the budget mix is
+    floored at 0.005 so that a strategy that asks for almost no change does not divide by zero.)"""
+    x = spend / max(spend.sum(), 1e-12)
+    ref = budgets / max(budgets.sum(), 1e-12)
+    return float(1.0 - np.abs(x - strategy).sum() / max(np.abs(ref - strategy).sum(), 0.005))
+
 
 def within_mismatch(spend: np.ndarray, need: np.ndarray, place_rows: list[np.ndarray]) -> float:
     """Half the sum of |spend share - need share| across neighbourhood-domain cells within each
@@ -164,7 +182,7 @@ def own_service_bias(parts, spend, need, place_of) -> float:
     provider bias); 0 where no provider holds a pot."""
     vals = []
     for p in parts:
-        if p.form != "lead_provider" or not p.voters:
+        if not p.contracted or not p.voters:
             continue
         own = list(p.voters[0].org.own_domains)
         i = place_of == p.place

@@ -32,13 +32,59 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ics_sim.domains import N_DOMAINS
-from ics_sim.model.governance.allocation import Belief, area_weights, make_plan, shift_domains
+from ics_sim.model.governance.allocation import (
+    Belief,
+    area_weights,
+    make_plan,
+    plan_distance,
+    shift_domains,
+)
 from ics_sim.model.governance.decisions import Outcome, decide
 from ics_sim.model.governance.trust import TrustNetwork
 from ics_sim.model.organisations import Organisation
 
 #: order of formality for the optional ladder ("built by doing")
 LADDER = ("consultative_forum", "committee", "joint_committee")
+
+
+@dataclass(frozen=True)
+class FormStructure:
+    """What a governance form fixes besides its seats (:func:`seat_members`): the only place the
+    model looks a form up by name. Everything else branches on these attributes.
+
+    Attributes:
+        holder: who holds and tables the place pot: ``"icb"`` or ``"lead"`` (the lead provider,
+            ``governance.lead_provider``, under contract).
+        binding: the table's decision is the pot's plan; False for an advisory table whose shared
+            view binds no money (each statutory body then plans its own money beside it).
+        advised: the bodies that decide money decide alone and take the table's view as advice
+            (the SRO; every statutory body beside an advisory table).
+        pools: whether a partnership that moves onto this rung of the ladder pools council money
+            (a joint committee is the section 75 rung); outside the ladder ``governance.pooled``.
+    """
+
+    holder: str = "icb"
+    binding: bool = True
+    advised: bool = False
+    pools: bool = False
+
+
+FORMS: dict[str, FormStructure] = {
+    "consultative_forum": FormStructure(binding=False, advised=True),
+    "individual_executive": FormStructure(advised=True),
+    "committee": FormStructure(),
+    "joint_committee": FormStructure(pools=True),
+    "lead_provider": FormStructure(holder="lead"),
+}
+
+#: organisation kinds that deliver care and can hold a pot under contract
+PROVIDER_KINDS = ("acute_trust", "community_trust", "mental_health_trust")
+
+#: every kind of member a place table can seat, in the order of the trust network record
+MEMBER_KEYS = ("icb", "council", "acute_trust", "community_trust", "mental_health_trust", "pcn", "social_care", "vcse", "healthwatch")
+#: the unordered pairs of :data:`MEMBER_KEYS` (the edges of the recorded trust network)
+MEMBER_PAIRS = tuple((a, b) for i, a in enumerate(MEMBER_KEYS) for b in MEMBER_KEYS[i + 1 :])
+_PAIR_ROWS, _PAIR_COLS = np.triu_indices(len(MEMBER_KEYS), k=1)
 
 
 @dataclass
@@ -107,17 +153,22 @@ class YearRecord:
     delay: int = 0
     meetings: int = 0
     deadlocks: int = 0
-    failed_last: bool = False  # the last meeting failed: the table reconvenes next month
+    failed_last: bool = False  # the last meeting failed: the members negotiate before the next one
 
 
 class PlacePartnership:
     """The place-based partnership of one place: its seats, trust, plans and decision record.
 
     Attributes:
+        form: the governance form (it can change on the ladder of formality).
+        structure: the form's :class:`FormStructure`.
+        pooled: whether council money is in the pot; set for the financial year (a change of
+            form takes effect with the next April's budgets).
         pot_plan: this year's plan for the place pot (delegated NHS money, plus pooled council money
-            under a pooled form), or None until decided (last year's continues meanwhile).
+            under a pooled form), or None until decided and signed off (last year's continues
+            meanwhile).
         council_plan: the council's plan for the money it keeps.
-        shared_view: a consultative forum's agreed shared plan (advisory).
+        shared_view: an advisory table's agreed shared plan.
     """
 
     def __init__(self, model, place: int, orgs: dict[str, Organisation]):
@@ -127,8 +178,8 @@ class PlacePartnership:
         self.idx = model.layout.place_index[place]
         self.form = model.cfg.governance.form
         self.pooled = model.cfg.governance.pooled
-        self.months_in_form = 0
         self.ladder_clock = 0
+        self.next_form: str | None = None
         self._seat()
         self.trust = TrustNetwork([s.label for s in self.seats], model.cfg.trust)
         self.pot_plan: np.ndarray | None = None
@@ -136,6 +187,8 @@ class PlacePartnership:
         self.shared_view: np.ndarray | None = None
         self.last_pot_plan: np.ndarray | None = None
         self.last_council_plan: np.ndarray | None = None
+        self.last_shared_view: np.ndarray | None = None
+        self.signing: tuple[int, np.ndarray] | None = None
         self.concession = 0.0
         self.year = YearRecord()
         self.power_imbalance: list[float] = []
@@ -145,19 +198,36 @@ class PlacePartnership:
 
     def _seat(self) -> None:
         g = self.model.cfg.governance
+        self.structure = FORMS[self.form]
         self.seats = seat_members(self.form, self.orgs, self.model.cfg.membership, g.sro_appointment, g.lead_provider)
+        self._labels = {s.label for s in self.seats}
         self._forum_cache: tuple[int, Belief] | None = None
 
     @property
+    def holder_key(self) -> str:
+        """The member key of the pot holder (the agenda setter)."""
+        return self.model.cfg.governance.lead_provider if self.structure.holder == "lead" else "icb"
+
+    @property
+    def contracted(self) -> bool:
+        """True when a provider holds the pot under contract (it is paid through the contract)."""
+        return self.holder_key in PROVIDER_KINDS
+
+    @property
     def joint_sro(self) -> bool:
-        """True when the single executive is a joint ICB-council post (it reads both bodies' views
-        and weighs both bodies' priorities)."""
-        return self.form == "individual_executive" and self.model.cfg.governance.sro_appointment == "joint"
+        """True when the single decision maker is a joint ICB-council post (it reads both bodies'
+        views and weighs both bodies' priorities)."""
+        return self.structure.advised and self.structure.binding and self.model.cfg.governance.sro_appointment == "joint"
 
     def controls(self, key: str) -> bool:
         """Whether a body has a hand in the pot's plan (it votes, or shares the SRO post), so its own
         spending is structurally co-ordinated with the pot."""
         return any(s.label == key for s in self.voters) or (key == "council" and self.joint_sro)
+
+    def advisory_for(self, key: str) -> bool:
+        """Whether ``key`` decides money alone and takes the table's view only as advice."""
+        s = self.structure
+        return s.advised and (not s.binding or key == self.holder_key)
 
     def listening_weight(self, key: str) -> float:
         """How far a member moves from its own view towards the table's: its mean trust in the
@@ -165,8 +235,7 @@ class PlacePartnership:
         consultative forum) gives it ``governance.advice_weight`` at the initial level of trust,
         more as trust grows."""
         t = float(self.trust.outgoing_mean()[self.trust.index(key)])
-        advisory = self.form == "consultative_forum" or (self.form == "individual_executive" and key == "icb")
-        if not advisory:
+        if not self.advisory_for(key):
             return t
         ref = max(self.model.cfg.trust.initial, 1e-9)
         return float(min(1.0, self.model.cfg.governance.advice_weight * t / ref))
@@ -177,17 +246,24 @@ class PlacePartnership:
         return [s for s in self.seats if s.role == "vote"]
 
     def member(self, key: str) -> bool:
-        return any(s.label == key for s in self.seats)
+        return key in self._labels
 
     def trust_between(self, a: str, b: str) -> float:
-        """Mutual trust between two members, or the baseline when one is not at the table."""
+        """Mutual trust between two members, or 0 when one is not at the table."""
         if self.member(a) and self.member(b):
-            i, j = self.trust.index(a), self.trust.index(b)
-            return 0.5 * (self.trust.matrix[i, j] + self.trust.matrix[j, i])
+            return self.trust.mutual(a, b)
         return 0.0
 
     def mean_trust(self) -> float:
         return self.trust.mean()
+
+    def pair_trust(self) -> np.ndarray:
+        """Mutual trust for every pair of :data:`MEMBER_PAIRS` (NaN where one is not seated)."""
+        full = np.full((len(MEMBER_KEYS), len(MEMBER_KEYS)), np.nan)
+        pos = [MEMBER_KEYS.index(k) for k in self.trust.members]
+        t = self.trust.matrix
+        full[np.ix_(pos, pos)] = 0.5 * (t + t.T)
+        return full[_PAIR_ROWS, _PAIR_COLS]
 
     # --- information --------------------------------------------------------------------------
     def forum_belief(self) -> Belief:
@@ -232,10 +308,6 @@ class PlacePartnership:
         pref = seat.org.proposal_preferences()
         if seat.label == "icb" and self.joint_sro:
             pref = 0.5 * (pref + self.orgs["council"].proposal_preferences())
-        if seat.org.kind in ("acute_trust", "community_trust", "mental_health_trust") and self.form == "lead_provider":
-            if seat.label == m.cfg.governance.lead_provider:
-                # an outcome-based contract pays for health, not activity: less reason to favour own services
-                pref = pref * (1.0 - m.cfg.governance.outcome_payment_share)
         floor = m.cfg.finance.mental_health_floor * m.finance.pot_nhs[self.place].sum() if nhs else None
         env = shift_domains(envelope, pref, floor)
         rank = m.layout.nb_rank[self.idx]
@@ -253,16 +325,29 @@ class PlacePartnership:
         spend = m.place_spend_by_domain[self.place]
         return float(sum(spend[k] for k in seat.org.own_domains) + 1.0)
 
-    def meet(self, month_of_year: int) -> Outcome | None:
-        """One meeting: share information, propose, decide (or deadlock), and update trust."""
+    def signoff_months(self) -> int:
+        """Months between agreement and the plan taking effect: a statutory body whose money is in
+        the pot but which has no hand in the plan signs it off through its own governance (its
+        board for pooled council money; the ICB's assurance for delegated NHS money it neither
+        votes on nor has placed under contract, since a contract already fixes what the holder may
+        do with it); bodies sign off in parallel. An advisory view binds no money."""
+        if not self.structure.binding:
+            return 0
         m = self.model
-        self.meetings_total += 1
-        self.year.meetings += 1
+        nhs = m.finance.pot_nhs[self.place].sum() > 0
+        council = (m.finance.pot_envelope[self.place].sum() - m.finance.pot_nhs[self.place].sum()) > 0
+        unsigned = (nhs and not self.controls("icb") and not self.contracted) or (council and not self.controls("council"))
+        return m.cfg.decision.signoff_months if unsigned else 0
+
+    def meet(self, month_of_year: int) -> Outcome | None:
+        """A decision meeting: share information, propose, decide (or deadlock), and update trust."""
+        m = self.model
+        self._held_meeting()
         forum = self.forum_belief()
         voters = self.voters
-        consult = self.form == "consultative_forum"
-        envelope = m.finance.pot_envelope[self.place] + (m.finance.council_envelope[self.place] if consult else 0.0)
-        if envelope.sum() <= 0 and not consult:
+        binding = self.structure.binding
+        envelope = m.finance.pot_envelope[self.place] + (0.0 if binding else m.finance.council_envelope[self.place])
+        if envelope.sum() <= 0 and binding:
             return None
         beliefs = {s.label: self.working_belief(s, forum) for s in self.seats}
         proposals = np.stack([self.proposal(s, envelope, beliefs[s.label], nhs=s.label == "icb") for s in voters])
@@ -275,10 +360,8 @@ class PlacePartnership:
         else:
             votes = np.array([s.votes for s in voters])
         setter = 0  # the pot holder opens: seated first under every form (ICB; the SRO; the lead)
-        tolerance = m.cfg.decision.tolerance + m.cfg.decision.tolerance_trust * self.trust.trust_in(
-            self.trust.index(voters[setter].label)
-        )[[self.trust.index(s.label) for s in voters]]
-        if not consult:  # a voter answers for its own money in a binding pot (a forum's view binds none)
+        tolerance = self._tolerance(voters[setter].label, [s.label for s in voters])
+        if binding:  # a voter answers for its own money in a binding pot (an advisory view binds none)
             pot, nhs = envelope.sum(), m.finance.pot_nhs[self.place].sum()
             own = np.array([nhs if s.label == "icb" else pot - nhs if s.label == "council" else 0.0 for s in voters]) / pot
             tolerance = tolerance * (1.0 - m.cfg.decision.stake_aversion * own)
@@ -292,8 +375,9 @@ class PlacePartnership:
         if out.decided:
             self.year.decided = True
             self.year.failed_last = False
-            self.year.delay = month_of_year
-            self.delays.append(month_of_year)
+            delay = min(month_of_year + self.signoff_months(), 12)
+            self.year.delay = delay
+            self.delays.append(delay)
             self.power_imbalance.append(out.power_imbalance)
             self.concession = 0.0
             # agreement builds trust (small wins); being overruled erodes it, three times faster
@@ -305,10 +389,12 @@ class PlacePartnership:
                     self.trust.success(s_idx, i)
                 else:
                     self.trust.violation(i, s_idx)
-            if consult:
+            self._small_win()
+            if not binding:
                 self.shared_view = out.plan
             else:
-                self.pot_plan = out.plan
+                self.signing = (delay, out.plan)
+                self.take_effect(month_of_year)
         else:
             self.year.deadlocks += 1
             self.year.failed_last = True
@@ -317,21 +403,113 @@ class PlacePartnership:
             rejecters = seat_idx[~out.accepted]
             for i in rejecters:  # a failed meeting strains relations with the side that blocked it
                 self.trust.violation(seat_idx[seat_idx != i], i, weight=0.3)
+        self._judge_conduct()
         return out
+
+    def review(self) -> None:
+        """A meeting with no decision left to take this year: the partners talk and see whether
+        the bodies spending their own money beside the table kept to what was agreed."""
+        self._held_meeting()
+        self._small_win()
+        self._judge_conduct()
+
+    def take_effect(self, month_of_year: int) -> bool:
+        """A signed-off plan becomes the pot's plan in its month; True when it did this month."""
+        if self.signing is None or month_of_year < self.signing[0]:
+            return False
+        self.pot_plan = self.signing[1]
+        self.signing = None
+        return True
+
+    def _tolerance(self, setter: str, labels: list[str]) -> np.ndarray:
+        """Each member's tolerance of a plan tabled by ``setter``: grows with its trust in it."""
+        d = self.model.cfg.decision
+        j = self.trust.index(setter)
+        return d.tolerance + d.tolerance_trust * self.trust.matrix[[self.trust.index(k) for k in labels], j]
+
+    def _held_meeting(self) -> None:
+        self.meetings_total += 1
+        self.year.meetings += 1
+
+    def _small_win(self) -> None:
+        """A meeting that concludes its business (a decision reached, or a review of a plan in
+        force) is a small win built by dialogue (Ansell and Gash 2008): each pair of seats gains
+        ``trust.dialogue`` of a success. A failed meeting earns none."""
+        n = len(self.seats)
+        if n > 1 and self.model.cfg.trust.dialogue > 0:
+            ii, jj = np.where(~np.eye(n, dtype=bool))
+            self.trust.success(ii, jj, weight=self.model.cfg.trust.dialogue)
+
+    def own_money_planners(self) -> list[tuple[str, np.ndarray]]:
+        """Bodies that plan money of their own beside the table, with their envelopes: the council
+        (the money it does not pool); beside an advisory table also the ICB's place team (the pot)."""
+        m = self.model
+        bodies = [("council", m.finance.council_own_envelope(self.place))]
+        if not self.structure.binding:
+            bodies.append(("icb", m.finance.pot_envelope[self.place]))
+        return bodies
+
+    def reference_plan(self) -> np.ndarray | None:
+        """The table's plan in force, which bodies planning their own money align with."""
+        if not self.structure.binding:
+            return self.shared_view if self.shared_view is not None else self.last_shared_view
+        return self.pot_plan if self.pot_plan is not None else self.last_pot_plan
+
+    @staticmethod
+    def aligned_target(reference: np.ndarray, own: np.ndarray, env: np.ndarray) -> np.ndarray:
+        """The reference plan's distribution across neighbourhoods within each domain, applied to a
+        body's own envelope (domains the reference does not fund keep the body's own distribution)."""
+        col = reference.sum(axis=0)
+        dist = np.divide(reference, col, out=np.zeros_like(reference), where=col > 0)
+        target = dist * env[None, :]
+        target[:, col <= 0] = own[:, col <= 0]
+        return target
+
+    def _judge_conduct(self) -> None:
+        """Kept or broken agreements: each seated statutory body with money (the ICB, the council)
+        is judged by every other member on whether its money follows the table's plan. Money in a
+        binding pot follows it by construction; money a body plans itself beside the table drifts
+        from it as far as the body leans away. A body keeps the agreement when the drift of its
+        money as a whole stays within the judging member's tolerance (the tolerance it would give
+        a proposal from that body); kept is a success, broken a violation. So a pooled pot leaves
+        nothing to break, and aligned budgets that drift apart erode trust in the drifting body."""
+        reference = self.reference_plan()
+        if reference is None:
+            return
+        fin = self.model.finance
+        own = dict(self.own_money_planners())
+        for key in ("icb", "council"):
+            if not self.member(key):
+                continue
+            env = own.get(key)
+            outside = float(env.sum()) if env is not None else 0.0
+            if key == "icb":
+                inside = 0.0 if not self.structure.binding else float(fin.pot_nhs[self.place].sum())
+            else:
+                inside = float(fin.pot_envelope[self.place].sum() - fin.pot_nhs[self.place].sum()) if self.structure.binding else 0.0
+            if outside + inside <= 0:
+                continue
+            drift = 0.0
+            plan = self.council_plan if key == "council" else self.pot_plan
+            if outside > 0 and plan is not None:
+                drift = plan_distance(plan, self.aligned_target(reference, plan, env)) * outside / (outside + inside)
+            j = self.trust.index(key)
+            others = np.array([self.trust.index(s.label) for s in self.seats if s.label != key])
+            kept = drift <= self._tolerance(key, [self.trust.members[i] for i in others])
+            if kept.any():
+                self.trust.success(others[kept], j)
+            if (~kept).any():
+                self.trust.violation(others[~kept], j)
 
     def plan_own_budgets(self) -> None:
         """Bodies outside the pot plan their own money, informed by the table (aligned budgets).
 
-        The council always plans its own (non-pooled) money. Under a consultative forum the ICB's
+        The council always plans its own (non-pooled) money. Beside an advisory table the ICB's
         place team also plans the delegated NHS money itself. Each leans towards the table's agreed
         plan in proportion to its trust in the other members."""
-        m = self.model
         forum = self.forum_belief()
-        reference = self.shared_view if self.form == "consultative_forum" else (self.pot_plan if self.pot_plan is not None else self.last_pot_plan)
-        bodies = [("council", m.finance.council_own_envelope(self.place))]
-        if self.form == "consultative_forum":
-            bodies.append(("icb", m.finance.pot_envelope[self.place]))
-        for key, env in bodies:
+        reference = self.reference_plan() if self.structure.binding else self.shared_view
+        for key, env in self.own_money_planners():
             org = self.orgs[key]
             seat = Seat(org, "vote", 1.0, key)
             if self.member(key):
@@ -342,12 +520,7 @@ class PlacePartnership:
                 lean = 0.0
             own = self.proposal(seat, env, belief, nhs=key == "icb")
             if reference is not None and lean > 0 and env.sum() > 0:
-                col = reference.sum(axis=0)
-                dist = np.divide(reference, col, out=np.zeros_like(reference), where=col > 0)
-                target = dist * env[None, :]
-                # domains the reference does not fund keep the body's own distribution
-                target[:, col <= 0] = own[:, col <= 0]
-                own = (1.0 - lean) * own + lean * target
+                own = (1.0 - lean) * own + lean * self.aligned_target(reference, own, env)
             if key == "council":
                 self.council_plan = own
             else:
@@ -357,8 +530,10 @@ class PlacePartnership:
     def new_year(self) -> None:
         self.last_pot_plan = self.pot_plan if self.pot_plan is not None else self.last_pot_plan
         self.last_council_plan = self.council_plan if self.council_plan is not None else self.last_council_plan
+        self.last_shared_view = self.shared_view if self.shared_view is not None else self.last_shared_view
         self.pot_plan = None
-        self.shared_view = None if self.form == "consultative_forum" else self.shared_view
+        self.signing = None
+        self.shared_view = None if not self.structure.binding else self.shared_view
         self.year = YearRecord()
         self.concession = 0.0
 
@@ -376,12 +551,16 @@ class PlacePartnership:
         if not self.year.decided:
             self.delays.append(12)
 
-    def maybe_climb(self) -> str | None:
-        """Optional ladder of formality: move up after sustained high trust, fall back after
-        sustained low trust (Thriving places: arrangements 'develop over time')."""
+    # --- ladder of formality ----------------------------------------------------------------------
+    def watch_ladder(self) -> None:
+        """Optional ladder of formality (Thriving places: arrangements 'develop over time, with the
+        potential to develop into more formal arrangements as working relationships and trust
+        increase'): count the months mean trust has stayed above the threshold to move up (or
+        below the one to fall back); once it has held for ``governance.ladder_months``, the
+        partners agree the move, which takes effect with the next financial year's budgets."""
         g = self.model.cfg.governance
         if not g.ladder or self.form not in LADDER:
-            return None
+            return
         t = self.mean_trust()
         pos = LADDER.index(self.form)
         if t >= g.ladder_up_trust and pos < len(LADDER) - 1:
@@ -390,31 +569,66 @@ class PlacePartnership:
             self.ladder_clock = min(self.ladder_clock, 0) - 1
         else:
             self.ladder_clock = 0
-        if abs(self.ladder_clock) >= g.ladder_months:
-            self.form = LADDER[pos + (1 if self.ladder_clock > 0 else -1)]
-            self.pooled = self.form == "joint_committee"
-            old = self.trust
-            self._seat()
-            self.trust = TrustNetwork([s.label for s in self.seats], self.model.cfg.trust)
-            for a in self.trust.members:  # relationships carry over
-                for b in self.trust.members:
-                    if a in old.members and b in old.members:
-                        self.trust.matrix[self.trust.index(a), self.trust.index(b)] = old.matrix[old.index(a), old.index(b)]
-            self.ladder_clock = 0
-            return self.form
-        return None
+        if abs(self.ladder_clock) >= g.ladder_months and self.next_form is None:
+            self.next_form = LADDER[pos + (1 if self.ladder_clock > 0 else -1)]
+
+    def change_form(self) -> str | None:
+        """April, before budgets are set: an agreed move up or down the ladder takes effect. Seats
+        are recomputed, relationships between continuing members carry over (new members start at
+        ``trust.initial``), pooling follows the new rung, and last year's plans are re-divided
+        between the pot and the council in proportion to what each will hold, so the historical
+        allocation continues until the new table decides."""
+        if self.next_form is None:
+            return None
+        old_trust, was_pooled = self.trust, self.pooled
+        self.form, self.next_form = self.next_form, None
+        self.pooled = FORMS[self.form].pools
+        self._seat()
+        self.trust = TrustNetwork([s.label for s in self.seats], self.model.cfg.trust)
+        keep = [k for k in self.trust.members if k in old_trust.members]
+        new_i = [self.trust.index(k) for k in keep]
+        old_i = [old_trust.index(k) for k in keep]
+        self.trust.matrix[np.ix_(new_i, new_i)] = old_trust.matrix[np.ix_(old_i, old_i)]
+        self.ladder_clock = 0
+        self.shared_view = self.last_shared_view = None
+        if was_pooled != self.pooled and self.last_pot_plan is not None and self.last_council_plan is not None:
+            # the council's money moves into (or out of) the pot: so does its share of last year's plan
+            share = self.model.cfg.finance.pooled_council_share
+            moved = share * self.last_council_plan if self.pooled else self._council_part_of_pot()
+            sign = 1.0 if self.pooled else -1.0
+            self.last_pot_plan = self.last_pot_plan + sign * moved
+            self.last_council_plan = self.last_council_plan - sign * moved
+        return self.form
+
+    def _council_part_of_pot(self) -> np.ndarray:
+        """The council's pooled money in last year's pot plan: per domain, its share of the pot."""
+        fin = self.model.finance
+        env, nhs = fin.pot_envelope[self.place], fin.pot_nhs[self.place]
+        council_share = np.divide(env - nhs, env, out=np.zeros_like(env), where=env > 0)
+        return self.last_pot_plan * council_share[None, :]
 
 
 @dataclass
 class IntegratedCarePartnership:
     """The ICP of one system: produces the integrated care strategy (domain priorities), built
-    bottom-up from place needs assessments, weighted between the ICB's and the councils' views by
-    the chair arrangement ("separate chairs may help democratic representation, while the same chair
-    may help co-ordination")."""
+    bottom-up from place needs assessments.
+
+    The strategy weighs its members' views by their votes: each council votes for its place's view
+    of need (the place tables' pooled views), the ICB (``icp.icb_votes``) for its own system view.
+    An ICB chair adds the chair's vote to the ICB's; an independent chair has no vote of its own
+    ("separate chairs may help democratic representation, while the same chair may help
+    co-ordination").
+    """
 
     system: int
     strategy: np.ndarray | None = None
     history: list = field(default_factory=list)
+
+    def votes(self, model) -> tuple[float, float]:
+        """The councils' and the ICB's votes at this ICP."""
+        councils = float(np.sum(model.layout.place_system == self.system))
+        icb = float(model.cfg.icp.icb_votes) + (1.0 if model.cfg.chair == "icb" else 0.0)
+        return councils, icb
 
     def refresh(self, model) -> None:
         places = [p for p in model.partnerships if model.layout.place_system[p.place] == self.system]
@@ -423,7 +637,8 @@ class IntegratedCarePartnership:
             place_view += p.forum_belief().total.sum(axis=0)
         idx = model.layout.system_index[self.system]
         icb_view = model.icbs[self.system].belief(idx).total.sum(axis=0)
-        council_weight = 0.6 if model.cfg.chair == "independent" else 0.4
+        councils, icb = self.votes(model)
+        council_weight = councils / (councils + icb)
         mix = council_weight * place_view / place_view.sum() + (1.0 - council_weight) * icb_view / icb_view.sum()
         self.strategy = mix / mix.sum()
         self.history.append(self.strategy.copy())

@@ -1,0 +1,103 @@
+"""Robustness: in how many uncertain futures each headline conclusion holds, and where it flips.
+
+Usage (from the repository root)::
+
+    python experiments/robustness.py                          # 24 futures x 2 seeds, 6 years, synthetic, 2 workers
+    python experiments/robustness.py --futures 100 --seeds 3 --years 10
+    python experiments/robustness.py --system herefordshire_worcestershire --update-readme
+
+The uncertain parameters and their ranges are declared once, in the schema
+(``uncertain=(low, high)`` in :mod:`ics_sim.config.schema`; listed by
+:func:`ics_sim.config.schema.uncertain_parameters`). They are drawn by a Latin hypercube; in each
+future both scenarios of every headline comparison (:data:`ics_sim.analysis.robustness.HEADLINE`)
+run on the same seeds. For each comparison and outcome the output gives the share of futures in
+which A beats B and, by scenario discovery (a depth-2 classification tree), the conditions under
+which the conclusion reverses, in words, or "no condition found". Output, in
+``results/robustness/<time>_<system>_f<futures>_n<seeds>_y<years>/``: ``robustness.md`` (table and
+sentences), ``robustness.csv``, ``differences.csv`` (each future's paired difference),
+``futures.csv`` (the drawn parameters), ``runs.csv``, ``robustness.png`` and ``manifest.json``;
+``runs/`` holds the batch (``--resume <folder>`` finishes an interrupted run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from ics_sim.analysis import robustness as rob
+from ics_sim.runs.io import atomic_write_text
+from ics_sim.version import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+README_START = "<!-- robustness:table -->"
+README_END = "<!-- /robustness:table -->"
+
+
+def update_readme(text_block: str, readme: Path = ROOT / "README.md") -> bool:
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.S)
+    if not pattern.search(text):
+        return False
+    atomic_write_text(readme, pattern.sub(lambda _: f"{README_START}\n{text_block}{README_END}", text))
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python experiments/robustness.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--futures", "-f", type=int, default=24, help="futures drawn by the Latin hypercube (default 24)")
+    ap.add_argument("--seeds", "-n", type=int, default=2, help="common seeds per future and scenario (default 2)")
+    ap.add_argument("--years", type=int, default=6, help="horizon (default 6)")
+    ap.add_argument("--system", default="synthetic", help="system= config (default synthetic)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the hypercube and base seed of the runs")
+    ap.add_argument("--workers", "-w", type=int, default=2)
+    ap.add_argument("--depth", type=int, default=2, help="depth of the scenario-discovery tree (default 2)")
+    ap.add_argument("--only", nargs="*", default=None, metavar="ID", help="comparison ids (default: all)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="further overrides of every run")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "robustness")
+    ap.add_argument("--resume", type=Path, default=None)
+    ap.add_argument("--no-figure", action="store_true")
+    ap.add_argument("--update-readme", action="store_true")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    comps = rob.HEADLINE
+    if args.only:
+        comps = tuple(c for c in comps if c.id in set(args.only))
+        if not comps:
+            ap.error(f"no comparison among {args.only}; ids: {' '.join(c.id for c in rob.HEADLINE)}")
+    base = {"system": args.system, "years": args.years}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        base[key] = yaml.safe_load(value)
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}_{args.system}_f{args.futures}_n{args.seeds}_y{args.years}"
+    folder = args.resume or args.out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    result = rob.run_robustness(args.futures, args.seeds, folder / "runs", comparisons=comps, workers=args.workers,
+                                base_seed=args.seed, base_overrides=base, progress=not args.no_progress, max_depth=args.depth)
+    files = rob.write_outputs(result, folder, figure=not args.no_figure)
+    total = time.perf_counter() - t0
+    manifest = {**result.info, "ics_sim_version": __version__, "total_s": total, "files": sorted(files)}
+    atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    table_md = rob.markdown_table(result.table, comps)
+    rel = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
+    header = (f"Generated by `python experiments/robustness.py --futures {args.futures} --seeds {args.seeds} --years {args.years} "
+              f"--system {args.system}` with ics_sim {__version__} ({len(result.runs)} runs; results in `{rel}`). "
+              "A beats B: the mean paired difference over a future's seeds is on the better side of zero.\n\n")
+    print(table_md)
+    print("\n".join(result.table["sentence"]))
+    print(f"{len(result.runs)} runs in {result.info['elapsed_s']:.0f} s; total {total:.0f} s; results: {folder}")
+    if args.update_readme:
+        print("README.md table updated" if update_readme(header + table_md) else
+              f"README.md has no {README_START} markers: not updated", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
