@@ -9,6 +9,7 @@ import pytest
 
 from ics_sim.analysis import robustness as rob
 from ics_sim.config import load_config
+from ics_sim.config.overrides import resolve_key, unused_keys
 from ics_sim.config.schema import Config, uncertain_parameters
 
 
@@ -23,8 +24,16 @@ def test_uncertain_parameters_are_declared_once_in_the_schema_inside_their_allow
             obj = getattr(obj, part)
         assert p["low"] < p["high"] and p["label"]
         assert p["low"] <= getattr(obj, name) <= p["high"], key  # the default is one of the futures
-        load_config({key: p["low"]})  # both ends are valid values
-        load_config({key: p["high"]})
+        lo, hi = resolve_key(key).meta["range"]  # both ends are valid values of the field
+        assert lo <= p["low"] and p["high"] <= hi, key
+
+
+def test_each_scenario_of_a_future_takes_only_the_uncertain_parameters_its_options_read():
+    drawn = {k: p["low"] for k, p in uncertain_parameters().items()}
+    assert "finance.pooled_council_share" in unused_keys({**drawn, "governance": "committee"})
+    assert "finance.pooled_council_share" not in unused_keys({**drawn, "governance": "joint_committee"})
+    kept = {k: v for k, v in drawn.items() if k not in unused_keys({**drawn, "governance": "committee"})}
+    load_config({**kept, "governance": "committee"})  # what the design gives a committee loads
 
 
 def test_a_latin_hypercube_stratifies_every_parameter():

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ics_sim.config.overrides import unused_keys
 from ics_sim.config.schema import uncertain_parameters
 from ics_sim.runs.io import atomic_path, atomic_write_text
 
@@ -151,10 +152,14 @@ def run_robustness(
             scenarios.setdefault(_label(o), dict(o))
     design = []
     meta = uncertain_parameters()
+    # a future draws every uncertain parameter; each scenario takes those its options read (a
+    # pooled share means nothing to an unpooled committee, and the config refuses silent no-ops)
+    ignored = {label: set(unused_keys({**{k: meta[k]["low"] for k in meta}, **o})) for label, o in scenarios.items()}
     for f, row in fut.iterrows():  # (iterrows upcasts whole numbers to floats: cast them back)
         params = {k: (int(round(v)) if meta[k]["integer"] else float(v)) for k, v in row.items()}
         for label, o in scenarios.items():
-            design.append({"setting_id": f"{label}|f{f:03d}", **params, **o})
+            used = {k: v for k, v in params.items() if k not in ignored[label]}
+            design.append({"setting_id": f"{label}|f{f:03d}", **used, **o})
     t0 = time.perf_counter()
     runs = run_batch(design, replicates=seeds, out_dir=out_dir, workers=workers, base_seed=base_seed,
                      base_overrides=dict(base_overrides or {}), progress=progress)

@@ -482,6 +482,15 @@ def check_uses(p: Plan, cfg: schema.Config) -> None:
             raise ConfigError(f"{key} has no effect with {use.now(cfg)}: it is used only with {use.by}")
 
 
+def unused_keys(overrides: dict[str, Any]) -> list[str]:
+    """The keys of ``overrides`` that the options they choose do not read (what :func:`load` would
+    refuse as a silent no-op). For designs that apply one draw of many parameters to every option
+    (robustness futures): each option keeps only the keys it reads."""
+    p = plan(parse(overrides))
+    typed = from_omegaconf(compose_plan(p))
+    return [k for k in p.given if (use := _use_of(k)) is not None and not use.used(typed)]
+
+
 # ------------------------------------------------------------------------------ composition
 @functools.lru_cache(maxsize=32)
 def _compose_groups(overrides: tuple[str, ...], with_hydra: bool) -> DictConfig:
