@@ -79,12 +79,16 @@ PARAMETER_SPACE: list[Factor] = [
     Factor("decision_tolerance_trust", "decision.tolerance_trust", 0.04, 0.16, "how far from its own proposal a trusting member still accepts: half to double the default"),
     Factor("decision_concession", "decision.concession", 0.15, 0.60, "how far members move after a failed meeting"),
     Factor("observation_error_system", "observation.error_system", 0.15, 0.45, "error of system-level need estimates (log s.d.)"),
+    Factor("observation_error_formula", "observation.error_formula", 0.05, 0.20, "error of the national need formula: Dixon et al. 2011, about 0.10 at practice level"),
     Factor("delegation_knowledge_weight", "delegation.knowledge_weight", 0.5, 2.0, "weight of local knowledge in the subsidiarity test"),
     Factor("provider_own_service_bias", "interests.provider_own_service_bias", 0.1, 0.6, "providers' preference for their own services"),
-    Factor("health_care_effect", "health.care_effect", 0.25, 0.45, "set to 0.35 (10 points of coverage ~ 1.4 years of HLE); +-30%"),
+    Factor("health_at_stake", "health.health_at_stake", 9.0, 17.0, "HLE per unit of production: Barr et al. 2014 per pound, 2011 gap vs decade mean"),
+    Factor("productivity_curvature", "health.productivity_curvature", 0.5, 3.0, "diminishing returns of care in coverage; not identified by one figure"),
+    Factor("deprivation_productivity", "health.deprivation_productivity", 0.05, 0.3, "health at stake by deprivation: Love-Koh et al. 2020 split within 5 points"),
     Factor("need_spill_over", "need.spill_over", 0.10, 0.40, "unmet social and primary care need turning into acute demand"),
     Factor("hidden_share_deprivation", "need.hidden_share_deprivation", 0.08, 0.24, "hidden need of the most deprived: half to 1.5 times the default"),
-    Factor("hourly_cost_gbp", "costs.hourly_cost_gbp", 60.0, 120.0, "cost of a member's hour: PSSRU band of middle to senior managers"),
+    Factor("hourly_cost_gbp", "costs.hourly_cost_gbp", 85.0, 150.0, "cost of a member's hour: Agenda for Change band 8d to VSM with PSSRU 2023 conventions"),
+    Factor("duplication_rate", "costs.duplication_rate", 0.0, 0.25, "waste of unco-ordinated overlapping funding: no national measure"),
 ]
 
 #: outcomes analysed by default (summary keys, see ics_sim.model.record.SUMMARY_KEYS)

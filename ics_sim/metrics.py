@@ -13,7 +13,7 @@ Conventions used throughout
   :func:`concentration_index` units are ranked by ``rank_by`` **ascending**, so pass a
   socioeconomic position where low = most deprived (e.g. IMD rank, where rank 1 is the most
   deprived LSOA). To use an IMD *score* (high = more deprived), pass ``-score``.
-* Degenerate inputs are exact: identical values give 0 for SII, RII (``"mean"``), Gini,
+* Degenerate inputs are exact: identical values give 0 for SII, the relative SII, Gini,
   concentration index and all Theil components. Rounding noise in Gini and Theil that falls in
   ``(-1e-12, 0)`` is clamped to 0.
 
@@ -40,7 +40,6 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -51,7 +50,9 @@ __all__ = [
     "decile_groups",
     "gini",
     "horizontal_inequity",
+    "population_quantile_weights",
     "quintile_gap",
+    "relative_sii",
     "sii",
     "theil",
 ]
@@ -129,61 +130,10 @@ def _fractional_rank(rank_by: NDArray, shares: NDArray) -> NDArray[np.float64]:
 # --------------------------------------------------------------------------------------------
 # slope and relative index of inequality
 # --------------------------------------------------------------------------------------------
-def sii(
-    values: ArrayLike,
-    populations: ArrayLike,
-    *,
-    rii_method: Literal["mean", "ends"] = "mean",
-) -> tuple[float, float]:
-    """Slope index of inequality (SII) and relative index of inequality (RII).
-
-    Method of Low & Low (2004) as used in English public health statistics (PHE/OHID
-    Fingertips, ONS health state life expectancies by deprivation decile):
-
-    1. Groups (e.g. IMD deciles) are given **ordered most deprived first**. With population
-       shares ``p_i = n_i / sum(n)``, each group's relative rank is the midpoint of its range in
-       the cumulative population distribution, ``x_i = sum_{j<i} p_j + p_i / 2`` (0..1).
-    2. Fit ``y_i = a + b * x_i`` by weighted least squares with weights ``p_i``. (PHE's
-       implementation regresses ``y*sqrt(p)`` on ``sqrt(p)`` and ``x*sqrt(p)`` without an
-       intercept, which is the same estimator.)
-    3. ``SII = b``: because x spans 0..1, this is the fitted value at the least deprived end
-       (x = 1) minus the fitted value at the most deprived end (x = 0). For healthy life
-       expectancy a positive SII is the modelled gap in years.
-
-    RII conventions (``rii_method``):
-
-    * ``"mean"`` (default): ``RII = SII / ybar`` with ``ybar = sum_i p_i y_i`` the
-      population-weighted mean of the values (Mackenbach & Kunst 1997; used by ScotPHO /
-      Scottish Government "Long-term monitoring of health inequalities": the gradient
-      "relative to the mean"). Since the weighted mean of ``x_i`` is exactly 1/2, ``ybar``
-      equals the fitted value at x = 1/2. No inequality gives ``RII = 0``.
-    * ``"ends"``: ``RII = (a + b) / a``, the ratio of the fitted value at the least deprived end
-      to that at the most deprived end. This is the convention of UKHSA/PHE's
-      ``PHEindicatormethods::phe_sii`` ("The RII is the ratio of the fitted value at x=1, Y1 and
-      the fitted value at x=0, Y0 ... RII = (Y0 + SII)/Y0"), which implements the Fingertips
-      method and cites Low & Low (2004). No inequality gives ``RII = 1``.
-
-    Note: the full text of Low & Low (2004) could not be consulted while writing this module;
-    the two conventions above were checked against the PHEindicatormethods source and the
-    dceasimR documentation (whose worked example, values 52.1, 56.3, 59.8, 63.2, 66.8 with
-    equal population shares, gives SII 18.15 and RII 0.304326 = SII / mean). Figures produced
-    with ``phe_sii`` use the ``"ends"`` ratio; check which convention a comparator uses before
-    comparing RIIs. The ScotPHO / Scottish Government convention is cited from "Monitoring
-    health inequalities: background and methodology" (gov.scot).
-
-    Args:
-        values: Indicator value for each group, most deprived group first.
-        populations: Population (denominator) of each group; strictly positive.
-        rii_method: ``"mean"`` (default) or ``"ends"``, see above.
-
-    Returns:
-        ``(sii, rii)`` as floats. Identical values give exactly ``(0.0, 0.0)`` with ``"mean"``
-        and ``(0.0, 1.0)`` with ``"ends"``.
-
-    Raises:
-        ValueError: on empty or mismatched input, fewer than two groups, non-finite values,
-            non-positive populations, an unknown ``rii_method``, or a zero RII denominator.
-    """
+def _low_and_low(values: ArrayLike, populations: ArrayLike) -> tuple[float, float, float] | None:
+    """Validated Low and Low regression: ``(intercept, slope, weighted mean)`` of the
+    population-weighted fit of the values on the cumulative-rank midpoints, or None when every
+    value is the same."""
     y = _as_values(values, "values")
     n = _as_values(populations, "populations")
     _same_length(y, "values", n, "populations")
@@ -191,27 +141,89 @@ def sii(
         raise ValueError("`populations` must be strictly positive (zero or negative found)")
     if y.size < 2:
         raise ValueError("`values` must have at least two groups to fit a slope")
-    if rii_method not in ("mean", "ends"):
-        raise ValueError(f"`rii_method` must be 'mean' or 'ends', got {rii_method!r}")
-
+    if _all_equal(y):
+        return None
     p = n / n.sum()
     x = np.cumsum(p) - p / 2.0
-    if _all_equal(y):
-        return 0.0, (0.0 if rii_method == "mean" else 1.0)
-
     x_bar = float(np.dot(p, x))
     y_bar = float(np.dot(p, y))
     dx = x - x_bar
     slope = float(np.dot(p, dx * (y - y_bar)) / np.dot(p, dx * dx))
+    return y_bar - slope * x_bar, slope, y_bar
 
-    if rii_method == "mean":
-        if y_bar == 0.0:
-            raise ValueError("RII ('mean') undefined: population-weighted mean of `values` is 0")
-        return slope, slope / y_bar
-    intercept = y_bar - slope * x_bar
+
+def sii(values: ArrayLike, populations: ArrayLike) -> tuple[float, float]:
+    """Slope index of inequality (SII) and relative index of inequality (RII), as PHE/OHID publish them.
+
+    Method of Low and Low (2004) as used in English public health statistics (PHE/OHID
+    Fingertips; ONS health state life expectancies by deprivation decile; implemented by UKHSA's
+    ``PHEindicatormethods::phe_sii``):
+
+    1. Groups (e.g. IMD deciles) are given **ordered most deprived first**. With population
+       shares ``p_i = n_i / sum(n)``, each group's relative rank is the midpoint of its range in
+       the cumulative population distribution, ``x_i = sum_{j<i} p_j + p_i / 2`` (0..1).
+    2. Fit ``y_i = a + b * x_i`` by weighted least squares with weights ``p_i``. (``phe_sii``
+       regresses ``y*sqrt(n)`` on ``sqrt(n)`` and ``x*sqrt(n)`` without an intercept, which is the
+       same estimator.)
+    3. ``SII = b``: because x spans 0..1, the fitted value at the least deprived end (x = 1)
+       minus the fitted value at the most deprived end (x = 0). For healthy life expectancy a
+       positive SII is the modelled gap in years.
+    4. ``RII = (a + b) / a``: the fitted value at the least deprived end divided by the fitted
+       value at the most deprived end ("The RII is the ratio of the fitted value at x=1, Y1 and
+       the fitted value at x=0, Y0 ... RII = (Y0 + SII)/Y0", ``phe_sii`` documentation, with
+       ``rii = TRUE`` and no transformation). No inequality gives ``RII = 1``.
+
+    The SII divided by the population-weighted mean (Mackenbach and Kunst 1997; the ScotPHO
+    "relative index") is a different ratio; it is :func:`relative_sii`. For example, the
+    ``PHEindicatormethods`` test data (``tests/testthat/testdata_SII.xlsx``, area 1, life
+    expectancy by decile) give SII 6.934616 and RII 1.088818, whose SII / mean is 0.085.
+
+    Args:
+        values: Indicator value for each group, most deprived group first.
+        populations: Population (denominator) of each group; strictly positive.
+
+    Returns:
+        ``(sii, rii)`` as floats. Identical values give exactly ``(0.0, 1.0)``.
+
+    Raises:
+        ValueError: on empty or mismatched input, fewer than two groups, non-finite values,
+            non-positive populations, or a fitted value of 0 at the most deprived end.
+    """
+    fit = _low_and_low(values, populations)
+    if fit is None:
+        return 0.0, 1.0
+    intercept, slope, _ = fit
     if intercept == 0.0:
-        raise ValueError("RII ('ends') undefined: fitted value at the most deprived end is 0")
+        raise ValueError("RII undefined: the fitted value at the most deprived end is 0")
     return slope, (intercept + slope) / intercept
+
+
+def relative_sii(values: ArrayLike, populations: ArrayLike) -> float:
+    """The SII divided by the population-weighted mean of the values (not the PHE RII).
+
+    ``SII / ybar`` with ``ybar = sum_i p_i y_i``; since the weighted mean of the rank midpoints is
+    exactly 1/2, ``ybar`` is the fitted value at x = 1/2 (Mackenbach and Kunst 1997; the gradient
+    "relative to the mean" of ScotPHO / Scottish Government "Long-term monitoring of health
+    inequalities"). The dceasimR vignette's worked example (values 52.1, 56.3, 59.8, 63.2, 66.8,
+    equal shares) gives SII 18.15 and 0.304326 on this scale, which that package calls an RII.
+
+    Args:
+        values: Indicator value for each group, most deprived group first.
+        populations: Population of each group; strictly positive.
+
+    Returns:
+        The relative SII; identical values give exactly 0.0.
+
+    Raises:
+        ValueError: as for :func:`sii`, or when the weighted mean of the values is 0.
+    """
+    fit = _low_and_low(values, populations)
+    if fit is None:
+        return 0.0
+    _, slope, mean = fit
+    if mean == 0.0:
+        raise ValueError("relative SII undefined: the population-weighted mean of `values` is 0")
+    return slope / mean
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,3 +521,40 @@ def quintile_gap(deciles: ArrayLike, values: ArrayLike, populations: ArrayLike) 
     if not q1.any() or not q5.any():
         raise ValueError("`deciles` must include quintile 1 (deciles 1-2) and 5 (deciles 9-10)")
     return float(np.dot(n[q5], y[q5]) / n[q5].sum() - np.dot(n[q1], y[q1]) / n[q1].sum())
+
+
+def population_quantile_weights(rank_by: ArrayLike, populations: ArrayLike, groups: int = 5) -> NDArray[np.float64]:
+    """Each unit's people in each population quantile (e.g. fifths) by ``rank_by`` ascending.
+
+    Units are ordered by ``rank_by`` (low = most deprived; ties keep their input order) and their
+    people cumulated; quantile ``q`` holds the people between cumulative shares ``q / groups`` and
+    ``(q + 1) / groups``. A unit that straddles a boundary is split in proportion, so every
+    quantile holds exactly ``1 / groups`` of the people — as in "the fifth of the population living
+    in the most deprived areas" (Love-Koh et al. 2020).
+
+    Args:
+        rank_by: Socioeconomic position of each unit, low = most deprived.
+        populations: People per unit; strictly positive.
+        groups: Number of quantiles (5: fifths).
+
+    Returns:
+        An array (units x groups) of people; column ``q`` sums to ``sum(populations) / groups``
+        and each row sums to that unit's people.
+
+    Raises:
+        ValueError: on empty or mismatched input, non-finite entries, non-positive populations
+            or fewer than one group.
+    """
+    r = _as_values(rank_by, "rank_by")
+    n = _as_weights(populations, "populations", r.size, "rank_by")
+    if int(groups) < 1:
+        raise ValueError("`groups` must be at least 1")
+    order = np.argsort(r, kind="stable")
+    total = n.sum()
+    hi = np.cumsum(n[order]) / total
+    lo = hi - n[order] / total
+    out = np.zeros((r.size, int(groups)))
+    for q in range(int(groups)):
+        a, b = q / groups, (q + 1) / groups
+        out[order, q] = np.clip(np.minimum(hi, b) - np.maximum(lo, a), 0.0, None) * total
+    return out

@@ -356,9 +356,19 @@ def render_seats() -> str:
 #: module-level constants the mechanisms use: (module, name, what it is)
 CONSTANTS: tuple[tuple[str, str, str], ...] = (
     (
-        "ics_sim.model.commissioning",
-        "DUPLICATION_RATE",
-        "share of the overlapping (smaller) contribution of two unco-ordinated funders that is wasted",
+        "ics_sim.model.population",
+        "ONS_HLE_MEAN",
+        "mean male HLE over the IMD deciles, England 2015-17 (ONS): anchor of the reference LE curve for QALYs",
+    ),
+    (
+        "ics_sim.model.population",
+        "ONS_LE_MEAN",
+        "mean male LE over the IMD deciles, England 2015-17 (ONS): anchor of the reference LE curve for QALYs",
+    ),
+    (
+        "ics_sim.model.population",
+        "MIN_COVERAGE",
+        "smallest coverage the health production function is evaluated at (it is unbounded at 0)",
     ),
     (
         "ics_sim.model.population",

@@ -140,25 +140,30 @@ def test_a_move_up_pools_and_a_move_down_unpools_from_the_next_april():
     month, place, form = r.model.form_changes[0]
     assert form == "joint_committee" and month % 12 == 0  # moves take effect with a year's budgets
     assert r.model.partnerships[place].pooled
-    pot = pd.DataFrame(r.model.ledger.rows).query("holder == 'pot' and unit == @place").set_index("year")["budget"]
+    ledger = pd.DataFrame(r.model.ledger.rows)
+    pot = ledger.query("holder == 'pot' and unit == @place").set_index("year")["budget"]
+    council = ledger.query("holder == 'council' and unit == @place").set_index("year")["budget"]
     year = month // 12
-    assert pot[year] > 1.2 * pot[year - 1]  # the council's money joined the pot
+    # the council's pooled money joined the pot (finance.pooled_council_share of its budget, on top
+    # of a year's growth of the NHS part)
+    joined = pot[year] - pot[year - 1] * (1 + r.model.cfg.finance.nhs_growth)
+    assert joined > 0.9 * r.model.cfg.finance.pooled_council_share * council[year], (joined, council[year])
 
 
 # --- money through every change of form ------------------------------------------------------
 
 
 def assert_money_conserved(r) -> None:
-    """Every budget line, every year: spent + unspent = budget, nothing spent beyond its budget,
-    the ICB's allocation is what it keeps plus what it delegates, and what left the budgets is
-    what reached neighbourhoods."""
+    """Every budget line, every year: spent on care + running costs + unspent = budget (issue 10),
+    nothing spent beyond its budget, the ICB's allocation is what it keeps plus what it delegates,
+    and what left the budgets as care is what reached neighbourhoods."""
     ledger = pd.DataFrame(r.model.ledger.rows)
     tol = 1e-9 * ledger["budget"].abs().max()
-    assert np.allclose(ledger["spent"] + ledger["unspent"], ledger["budget"], rtol=0, atol=tol)
-    over = ledger[ledger["spent"] > ledger["budget"] + tol]
+    assert np.allclose(ledger["spent"] + ledger["running"] + ledger["unspent"], ledger["budget"], rtol=0, atol=tol)
+    over = ledger[ledger["spent"] + ledger["running"] > ledger["budget"] + tol]
     assert over.empty, f"spent beyond budget:\n{over}"
-    by_holder = ledger.groupby(["year", "holder"])[["budget", "spent"]].sum().unstack("holder")
-    for col in ("budget", "spent"):
+    by_holder = ledger.groupby(["year", "holder"])[["budget", "spent", "running"]].sum().unstack("holder")
+    for col in ("budget", "spent", "running"):
         np.testing.assert_allclose(by_holder[(col, "icb")].to_numpy(),
                                    (by_holder[(col, "icb_retained")] + by_holder[(col, "icb_delegated")]).to_numpy(), rtol=1e-12)
     spend = r.timeseries.query("level == 'place' and metric == 'spend_gbp'")

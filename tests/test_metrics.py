@@ -16,6 +16,7 @@ from ics_sim.metrics import (
     gini,
     horizontal_inequity,
     quintile_gap,
+    relative_sii,
     sii,
     theil,
 )
@@ -29,14 +30,12 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def test_sii_three_equal_groups_hand_worked():
     # Shares 1/3 each -> x = 1/6, 1/2, 5/6 (mean 1/2); y = 1, 2, 3 (mean 2).
     # cov = (1/3)[(-1/3)(-1) + 0 + (1/3)(1)] = 2/9 ; var = (1/3)(1/9 + 0 + 1/9) = 2/27
-    # slope = (2/9)/(2/27) = 3 -> SII = 3; RII(mean) = 3/2 = 1.5
-    # intercept a = 2 - 3*(1/2) = 0.5 -> RII(ends) = (0.5 + 3)/0.5 = 7
+    # slope = (2/9)/(2/27) = 3 -> SII = 3; relative SII = 3/2 = 1.5
+    # intercept a = 2 - 3*(1/2) = 0.5 -> RII = (0.5 + 3)/0.5 = 7
     s, r = sii([1, 2, 3], [100, 100, 100])
     assert s == pytest.approx(3.0, abs=1e-12)
-    assert r == pytest.approx(1.5, abs=1e-12)
-    s2, r2 = sii([1, 2, 3], [100, 100, 100], rii_method="ends")
-    assert s2 == pytest.approx(3.0, abs=1e-12)
-    assert r2 == pytest.approx(7.0, abs=1e-12)
+    assert r == pytest.approx(7.0, abs=1e-12)
+    assert relative_sii([1, 2, 3], [100, 100, 100]) == pytest.approx(1.5, abs=1e-12)
 
 
 def test_sii_unequal_populations_hand_worked():
@@ -44,18 +43,20 @@ def test_sii_unequal_populations_hand_worked():
     # y = 1, 2, 4 -> weighted mean = .25 + 1 + 1 = 2.25
     # cov = .25(-.375)(-1.25) + .5(0)(-.25) + .25(.375)(1.75) = .28125
     # var = .25(.140625) + 0 + .25(.140625) = .0703125 -> slope = 4
-    # RII(mean) = 4/2.25 = 16/9; intercept = 2.25 - 4(.5) = .25 -> RII(ends) = 4.25/.25 = 17
+    # relative SII = 4/2.25 = 16/9; intercept = 2.25 - 4(.5) = .25 -> RII = 4.25/.25 = 17
     s, r = sii([1, 2, 4], [1, 2, 1])
     assert s == pytest.approx(4.0, abs=1e-12)
-    assert r == pytest.approx(16 / 9, abs=1e-12)
-    assert sii([1, 2, 4], [1, 2, 1], rii_method="ends")[1] == pytest.approx(17.0, abs=1e-12)
+    assert r == pytest.approx(17.0, abs=1e-12)
+    assert relative_sii([1, 2, 4], [1, 2, 1]) == pytest.approx(16 / 9, abs=1e-12)
     # Asymmetric populations 1, 1, 2 -> shares .25, .25, .5 -> x = .125, .375, .75 (mean .5)
     # y = 1, 2, 4 -> weighted mean 2.75; dx = -.375, -.125, .25; dy = -1.75, -.75, 1.25
     # cov = .25(.65625) + .25(.09375) + .5(.3125) = .34375 ; var = .0703125
-    # slope = .34375 / .0703125 = 44/9 ; RII(mean) = (44/9) / 2.75 = 16/9
+    # slope = .34375 / .0703125 = 44/9 ; relative SII = (44/9) / 2.75 = 16/9
+    # intercept = 99/36 - (44/9)(1/2) = 11/36 -> RII = (11/36 + 176/36) / (11/36) = 17
     s, r = sii([1, 2, 4], [1, 1, 2])
     assert s == pytest.approx(44 / 9, abs=1e-12)
-    assert r == pytest.approx(16 / 9, abs=1e-12)
+    assert r == pytest.approx(17.0, abs=1e-12)
+    assert relative_sii([1, 2, 4], [1, 1, 2]) == pytest.approx(16 / 9, abs=1e-12)
     # unweighted OLS on the same x gives 4.842, so the population weights really matter
     ols = np.polyfit([0.125, 0.375, 0.75], [1, 2, 4], 1)[0]
     assert abs(ols - 44 / 9) > 0.03
@@ -75,9 +76,9 @@ def test_sii_recovers_linear_slope_exactly_unequal_populations():
     y = 50.0 + 18.5 * x  # exactly linear in the cumulative-rank midpoint
     s, r = sii(y, pops)
     assert s == pytest.approx(18.5, abs=1e-10)
-    assert r == pytest.approx(18.5 / np.dot(p, y), abs=1e-12)
-    # ends: fitted ends are exactly 50 and 68.5
-    assert sii(y, pops, rii_method="ends")[1] == pytest.approx(68.5 / 50.0, abs=1e-12)
+    # the fitted ends are exactly 50 (most deprived) and 68.5 (least deprived)
+    assert r == pytest.approx(68.5 / 50.0, abs=1e-12)
+    assert relative_sii(y, pops) == pytest.approx(18.5 / np.dot(p, y), abs=1e-12)
 
 
 def test_sii_matches_independent_weighted_least_squares():
@@ -88,42 +89,77 @@ def test_sii_matches_independent_weighted_least_squares():
     x = np.cumsum(p) - p / 2
     # np.polyfit minimises sum (w_i * resid_i)^2, so w = sqrt(pop) gives WLS with weights pop
     slope, intercept = np.polyfit(x, y, 1, w=np.sqrt(pops))
-    s, r_mean = sii(y, pops)
-    _, r_ends = sii(y, pops, rii_method="ends")
+    s, r = sii(y, pops)
     assert s == pytest.approx(slope, rel=1e-10)
-    assert r_ends == pytest.approx((intercept + slope) / intercept, rel=1e-10)
-    assert r_mean == pytest.approx(slope / np.dot(p, y), rel=1e-10)
+    assert r == pytest.approx((intercept + slope) / intercept, rel=1e-10)
+    assert relative_sii(y, pops) == pytest.approx(slope / np.dot(p, y), rel=1e-10)
     # the weighted mean equals the fitted value at x = 1/2
     assert np.dot(p, y) == pytest.approx(intercept + slope / 2, rel=1e-10)
 
 
 def test_sii_orientation_most_deprived_first():
-    # values rising towards the least deprived end give a positive SII; reversing the order
-    # of the groups flips its sign.
-    s_up, _ = sii([50, 55, 60, 65], [1, 1, 1, 1])
-    s_down, _ = sii([65, 60, 55, 50], [1, 1, 1, 1])
-    assert s_up > 0
+    # values rising towards the least deprived end give a positive SII and an RII above 1;
+    # reversing the order of the groups flips the SII's sign and inverts the RII.
+    s_up, r_up = sii([50, 55, 60, 65], [1, 1, 1, 1])
+    s_down, r_down = sii([65, 60, 55, 50], [1, 1, 1, 1])
+    assert s_up > 0 and r_up > 1
     assert s_down == pytest.approx(-s_up)
+    assert r_down == pytest.approx(1 / r_up)
 
 
-def test_sii_published_worked_example_dceasimr():
+#: UKHSA PHEindicatormethods, tests/testthat/testdata_SII.xlsx (the package's own test data for
+#: phe_sii), rows 1-20, "default (e.g. life expectancy) - default parameters": life expectancy
+#: by deprivation decile (decile 1 = most deprived) with populations, and the published
+#: phe_sii results with rii = TRUE. Values transcribed from the spreadsheet.
+PHE_SII_WORKED = {
+    "area1": {
+        "values": [75.933459, 78.344238, 83.836063, 83.637540, 80.465503, 81.115676, 81.693084, 84.190006, 80.595564, 86.289435],
+        "populations": [7291, 7997, 6105, 7666, 5790, 6934, 5918, 5974, 7147, 7534],
+        "sii": 6.934616,
+        "rii": 1.088818,
+    },
+    "area2": {
+        "values": [70.548532, 71.571557, 72.486987, 73.519855, 73.146054, 76.158987, 78.654449, 80.564770, 80.854866, 79.971125],
+        "populations": [21675, 20065, 19750, 24713, 20112, 19618, 22408, 19752, 18939, 19312],
+        "sii": 12.547847,
+        "rii": 1.180886,
+    },
+}
+
+
+@pytest.mark.parametrize("area", sorted(PHE_SII_WORKED))
+def test_sii_and_rii_match_phe_sii_published_worked_example(area):
+    case = PHE_SII_WORKED[area]
+    s, r = sii(case["values"], case["populations"])
+    assert s == pytest.approx(case["sii"], abs=1e-6)
+    assert r == pytest.approx(case["rii"], abs=1e-6)
+
+
+def test_relative_sii_is_not_the_phe_rii_on_the_worked_example():
+    # the old hle_rii (SII / mean) gives 0.085 on PHE's area 1, where phe_sii's RII is 1.0888
+    case = PHE_SII_WORKED["area1"]
+    assert relative_sii(case["values"], case["populations"]) == pytest.approx(0.0850415, abs=1e-6)
+
+
+def test_relative_sii_published_worked_example_dceasimr():
     # dceasimR vignette "Inequality Measurement in DCEA" (CRAN, v04_inequality_measures):
     # mean_hale = 52.1, 56.3, 59.8, 63.2, 66.8 with pop_share 0.2 each ->
-    # calc_sii: sii = 18.15 (lm intercept 50.57); calc_rii: rii = 0.304326 (= SII / mean).
+    # calc_sii: sii = 18.15 (lm intercept 50.57); calc_rii: 0.304326 (= SII / mean).
     s, r = sii([52.1, 56.3, 59.8, 63.2, 66.8], [0.2] * 5)
     assert s == pytest.approx(18.15, abs=1e-9)
-    assert r == pytest.approx(0.304326, abs=1e-6)
-    # Same package, calc_rii reference example: 60, 63, 66, 69, 72 -> sii 15, rii 0.2272727
-    s, r = sii([60, 63, 66, 69, 72], [0.2] * 5)
+    assert relative_sii([52.1, 56.3, 59.8, 63.2, 66.8], [0.2] * 5) == pytest.approx(0.304326, abs=1e-6)
+    # the PHE RII of the same data: mean 59.64, so the fitted ends are 50.565 and 68.715
+    assert r == pytest.approx(68.715 / 50.565, abs=1e-9)
+    # Same package, calc_rii reference example: 60, 63, 66, 69, 72 -> sii 15, 0.2272727
+    s, _ = sii([60, 63, 66, 69, 72], [0.2] * 5)
     assert s == pytest.approx(15.0, abs=1e-9)
-    assert r == pytest.approx(0.2272727, abs=1e-7)
+    assert relative_sii([60, 63, 66, 69, 72], [0.2] * 5) == pytest.approx(0.2272727, abs=1e-7)
 
 
-def test_sii_identical_values_exact_zero():
+def test_sii_identical_values_exact():
     s, r = sii([70.3] * 10, np.linspace(1000, 3000, 10))
-    assert s == 0.0 and r == 0.0
-    s, r = sii([70.3] * 10, np.linspace(1000, 3000, 10), rii_method="ends")
     assert s == 0.0 and r == 1.0
+    assert relative_sii([70.3] * 10, np.linspace(1000, 3000, 10)) == 0.0
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -142,7 +178,8 @@ def test_sii_ons_male_hle_2015_17_matches_published_gap():
     # England IMD deciles hold ~10% of the population each -> equal populations.
     s, r = sii(hle, [1.0] * 10)
     assert 18.0 <= s <= 21.0  # computed 19.08 years
-    assert 0.25 < r < 0.35  # 19.08 / mean HLE 62.1
+    assert 1.3 < r < 1.45  # fitted ends about 52.6 and 71.6 years
+    assert 0.25 < relative_sii(hle, [1.0] * 10) < 0.35  # 19.08 / mean HLE 62.1
     # ONS "Health state life expectancies by national deprivation deciles, England and Wales:
     # 2015 to 2017" headline: male HLE gap (SII) at birth in England = 19.1 years.
     if headline_file.exists():
@@ -356,7 +393,7 @@ def test_quintile_gap_requires_both_quintiles():
         (lambda: sii([1, 2, 3], [1, 0, 1]), "populations"),
         (lambda: sii([1, 2, 3], [1, -1, 1]), "populations"),
         (lambda: sii([1, np.nan, 3], [1, 1, 1]), "values"),
-        (lambda: sii([1, 2], [1, 1], rii_method="ratio"), "rii_method"),
+        (lambda: relative_sii([1, 2, 3], [1, 0, 1]), "populations"),
         (lambda: sii([1.0], [1]), "values"),
         (lambda: gini([1, 2, np.inf]), "values"),
         (lambda: gini([1, -2, 3]), "values"),

@@ -32,6 +32,15 @@ def test_every_pattern_one_to_seven_has_comparisons():
         assert (c.metric_b is not None) == (dict(c.a) == dict(c.b)), f"{c.id}: a within-run comparison needs two measures"
 
 
+#: comparisons that no longer hold, with the reason (docs/ODD.md sections 1.3 and 10; README table);
+#: expected failures, strict: if one holds again the suite says so
+NOT_HOLDING: dict[str, str] = {
+    "3e": "with the Better Care Fund share of council money pooled (15%, not all of it) the pot becomes a second "
+    "funder of social care and prevention beside the council's own money, so pooling adds overlap (issue 10)",
+    "5a": "the same: a joint committee's partial pool overlaps the council's own spending (issue 10)",
+    "5c": "with 15% of council money in the pot the council has little of its own money at stake in the vote, so a "
+    "joint committee is no longer slower in its first year (stake aversion, 7.10; issue 10)",
+}
 #: comparisons whose effect is too small for the fast sign test (10 of 12 seeds needed), with the
 #: measured reason; the full experiment's verdict for them is in the README table
 MARGINAL = {
@@ -41,6 +50,8 @@ MARGINAL = {
 
 
 def _marked(c):
+    if c.id in NOT_HOLDING:
+        return pytest.param(c, marks=pytest.mark.xfail(reason=NOT_HOLDING[c.id], strict=True), id=f"{c.id} {c.claim}")
     if c.id in MARGINAL:
         return pytest.param(c, marks=pytest.mark.xfail(reason=MARGINAL[c.id], strict=False), id=f"{c.id} {c.claim}")
     return pytest.param(c, id=f"{c.id} {c.claim}")

@@ -198,33 +198,15 @@ def random_config(rng: random.Random, england: bool = False) -> dict[str, Any]:
 
 
 def undefined_measures(m) -> set[str]:
-    """Measures the model leaves undefined (NaN) on purpose for the whole run, and why: a
-    national fifth with nobody in it has no HLE; with no vote ever taken there is no power
-    imbalance; a run of several systems has no single unspent budget (the model's record)."""
-    dec = m.layout.nb_decile
+    """Measures the model leaves undefined (NaN) on purpose for the whole run, and why: with no
+    vote ever taken there is no power imbalance; a run of several systems has no single unspent
+    budget (the model's record). The quintile HLE is defined for every group (its own population
+    fifths where it has nobody in a national fifth: issue 10), so it is never among them."""
     out = set()
-    if not (dec <= 2).any():
-        out |= {"hle_q1", "hle_gap_q1_q5"}
-    if not (dec >= 9).any():
-        out |= {"hle_q5", "hle_gap_q1_q5"}
     if not any(p.power_imbalance for p in m.partnerships):
         out.add("power_imbalance")
     if m.layout.n_systems > 1:  # England: the budgets of 42 systems are not one pot to leave unspent
         out.add("unspent_gbp")
-    return out
-
-
-def undefined_per_system(m) -> set[tuple[str, str]]:
-    """(metric, system) pairs left undefined: a system with nobody in a national fifth (in a run
-    of several systems, some ICBs have no neighbourhood in the most or least deprived fifth)."""
-    L = m.layout
-    out = set()
-    for s, name in enumerate(L.system_names):
-        dec = L.nb_decile[L.nb_system == s]
-        if not (dec <= 2).any():
-            out |= {("hle_q1", name), ("hle_gap_q1_q5", name)}
-        if not (dec >= 9).any():
-            out |= {("hle_q5", name), ("hle_gap_q1_q5", name)}
     return out
 
 
@@ -241,19 +223,18 @@ def check_invariants(r: ics_sim.RunResult, overrides: dict) -> None:
     nan = ts.assign(nan=np.isnan(values)).sort_values("month")
     before_first = nan.groupby(["metric", "level", "area"])["nan"].cummin()  # True until the first value
     history = nan["metric"].isin(["strategy_alignment", "power_imbalance"])
-    per_system = undefined_per_system(m)
-    system_undefined = (nan["level"] == "system") & pd.Series(
-        [(k, u) in per_system for k, u in zip(nan["metric"], nan["area"], strict=True)], index=nan.index)
     unseated = nan["level"] == "pair"  # pair trust is NaN where the two are not both seated (record.METRICS)
-    unexpected = nan.loc[nan["nan"] & ~(history & before_first) & ~nan["metric"].isin(allowed) & ~system_undefined & ~unseated]
+    unexpected = nan.loc[nan["nan"] & ~(history & before_first) & ~nan["metric"].isin(allowed) & ~unseated]
     assert unexpected.empty, f"NaN in {sorted(set(unexpected['metric']))} for {overrides}"
     ledger = pd.DataFrame(m.ledger.rows)
     tol = 1e-9 * max(1.0, float(ledger["budget"].abs().max()))
-    assert np.allclose(ledger["spent"] + ledger["unspent"], ledger["budget"], rtol=0, atol=tol), overrides
-    assert (ledger["spent"] <= ledger["budget"] + tol).all() and (ledger["spent"] >= -tol).all(), overrides
-    by = ledger.groupby(["year", "holder"])[["budget", "spent"]].sum().unstack("holder").fillna(0.0)
+    # budget = care + running costs + unspent (issue 10)
+    assert np.allclose(ledger["spent"] + ledger["running"] + ledger["unspent"], ledger["budget"], rtol=0, atol=tol), overrides
+    assert (ledger["spent"] + ledger["running"] <= ledger["budget"] + tol).all() and (ledger["spent"] >= -tol).all(), overrides
+    assert (ledger["running"] >= -tol).all(), overrides
+    by = ledger.groupby(["year", "holder"])[["budget", "spent", "running"]].sum().unstack("holder").fillna(0.0)
     if ("budget", "icb") in by:
-        for col in ("budget", "spent"):
+        for col in ("budget", "spent", "running"):
             parts = by.get((col, "icb_retained"), 0.0) + by.get((col, "icb_delegated"), 0.0)
             np.testing.assert_allclose(by[(col, "icb")].to_numpy(), np.asarray(parts), rtol=1e-9, err_msg=str(overrides))
     for metric in ("delegated_share", "unmet_need", "unmet_need_hidden", "vcse_survival", "vcse_capacity", "trust_mean", "trust", "health"):

@@ -72,6 +72,11 @@ class Comparison:
         sign: the expected sign of A - B: +1 (A higher) or -1 (A lower).
         unit: unit of the measure (money in GBP per year, as stored).
         metric_b: the measure taken on B, when it differs from ``metric`` (a within-run comparison).
+        kind: ``"validation"`` when the direction emerges from the model's dynamics, or
+            ``"verification"`` when it holds by construction (it checks the code does what a
+            mechanism says, not that the model reproduces the world): e.g. one decision maker has
+            no delay, a preference scaled by a contract share, a trust loss set to three times a
+            gain, a reach parameter that reveals hidden need.
     """
 
     id: str
@@ -84,6 +89,7 @@ class Comparison:
     sign: int
     unit: str
     metric_b: str | None = None
+    kind: str = "validation"
 
     @property
     def pattern(self) -> int:
@@ -111,7 +117,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     # 1 inverse care law
     Comparison("1a", "A need-blind, per-head central allocation spends less per pound of need in deprived areas",
                CENTRAL_PER_HEAD, {"delegation": "central"}, "per head", "need-weighted",
-               "inverse_care_sii", +1, "GBP spent per GBP of need, least minus most deprived"),
+               "inverse_care_sii", +1, "GBP spent per GBP of need, least minus most deprived", kind="verification"),
     Comparison("1b", "Per-head allocation ends with wider absolute inequality in healthy life expectancy",
                CENTRAL_PER_HEAD, {"delegation": "central"}, "per head", "need-weighted",
                "hle_sii", +1, "years, slope index of HLE"),
@@ -135,7 +141,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     # 3 local knowledge versus variation
     Comparison("3a", "Delegating to places improves the match of spending to need inside places",
                FIXED, {"delegation": "central"}, f"delegated {SHARE:.0%}", "central",
-               "need_mismatch_within_places", -1, "share of spending misplaced within places"),
+               "need_mismatch_within_places", -1, "share of spending misplaced within places", kind="verification"),
     Comparison("3b", "With per-head place budgets, delegation raises variation between places",
                {**FIXED, "allocation": "per_head"}, CENTRAL_PER_HEAD, f"delegated {SHARE:.0%}, per head", "central, per head",
                "coverage_theil_between_places", +1, "Theil index of coverage between places"),
@@ -144,14 +150,14 @@ COMPARISONS: tuple[Comparison, ...] = (
                "coverage_theil_between_places", -1, "Theil index of coverage between places"),
     Comparison("3d", "Without pooling, delegation raises duplicated spending",
                FIXED, {"delegation": "central"}, f"delegated {SHARE:.0%}", "central",
-               "duplicated_spend_gbp", +1, GBP),
+               "duplicated_spend_gbp", +1, GBP, kind="verification"),
     Comparison("3e", "Pooling council money with the delegated budget cuts that duplication",
                {**FIXED, "governance.pooled": True}, FIXED, f"delegated {SHARE:.0%}, pooled", f"delegated {SHARE:.0%}, not pooled",
                "duplicated_spend_gbp", -1, GBP),
     # 4 who is at the table
     Comparison("4a", "VCSE bodies and Healthwatch at the table lower unmet need in excluded groups",
                {}, {"membership.vcse": False, "membership.healthwatch": False}, "with VCSE and Healthwatch", "without",
-               "unmet_need_hidden", -1, "share of hidden need unmet"),
+               "unmet_need_hidden", -1, "share of hidden need unmet", kind="verification"),
     # 5 trust takes time
     Comparison("5a", "A joint committee with a pooled budget cuts duplicated spending",
                JC, COMMITTEE, "joint committee", "committee", "duplicated_spend_gbp", -1, GBP),
@@ -166,18 +172,18 @@ COMPARISONS: tuple[Comparison, ...] = (
                JC, JC, "joint committee, end of run", "joint committee, end of first year", "trust_mean", +1, "trust, 0 to 1", metric_b="trust_year1"),
     Comparison("5f", "Trust erodes faster than it builds: at the trust the partners reach, a broken agreement costs more than a kept one earns",
                JC, JC, "joint committee: one broken agreement", "one kept agreement", "trust_violation_cost", +1, "trust, 0 to 1, per event",
-               metric_b="trust_success_gain"),
+               metric_b="trust_success_gain", kind="verification"),
     # 6 lead provider bias
     Comparison("6a", "A lead provider decides fast",
                {"governance": "lead_provider", **SAME_TABLE}, COMMITTEE, "lead provider", "committee",
-               "decision_delay_months", -1, "months from April"),
+               "decision_delay_months", -1, "months from April", kind="verification"),
     Comparison("6b", "A lead provider bends spending towards its own services",
                {"governance": "lead_provider"}, {"governance": "committee"}, "lead provider", "committee",
-               "own_service_bias", +1, "own services' share of spending minus share of need"),
+               "own_service_bias", +1, "own services' share of spending minus share of need", kind="verification"),
     Comparison("6c", "... unless the contract pays for outcomes",
                {"governance": "lead_provider", "governance.outcome_payment_share": 0.8}, {"governance": "lead_provider"},
                "lead provider, 80% outcome payment", "lead provider, activity contract",
-               "own_service_bias", -1, "own services' share of spending minus share of need"),
+               "own_service_bias", -1, "own services' share of spending minus share of need", kind="verification"),
     # 7 decision rules and power
     Comparison("7a", "A supermajority rule softens power imbalance compared with simple majority (Choi and Robertson 2014)",
                {"decision_rule": "supermajority"}, {"decision_rule": "majority"}, "supermajority", "majority",
@@ -455,6 +461,7 @@ def summarise(diffs: pd.DataFrame, comparisons: Sequence[Comparison], coverage: 
             "measure_unit": c.unit, "expected": "A > B" if c.sign > 0 else "A < B", "n": int(d.size),
             "median": float(np.median(d)) if d.size else float("nan"), "lo": lo, "hi": hi, "coverage": cov,
             "share_expected": float(np.mean(np.sign(d) == c.sign)) if d.size else float("nan"),
+            "kind": c.kind,
             "sign_test_p": sign_test(d, c.sign),
             "verdict": verdict(lo, hi, c.sign),
         })
@@ -483,17 +490,19 @@ def markdown_table(table: pd.DataFrame) -> str:
     seeds in the expected direction, verdict)."""
     pct = int(math.floor(100 * float(table["coverage"].dropna().min()))) if table["coverage"].notna().any() else 90
     lines = [
-        "| # | claim | comparison (A vs B) | measure (unit) | expected | n | median difference | interval of the median | seeds in expected direction | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| # | claim | check | comparison (A vs B) | measure (unit) | expected | n | median difference | interval of the median | seeds in expected direction | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():
         lines.append(
-            f"| {r['id']} | {r['claim']} | {r['comparison']} | `{r['metric']}` ({r['measure_unit']}) | {r['expected']} | {r['n']} "
+            f"| {r['id']} | {r['claim']} | {r['kind']} | {r['comparison']} | `{r['metric']}` ({r['measure_unit']}) | {r['expected']} | {r['n']} "
             f"| {_fmt(r['median'])} | {_fmt(r['lo'])} to {_fmt(r['hi'])} | {r['share_expected']:.0%} | **{r['verdict']}** |"
         )
     lines.append("")
     lines.append(f"A - B on common seeds. Interval: distribution-free interval of the median paired difference "
-                 f"(order statistics), coverage at least {pct}%; verdict `holds` when it lies wholly on the expected side of zero.")
+                 f"(order statistics), coverage at least {pct}%; verdict `holds` when it lies wholly on the expected side of zero. "
+                 f"Check: `validation` when the direction emerges from the model's dynamics, `verification` when it holds by "
+                 f"construction (the code does what the mechanism says).")
     return "\n".join(lines) + "\n"
 
 
@@ -595,7 +604,7 @@ def write_outputs(result: PatternResult, folder: str | Path, figures: bool = Tru
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     cols = ["id", "pattern", "pattern_name", "claim", "comparison", "metric", "measure_unit", "expected", "n", "median", "lo",
-            "hi", "coverage", "share_expected", "sign_test_p", "verdict"]
+            "hi", "coverage", "share_expected", "sign_test_p", "verdict", "kind"]
     atomic_write_text(folder / "patterns.csv", result.table[cols].to_csv(index=False))
     out["patterns.csv"] = folder / "patterns.csv"
     atomic_write_text(folder / "patterns.md", markdown_table(result.table))

@@ -175,8 +175,11 @@ class FinanceConfig:
         "NHS England mental health investment standard",
     )
     pooled_council_share: float = param(
-        1.0, "share", 0.0, 1.0, "share of council social care and public health money pooled under a pooled form (section 75)",
-        "Better Care Fund and section 75 practice; assumption", uncertain=(0.3, 1.0), label="share of council money pooled",
+        0.15, "share", 0.0, 1.0, "share of council social care and public health money pooled under a pooled form (section 75)",
+        "Better Care Fund: GBP 5.3bn pooled against a required GBP 3.8bn in 2015-16 (PAC, HC 807, 2014-15) and GBP 9.2bn "
+        "against GBP 6.4bn in 2019-20, with adult social care spending about GBP 22bn a year: the council money in pooled "
+        "budgets is about 15-20% of it (voluntary additions 5-10%). Evidence range 0.05-0.40; a few care trusts pool most",
+        uncertain=(0.05, 0.4), label="share of council money pooled",
     )
 
 
@@ -242,20 +245,73 @@ class HealthConfig:
         "fitted by ics_sim.calibration (as hle_most_deprived): the ONS decile values are concave in rank. "
         "Schema default: the straight line of MODEL.md",
     )
-    care_effect: float = param(
-        0.35, "health state per unit coverage", 0.0, 2.0, "how far the equilibrium health state moves with the share of need met",
-        "calibrated so that 10 points of coverage are worth about 1.4 years of HLE; Barr et al. 2014 direction",
-        uncertain=(0.25, 0.45), label="health gained per share of need met",
+    health_at_stake: float = param(
+        12.0, "years of HLE per unit of G at average need", 0.0, 200.0,
+        "scale of the health production function: HLE (years) that care buys per unit of G(coverage) in a "
+        "neighbourhood of England-average need per head (ODD 7.4)",
+        "docked to the mortality effect of NHS resources in Barr, Bambra and Whitehead 2014 (BMJ 348:g3231: 35 fewer "
+        "male amenable deaths per 100,000 for about GBP 243 per head more a year by 2011, about 0.5 years of life "
+        "expectancy, about 1 year of HLE at le_per_hle); range spans taking the 2011 or the decade-mean spending gap",
+        uncertain=(9.0, 17.0), label="health bought per unit of care relative to need",
+    )
+    productivity_curvature: float = param(
+        1.0, "-", 0.0, 5.0,
+        "diminishing returns: elasticity of the marginal health gain of care with respect to coverage "
+        "(G(c) = (c^(1-eta) - 1)/(1 - eta); 0 = linear, 1 = logarithmic)",
+        "range from the mortality elasticities of English programme budgeting (Martin, Rice and Smith 2008; "
+        "Claxton et al. 2015): the marginal product of spending falls as spending rises; assumption within it",
+        uncertain=(0.5, 3.0), label="diminishing returns of care",
+    )
+    deprivation_productivity: float = param(
+        0.15, "relative", 0.0, 0.6,
+        "health at stake per unit of need is (1 + delta) times average at the most deprived end and (1 - delta) at "
+        "the least (disease mix: care for conditions concentrated in deprived areas buys more health per pound)",
+        "docked to Love-Koh, Cookson, Claxton and Griffin 2020 (Med Decis Making 40(2):170-182): 26% of the health "
+        "effect of an NHS expenditure change accrues to the most deprived fifth, 14% to the least deprived fifth",
+        uncertain=(0.05, 0.3), label="extra health at stake in deprived areas",
     )
     prevention_effect: float = param(0.08, "health state per unit coverage", 0.0, 1.0, "extra effect of lagged prevention coverage")
     coverage_reference: float = param(
-        0.83, "share of need met", 0.1, 1.0, "coverage at which the reference curve is in equilibrium (default run: fitted value)",
-        "fitted by ics_sim.calibration so that the baseline's mean HLE does not drift over the run; "
+        0.83, "share of need met", 0.1, 1.0,
+        "status-quo coverage at the middle of the deprivation ranks, where the reference curve is in equilibrium "
+        "(default run: fitted value)",
+        "fitted by ics_sim.calibration so that the status quo does not drift from the ONS gradient; "
         "configs/health/calibrated.yaml. Schema default: the baseline's coverage in its first month",
+    )
+    coverage_reference_slope: float = param(
+        0.0, "share of need met per unit rank", -1.0, 1.0,
+        "change of the status-quo coverage from the most to the least deprived rank (default run: fitted value)",
+        "fitted by ics_sim.calibration (as coverage_reference) so that the status quo's SII does not drift",
     )
     adjustment_months: float = param(60.0, "months", 1.0, 600.0, "time constant of health towards its equilibrium")
     domain_weights: PerDomain = _per_domain(
         (1.0, 1.0, 1.0, 0.8, 0.6), "relative", 0.0, 5.0, "weight of each domain's met need in health"
+    )
+    hrqol_good_health: float = param(
+        0.95, "QALY weight", 0.0, 1.0, "health-related quality of life of a year lived in good health",
+        "solved with hrqol_poor_health from Love-Koh et al. 2023 (PharmacoEconomics 41:831-841: the least deprived "
+        "fifth lives 7.0 years longer and 11.1 more QALYs than the most deprived fifth), the ONS HLE and LE by decile "
+        "(males 2015-17) and a population mean EQ-5D of about 0.85 (Szende, Janssen and Cabases 2014, England norms)",
+    )
+    hrqol_poor_health: float = param(
+        0.46, "QALY weight", 0.0, 1.0, "health-related quality of life of a year lived in less than good health",
+        "solved with hrqol_good_health (see there)",
+    )
+    le_per_hle: float = param(
+        0.49, "years of LE per year of HLE", 0.0, 1.0,
+        "slope of life expectancy on healthy life expectancy across deprivation (the reference LE curve, for QALYs)",
+        "ONS health state life expectancies by IMD decile, England, males 2015-17: LE rises 9.3 years while HLE "
+        "rises 18.7 across the deciles (least-squares slope 0.49)",
+    )
+    qalys_per_hle_year: float = param(
+        2.2, "QALYs per year of HLE", 0.7, 4.7,
+        "lifetime QALYs that come with each year of HLE that care adds (longer life and better quality in poor "
+        "health as well as more years in good health)",
+        "docked so that the marginal cost per QALY of a 1% NHS uplift is about Claxton et al.'s GBP 12,936 once "
+        "health_at_stake matches the HLE effects of Barr et al. 2014; bounded below by the cross-section (0.72: "
+        "Love-Koh et al. 2023's QALE gap of 11.1 over an ONS HLE gap of 15.4 between extreme fifths) and above by "
+        "Claxton et al. 2015's ratio of QALYs to life years (most of their QALY effect is quality of life in illness; "
+        "about 9.5) times le_per_hle; docs/design/health_and_money.md",
     )
 
 
@@ -268,6 +324,14 @@ class ObservationConfig:
     error_place: float = param(0.14, "log s.d.", 0.0, 2.0, "error of place-level estimates",
                                uncertain=(0.07, 0.25), label="error of place-level views of need")
     error_neighbourhood: float = param(0.05, "log s.d.", 0.0, 2.0, "error of neighbourhood-level estimates (PCNs)")
+    error_formula: float = param(
+        0.10, "log s.d.", 0.0, 2.0,
+        "error of the national need formula (weighted capitation) that need-weighted allocation divides money by",
+        "Dixon et al. 2011 (BMJ 343:d6608): the person-based allocation formula predicts 77% of the variation in "
+        "practice-level hospital costs and misses by 10% or more for about a third of practices (about 0.10 log s.d.); "
+        "a PCN-sized neighbourhood is estimated at least as well. Evidence range 0.05-0.20",
+        uncertain=(0.05, 0.2), label="error of the national need formula",
+    )
     error_persistence: float = param(0.95, "per month", 0.0, 1.0, "month-to-month autocorrelation of estimation errors")
     reach_vcse: float = param(0.8, "share of hidden need", 0.0, 1.0, "hidden need a VCSE body sees", "NCF and Thriving places on VCSE reach",
                               uncertain=(0.5, 0.95), label="VCSE reach into hidden need")
@@ -416,9 +480,24 @@ class TrustConfig:
 
 @dataclass
 class CostsConfig:
-    """Transaction and accountability costs (MODEL.md sections 6.4, 6.8)."""
+    """Running costs of partnership working and the efficiency of joint delivery (MODEL.md
+    sections 6.4, 6.5, 6.8; docs/design/health_and_money.md section 7)."""
 
-    hourly_cost_gbp: float = param(85.0, "GBP per hour", 0.0, 1000.0, "cost of a member's hour incl. on-costs", "PSSRU Unit Costs 2023, senior manager")
+    hourly_cost_gbp: float = param(
+        110.0, "GBP per hour", 0.0, 1000.0, "cost of a member's hour (board-level or senior manager), incl. on-costs and overheads",
+        "NHS Agenda for Change 2023/24 band 8d-9 and VSM pay with PSSRU Unit Costs of Health and Social Care 2023 "
+        "conventions (salary on-costs, overheads, about 1,600 working hours a year); range 85-150",
+    )
+    officer_hourly_cost_gbp: float = param(
+        50.0, "GBP per hour", 0.0, 1000.0, "cost of a supporting officer's hour (papers, briefing), incl. on-costs and overheads",
+        "Agenda for Change 2023/24 band 7-8a with PSSRU 2023 conventions; range 38-65",
+    )
+    officers_per_voting_seat: float = param(
+        1.0, "people", 0.0, 5.0, "supporting officers who attend and prepare with each voting member", ASSUMPTION,
+    )
+    secretariat_hours: float = param(
+        15.0, "hours per meeting", 0.0, 200.0, "officer time to write the papers and minutes of a meeting", ASSUMPTION,
+    )
     meeting_hours: float = param(3.0, "hours", 0.0, 100.0, "length of a meeting")
     preparation_hours: float = param(6.0, "hours per member", 0.0, 200.0, "preparation per member per meeting")
     pooled_admin_gbp: float = param(60_000.0, "GBP per place per year", 0.0, 1e7, "running a section 75 pooled budget")
@@ -426,8 +505,18 @@ class CostsConfig:
     independent_chair_gbp: float = param(20_000.0, "GBP per year", 0.0, 1e6, "remuneration of an independent chair")
     reporting_share: float = param(0.001, "share of delegated budget", 0.0, 0.05, "assurance and reporting burden")
     integration_bonus: float = param(
-        0.05, "share", 0.0, 0.5, "efficiency gain of integrated delivery (pooled budget or one commissioner) at full trust",
-        uncertain=(0.0, 0.1), label="efficiency gain of integrated delivery",
+        0.02, "share", 0.0, 0.5, "efficiency gain of integrated delivery (pooled budget or one commissioner) at full trust",
+        "NAO, Health and social care integration (HC 1011, 2017): benefits 'fallen far short of plans'; the Better Care "
+        "Fund's first year realised little of its planned savings (PAC, HC 807, 2014-15); integrated care pilot "
+        "evaluations found process gains without fewer emergency admissions. Evidence range 0-0.05",
+        uncertain=(0.0, 0.05), label="efficiency gain of integrated delivery",
+    )
+    duplication_rate: float = param(
+        0.10, "share", 0.0, 1.0,
+        "share of the overlapping (smaller) contribution wasted when two funders who do not co-ordinate pay for the same need",
+        "no national measure of double-funded care exists; range 0-0.25 brackets the duplicated assessments and visits "
+        "integration evaluations describe (NAO HC 1011, 2017). Varied in sensitivity analysis",
+        uncertain=(0.0, 0.25), label="waste of unco-ordinated overlapping funding",
     )
 
 

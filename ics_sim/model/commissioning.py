@@ -1,6 +1,7 @@
 """Commissioning: who pays for what this month (MODEL.md section 6.5; ODD 7.5).
 
-Each month four kinds of funder spend a twelfth of their annual plans: the ICB's retained money
+Each month four kinds of funder spend a twelfth of their annual plans, less the month's running
+costs each of them pays (:mod:`~ics_sim.model.running_costs`): the ICB's retained money
 (``central``), each place partnership's pot (this year's decision, or last year's allocation
 while the table is deadlocked), each council's own money, and the VCSE bodies (their external
 income plus the prevention grants every funder passes through them). This module assembles them,
@@ -17,21 +18,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
+from ics_sim.model import running_costs
 from ics_sim.model.delivery import Delivery, Funder, deliver, scale_efficiency
 from ics_sim.model.finance import icb_system_belief
-
-DUPLICATION_RATE = 0.15  # share of an overlapping, unco-ordinated contribution wasted (see ODD 7.5)
 
 
 @dataclass
 class Spending:
-    """This month's plans by funder (annual rates, GBP per year per neighbourhood and domain)."""
+    """This month's care spending by funder (annual rates, GBP per year per neighbourhood and
+    domain), after the running costs each payer met this month (``running``, GBP this month)."""
 
     central: np.ndarray
     pot: np.ndarray
     council: np.ndarray
     grants: np.ndarray  # per neighbourhood: prevention money passed to the VCSE body
     vcse_external: np.ndarray
+    running: running_costs.RunningCosts
 
 
 def pot_spend(model, part) -> np.ndarray:
@@ -130,7 +132,9 @@ def commission(model) -> tuple[Delivery, Spending]:
             # to bodies that still operate; it is cheaper and reaches hidden need
             t_vcse = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
             grant_share[i] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse) * fin.grant_climate[p] * vcse.grant_capacity()
-    central = fin.central_plan
+    central = fin.central_plan.copy()
+    # running costs come out of the payers' care spending before anything is delivered
+    paid = running_costs.charge(model.running_costs, L, central, pot, council, vcse_ext)
     funders = [
         Funder("central", central, central_out, sys_eff[L.nb_system]),
         Funder("pot", pot, pot_out, pot_eff),
@@ -163,14 +167,16 @@ def commission(model) -> tuple[Delivery, Spending]:
     if c.providers.collaborative:
         mutual[[ACUTE, MENTAL, PRIMARY]] = True
     cap = model.capacity * model.shocks.capacity_factor(model.month)[None, :]
-    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, DUPLICATION_RATE, mutual)
-    return d, Spending(central, pot, council, grants, vcse_ext)
+    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, mutual)
+    return d, Spending(central, pot, council, grants, vcse_ext, paid)
 
 
 def pay_vcse(model, spending: Spending) -> None:
-    """Each place's VCSE bodies are paid this month's grants and external income."""
+    """Each place's VCSE bodies are paid this month's grants and external income (the whole of it:
+    the part their people's time at the table took from care, ``spending.running.vcse``, is still
+    their income)."""
     for p, i in enumerate(model.layout.place_index):
-        model.vcses[p].receive(spending.grants[i].sum() / 12.0, spending.vcse_external[i].sum() / 12.0)
+        model.vcses[p].receive(spending.grants[i].sum() / 12.0, spending.vcse_external[i].sum() / 12.0 + spending.running.vcse[p])
 
 
 def note_spending(model, d: Delivery) -> None:
@@ -182,6 +188,7 @@ def note_spending(model, d: Delivery) -> None:
     for s, m in enumerate(L.system_index):
         tot = d.spend[m].sum(axis=0)
         fin.system_spend_share[s] = tot / max(tot.sum(), 1e-12)
+    model.cumulative_spend_nb += d.spend.sum(axis=1) / 12.0
     model.cumulative_spend += d.spend.sum() / 12.0
 
 

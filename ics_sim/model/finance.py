@@ -43,6 +43,16 @@ def icb_system_belief(model, s: int, idx: np.ndarray) -> Belief:
     return Belief(visible, obs.hidden_seen("icb_system", idx, reach))
 
 
+def icb_allocation_belief(model, s: int, idx: np.ndarray) -> Belief:
+    """What the ICB divides its money by when it allocates by need: the national need formula's
+    estimate of visible need (weighted capitation; ``observation.error_formula``), and the hidden
+    need its ICP members with reach bring to it (as in :func:`icb_system_belief`)."""
+    obs, cfg = model.observation, model.cfg
+    m = cfg.membership
+    reach = 0.5 * max(cfg.observation.reach_vcse if m.vcse else 0.0, cfg.observation.reach_healthwatch if m.healthwatch else 0.0)
+    return Belief(obs.visible_estimate("formula", idx), obs.hidden_seen("icb_system", idx, reach))
+
+
 class Finance:
     """The money state of a run and the April budget round.
 
@@ -113,7 +123,7 @@ class Finance:
         self.central_plan[:] = 0.0
         for s in range(L.n_systems):
             idx = L.system_index[s]
-            belief = icb_system_belief(m, s, idx)
+            belief = icb_allocation_belief(m, s, idx)
             w = area_weights(c.allocation.rule, belief, L.nb_population[idx], L.nb_rank[idx], c.allocation.hi_adjustment)
             wshare = w / np.maximum(w.sum(axis=0), 1e-12)
             places = L.nb_place[idx]

@@ -100,12 +100,16 @@ class ICSModel(mesa.Model):
         self.capacity: np.ndarray | None = None
         self.last_unmet = np.zeros_like(self.population.need)
         self.last_delivery: Delivery | None = None
-        self.transaction_cost = np.zeros(L.n_places)  # GBP this month, per place
+        #: this month's running costs by payer (GBP); ``transaction_cost`` is their total per place
+        self.running_costs = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
+        self.transaction_cost = self.running_costs.by_place
         self.year_start_unmet = np.zeros(L.n_places)
         self.performance = np.zeros(L.n_places)
         self.external_effect_target = np.zeros(L.n_neighbourhoods)
         self.external_funding = np.zeros(L.n_systems)
-        self.cumulative_spend = 0.0
+        self.cumulative_spend = 0.0  # GBP spent on care so far in the run
+        self.cumulative_spend_nb = np.zeros(L.n_neighbourhoods)  # the same per neighbourhood
+        self.cumulative_running = np.zeros(L.n_places)  # running costs so far, per place
         self.initial_hle = self.population.hle.copy()
         self.form_changes: list[tuple[int, int, str]] = []
         self.recorder = Recorder(self, timeseries=timeseries)
@@ -163,6 +167,7 @@ class ICSModel(mesa.Model):
         """One month: calendar, need, observation, meetings, delivery, outcomes, trust and
         accountability, record."""
         moy = self.month % 12  # 0 = April
+        self.running_costs.reset()
         if moy == 0:
             self._new_financial_year()
         if self.cfg.sed.enabled:
@@ -202,13 +207,15 @@ class ICSModel(mesa.Model):
     def _meetings(self, moy: int) -> None:
         """The ICP refreshes its strategy and meets; each place table meets on its cadence once
         its plan for the year has been prepared, trying to decide until it has (later meetings
-        review); a decided plan takes effect once signed off; bodies plan their own money."""
-        c = self.cfg
+        review); a decided plan takes effect once signed off; bodies plan their own money. Every
+        meeting held is a running cost, and a failed meeting is followed by a negotiation session
+        of the same people the next month (costed; it decides nothing)."""
+        c, L = self.cfg, self.layout
         for icp in self.icps:
             if moy == c.icp.strategy_month - 1:
                 icp.refresh(self)
         if moy in running_costs.icp_meeting_months(c):
-            self.transaction_cost += running_costs.icp_meeting_cost(c, self.layout, self.finance.place_pop)
+            running_costs.book_icp_meeting(self.running_costs, c, L, self.finance.place_pop)
         prep = c.decision.preparation_months
         for part in self.partnerships:
             if moy == 0:
@@ -217,8 +224,14 @@ class ICSModel(mesa.Model):
                 part.plan_own_budgets()  # April: bodies outside the pot set their own budgets
             if part.take_effect(moy):
                 part.plan_own_budgets()
-            if not self._nothing_to_decide(part) and moy >= prep and (moy - prep) % c.governance.cadence_months == 0:
-                self.transaction_cost[part.place] += running_costs.meeting_cost(c, part)
+            on_cadence = moy >= prep and (moy - prep) % c.governance.cadence_months == 0
+            if part.year.failed_last and not on_cadence:
+                # the month after a failed meeting the members negotiate (papers redrafted, positions
+                # sounded out): the same people's time, no decision, so deadlock costs money
+                running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
+                part.year.failed_last = False
+            if not self._nothing_to_decide(part) and on_cadence:
+                running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
                 if part.year.decided:
                     part.review()
                 else:
@@ -233,8 +246,14 @@ class ICSModel(mesa.Model):
         return part.structure.binding and self.finance.pot_envelope[part.place].sum() <= 0.0
 
     def _deliver(self) -> Delivery:
-        """Commissioning and delivery; money leaves the ledger; capacity adjusts."""
+        """Standing running costs accrue; commissioning and delivery (running costs come out of
+        the payers' care spending); money leaves the ledger; capacity adjusts."""
+        L = self.layout
+        for part in self.partnerships:
+            p = part.place
+            running_costs.book_overheads(self.running_costs, self.cfg, part, int(L.place_system[p]), self.finance.pot_envelope[p])
         d, spending = commissioning.commission(self)
+        self.cumulative_running += spending.running.by_place
         self.ledger.book(self, spending)
         commissioning.pay_vcse(self, spending)
         commissioning.note_spending(self, d)
@@ -254,13 +273,11 @@ class ICSModel(mesa.Model):
         self.coverage = coverage
 
     def _trust_and_accountability(self, moy: int) -> None:
-        """Trust relaxes towards its baseline; running costs accrue; in March the ICB's assurance
-        review scores each place and partners learn from the year; organisations step."""
+        """Trust relaxes towards its baseline; in March the ICB's assurance review scores each
+        place and partners learn from the year; organisations step."""
         L = self.layout
         for part in self.partnerships:
             part.trust.relax()
-            p = part.place
-            self.transaction_cost[p] += running_costs.monthly_overheads(self.cfg, part, self.finance.pot_envelope[p])
         if self.month == 0:  # the first month's delivery is the first year's starting point
             self.year_start_unmet = place_unmet_share(L, self.population.need, self.last_unmet)
         if moy == 11:  # March: assurance reviews and delivery feedback

@@ -29,6 +29,9 @@ OBSERVERS: dict[str, str] = {
     "vcse": "place",
     "healthwatch": "place",
     "pcn": "neighbourhood",
+    # the national need formula (weighted capitation) need-weighted allocation divides money by;
+    # listed last so that adding it left every other observer's random draws unchanged
+    "formula": "formula",
 }
 
 
@@ -44,6 +47,7 @@ class Observation:
             "system": oc.error_system,
             "place": oc.error_place,
             "neighbourhood": oc.error_neighbourhood,
+            "formula": oc.error_formula,
         }
         shape = population.need.shape
         self.errors = {

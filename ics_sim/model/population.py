@@ -15,6 +15,32 @@ from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PRIMARY, SOCIAL
 from ics_sim.model.geography import Layout
 
 ENGLAND_SHARE_65 = 0.185  # Census 2021
+#: mean male HLE and LE at birth over the ten IMD deciles, England 2015-17 (ONS, Health state life
+#: expectancies by national deprivation deciles): the anchor of the LE-HLE line used for QALYs
+ONS_HLE_MEAN = 63.096
+ONS_LE_MEAN = 79.472
+#: smallest coverage the production function is evaluated at (its log-like form is unbounded at 0)
+MIN_COVERAGE = 0.05
+
+
+def production(coverage: np.ndarray, eta: float) -> np.ndarray:
+    """Health production ``G(c) = (c^(1 - eta) - 1) / (1 - eta)`` (``ln c`` at ``eta = 1``).
+
+    ``G`` is increasing and concave for ``eta > 0``: the marginal gain ``G'(c) = c^(-eta)`` falls as
+    coverage (care relative to need) rises, with elasticity ``-eta``; ``eta = 0`` is the straight
+    line ``c - 1``. ``G(1) = 0``.
+    """
+    c = np.maximum(np.asarray(coverage, dtype=float), MIN_COVERAGE)
+    if abs(eta - 1.0) < 1e-9:
+        return np.log(c)
+    return (c ** (1.0 - eta) - 1.0) / (1.0 - eta)
+
+
+def reference_coverage(rank: np.ndarray, h: HealthConfig) -> np.ndarray:
+    """Status-quo coverage at deprivation rank ``rank``: ``coverage_reference + slope (rank - 0.5)``,
+    clipped to [0.05, 1] (the coverage at which the reference curve is the equilibrium)."""
+    c = h.coverage_reference + h.coverage_reference_slope * (np.asarray(rank, dtype=float) - 0.5)
+    return np.clip(c, MIN_COVERAGE, 1.0)
 
 
 def reference_hle(rank: np.ndarray, h: HealthConfig) -> np.ndarray:
@@ -74,12 +100,23 @@ class Population:
         self.hidden_share = np.clip(np.outer(hidden, nc.hidden_domain_factor.as_tuple()), 0.0, 0.95)
         self.need = self.base_need.copy()
         self.growth = (nc.growth + nc.deprivation_drift * (1.0 - layout.nb_rank)) / 12.0
-        self.prevention_coverage = np.full(n, h.coverage_reference)
-        self.prevention_reference = h.coverage_reference
         # the reference state depends only on ranks and parameters: computed once, read every month
         self._reference = reference_health(layout.nb_rank, h)
         self._reference.flags.writeable = False
         self.health = self._reference.copy()
+        self.coverage_ref = reference_coverage(layout.nb_rank, h)
+        self.prevention_coverage = self.coverage_ref.copy()
+        self.prevention_reference = self.coverage_ref
+        # health at stake per unit of need rises with deprivation (ODD 7.4)
+        self.productivity = 1.0 + h.deprivation_productivity * dep
+        self._g_ref = production(self.coverage_ref, h.productivity_curvature)
+        w = np.array(h.domain_weights.as_tuple())
+        #: domain-weighted need per head of England-average deprivation and age (GBP/yr)
+        self.reference_need_per_head = float(per_head @ w)
+        # life expectancy and HRQoL of the reference curve (QALYs, ODD 7.4)
+        self.le_reference = ONS_LE_MEAN + h.le_per_hle * (self.reference_hle_years - ONS_HLE_MEAN)
+        #: QALYs lived so far in the run, per neighbourhood
+        self.qalys_nb = np.zeros(n)
         self.spill = np.zeros(n)
         self.external = np.zeros(n)  # wider-determinants funding effect (social and economic development)
         assert self.need.shape == (n, N_DOMAINS)
@@ -90,6 +127,31 @@ class Population:
         (0.05, hle_most_deprived) and (0.95, hle_least_deprived), the midpoints of the most and least
         deprived deciles; ``hle_concavity`` 0 is the straight line (see :func:`reference_hle`)."""
         return self._reference
+
+    @property
+    def qalys(self) -> float:
+        """QALYs lived by the whole population so far in the run."""
+        return float(self.qalys_nb.sum())
+
+    @property
+    def reference_hle_years(self) -> np.ndarray:
+        """HLE (years) of the reference state."""
+        return self.cfg.health.hle_floor + self.cfg.health.hle_span * self._reference
+
+    def qaly_rate(self) -> np.ndarray:
+        """QALYs lived per person per year in each neighbourhood (ODD 7.4).
+
+        At the reference state a person-year counts its health-related quality of life,
+        ``(u_good HLE + u_poor (LE - HLE)) / LE`` on the reference HLE and LE curves (the
+        cross-sectional level and gradient). Health away from the reference adds
+        ``qalys_per_hle_year`` lifetime QALYs per year of HLE; with a fixed number of people
+        (births per year = people / reference LE) a stationary population lives births times its
+        quality-adjusted life expectancy each year, so a person-year counts a ``1 / LE`` share of it.
+        """
+        h = self.cfg.health
+        hle_ref = self.reference_hle_years
+        level = (h.hrqol_good_health * hle_ref + h.hrqol_poor_health * (self.le_reference - hle_ref)) / self.le_reference
+        return level + h.qalys_per_hle_year * (self.hle - hle_ref) / self.le_reference
 
     @property
     def hle(self) -> np.ndarray:
@@ -119,15 +181,30 @@ class Population:
         self.need = need * shock_need
 
     def update_health(self, coverage: np.ndarray, prevention_met_share: np.ndarray) -> None:
-        """Health moves towards an equilibrium set by deprivation (the baseline gradient), the
-        share of need met and lagged prevention (MODEL.md section 6.6)."""
+        """Health moves towards an equilibrium produced by care (MODEL.md section 6.6; ODD 7.4).
+
+        ``coverage`` is the domain-weighted share of need met. The equilibrium health state is the
+        reference curve plus what care produces relative to the status quo,
+
+            H*_n = H_ref(r_n) + (A / span) nu_n (1 + delta d_n) [G(c_n) - G(c_ref(r_n))] + prevention + external,
+
+        with ``A`` = ``health_at_stake`` (years), ``nu_n`` the neighbourhood's domain-weighted need per
+        head relative to England's average, ``d_n = 1 - 2 rank`` and ``G`` the concave
+        :func:`production`. Health moves a ``1 / adjustment_months`` part of the way each month, and
+        the month's QALYs are added to :attr:`qalys_nb`.
+        """
         h, nc = self.cfg.health, self.cfg.need
         alpha = 1.0 / nc.prevention_lag_months
         self.prevention_coverage += alpha * (prevention_met_share - self.prevention_coverage)
+        w = np.array(h.domain_weights.as_tuple())
+        need_per_head = (self.need @ w) / self.layout.nb_population
+        stake = (h.health_at_stake / h.hle_span) * (need_per_head / self.reference_need_per_head) * self.productivity
+        produced = stake * (production(coverage, h.productivity_curvature) - self._g_ref)
         target = (
             self.reference_health()
-            + h.care_effect * (coverage - h.coverage_reference)
+            + produced
             + h.prevention_effect * (self.prevention_coverage - self.prevention_reference)
             + self.external
         )
         self.health += (np.clip(target, 0.0, 1.0) - self.health) / h.adjustment_months
+        self.qalys_nb += self.layout.nb_population * self.qaly_rate() / 12.0

@@ -46,6 +46,8 @@ SUMMARY_KEYS: dict[str, str] = {
     "trust_mean": "last",
     "vcse_survival": "last",
     "health_gain_per_million_gbp": "last",
+    "qalys": "last",
+    "spend_gbp_total": "last",
 }
 #: further summary measures used by the pattern experiments
 EXTRA_SUMMARY: dict[str, str] = {
@@ -59,6 +61,9 @@ EXTRA_SUMMARY: dict[str, str] = {
     "population": "last",
     "hle_q1": "last",
     "hle_q5": "last",
+    "hle_relative_sii": "last",
+    "running_cost_gbp_total": "last",
+    "hle_gap_local_fifths": "last",
     "vcse_capacity": "last",
 }
 
@@ -105,9 +110,17 @@ METRICS: dict[str, Metric] = {
     "health": Metric("Health state", "health state 0-1", "higher", (N,), "health state of the neighbourhood"),
     "health_mean": Metric("Mean health state", "health state 0-1", "higher", (S,), "population-weighted mean health state"),
     "hle_sii": Metric("Inequality in healthy life expectancy (SII)", "years", "lower", (S,), "slope index of inequality of HLE across deprivation deciles"),
-    "hle_rii": Metric("Relative inequality in healthy life expectancy (RII)", "ratio to mean", "lower", (S,), "relative index of inequality of HLE (SII / mean)"),
-    "hle_q1": Metric("Healthy life expectancy, most deprived fifth", "years", "higher", (S,), "mean HLE of the most deprived fifth (deciles 1-2)"),
-    "hle_q5": Metric("Healthy life expectancy, least deprived fifth", "years", "higher", (S,), "mean HLE of the least deprived fifth (deciles 9-10)"),
+    "hle_rii": Metric("Relative inequality in healthy life expectancy (RII)", "ratio, least to most deprived fitted end", "lower", (S,),
+        "relative index of inequality of HLE as PHE/OHID publish it: fitted value at the least deprived end / at the most deprived end"),
+    "hle_relative_sii": Metric("Inequality in healthy life expectancy relative to the mean", "ratio to mean", "lower", (S,),
+        "SII of HLE divided by its population-weighted mean (not the PHE RII)"),
+    "hle_q1": Metric("Healthy life expectancy, most deprived fifth", "years", "higher", (S,),
+        "mean HLE of the most deprived fifth (deciles 1-2; the group's own population fifth where it has none)"),
+    "hle_q5": Metric("Healthy life expectancy, least deprived fifth", "years", "higher", (S,),
+        "mean HLE of the least deprived fifth (deciles 9-10; the group's own population fifth where it has none)"),
+    "hle_gap_local_fifths": Metric("Quintile gap on the group's own fifths", "0/1", "none", (S,),
+        "1 where the quintile gap uses the group's own population fifths (no national fifth present)"),
+    "qalys": Metric("QALYs lived", "QALYs", "higher", (S,), "QALYs lived by the population so far in the run"),
     "hle_gap_q1_q5": Metric("Healthy life expectancy gap, least vs most deprived fifth", "years", "lower", (S,), "HLE gap: least minus most deprived fifth"),
     "health_gini": Metric("Gini of health", "0-1", "lower", (S,), "Gini coefficient of the health state"),
     "theil_between_places": Metric("Inequality of HLE between places", "Theil T of HLE", "lower", (S,), "inequality of HLE between places"),
@@ -137,7 +150,10 @@ METRICS: dict[str, Metric] = {
     "duplicated_spend_gbp": Metric("Duplicated spending", "GBP per year", "lower", (P, S), "spending duplicated by uncoordinated funders"),
     "unfunded_need": Metric("Unfunded need (gaps)", "GBP per year", "lower", (S,), "need not covered by effective spending (gaps)"),
     "unspent_gbp": Metric("Unspent budget", "GBP per year", "none", (S,), "this year's ICB and council budgets less spending"),
-    "transaction_cost_gbp": Metric("Transaction costs", "GBP per year", "lower", (P, S), "meeting and accountability costs (the month's x 12)"),
+    "transaction_cost_gbp": Metric("Transaction costs", "GBP per year", "lower", (P, S),
+        "running costs of partnership working incurred this month (meetings held, ICP, standing costs) x 12"),
+    "spend_gbp_total": Metric("Care spending so far", "GBP", "none", (S,), "care spending so far in the run"),
+    "running_cost_gbp_total": Metric("Running costs so far", "GBP", "lower", (S,), "running costs of partnership working so far in the run"),
     "health_gain_per_million_gbp": Metric("Health gain per pound",
         "HLE person-years per GBP million", "higher", (S,), "HLE gained since the start per GBP million spent"),
     # partnership working

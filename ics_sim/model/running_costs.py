@@ -1,18 +1,112 @@
-"""Running costs of partnership working (MODEL.md section 6.8; ODD 7.9): meeting time, the ICP
-assembly, reporting to the ICB, administering a pooled budget, managing a lead provider's
-contract and paying an independent chair. Each is added to the place's transaction cost for the
-month (GBP this month, per place); the monthly record reports and resets it.
+"""Running costs of partnership working (MODEL.md section 6.8; ODD 7.9).
+
+Meeting time is priced as the time of the people actually in the room: every seat's member, a
+supporting officer for each voting member, and the secretariat that writes the papers, for the
+meeting and its preparation, at published hourly unit costs. A meeting costs the same whether it
+agrees or fails; a failed meeting is followed by a negotiation session of the same people, costed
+like a meeting but deciding nothing (``ICSModel._meetings``), so deadlock costs money. The ICP
+assembly, reporting to the ICB, administering a pooled budget, managing a provider's contract for
+the pot and an independent chair's fee are standing costs.
+
+Every cost has a **payer**, the body whose people's time it is: the ICB pays for its own staff
+from its retained NHS budget; a council for its staff and for Healthwatch (which councils fund);
+NHS and social care providers' time is recovered through their contracts, so it falls on the place
+pot that pays them (the ICB where a place holds no pot); a VCSE body pays from its own income.
+:class:`RunningCosts` collects a month's costs by payer; :func:`charge` takes them out of the
+payers' care spending before delivery (``commissioning.commission``), so running costs compete
+with care, and the ledger books them (``Ledger.book``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+#: who pays for a seat's time, by seat label: "icb", "council", "pot" (providers' time, recovered
+#: through contracts) or "vcse"
+PAYER: dict[str, str] = {
+    "icb": "icb",
+    "council": "council",
+    "healthwatch": "council",
+    "acute_trust": "pot",
+    "community_trust": "pot",
+    "mental_health_trust": "pot",
+    "pcn": "pot",
+    "social_care": "pot",
+    "vcse": "vcse",
+}
 
-def meeting_cost(cfg, part) -> float:
-    """One meeting of a place table: every seat's meeting and preparation time, GBP."""
+
+@dataclass
+class RunningCosts:
+    """A month's running costs by payer, GBP this month.
+
+    Attributes:
+        icb: per system, paid from the ICB's retained NHS money.
+        council: per place, paid from the council's own money.
+        pot: per place, paid from the place pot (providers' time, pooled-budget administration,
+            reporting and contract management).
+        vcse: per place, paid from the VCSE body's external income.
+        by_place: per place, every payer's cost incurred for that place (what is reported as
+            ``transaction_cost_gbp``).
+    """
+
+    icb: np.ndarray
+    council: np.ndarray
+    pot: np.ndarray
+    vcse: np.ndarray
+    by_place: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_systems: int, n_places: int) -> RunningCosts:
+        return cls(np.zeros(n_systems), np.zeros(n_places), np.zeros(n_places), np.zeros(n_places), np.zeros(n_places))
+
+    def reset(self) -> None:
+        for arr in (self.icb, self.council, self.pot, self.vcse, self.by_place):
+            arr[:] = 0.0
+
+    def add(self, payer: str, place: int, system: int, amount: float) -> None:
+        """Book ``amount`` GBP incurred at ``place`` to ``payer``."""
+        if payer == "icb":
+            self.icb[system] += amount
+        else:
+            getattr(self, payer)[place] += amount
+        self.by_place[place] += amount
+
+
+def seat_hour_costs(cfg, part) -> dict[str, float]:
+    """GBP per hour of meeting and preparation time of one place table's people, by payer: each
+    seat's member, plus ``costs.officers_per_voting_seat`` supporting officers per voting seat."""
     k = cfg.costs
-    return len(part.seats) * (k.meeting_hours + k.preparation_hours) * k.hourly_cost_gbp
+    out: dict[str, float] = {}
+    for seat in part.seats:
+        rate = k.hourly_cost_gbp + (k.officers_per_voting_seat * k.officer_hourly_cost_gbp if seat.role == "vote" else 0.0)
+        payer = PAYER.get(seat.label, "pot")
+        out[payer] = out.get(payer, 0.0) + rate
+    return out
+
+
+def meeting_cost(cfg, part) -> dict[str, float]:
+    """One meeting of a place table, GBP by payer: the people in the room for the meeting and its
+    preparation, and the secretariat's hours (papers and minutes; paid by the pot holder's body:
+    the ICB where it holds the pot, else the pot)."""
+    k = cfg.costs
+    hours = k.meeting_hours + k.preparation_hours
+    out = {payer: rate * hours for payer, rate in seat_hour_costs(cfg, part).items()}
+    holder = part.voters[0].label if part.voters else "icb"
+    secretariat = "icb" if holder == "icb" else "pot"
+    out[secretariat] = out.get(secretariat, 0.0) + k.secretariat_hours * k.officer_hourly_cost_gbp
+    return out
+
+
+def book_meeting(costs: RunningCosts, cfg, part, system: int) -> float:
+    """Book one held meeting of ``part``'s table; returns its total cost (GBP)."""
+    total = 0.0
+    for payer, amount in meeting_cost(cfg, part).items():
+        costs.add(payer, part.place, system, amount)
+        total += amount
+    return total
 
 
 def icp_meeting_months(cfg) -> set[int]:
@@ -21,31 +115,93 @@ def icp_meeting_months(cfg) -> set[int]:
     return {(k * 12) // n for k in range(n)}
 
 
-def icp_meeting_cost(cfg, layout, place_pop: np.ndarray) -> np.ndarray:
-    """An ICP assembly: the ICB and system trusts, and per place the council, community services
-    and (when members) VCSE and Healthwatch; its cost falls on the places by population.
+def book_icp_meeting(costs: RunningCosts, cfg, layout, place_pop: np.ndarray) -> None:
+    """An ICP assembly: the ICB and its two system trusts, and per place the council, community
+    services and (when members) VCSE and Healthwatch, each with the meeting's and preparation's
+    hours; the system members' cost is spread over the places by population."""
+    L, k, m = layout, cfg.costs, cfg.membership
+    hours = k.meeting_hours + k.preparation_hours
+    member = k.hourly_cost_gbp * hours
+    share = place_pop / np.bincount(L.place_system, weights=place_pop)[L.place_system]
+    for p in range(L.n_places):
+        s = int(L.place_system[p])
+        costs.add("icb", p, s, member * share[p])  # the ICB's member
+        costs.add("pot", p, s, 2.0 * member * share[p])  # the acute and mental health trusts
+        costs.add("council", p, s, member)
+        costs.add("pot", p, s, member)  # community services
+        if m.vcse:
+            costs.add("vcse", p, s, member)
+        if m.healthwatch:
+            costs.add("council", p, s, member)
+    # secretariat of the assembly, by the ICB
+    for s in range(L.n_systems):
+        places = np.flatnonzero(L.place_system == s)
+        for p in places:
+            costs.add("icb", int(p), s, k.secretariat_hours * k.officer_hourly_cost_gbp * share[p])
+
+
+def book_overheads(costs: RunningCosts, cfg, part, system: int, pot_envelope: np.ndarray) -> None:
+    """A month's standing costs of one place's arrangement: reporting on the delegated pot,
+    administering a pooled budget and managing a lead provider's contract (paid from the pot), an
+    independent chair's fee (shared by the ICB and the council)."""
+    k = cfg.costs
+    pot = k.reporting_share * pot_envelope.sum() / 12.0
+    if part.pooled:
+        pot += k.pooled_admin_gbp / 12.0
+    if part.contracted:  # the pot is held by a provider under contract
+        pot += k.contract_management * pot_envelope.sum() / 12.0
+    if pot > 0:
+        costs.add("pot", part.place, system, pot)
+    if cfg.chair == "independent":
+        costs.add("icb", part.place, system, 0.5 * k.independent_chair_gbp / 12.0)
+        costs.add("council", part.place, system, 0.5 * k.independent_chair_gbp / 12.0)
+
+
+def _take(spend: np.ndarray, rows: np.ndarray, amount: float) -> float:
+    """Reduce ``spend[rows]`` (annual rates, GBP per year) by ``amount`` GBP this month, in
+    proportion across its cells; returns the part of ``amount`` it could not cover."""
+    block = spend[rows]
+    available = block.sum() / 12.0
+    if amount <= 0.0 or available <= 0.0:
+        return max(amount, 0.0)
+    taken = min(amount, available)
+    spend[rows] = block * (1.0 - taken / available)
+    return amount - taken
+
+
+def charge(costs: RunningCosts, layout, central: np.ndarray, pot: np.ndarray, council: np.ndarray, vcse: np.ndarray) -> RunningCosts:
+    """Take this month's running costs out of the payers' care spending (arrays changed in place).
+
+    Each payer pays from its own spending this month; what it cannot cover (an empty pot, a VCSE
+    body that has folded) falls to the next body down the chain — VCSE to council, council to
+    pot, pot to the ICB's retained money, the ICB to the pots of its places.
 
     Returns:
-        GBP per place.
+        What each payer actually paid, GBP this month (same shape as ``costs``).
     """
-    L, k, m = layout, cfg.costs, cfg.membership
-    per_place = 2 + int(m.vcse) + int(m.healthwatch)
-    places_in = np.bincount(L.place_system, minlength=L.n_systems)
-    members = 3 + per_place * places_in
-    cost = members * (k.meeting_hours + k.preparation_hours) * k.hourly_cost_gbp  # per system
-    share = place_pop / np.bincount(L.place_system, weights=place_pop)[L.place_system]
-    return cost[L.place_system] * share
-
-
-def monthly_overheads(cfg, part, pot_envelope: np.ndarray) -> float:
-    """A month's standing costs of one place's arrangement, GBP: reporting on the delegated pot,
-    administering a pooled budget, managing a lead provider's contract, an independent chair."""
-    k = cfg.costs
-    cost = k.reporting_share * pot_envelope.sum() / 12.0
-    if part.pooled:
-        cost += k.pooled_admin_gbp / 12.0
-    if part.form == "lead_provider":
-        cost += k.contract_management * pot_envelope.sum() / 12.0
-    if cfg.chair == "independent":
-        cost += k.independent_chair_gbp / 12.0
-    return cost
+    L = layout
+    paid = RunningCosts.zeros(L.n_systems, L.n_places)
+    paid.by_place[:] = costs.by_place
+    left_icb = costs.icb.copy()
+    for p, i in enumerate(L.place_index):
+        s = int(L.place_system[p])
+        rest = _take(vcse, i, costs.vcse[p])
+        paid.vcse[p] = costs.vcse[p] - rest
+        due = costs.council[p] + rest
+        rest = _take(council, i, due)
+        paid.council[p] = due - rest
+        due = costs.pot[p] + rest
+        rest = _take(pot, i, due)
+        paid.pot[p] = due - rest
+        left_icb[s] += rest
+    for s, m in enumerate(L.system_index):
+        rest = _take(central, m, left_icb[s])
+        paid.icb[s] = left_icb[s] - rest
+        if rest > 0.0:  # no retained money: the places' pots pay, in proportion to their spending
+            for p in np.flatnonzero(L.place_system == s):
+                before = rest
+                rest = _take(pot, L.place_index[p], rest)
+                paid.pot[p] += before - rest
+        if rest > 1e-6:
+            raise ValueError(f"system {s}: running costs of GBP {rest:,.0f} exceed all of its care spending this month")
+    return paid

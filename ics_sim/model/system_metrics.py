@@ -69,12 +69,22 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
     gv, gp = metrics.decile_groups(dec, hle, people)
     if len(gv) >= 2:
         out["hle_sii"], out["hle_rii"] = metrics.sii(gv, gp)
-    else:
-        out["hle_sii"], out["hle_rii"] = 0.0, 0.0
+        out["hle_relative_sii"] = metrics.relative_sii(gv, gp)
+    else:  # one decile: no gradient can be fitted
+        out["hle_sii"], out["hle_rii"], out["hle_relative_sii"] = 0.0, 1.0, 0.0
+    # quintile gap: national fifths (deciles 1-2 and 9-10) where the group has people in both,
+    # else the group's own population-weighted fifths by national rank (ODD 7.20)
     q1, q5 = dec <= 2, dec >= 9
-    out["hle_q1"] = float(np.average(hle[q1], weights=people[q1])) if q1.any() else float("nan")
-    out["hle_q5"] = float(np.average(hle[q5], weights=people[q5])) if q5.any() else float("nan")
-    out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"] if q1.any() and q5.any() else float("nan")
+    if q1.any() and q5.any():
+        w1, w5 = np.where(q1, people, 0.0), np.where(q5, people, 0.0)
+        out["hle_gap_local_fifths"] = 0.0
+    else:
+        fifths = metrics.population_quantile_weights(rank, people, 5)
+        w1, w5 = fifths[:, 0], fifths[:, 4]
+        out["hle_gap_local_fifths"] = 1.0
+    out["hle_q1"] = float(np.average(hle, weights=w1))
+    out["hle_q5"] = float(np.average(hle, weights=w5))
+    out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"]
     out["health_gini"] = metrics.gini(health, people)
     spend_ph = spend.sum(axis=1) / people
     need_ph = need.sum(axis=1) / people
@@ -116,7 +126,11 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
     imb = [x for p in parts for x in p.power_imbalance]
     out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
     gained = float((people * (hle - m.initial_hle[mask])).sum())
-    out["health_gain_per_million_gbp"] = gained / max(m.cumulative_spend / 1e6, 1e-9) if s is None or L.n_systems == 1 else gained / max(m.cumulative_spend * people.sum() / L.nb_population.sum() / 1e6, 1e-9)
+    spent_so_far = float(m.cumulative_spend_nb[mask].sum())
+    out["health_gain_per_million_gbp"] = gained / max(spent_so_far / 1e6, 1e-9)
+    out["qalys"] = float(pop.qalys_nb[mask].sum())
+    out["spend_gbp_total"] = spent_so_far
+    out["running_cost_gbp_total"] = float(m.cumulative_running[places_mask].sum())
     out["own_service_bias"] = own_service_bias(parts, spend, need, place_of)
     if L.n_systems == 1:
         budget = sum(v for k, v in m.ledger.year_budget.items() if k.startswith(("icb:", "council:")) and (s is None or not k.startswith("icb:") or k == f"icb:{s}"))

@@ -153,6 +153,7 @@ class YearRecord:
     delay: int = 0
     meetings: int = 0
     deadlocks: int = 0
+    failed_last: bool = False  # the last meeting failed: the members negotiate before the next one
 
 
 class PlacePartnership:
@@ -373,6 +374,7 @@ class PlacePartnership:
         s_idx = seat_idx[setter]
         if out.decided:
             self.year.decided = True
+            self.year.failed_last = False
             delay = min(month_of_year + self.signoff_months(), 12)
             self.year.delay = delay
             self.delays.append(delay)
@@ -395,6 +397,7 @@ class PlacePartnership:
                 self.take_effect(month_of_year)
         else:
             self.year.deadlocks += 1
+            self.year.failed_last = True
             self.deadlocks_total += 1
             self.concession += m.cfg.decision.concession * (1.0 - self.concession)
             rejecters = seat_idx[~out.accepted]
