@@ -24,13 +24,12 @@ batches, resumable). ``results/patterns/latest.md`` holds the newest table.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
 from ics_sim.analysis import patterns
-from ics_sim.runs.io import atomic_write_text
+from ics_sim.runs.io import atomic_write_text, replace_marked_block
 from ics_sim.version import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,13 +39,7 @@ README_END = "<!-- /patterns:table -->"
 
 def update_readme(table_md: str, header: str, readme: Path = ROOT / "README.md") -> bool:
     """Replace the text between the pattern-table markers of the README; False if no markers."""
-    text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.S)
-    if not pattern.search(text):
-        return False
-    block = f"{README_START}\n{header}\n\n{table_md}{README_END}"
-    atomic_write_text(readme, pattern.sub(lambda _: block, text))
-    return True
+    return replace_marked_block(readme, "patterns:table", f"{header}\n\n{table_md}")
 
 
 def main(argv: list[str] | None = None) -> int:

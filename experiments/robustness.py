@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from ics_sim.analysis import robustness as rob
-from ics_sim.runs.io import atomic_write_text
+from ics_sim.runs.io import atomic_write_text, replace_marked_block
 from ics_sim.version import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +39,7 @@ README_END = "<!-- /robustness:table -->"
 
 
 def update_readme(text_block: str, readme: Path = ROOT / "README.md") -> bool:
-    text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.S)
-    if not pattern.search(text):
-        return False
-    atomic_write_text(readme, pattern.sub(lambda _: f"{README_START}\n{text_block}{README_END}", text))
-    return True
+    return replace_marked_block(readme, "robustness:table", text_block)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,3 +104,14 @@ def test_experiments_write_final_files_only_through_the_atomic_helpers(script):
            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in RAW_WRITES]
     assert not raw, f"{script} writes without ics_sim.runs.io: {raw}"
     assert "atomic_write_" in (ROOT / script).read_text()
+
+
+def test_a_marked_readme_block_is_replaced_and_nothing_else(tmp_path):
+    from ics_sim.runs.io import replace_marked_block
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# t\n\n<!-- x:table -->\nold\n<!-- /x:table -->\n\nrest\n")
+    assert replace_marked_block(readme, "x:table", "new\n")
+    assert readme.read_text() == "# t\n\n<!-- x:table -->\nnew\n<!-- /x:table -->\n\nrest\n"
+    assert not replace_marked_block(readme, "y:table", "other\n")  # no markers: unchanged
+    assert "other" not in readme.read_text()
