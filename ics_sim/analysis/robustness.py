@@ -34,6 +34,7 @@ import pandas as pd
 
 from ics_sim.config.overrides import unused_keys
 from ics_sim.config.schema import uncertain_parameters
+from ics_sim.runs.futures import sample_futures
 from ics_sim.runs.io import atomic_path, atomic_write_text
 
 
@@ -68,27 +69,6 @@ OUTCOMES: dict[str, tuple[str, int]] = {
     "duplicated_spend_gbp": ("cuts duplicated spending", -1),
     "decision_delay_months": ("decides sooner", -1),
 }
-
-
-def sample_futures(n: int, seed: int = 0, params: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
-    """``n`` futures: a Latin hypercube over the uncertain parameters' ranges (whole-number
-    parameters take each whole value in their range equally often)."""
-    from scipy.stats import qmc
-
-    params = dict(params or uncertain_parameters())
-    keys = list(params)
-    u = qmc.LatinHypercube(d=len(keys), rng=np.random.default_rng(seed)).random(n)
-    cols = {}
-    for j, k in enumerate(keys):
-        p = params[k]
-        if p["integer"]:
-            lo, hi = int(p["low"]), int(p["high"])
-            cols[k] = np.minimum(lo + np.floor(u[:, j] * (hi - lo + 1)), hi).astype(int)
-        else:
-            cols[k] = p["low"] + u[:, j] * (p["high"] - p["low"])
-    df = pd.DataFrame(cols)
-    df.index.name = "future"
-    return df
 
 
 def _label(overrides: Mapping[str, Any]) -> str:

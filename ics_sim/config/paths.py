@@ -19,3 +19,8 @@ def _config_dir() -> Path:
 
 #: the package's configs (config groups load only from here)
 CONFIG_DIR = _config_dir()
+#: folders of ``configs/`` that are not config groups: Hydra's own settings, and the leaders'
+#: question files (``configs/questions/*.yaml``, read by :mod:`ics_sim.runs.compare`)
+NOT_GROUPS = frozenset({"hydra", "questions", "__pycache__"})
+#: the packaged question files of ``python -m ics_sim.compare``
+QUESTIONS_DIR = CONFIG_DIR / "questions"
