@@ -186,13 +186,19 @@ def _tables(c: Content) -> str:
     return "\n".join(out)
 
 
+def _across(c: Content) -> str:
+    k, n = c.result.timeseries_futures, c.question.futures
+    return f"all {n} futures" if k >= n else f"the first {k} of the {n} futures (the tables use all {n})"
+
+
 def _figures(c: Content) -> str:
     q = c.question
     out = ["<section id='figures'><h2>4. Over time, and the trade-offs</h2>"]
     for m in q.outcomes:
         w = words(m)
         out.append(_img(fan_chart(c.result, m), _fan_alt(c, m),
-                        f"{w.label} ({w.unit}), month by month: the line is the median across futures, the band the 10-90% range."))
+                        f"{w.label} ({w.unit}), month by month: the line is the median, the band the 10-90% range, "
+                        f"across {_across(c)}."))
     out.append(_img(trade_off(c.result), _trade_alt(c),
                     "Trade-offs across futures: each dot is one future's difference from the baseline."))
     out.append("</section>")
