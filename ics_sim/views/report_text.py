@@ -109,6 +109,8 @@ def number(x: float, sig: int = 2, decimals: int | None = None) -> str:
         return "-"
     if decimals is None:
         decimals = decimals_for(abs(x), sig)
+        if abs(x) >= 10**sig:  # round whole numbers too: 8,368,951 -> 8,400,000
+            x = round(x, sig - 1 - math.floor(math.log10(abs(x))))
     text = f"{round(x, decimals):,.{decimals}f}"
     return "0" if text in ("-0", "0") or float(text.replace(",", "")) == 0 else text
 
