@@ -67,7 +67,11 @@ def main() -> int:
     c, files = write_report(result, out, command="python " + " ".join(sys.argv))
     t_report = time.perf_counter() - t1
     total = time.perf_counter() - t0
-    print(f"runs: {len(result.runs)} in {t_runs:.0f} s ({len(result.runs) / t_runs:.2f} runs/s)")
+    import pandas as pd
+
+    cpu = sum(pd.read_parquet(f, columns=["cpu_s"])["cpu_s"].sum() for f in (out / "runs").glob("*/*/chunk-*.parquet"))
+    print(f"runs: {len(result.runs)} in {t_runs:.0f} s ({len(result.runs) / t_runs:.2f} runs/s); the runs' own CPU time "
+          f"{cpu:.0f} s, i.e. about {cpu / args.workers:.0f} s of wall time on {args.workers} otherwise idle cores")
     print(f"report (HTML, xlsx, tidy runs, PDF {'printed' if files['report.pdf'] else 'skipped: no Chromium'}): {t_report:.0f} s")
     print(f"total: {total:.0f} s = {total / 60:.1f} min (target {TARGET_S / 60:.0f} min): "
           f"{'within' if total <= TARGET_S else 'OVER'} target")

@@ -27,7 +27,7 @@ EPILOG = "Question files: configs/questions/*.yaml (a packaged question may be g
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m ics_sim.compare", description=__doc__.split("\n\n")[0], epilog=EPILOG)
+    ap = argparse.ArgumentParser(prog="python -m ics_sim.compare", description="The leaders' decision report: governance options compared on paired futures.", epilog=EPILOG)
     ap.add_argument("question", nargs="?", help="a question file (.yaml) or a packaged question's name")
     ap.add_argument("--system", help="the system: a named system, any ICB by name or code, or synthetic "
                     "(with a question file: replaces its system)")

@@ -82,7 +82,10 @@ def test_what_would_change_it_names_the_condition_or_says_none_was_found():
     cond = Condition([("finance.pooled_council_share", "<=", 0.12)], n=9, hits=7, total_hits=8)
     flip = Flip("joint_committee", "hle_sii", True, cond, "the share of council money pooled is below 0.12")
     text = rt.flip_sentence(flip, "joint committees", "committees", 0.85, 100, rt.BETTER)
-    assert text == "Reverses when the share of council money pooled is below 0.12: there joint committees does worse in 7 of 9 futures."
+    assert text == "Reverses when the share of council money pooled is below 0.12: there it does worse in 7 of 9 futures."
+    close = Flip("joint_committee", "hle_sii", False, cond, "the share of council money pooled is below 0.12")
+    assert rt.flip_sentence(close, "A", "B", 0.4, 100, rt.TOO_CLOSE) == (
+        "Better when the share of council money pooled is below 0.12 (7 of 9 such futures).")
     none = Flip("joint_committee", "hle_sii", True, None, "")
     assert "no condition found in the ranges tried" in rt.flip_sentence(none, "A", "B", 0.85, 100, rt.BETTER).lower()
     assert rt.flip_sentence(none, "A", "B", 1.0, 100, rt.BETTER).startswith("Holds in all 100 futures")

@@ -162,8 +162,9 @@ class Question:
             q.futures = _whole(futures, "futures", 1, 100_000, q.name)
         if years is not None:
             q.years = _whole(years, "years", 1, 50, q.name)
-        if system is not None:
+        if system is not None and str(system) != q.system:
             q.system = str(system)
+            q.name = _safe_name(f"{q.name}_{system_overrides(q.system).get('system.icb', q.system)}")
         q.check()
         return q
 
@@ -210,6 +211,11 @@ def place_settings_supported() -> bool:
     import dataclasses
 
     return any(f.name == "place_settings" for f in dataclasses.fields(Config))
+
+
+def _safe_name(text: str) -> str:
+    """A folder name from free text: letters, digits, ``.``, ``_`` and ``-`` (at most 80)."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text)[:80]
 
 
 # ------------------------------------------------------------------------------ reading
@@ -400,8 +406,7 @@ def quick_question(system: str, options: Sequence[str], baseline: str | None = N
         made.append({"id": o, "name": words[0].upper() + words[1:],
                      "description": f"{group.capitalize()}: {words}" + (" (the default)" if o == default else "") + ".",
                      "overrides": {group: o}})
-    name = f"{system_overrides(system).get('system.icb', system)}_{'_vs_'.join(opts)}"
-    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:80]
+    name = _safe_name(f"{system_overrides(system).get('system.icb', system)}_{'_vs_'.join(opts)}")
     return question_from_dict({"title": f"Which works better here: {', '.join(m['name'].lower() for m in made)}?",
                                "system": system, "options": made, "baseline": baseline or opts[0], "futures": futures,
                                "years": years, "seed": seed}, name)

@@ -224,8 +224,8 @@ def flip_sentence(flip: Flip | None, option: str, baseline: str, share_better: f
     c = flip.condition
     turned = "worse" if flip.majority_better else "better"
     if kind == TOO_CLOSE:
-        return f"{option[0].upper() + option[1:]} does {turned} when {flip.words} ({c.hits} of {c.n} such futures)."
-    return f"Reverses when {flip.words}: there {option} does {turned} in {c.hits} of {c.n} futures."
+        return f"{turned.capitalize()} when {flip.words} ({c.hits} of {c.n} such futures)."
+    return f"Reverses when {flip.words}: there it does {turned} in {c.hits} of {c.n} futures."
 
 
 def in_short(verdicts: dict[str, str], option: str, amounts: dict[str, str] | None = None) -> str:
