@@ -206,6 +206,21 @@ def _check_one(items: list[ov.Item]) -> ov.Plan:
     return p
 
 
+def help_text() -> str:
+    """Our help screen (``configs/hydra/help/ics_sim.yaml``) with the config groups and their
+    options filled in as Hydra would, from :func:`ics_sim.config.overrides.group_options`: so a
+    folder of ``configs/`` that is not a group (the leaders' ``questions/``) is not offered."""
+    import string
+
+    import yaml
+
+    from ics_sim.config import CONFIG_DIR
+
+    template = yaml.safe_load((CONFIG_DIR / "hydra" / "help" / "ics_sim.yaml").read_text(encoding="utf-8"))["template"]
+    groups = "".join(f"{g}: {', '.join(options)}\n" for g, options in ov.group_options().items())
+    return string.Template(template).safe_substitute(APP_CONFIG_GROUPS=groups) + "\n"
+
+
 def check_command_line(argv: list[str]) -> list[str]:
     """Check a command line as Hydra would read it, before Hydra runs.
 
@@ -260,6 +275,9 @@ def main(argv: list[str] | None = None) -> None:
         for line in str(exc).splitlines():
             print(f"ConfigError: {line}", file=sys.stderr)
         raise SystemExit(2) from None
+    if checked == ["--help"]:  # our screen, without the folders of configs/ that are not groups
+        print(help_text(), end="")
+        return
     sys.argv = [sys.argv[0], *checked]
     _app()
 

@@ -260,3 +260,13 @@ def test_full_question_benchmark(tmp_path):
     seen = open_in_chromium(files["report.html"], tmp_path / "report.png")
     assert seen["images"] and all(w > 0 for w, _ in seen["images"]) and seen["errors"] == []
     assert [u for u in seen["requests"] if not u.startswith(("file:", "data:"))] == []
+
+
+def test_question_files_are_not_config_groups_of_a_run():
+    from ics_sim.__main__ import help_text
+    from ics_sim.config.overrides import group_options
+
+    assert "questions" not in group_options()
+    assert "questions:" not in help_text() and "governance: committee" in help_text()
+    with pytest.raises(ConfigError, match="unknown key questions"):
+        rc.load_config({"questions": "any_icb"})
