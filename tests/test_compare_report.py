@@ -166,8 +166,10 @@ def test_the_workbook_has_a_sheet_per_table_with_units_in_the_headers(report):
     money = sheets[rt.words("duplicated_spend_gbp").label[:31]]
     assert "median (£ million a year)" in money.columns and len(money) == len(q.ids)
     tidy = pd.read_parquet(files["runs.parquet"])
-    assert len(tidy) == len(q.ids) * q.futures * len(q.outcomes)
+    assert len(tidy[tidy["headline"]]) == len(q.ids) * q.futures * len(q.outcomes)
+    assert set(tidy.loc[tidy["headline"], "metric"]) == set(q.outcomes) and tidy["metric"].nunique() > len(q.outcomes)
     assert {"option", "option_name", "future", "seed", "metric", "measure_unit", "value"} <= set(tidy.columns)
+    assert tidy.groupby(["option", "future", "metric"]).size().max() == 1  # one value per run and measure
 
 
 def test_the_command_writes_under_the_given_folder_only_and_resumes(tmp_path, capsys):

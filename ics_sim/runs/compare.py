@@ -439,15 +439,17 @@ class CompareRuns:
     timeseries_futures: int = 0
 
     def tidy(self) -> pd.DataFrame:
-        """Every run's headline measures, long: option, option_name, future, seed, the drawn
-        parameters, metric, measure_unit, value."""
+        """Every run's summary measures, long: option, option_name, future, seed, the drawn
+        parameters, metric, measure_unit, headline (whether the question headlines it), value."""
         q = self.question
         params = list(self.futures.columns.drop("seed"))
         wide = self.runs.merge(self.futures[params].reset_index(), on="future", how="left")
         ids = ["option", "option_name", "future", "seed", *params]
         wide = wide.assign(option_name=wide["option"].map({o.id: o.name for o in q.options}))
-        long = wide.melt(id_vars=ids, value_vars=q.outcomes, var_name="metric", value_name="value")
-        long.insert(len(ids) + 1, "measure_unit", long["metric"].map(lambda m: METRICS[m].unit))
+        measures = [c for c in self.runs.columns if c not in ("option", "future", "seed")]
+        long = wide.melt(id_vars=ids, value_vars=measures, var_name="metric", value_name="value")
+        long.insert(len(ids) + 1, "measure_unit", long["metric"].map(lambda m: METRICS[m].unit if m in METRICS else ""))
+        long.insert(len(ids) + 2, "headline", long["metric"].isin(q.outcomes))
         return long
 
 

@@ -3,8 +3,9 @@
 - :func:`write_workbook`: ``report.xlsx``, a sheet per table (the first screen, one per outcome
   with the unit in the column headers, the paired differences by future, the parameters varied,
   the run record);
-- :func:`write_tidy`: ``runs.parquet`` and ``runs.csv`` (every run's headline measures, long:
-  option, future, seed, the drawn parameters, metric, unit, value) and ``futures.csv``;
+- :func:`write_tidy`: ``runs.parquet`` and ``runs.csv`` (every run's summary measures, long:
+  option, future, seed, the drawn parameters, metric, unit, whether headlined, value) and
+  ``futures.csv``;
 - :func:`write_pdf`: ``report.pdf`` printed from the HTML by headless Chromium, when a Chromium
   is installed (None, and nothing written, otherwise).
 
@@ -93,7 +94,7 @@ def write_workbook(c: Content, path: str | Path) -> Path:
 
 
 def write_tidy(c: Content, folder: str | Path) -> dict[str, Path]:
-    """``runs.parquet``, ``runs.csv`` (long, one row per run and measure) and ``futures.csv``."""
+    """``runs.parquet``, ``runs.csv`` (long, one row per run and summary measure) and ``futures.csv``."""
     folder = Path(folder)
     tidy = c.result.tidy()
     files = {"runs.parquet": folder / "runs.parquet", "runs.csv": folder / "runs.csv", "futures.csv": folder / "futures.csv"}

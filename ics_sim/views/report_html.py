@@ -228,8 +228,8 @@ def _assumptions(c: Content) -> str:
            "<h3>Parameters varied, and their ranges</h3><table><thead><tr><th>Parameter</th><th>Key</th>"
            "<th class='num'>Low</th><th class='num'>High</th><th class='num'>Default</th><th>Unit</th></tr></thead><tbody>"]
     for k, p in q.uncertain.items():
-        out.append(f"<tr><td>{_e(p['label'])}</td><td><code>{_e(k)}</code></td><td class='num'>{_e(number(p['low'], 3))}</td>"
-                   f"<td class='num'>{_e(number(p['high'], 3))}</td><td class='num'>{_e(number(float(p['default']), 3))}</td>"
+        out.append(f"<tr><td>{_e(p['label'])}</td><td><code>{_e(k)}</code></td><td class='num'>{p['low']:.3g}</td>"
+                   f"<td class='num'>{p['high']:.3g}</td><td class='num'>{float(p['default']):.3g}</td>"
                    f"<td>{_e(p['unit'])}</td></tr>")
     out.append("</tbody></table><h3>Run record</h3><table><tbody>")
     out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in c.record.items()]
