@@ -2,7 +2,8 @@
 
 ``synthetic-committee-fixed-need_weighted,delegation.share=0.4,chair=icb`` reads: the options of
 the config groups (system, governance, delegation, allocation, then any shocks), then each key
-whose value differs from what those options set, in schema order. Two runs with different
+whose value differs from what those options set, in schema order, then each place's own
+settings by their full keys (``place_settings.Herefordshire.governance.form=joint_committee``). Two runs with different
 settings (seed and replicates aside) never share a label; a label is always a safe label
 (:func:`ics_sim.config.safe_label`), so it can name a folder.
 """
@@ -15,6 +16,7 @@ import hashlib
 from typing import Any
 
 from ics_sim.config.labels import MAX_LABEL, safe_label
+from ics_sim.config.places import given_leaves
 from ics_sim.config.schema import Config
 
 #: settings that are not part of a scenario (each run has its own seed; replicates count runs)
@@ -69,6 +71,8 @@ def _leaves(obj: Any, prefix: str = "") -> dict[str, Any]:
         key = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value):
             out.update(_leaves(value, key + "."))
+        elif f.name == "place_settings":  # each place's setting by its full key
+            out.update(dict(given_leaves(value, f.name)) if value else {})
         else:
             out[key] = value
     return out
