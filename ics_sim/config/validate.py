@@ -281,15 +281,12 @@ def validate(data: dict) -> schema.Config:
     return cfg
 
 
-def _place_words(names: list[str], codes: list[str]) -> str:
-    """The places of a run as a message lists them: names, then codes where they differ."""
+def _short_names(names: list[str], codes: list[str]) -> list[str]:
+    """The shortest word that names each place (``herefordshire`` for "Herefordshire, County of")."""
     from ics_sim.config.places import find_place, slug
 
-    short = [min((w for w in (slug(n), slug(re.split(r"[,(]", n, maxsplit=1)[0])) if find_place(w, names, codes) == i), key=len)
-             for i, n in enumerate(names)]
-    words = ", ".join(short)
-    real = [c for c, n in zip(codes, names, strict=True) if c and c != n]
-    return words + (f" (or their codes: {', '.join(real)})" if real else "")
+    return [min((w for w in (slug(n), slug(re.split(r"[,(]", n, maxsplit=1)[0])) if find_place(w, names, codes) == i), key=len)
+            for i, n in enumerate(names)]
 
 
 def check_place_settings(cfg: schema.Config, value: Any) -> dict[str, Any]:
@@ -314,8 +311,10 @@ def check_place_settings(cfg: schema.Config, value: Any) -> dict[str, Any]:
         where = f"{pl.KEY}.{key}"
         i = pl.find_place(str(key), names, codes)
         if i is None:
-            hint = did_you_mean(pl.slug(key), [pl.slug(n) for n in names])
-            raise ConfigError(f"{where}: {cfg.system.name} has no place called {str(key)!r}{hint}; its places are {_place_words(names, codes)}")
+            short = _short_names(names, codes)
+            real = [c for c, n in zip(codes, names, strict=True) if c and c != n]
+            listed = ", ".join(short) + (f" (or their codes: {', '.join(real)})" if real else "")
+            raise ConfigError(f"{where}: {cfg.system.name} has no place called {str(key)!r}{did_you_mean(pl.slug(key), short)}; its places are {listed}")
         if i in seen:
             raise ConfigError(f"{where} and {pl.KEY}.{seen[i]} both name {names[i]}: give each place once")
         seen[i] = str(key)
