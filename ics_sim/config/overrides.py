@@ -17,8 +17,12 @@ What is refused, besides wrong types and out-of-range values (see
 - interpolations (``${...}``, including resolvers such as ``${oc.env:VAR}``) and the missing
   marker ``???`` in values;
 - a sweep (``a=1,2``) outside a multirun;
+- a ``place_settings.<place>.<key>`` a place may not set, or with a bad value (checked as the
+  system-wide key is; the place itself once the system is known, :mod:`ics_sim.config.places`);
+  such keys need no ``+``;
 - a key the chosen options ignore (see :data:`USES`): it is an error naming the option that
-  would use it, except where the intent is unambiguous: a key that only one option of the
+  would use it (a system-wide key counts as read when any place's settings read it; a place's
+  key only when that place's do), except where the intent is unambiguous: a key that only one option of the
   ``delegation`` (or ``allocation``, or ``system``) group reads selects that option when the
   group is not given, e.g. ``delegation.share=0.4`` alone runs ``delegation=fixed``.
 """
