@@ -269,3 +269,13 @@ def test_labels_and_factor_columns_name_each_places_settings():
     assert cols["place_settings_E10000034_membership_vcse"] is False
     assert scenario_label(load_config([HW, "place_settings.Herefordshire.chair=icb"])[0]) != scenario_label(
         load_config([HW, "place_settings.Worcestershire.chair=icb"])[0])
+
+
+def test_a_sweep_over_one_places_form_is_checked_whole_and_passed_to_hydra_as_written():
+    from ics_sim.__main__ import check_command_line
+
+    args = ["-m", HW, "place_settings.Herefordshire.governance.form=committee,joint_committee", "years=1"]
+    assert check_command_line(args) == args
+    with pytest.raises(ConfigError) as exc:
+        check_command_line(["-m", HW, "place_settings.Herefordshire.governance.form=committee,joint"])
+    assert str(exc.value).startswith("place_settings.Herefordshire.governance.form = 'joint' is not allowed")

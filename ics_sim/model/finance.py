@@ -43,8 +43,7 @@ def icp_reach(cfg, membership) -> float:
 def icb_hidden_seen(model, idx: np.ndarray) -> np.ndarray:
     """The hidden need of neighbourhoods ``idx`` the ICB sees through its ICP members with reach:
     each place's through that place's members (``place_settings.<place>.membership``)."""
-    obs, L = model.observation, model.layout
-    reach = np.array([icp_reach(model.cfg, c.membership) for c in model.place_cfgs])
+    obs, L, reach = model.observation, model.layout, model.finance.icp_reach
     if np.all(reach == reach[0]):
         return obs.hidden_seen("icb_system", idx, float(reach[0]))
     nb_reach = reach[L.nb_place[idx]]
@@ -89,6 +88,7 @@ class Finance:
         vcse_external: each place VCSE sector's external income this year, GBP.
         grant_climate: per place, the factor on grants to VCSE bodies this year (below 1 while
             funders cut against plan, ``providers.vcse_grant_cut_elasticity``).
+        icp_reach: per place, the ICB's reach into its hidden need through the ICP.
     """
 
     def __init__(self, model):
@@ -101,6 +101,8 @@ class Finance:
         council[PREVENTION] = c.system.council_public_health_gbp_per_head
         self.council_per_head = council
         self.place_pop = L.place_population()
+        #: per place, the ICB's reach into its hidden need through the ICP (:func:`icp_reach`)
+        self.icp_reach = np.array([icp_reach(c, c.membership) for c in model.place_cfgs])
         self.shares = delegation.place_initial_shares(model.place_cfgs, L, model.population.base_need)
         self.nhs_budget = np.zeros((L.n_systems, N_DOMAINS))
         self.council_budget = np.zeros((L.n_places, N_DOMAINS))

@@ -95,6 +95,8 @@ class ICSModel(mesa.Model):
         self.shocks = ShockTimeline(cfg)
         self.local_priorities = self.rng_place.normal(0.0, cfg.interests.local_priority_sd, (L.n_places, N_DOMAINS))
         self.place_cfgs = place_configs(cfg, L.place_names, L.place_codes)
+        #: whether any place pays part of a lead provider's contract for outcomes
+        self.outcome_payments = any(c.governance.outcome_payment_share > 0.0 for c in self.place_cfgs)
         self.month = 0
         self._create_organisations()
         self.finance = Finance(self)
