@@ -113,6 +113,8 @@ def test_keys_a_place_may_not_set_are_named_with_what_it_may():
     assert "membership.{vcse,healthwatch,social_care}, decision_rule, chair, delegation.{rule,share," in text
     assert error([HW, "place_settings.Herefordshire.trust.initial=0.3"]).startswith("place_settings.Herefordshire.trust cannot be set for one place")
     assert error([HW, "place_settings.Herefordshire=3"]).startswith("place_settings.Herefordshire takes settings, e.g. place_settings.Herefordshire.chair=icb")
+    assert error([HW, "place_settings={}"]).startswith("place_settings={} sets nothing")
+    assert error([HW, "place_settings.Herefordshire={}"]).startswith("place_settings.Herefordshire={} sets nothing")
     assert error([HW, "place_settings.E06000019.chair=icb", "place_settings.herefordshire.decision_rule=consensus"]) == (
         "place_settings.herefordshire and place_settings.E06000019 both name Herefordshire, County of: give each place once"
     )

@@ -461,6 +461,8 @@ def _check_place_item(key: str, value: Any) -> None:
     if any(not part for part in parts):
         raise ConfigError(f"{key}: not a key (an empty name between dots)")
     if len(parts) == 1:
+        if value == {}:
+            raise ConfigError(f"{key}={{}} sets nothing: give a place's settings, e.g. {key}.<place>.governance.form=joint_committee")
         if not isinstance(value, dict):
             raise ConfigError(f"{key} takes places and their settings, e.g. {key}.<place>.governance.form=joint_committee; got {value!r}"[:300])
         for place, given in value.items():
