@@ -130,19 +130,18 @@ class NHSProvider(Organisation):
     def activity_share(self) -> float:
         """Share of its income that follows the activity of its own services (last month's
         spending on them in the places it serves). All of it under activity contracts; where it
-        holds a place pot under contract, ``governance.outcome_payment_share`` of the pot's
-        payments for its own services is paid for outcomes instead."""
+        holds a place pot under contract, ``governance.outcome_payment_share`` (the place's own) of
+        the pot's payments for its own services is paid for outcomes instead."""
         m = self.model
-        phi = m.cfg.governance.outcome_payment_share
-        if phi <= 0.0:
+        if not m.outcome_payments:
             return 1.0
         own = list(self.own_domains)
         places = [self.place] if self.place is not None else np.flatnonzero(m.layout.place_system == self.system)
         income = m.place_spend_by_domain[places][:, own].sum()
         if income <= 0.0:
             return 1.0
-        by_outcome = sum(
-            phi * m.pot_spend_by_domain[part.place, own].sum()
+        by_outcome = sum(  # each place's contract pays its own share for outcomes
+            part.settings.governance.outcome_payment_share * m.pot_spend_by_domain[part.place, own].sum()
             for part in (m.partnerships[p] for p in places)
             if part.contracted and part.orgs[part.holder_key] is self
         )
