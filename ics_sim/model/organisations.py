@@ -50,7 +50,11 @@ class Organisation(mesa.Agent):
         obs = self.model.observation
         visible = obs.visible_estimate(self.observer, idx)
         hidden = obs.hidden_seen(self.observer, idx, self.hidden_reach())
-        return Belief(visible, hidden)
+        return Belief(visible, self.hidden_belief(hidden))
+
+    def hidden_belief(self, seen: np.ndarray) -> np.ndarray:
+        """What it believes of the hidden need it sees (``seen``, from its observer field)."""
+        return seen
 
     # --- what it wants -----------------------------------------------------------------------
     def interest(self) -> np.ndarray:
@@ -96,11 +100,11 @@ class Council(Organisation):
     kind = "council"
     local_priority_weight = 1.0
 
-    def belief(self, idx: np.ndarray) -> Belief:
-        b = super().belief(idx)
+    def hidden_belief(self, seen: np.ndarray) -> np.ndarray:
+        """Answering to voters, it discounts the hidden need it sees (with interests enabled)."""
         if self.model.cfg.interests.enabled:
-            b = Belief(b.visible, b.hidden * (1.0 - self.model.cfg.interests.council_visible_bias))
-        return b
+            return seen * (1.0 - self.model.cfg.interests.council_visible_bias)
+        return seen
 
     def hidden_reach(self) -> float | None:
         return 0.0 + self.model.cfg.observation.reach_pcn * 0.5  # sees some hidden need via social work

@@ -277,16 +277,8 @@ class PlacePartnership:
         return belief
 
     def _pool_views(self) -> Belief:
-        obs = self.model.observation
-        num = np.zeros((len(self.idx), N_DOMAINS))
-        den = 0.0
-        hidden = np.zeros_like(num)
-        for s in self.seats:
-            w = obs.precision(s.org.observer)
-            num += w * obs.log_visible(s.org.observer, self.idx)
-            den += w
-            hidden = np.maximum(hidden, s.org.belief(self.idx).hidden)
-        return Belief(np.exp(num / den), hidden)
+        # pooled for every place with the same seating at once (governance/views.py)
+        return self.model.table_views.forum(self)
 
     def working_belief(self, seat: Seat, forum: Belief) -> Belief:
         """A member's belief after listening to the table, in proportion to its trust in the others."""
