@@ -144,6 +144,10 @@ class Observation:
         """:meth:`log_visible` for every neighbourhood (read-only)."""
         return self._whole("log_est", kind)
 
+    def whole_visible_estimate(self, kind: str) -> np.ndarray:
+        """:meth:`visible_estimate` for every neighbourhood (read-only)."""
+        return self._whole("est", kind)
+
     def whole_hidden_seen(self, kind: str, reach: np.ndarray) -> np.ndarray:
         """:meth:`hidden_seen` for every neighbourhood, each with its own ``reach`` (per
         neighbourhood): row by row the same numbers as ``hidden_seen(kind, idx, reach[idx])``."""

@@ -47,10 +47,28 @@ class Organisation(mesa.Agent):
         return None
 
     def belief(self, idx: np.ndarray) -> Belief:
+        """What it believes of need in neighbourhoods ``idx``: its estimate of visible need and
+        what it sees of hidden need. Read-only arrays, computed once while what it observes is
+        unchanged (a month: the meetings and delivery read the same belief), for the same ``idx``
+        array and reach."""
         obs = self.model.observation
+        reach = self.hidden_reach()
+        state = obs.state()
+        if self._belief_state is not state:
+            self._belief_state, self._beliefs = state, {}
+        cached = self._beliefs.get(id(idx))
+        if cached is not None and cached[0] is idx and cached[1] == reach:
+            return cached[2]
         visible = obs.visible_estimate(self.observer, idx)
-        hidden = obs.hidden_seen(self.observer, idx, self.hidden_reach())
-        return Belief(visible, self.hidden_belief(hidden))
+        hidden = self.hidden_belief(obs.hidden_seen(self.observer, idx, reach))
+        visible.flags.writeable = False
+        hidden.flags.writeable = False
+        belief = Belief(visible, hidden)
+        self._beliefs[id(idx)] = (idx, reach, belief)  # idx is held, so its id is not reused
+        return belief
+
+    _belief_state: dict | None = None
+    _beliefs: dict
 
     def hidden_belief(self, seen: np.ndarray) -> np.ndarray:
         """What it believes of the hidden need it sees (``seen``, from its observer field)."""

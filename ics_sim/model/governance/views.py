@@ -74,3 +74,20 @@ class TableViews:
             hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
         assert num.shape[1] == N_DOMAINS
         return np.exp(num / den), hidden
+
+
+def whole_belief(model, orgs: list) -> Belief:
+    """The beliefs of one kind of organisation with one per place (``orgs[p]`` is place ``p``'s,
+    e.g. every council), over the whole population: each neighbourhood's row is its own place's
+    organisation's :meth:`~ics_sim.model.organisations.Organisation.belief` (the same numbers),
+    each with its own reach into hidden need. Read-only visible estimates."""
+    obs, L = model.observation, model.layout
+    first = orgs[0]
+    if any(type(o) is not type(first) or o.observer != first.observer for o in orgs):
+        raise ValueError("whole_belief: organisations of one kind and observer field, one per place")
+    reach = np.zeros(L.n_places)
+    for p, org in enumerate(orgs):
+        r = org.hidden_reach()
+        reach[p] = obs.reach.get(org.observer, 0.0) if r is None else r
+    hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
+    return Belief(obs.whole_visible_estimate(first.observer), hidden)
