@@ -201,6 +201,9 @@ class PlacePartnership:
         self.structure = FORMS[self.form]
         self.seats = seat_members(self.form, self.orgs, self.model.cfg.membership, g.sro_appointment, g.lead_provider)
         self._labels = {s.label for s in self.seats}
+        #: the kinds of organisation seated, in order: places with the same seating pool the same
+        #: observer fields (governance/views.py)
+        self.seating = tuple((type(s.org), s.org.observer) for s in self.seats)
         self._forum_cache: tuple[int, Belief] | None = None
 
     @property
@@ -341,8 +344,9 @@ class PlacePartnership:
         envelope = m.finance.pot_envelope[self.place] + (0.0 if binding else m.finance.council_envelope[self.place])
         if envelope.sum() <= 0 and binding:
             return None
-        beliefs = {s.label: self.working_belief(s, forum) for s in self.seats}
-        proposals = np.stack([self.proposal(s, envelope, beliefs[s.label], nhs=s.label == "icb") for s in voters])
+        # each voter proposes from its own view after listening to the table (voices inform the
+        # pooled view; only voters table proposals)
+        proposals = np.stack([self.proposal(s, envelope, self.working_belief(s, forum), nhs=s.label == "icb") for s in voters])
         raw = proposals
         if self.concession > 0 and len(voters) > 1:
             proposals = (1.0 - self.concession) * proposals + self.concession * proposals.mean(axis=0)

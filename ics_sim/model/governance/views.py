@@ -46,7 +46,7 @@ class TableViews:
         key = (m.month, obs.state())
         if self._key is None or self._key[0] != key[0] or self._key[1] is not key[1]:
             self._key, self._pooled = key, {}
-        seating = tuple((type(s.org), s.org.observer) for s in part.seats)
+        seating = part.seating
         pooled = self._pooled.get(seating)
         if pooled is None:
             pooled = self._pool(seating)
@@ -56,7 +56,7 @@ class TableViews:
     def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
         obs, L = m.observation, m.layout
-        parts = [p for p in m.partnerships if tuple((type(s.org), s.org.observer) for s in p.seats) == seating]
+        parts = [p for p in m.partnerships if p.seating == seating]
         shape = m.population.need.shape
         num = np.zeros(shape)
         den = 0.0
