@@ -239,6 +239,12 @@ class VCSE(Organisation):
         self.months_folded = np.zeros(k)
         self.original = np.ones(k, dtype=bool)  # operating since the start, never folded
         self.folds = 0
+        # each body's weight in the grant-funded and the externally funded work (fixed: a body
+        # keeps its size and its dependence on grants), with their totals
+        w = self.size * self.grant_dependence
+        self._grant_weights = (w, w.sum())
+        w = self.size * (1.0 - self.grant_dependence)
+        self._external_weights = (w, w.sum())
         self._grants_month = 0.0
         self._external_month = 0.0
 
@@ -250,13 +256,13 @@ class VCSE(Organisation):
     def grant_capacity(self) -> float:
         """How much of the sector's grant-funded work still operates (0..1): funders can pass
         grants only to bodies that exist."""
-        w = self.size * self.grant_dependence
-        return float((w * self.capacity * self.alive).sum() / w.sum()) if w.sum() > 0 else 0.0
+        w, total = self._grant_weights
+        return float((w * self.capacity * self.alive).sum() / total) if total > 0 else 0.0
 
     def external_capacity(self) -> float:
         """How much of the sector's externally funded work still operates (0..1)."""
-        w = self.size * (1.0 - self.grant_dependence)
-        return float((w * self.capacity * self.alive).sum() / w.sum()) if w.sum() > 0 else 0.0
+        w, total = self._external_weights
+        return float((w * self.capacity * self.alive).sum() / total) if total > 0 else 0.0
 
     @property
     def operating(self) -> bool:

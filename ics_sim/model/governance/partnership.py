@@ -201,6 +201,8 @@ class PlacePartnership:
         self.structure = FORMS[self.form]
         self.seats = seat_members(self.form, self.orgs, self.model.cfg.membership, g.sro_appointment, g.lead_provider)
         self._labels = {s.label for s in self.seats}
+        self._voters = [s for s in self.seats if s.role == "vote"]
+        self._voter_labels = {s.label for s in self._voters}
         #: the kinds of organisation seated, in order: places with the same seating pool the same
         #: observer fields (governance/views.py)
         self.seating = tuple((type(s.org), s.org.observer) for s in self.seats)
@@ -225,7 +227,7 @@ class PlacePartnership:
     def controls(self, key: str) -> bool:
         """Whether a body has a hand in the pot's plan (it votes, or shares the SRO post), so its own
         spending is structurally co-ordinated with the pot."""
-        return any(s.label == key for s in self.voters) or (key == "council" and self.joint_sro)
+        return key in self._voter_labels or (key == "council" and self.joint_sro)
 
     def advisory_for(self, key: str) -> bool:
         """Whether ``key`` decides money alone and takes the table's view only as advice."""
@@ -246,7 +248,8 @@ class PlacePartnership:
     # --- structure ----------------------------------------------------------------------------
     @property
     def voters(self) -> list[Seat]:
-        return [s for s in self.seats if s.role == "vote"]
+        """The seats with a vote, in seat order (the pot holder first)."""
+        return list(self._voters)
 
     def member(self, key: str) -> bool:
         return key in self._labels
