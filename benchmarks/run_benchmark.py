@@ -167,11 +167,13 @@ def readme_table(rows: list[dict], cli: float | None, imp: float | None) -> str:
         by.setdefault(r["label"], {})[r["timeseries"]] = r
     for label, pair in by.items():
         s, t = pair.get(False), pair.get(True)
-        cells = [f"{s['seconds']:.2f} s" if s else "-", f"{s['ratio']:.0f}x" if s else "-",
-                 f"{t['seconds']:.2f} s" if t else "-", f"{t['ratio']:.0f}x" if t else "-",
+        cells = [f"{s['seconds']:.2f} s (CPU {s['cpu_seconds']:.2f} s)" if s else "-", f"{s['ratio']:.0f}x (CPU {s['cpu_ratio']:.0f}x)" if s else "-",
+                 f"{t['seconds']:.2f} s (CPU {t['cpu_seconds']:.2f} s)" if t else "-", f"{t['ratio']:.0f}x (CPU {t['cpu_ratio']:.0f}x)" if t else "-",
                  f"{t['peak_mib']:.0f} / {t['peak_with_table_mib']:.0f} MiB" if t else f"{s['peak_mib']:.0f} MiB"]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    extra = []
+    load = os.getloadavg()[0]
+    extra = [f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, load average {load:.1f} at the end "
+             "(above the core count, wall times and ratios are inflated by other work)"]
     if cli is not None:
         extra.append(f"`python -m ics_sim` end to end (default run, its folder and figure): **{cli:.1f} s**")
     if imp is not None:
@@ -193,7 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = [measure(label, ov, n, ts) for label, ov, n in cases for ts in (False, True)]
     cli = cli_seconds(args.repeats or 3)
     imp = import_seconds(args.repeats or 5)
-    print(f"python -m ics_sim (default run, end to end): {cli:.2f} s;  import ics_sim: {imp:.2f} s", flush=True)
+    print(f"python -m ics_sim (default run, end to end): {cli:.2f} s;  import ics_sim: {imp:.2f} s;  "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     if args.write_readme:
         sys.path.insert(0, str(ROOT))
         from ics_sim.runs.io import replace_marked_block
