@@ -33,6 +33,7 @@ from ics_sim.model.geography import Layout
 from ics_sim.model.governance import delegation
 from ics_sim.model.governance.allocation import area_weights, make_plan
 from ics_sim.model.governance.partnership import IntegratedCarePartnership, PlacePartnership
+from ics_sim.model.governance.views import TableViews
 from ics_sim.model.ledger import Ledger
 from ics_sim.model.observation import Observation
 from ics_sim.model.organisations import (
@@ -92,6 +93,7 @@ class ICSModel(mesa.Model):
         L = self.layout
         self.population = Population(L, cfg)
         self.observation = Observation(cfg, self.population, self.rng_obs)
+        self.table_views = TableViews(self)  # the place tables' pooled views, once a month
         self.shocks = ShockTimeline(cfg)
         self.local_priorities = self.rng_place.normal(0.0, cfg.interests.local_priority_sd, (L.n_places, N_DOMAINS))
         self.place_cfgs = place_configs(cfg, L.place_names, L.place_codes)

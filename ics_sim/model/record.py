@@ -321,10 +321,12 @@ class Recorder:
         )
         self._put("place", "spend_gbp", np.bincount(pl, weights=spend_nb, minlength=L.n_places))
         self._put("place", "delegated_budget_gbp", m.finance.pot_envelope.sum(axis=1))
-        self._put("place", "delegated_share", m.finance.shares.mean(axis=1))
+        delegated_share = m.finance.shares.mean(axis=1)
+        self._put("place", "delegated_share", delegated_share)
         self._put("place", "duplicated_spend_gbp", np.bincount(pl, weights=d.duplicated.sum(axis=1), minlength=L.n_places))
         parts = m.partnerships
-        self._put("place", "trust_mean", np.array([p.mean_trust() for p in parts]))
+        place_trust = np.array([p.mean_trust() for p in parts])
+        self._put("place", "trust_mean", place_trust)
         delay = np.array([p.year.delay if p.year.decided else (m.month % 12) + 1 for p in parts], dtype=float)
         self._put("place", "decision_delay_months", delay)
         self._put("place", "deadlocks", np.array([p.deadlocks_total for p in parts], dtype=float))
@@ -332,14 +334,17 @@ class Recorder:
         self._put_settings(parts)
         moves = np.bincount([place for _, place, _ in m.form_changes], minlength=L.n_places).astype(float)
         self._put("place", "ladder_moves", moves)
-        self._put("place", "vcse_alive", np.array([v.survival() for v in m.vcses]))
-        self._put("place", "vcse_capacity", np.array([v.operating_share() for v in m.vcses]))
+        vcse_alive = np.array([v.survival() for v in m.vcses])
+        vcse_capacity = np.array([v.operating_share() for v in m.vcses])
+        self._put("place", "vcse_alive", vcse_alive)
+        self._put("place", "vcse_capacity", vcse_capacity)
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
         if self.timeseries:
             self._put("pair", "trust", np.concatenate([p.pair_trust() for p in parts]))
 
         # systems (and England); whole-population arrays are computed once and indexed per group
-        full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden}
+        full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden, "place_trust": place_trust,
+                "vcse_alive": vcse_alive, "vcse_capacity": vcse_capacity, "delegated_share": delegated_share}
         rows = [system_metrics(m, g, d, unmet, delay, s, full) for s, g in enumerate(self._groups)]
         for key in rows[0]:
             self._put("system", key, np.array([r[key] for r in rows]))

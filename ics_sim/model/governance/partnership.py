@@ -206,6 +206,11 @@ class PlacePartnership:
         self.structure = FORMS[self.form]
         self.seats = seat_members(self.form, self.orgs, self.settings.membership, g.sro_appointment, g.lead_provider)
         self._labels = {s.label for s in self.seats}
+        self._voters = [s for s in self.seats if s.role == "vote"]
+        self._voter_labels = {s.label for s in self._voters}
+        #: the kinds of organisation seated, in order: places with the same seating pool the same
+        #: observer fields (governance/views.py)
+        self.seating = tuple((type(s.org), s.org.observer) for s in self.seats)
         self._forum_cache: tuple[int, Belief] | None = None
 
     @property
@@ -227,7 +232,7 @@ class PlacePartnership:
     def controls(self, key: str) -> bool:
         """Whether a body has a hand in the pot's plan (it votes, or shares the SRO post), so its own
         spending is structurally co-ordinated with the pot."""
-        return any(s.label == key for s in self.voters) or (key == "council" and self.joint_sro)
+        return key in self._voter_labels or (key == "council" and self.joint_sro)
 
     def advisory_for(self, key: str) -> bool:
         """Whether ``key`` decides money alone and takes the table's view only as advice."""
@@ -248,7 +253,8 @@ class PlacePartnership:
     # --- structure ----------------------------------------------------------------------------
     @property
     def voters(self) -> list[Seat]:
-        return [s for s in self.seats if s.role == "vote"]
+        """The seats with a vote, in seat order (the pot holder first)."""
+        return list(self._voters)
 
     def member(self, key: str) -> bool:
         return key in self._labels
@@ -282,16 +288,8 @@ class PlacePartnership:
         return belief
 
     def _pool_views(self) -> Belief:
-        obs = self.model.observation
-        num = np.zeros((len(self.idx), N_DOMAINS))
-        den = 0.0
-        hidden = np.zeros_like(num)
-        for s in self.seats:
-            w = obs.precision(s.org.observer)
-            num += w * obs.log_visible(s.org.observer, self.idx)
-            den += w
-            hidden = np.maximum(hidden, s.org.belief(self.idx).hidden)
-        return Belief(np.exp(num / den), hidden)
+        # pooled for every place with the same seating at once (governance/views.py)
+        return self.model.table_views.forum(self)
 
     def working_belief(self, seat: Seat, forum: Belief) -> Belief:
         """A member's belief after listening to the table, in proportion to its trust in the others."""
@@ -354,8 +352,9 @@ class PlacePartnership:
         envelope = m.finance.pot_envelope[self.place] + (0.0 if binding else m.finance.council_envelope[self.place])
         if envelope.sum() <= 0 and binding:
             return None
-        beliefs = {s.label: self.working_belief(s, forum) for s in self.seats}
-        proposals = np.stack([self.proposal(s, envelope, beliefs[s.label], nhs=s.label == "icb") for s in voters])
+        # each voter proposes from its own view after listening to the table (voices inform the
+        # pooled view; only voters table proposals)
+        proposals = np.stack([self.proposal(s, envelope, self.working_belief(s, forum), nhs=s.label == "icb") for s in voters])
         raw = proposals
         if self.concession > 0 and len(voters) > 1:
             proposals = (1.0 - self.concession) * proposals + self.concession * proposals.mean(axis=0)
