@@ -21,6 +21,7 @@ line per bad value, before any job runs or any folder is made.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,7 +83,8 @@ def _replicate_timeseries(folders: list[Path]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def write_replicate_set(folder: Path, folders: list[Path], summaries: list[dict], start_year: int) -> list[Path]:
+def write_replicate_set(folder: Path, folders: list[Path], summaries: list[dict], start_year: int,
+                        plot: bool = True) -> list[Path]:
     """The outputs of a set of replicates of one setting, beside their folders: ``outcomes.png``
     (each outcome's median over the replicates with a 10-90% band) and ``summary.csv`` (per
     summary measure: unit, direction, n, median, 10% and 90% quantiles, mean; money in GBP)."""
@@ -93,12 +95,22 @@ def write_replicate_set(folder: Path, folders: list[Path], summaries: list[dict]
     from ics_sim.views.run_figure import plot_outcomes
 
     first = summaries[0]
-    title = f"ics_sim — {first['scenario']}, {len(summaries)} replicates (median and 10-90%)"
-    plot_outcomes(_replicate_timeseries(folders), folder / "outcomes.png", title=title, start_year=start_year)
     runs = pd.DataFrame(summaries).rename(columns={"scenario": "setting"})
     table = summarise_runs(runs).rename(columns={"setting": "scenario"})
     atomic_write_text(folder / "summary.csv", table.to_csv(index=False))
+    if not plot:
+        return [folder / "summary.csv"]
+    title = f"ics_sim — {first['scenario']}, {len(summaries)} replicates (median and 10-90%)"
+    plot_outcomes(_replicate_timeseries(folders), folder / "outcomes.png", title=title, start_year=start_year)
     return [folder / "outcomes.png", folder / "summary.csv"]
+
+
+#: environment variable that carries ``--no-plot`` / ``plot=false`` to a sweep's worker processes
+NO_PLOT_ENV = "ICS_SIM_NO_PLOT"
+
+
+def _plot_wanted() -> bool:
+    return os.environ.get(NO_PLOT_ENV, "") != "1"
 
 
 def run_job(cfg_omega: DictConfig, out_root: Path | None = None) -> list[Path]:
@@ -119,6 +131,7 @@ def run_job(cfg_omega: DictConfig, out_root: Path | None = None) -> list[Path]:
     from ics_sim.runs.seeds import replicate_seed
 
     cfg = from_omegaconf(cfg_omega)
+    plot = _plot_wanted()
     sweep = out_root is not None
     n = int(cfg.replicates)
     if out_root is None and n > 1:
@@ -130,13 +143,13 @@ def run_job(cfg_omega: DictConfig, out_root: Path | None = None) -> list[Path]:
         result = run_config(cfg_r, seed=replicate_seed(cfg.seed, r), keep_model=False)
         result.summary["replicate"] = r
         if out_root is None:
-            folders.append(write_run(result, "results/runs"))
+            folders.append(write_run(result, "results/runs", plot=plot))
         else:
             folder = out_root / f"rep{r:03d}_s{result.summary['seed']}"
-            folders.append(write_run(result, out_root, folder=folder, plot=n == 1))
+            folders.append(write_run(result, out_root, folder=folder, plot=plot and n == 1))
         summaries.append(result.summary)
     if n > 1:
-        write_replicate_set(out_root, folders, summaries, cfg.start_year)
+        write_replicate_set(out_root, folders, summaries, cfg.start_year, plot=plot)
     if sweep:
         print(f"{summaries[0]['scenario']}: {n} replicate(s) in {out_root}")
         return folders
@@ -266,10 +279,43 @@ def check_command_line(argv: list[str]) -> list[str]:
     return flags + overrides
 
 
+def _plot_option(argv: list[str]) -> tuple[list[str], bool]:
+    """Take ``--no-plot`` and ``plot=true|false`` off the command line (an output option, not a
+    model setting: it never changes a result). Returns the other arguments and whether to draw."""
+    rest, plot = [], True
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if arg == "--no-plot":
+            plot = False
+        elif sep and key.lstrip("+") == "plot":
+            if value.lower() not in ("true", "false"):
+                raise ConfigError(f"plot: {value!r} is not allowed; use plot=true or plot=false (or --no-plot)")
+            plot = value.lower() == "true"
+        else:
+            rest.append(arg)
+    return rest, plot
+
+
+def _run_direct(checked: list[str]) -> None:
+    """One run without a second composition by Hydra: the checked overrides are composed once
+    (:func:`ics_sim.config.overrides.compose_plan`, the same composition ``@hydra.main`` makes)
+    and run. Used for a plain single run, the common case, to keep the command line fast."""
+    import logging
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    plan = ov.plan(ov.parse_strings(checked), allow_hydra=True)
+    try:
+        run_job(ov.compose_plan(plan))
+    except ConfigError as exc:
+        print(f"ConfigError: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point for ``python -m ics_sim`` and the ``ics-sim`` script."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        argv, plot = _plot_option(argv)
         checked = check_command_line(argv)
     except ConfigError as exc:
         for line in str(exc).splitlines():
@@ -277,6 +323,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     if checked == ["--help"]:  # our screen, without the folders of configs/ that are not groups
         print(help_text(), end="")
+        return
+    if not plot:
+        os.environ[NO_PLOT_ENV] = "1"  # inherited by a sweep's worker processes
+    if not any(a.startswith("-") or a.startswith("hydra") for a in checked):
+        _run_direct(checked)  # a plain run: no flags, no Hydra settings
         return
     sys.argv = [sys.argv[0], *checked]
     _app()

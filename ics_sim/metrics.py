@@ -141,15 +141,49 @@ def _low_and_low(values: ArrayLike, populations: ArrayLike) -> tuple[float, floa
         raise ValueError("`populations` must be strictly positive (zero or negative found)")
     if y.size < 2:
         raise ValueError("`values` must have at least two groups to fit a slope")
-    if _all_equal(y):
-        return None
-    p = n / n.sum()
+    return _fit_sii(_sii_design(n), y)
+
+
+def _sii_design(populations: NDArray) -> tuple[NDArray, float, NDArray, np.float64]:
+    """The part of the Low and Low fit that depends only on the populations (unvalidated):
+    shares ``p``, mean rank ``x_bar``, centred ranks ``dx`` and ``sum p dx^2``. Callers that fit
+    many sets of values over the same groups compute it once (:func:`_fit_sii`)."""
+    p = populations / populations.sum()
     x = np.cumsum(p) - p / 2.0
     x_bar = float(np.dot(p, x))
-    y_bar = float(np.dot(p, y))
     dx = x - x_bar
-    slope = float(np.dot(p, dx * (y - y_bar)) / np.dot(p, dx * dx))
+    return p, x_bar, dx, np.dot(p, dx * dx)
+
+
+def _fit_sii(design: tuple[NDArray, float, NDArray, np.float64], y: NDArray) -> tuple[float, float, float] | None:
+    """Low and Low fit of ``y`` on a precomputed design (:func:`_sii_design`), unvalidated:
+    ``(intercept, slope, weighted mean)``, or None when every value is the same."""
+    if _all_equal(y):
+        return None
+    p, x_bar, dx, sxx = design
+    y_bar = float(np.dot(p, y))
+    slope = float(np.dot(p, dx * (y - y_bar)) / sxx)
     return y_bar - slope * x_bar, slope, y_bar
+
+
+def _sii_of_fit(fit: tuple[float, float, float] | None) -> tuple[float, float]:
+    """``(sii, rii)`` of a Low and Low fit (see :func:`sii`)."""
+    if fit is None:
+        return 0.0, 1.0
+    intercept, slope, _ = fit
+    if intercept == 0.0:
+        raise ValueError("RII undefined: the fitted value at the most deprived end is 0")
+    return slope, (intercept + slope) / intercept
+
+
+def _relative_sii_of_fit(fit: tuple[float, float, float] | None) -> float:
+    """The relative SII of a Low and Low fit (see :func:`relative_sii`)."""
+    if fit is None:
+        return 0.0
+    _, slope, mean = fit
+    if mean == 0.0:
+        raise ValueError("relative SII undefined: the population-weighted mean of `values` is 0")
+    return slope / mean
 
 
 def sii(values: ArrayLike, populations: ArrayLike) -> tuple[float, float]:
@@ -189,13 +223,7 @@ def sii(values: ArrayLike, populations: ArrayLike) -> tuple[float, float]:
         ValueError: on empty or mismatched input, fewer than two groups, non-finite values,
             non-positive populations, or a fitted value of 0 at the most deprived end.
     """
-    fit = _low_and_low(values, populations)
-    if fit is None:
-        return 0.0, 1.0
-    intercept, slope, _ = fit
-    if intercept == 0.0:
-        raise ValueError("RII undefined: the fitted value at the most deprived end is 0")
-    return slope, (intercept + slope) / intercept
+    return _sii_of_fit(_low_and_low(values, populations))
 
 
 def relative_sii(values: ArrayLike, populations: ArrayLike) -> float:
@@ -217,13 +245,7 @@ def relative_sii(values: ArrayLike, populations: ArrayLike) -> float:
     Raises:
         ValueError: as for :func:`sii`, or when the weighted mean of the values is 0.
     """
-    fit = _low_and_low(values, populations)
-    if fit is None:
-        return 0.0
-    _, slope, mean = fit
-    if mean == 0.0:
-        raise ValueError("relative SII undefined: the population-weighted mean of `values` is 0")
-    return slope / mean
+    return _relative_sii_of_fit(_low_and_low(values, populations))
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,11 +256,24 @@ def _concentration(y: NDArray, rank_by: NDArray, w: NDArray) -> float:
     if _all_equal(y):
         return 0.0
     s = w / w.sum()
+    return _concentration_ranked(y, s, _centred_rank(rank_by, s))
+
+
+def _centred_rank(rank_by: NDArray, s: NDArray) -> NDArray:
+    """Weighted fractional rank minus its weighted mean, ``R - sum s R`` (unvalidated)."""
     r = _fractional_rank(rank_by, s)
+    return r - np.dot(s, r)
+
+
+def _concentration_ranked(y: NDArray, s: NDArray, r_centred: NDArray) -> float:
+    """The concentration index of ``y`` for shares ``s`` and centred ranks ``r_centred``
+    (:func:`_centred_rank`), unvalidated; callers ranking by a fixed order compute the ranks once."""
+    if _all_equal(y):
+        return 0.0
     mu = float(np.dot(s, y))
     if mu == 0.0:
         raise ValueError("index undefined: the weighted mean of `values` is 0")
-    cov = float(np.dot(s, (y - mu) * (r - np.dot(s, r))))
+    cov = float(np.dot(s, (y - mu) * r_centred))
     return 2.0 * cov / mu
 
 
@@ -435,20 +470,41 @@ def theil(
         raise ValueError(f"`groups` must be one-dimensional, got shape {g.shape}")
     if g.size != y.size:
         raise ValueError(f"`groups` has length {g.size} but `values` has length {y.size}")
-    labels, inv = np.unique(g, return_inverse=True)
+    between, within = _theil_decomposition(_theil_groups(s, g), y)
+    return TheilResult(total=total, between=between, within=within)
+
+
+def _theil_groups(s: NDArray, groups: NDArray) -> tuple[NDArray, list[tuple[NDArray, float, NDArray, NDArray]]]:
+    """The part of the Theil decomposition that depends only on the shares and groups
+    (unvalidated): per group (labels ascending), its units, share ``s_g``, the units' shares and
+    their shares within the group. Callers decomposing many sets of values over the same groups
+    compute it once (:func:`_theil_decomposition`)."""
+    labels, inv = np.unique(groups, return_inverse=True)
+    parts = []
+    for k in range(labels.size):
+        rows = np.flatnonzero(inv == k)
+        s_m = s[rows]
+        s_g = float(s_m.sum())
+        parts.append((rows, s_g, s_m, s_m / s_g))
+    return s, parts
+
+
+def _theil_decomposition(design: tuple[NDArray, list], y: NDArray) -> tuple[float, float]:
+    """``(between, within)`` Theil components of ``y`` > 0 over precomputed groups
+    (:func:`_theil_groups`), unvalidated."""
+    if _all_equal(y):
+        return 0.0, 0.0
+    s, parts = design
     mu = float(np.dot(s, y))
     between = 0.0
     within = 0.0
-    if not _all_equal(y):
-        for k in range(labels.size):
-            mask = inv == k
-            s_g = float(s[mask].sum())
-            y_g = y[mask]
-            mu_g = float(np.dot(s[mask], y_g)) / s_g
-            rel = mu_g / mu
-            between += s_g * rel * np.log(rel)
-            within += s_g * rel * _theil_t(y_g, s[mask] / s_g)
-    return TheilResult(total=total, between=_clamp(between), within=_clamp(within))
+    for rows, s_g, s_m, s_within in parts:
+        y_g = y.take(rows)
+        mu_g = float(np.dot(s_m, y_g)) / s_g
+        rel = mu_g / mu
+        between += s_g * rel * np.log(rel)
+        within += s_g * rel * _theil_t(y_g, s_within)
+    return _clamp(between), _clamp(within)
 
 
 # --------------------------------------------------------------------------------------------
@@ -491,10 +547,24 @@ def decile_groups(
             non-positive populations.
     """
     d, y, n = _decile_inputs(deciles, values, populations)
-    present = np.unique(d)  # sorted ascending: most deprived first
-    pops = np.array([n[d == k].sum() for k in present])
-    vals = np.array([np.dot(n[d == k], y[d == k]) for k in present]) / pops
-    return vals, pops
+    return _decile_means(_decile_design(d, n), y)
+
+
+def _decile_design(deciles: NDArray, populations: NDArray) -> tuple[list[NDArray], list[NDArray], NDArray]:
+    """The part of :func:`decile_groups` that depends only on deciles and populations
+    (unvalidated): per decile present (most deprived first) its units and their populations, and
+    the deciles' populations. Callers grouping many sets of values compute it once."""
+    present = np.unique(deciles)
+    rows = [np.flatnonzero(deciles == k) for k in present]
+    pops_of = [populations[r] for r in rows]
+    return rows, pops_of, np.array([n.sum() for n in pops_of])
+
+
+def _decile_means(design: tuple[list[NDArray], list[NDArray], NDArray], y: NDArray) -> tuple[NDArray, NDArray]:
+    """Population-weighted means of ``y`` per decile over a precomputed design
+    (:func:`_decile_design`), unvalidated: ``(values, populations)``."""
+    rows, pops_of, pops = design
+    return np.array([np.dot(n, y.take(r)) for r, n in zip(rows, pops_of, strict=True)]) / pops, pops
 
 
 def quintile_gap(deciles: ArrayLike, values: ArrayLike, populations: ArrayLike) -> float:

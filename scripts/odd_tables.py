@@ -69,6 +69,7 @@ FALLBACK_HELP: dict[str, str] = {
     "system.places[].code": "optional code of the place (default: its name)",
     "shocks": "the dated shock timeline: the events of the chosen options (shocks=[a,b] combines them), each set as shocks.<option>.<key> (section 7.18)",
     "chair": "who chairs the ICP and the place partnerships: a jointly selected independent chair or the ICB chair",
+    "place_settings": "settings for one place instead of the system-wide ones, place_settings.<place>.<key>: governance.* (not the ladder), membership.*, decision_rule, chair, delegation.* (not scale_elasticity, cross_place_flow); section 7.8",
     "decision_rule": "how the voters of a place partnership turn proposals into a decision (section 7.10)",
     "governance.lead_provider": "which provider holds the place pot under the lead_provider form",
     "delegation.rule": "delegation (subsidiarity) rule: what share of each NHS domain goes to places (section 7.7)",

@@ -5,6 +5,7 @@ of the package takes part in an import cycle. Read from the source with ``ast``;
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ics_sim"
@@ -50,7 +51,9 @@ def package_imports(path: Path) -> set[str]:
     return found
 
 
+@functools.cache
 def all_modules() -> dict[str, set[str]]:
+    """Every module of the package and what it imports (parsed once per test session)."""
     mods = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         name = module_name(path)
@@ -77,7 +80,8 @@ def test_imports_run_downward():
 
 
 def test_no_import_cycle():
-    graph = {name: {t if t in all_modules() else t.rsplit(".", 1)[0] for t in imports} for name, imports in all_modules().items()}
+    modules = all_modules()
+    graph = {name: {t if t in modules else t.rsplit(".", 1)[0] for t in imports} for name, imports in modules.items()}
     state: dict[str, int] = {}
     cycles: list[list[str]] = []
 

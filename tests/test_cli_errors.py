@@ -127,7 +127,7 @@ def test_the_real_command_line_prints_one_line_and_exits_2(tmp_path):
     assert proc.stderr.splitlines() == [
         "ConfigError: unknown key governnce (did you mean governance?): allowed keys here are allocation, chair, costs, "
         "decision, decision_rule, delegation, finance, governance, health, icp, interests, membership, need, "
-        "observation, providers, replicates, scenario, sed, seed, shocks, start_year, system, trust, years"
+        "observation, place_settings, providers, replicates, scenario, sed, seed, shocks, start_year, system, trust, years"
     ]
 
 

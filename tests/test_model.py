@@ -106,7 +106,11 @@ def test_zero_delegation_reproduces_central_allocation_exactly(form):
     central = ics_sim.run({"governance": form, "delegation": "central", "years": 2}, seed=3)
     zero = ics_sim.run({"governance": form, "delegation": "fixed", "delegation.share": 0.0, "years": 2}, seed=3)
     names = ["scenario", "delegation", "delegation_share"]  # the columns naming the two settings
-    pd.testing.assert_frame_equal(central.timeseries.drop(columns=names), zero.timeseries.drop(columns=names))
+    def same(ts: pd.DataFrame) -> pd.DataFrame:  # and the places' recorded delegation rule, which names them too
+        return ts[ts.metric != "delegation_rule"].drop(columns=names).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(same(central.timeseries), same(zero.timeseries))
+    assert set(central.timeseries.metric) - set(same(central.timeseries).metric) == {"delegation_rule"}
     # and with nothing delegated every NHS pound is the ICB's own plan
     assert central.model.finance.pot_nhs.sum() == 0.0
     assert central.model.finance.central_plan.sum() == pytest.approx(central.model.finance.nhs_budget.sum(), rel=1e-12)

@@ -57,6 +57,7 @@ def _marked(c):
     return pytest.param(c, id=f"{c.id} {c.claim}")
 
 
+@pytest.mark.slow  # the fixture runs every comparison on 12 seeds (about a minute on 2 cores)
 @pytest.mark.parametrize("comp", [_marked(c) for c in COMPARISONS])
 def test_pattern_direction(result, comp):
     d = result.diffs.loc[result.diffs["id"] == comp.id, "diff"].to_numpy(dtype=float)
@@ -68,6 +69,7 @@ def test_pattern_direction(result, comp):
     )
 
 
+@pytest.mark.slow
 def test_outputs_are_written(result, tmp_path):
     files = patterns.write_outputs(result, tmp_path, figures=True)
     assert {f"pattern{p}.png" for p in range(1, 8)} <= set(files)

@@ -137,3 +137,111 @@ def test_frame_equals_the_per_metric_construction(overrides):
     factors = {"governance": "committee", "delegation_share": 0.5, "pooled": False}
     pd.testing.assert_frame_equal(rec.frame("r1", "scen", 9, factors), _frame_reference(rec, "r1", "scen", 9, factors),
                                   check_exact=True)
+
+
+# --- issue 13: vectorised record, views and meetings give the straightforward numbers -----------
+def _stepped_model(overrides: dict, months: int, seed: int = 2) -> ICSModel:
+    m = ICSModel(load_config(overrides)[0], seed=seed)
+    for _ in range(months):
+        m.step()
+    return m
+
+
+def test_system_measures_equal_the_validated_public_metrics():
+    """The recorder computes inequality measures with ``ics_sim.metrics``' private kernels over a
+    static design; the public, validated functions on the same group give the same numbers."""
+    from ics_sim import metrics
+
+    m = _stepped_model({"system": "herefordshire_worcestershire", "years": 1}, 5)
+    L, pop, rec = m.layout, m.population, m.recorder
+    idx = L.system_index[0]
+    people, dec, rank = L.nb_population[idx], L.nb_decile[idx], L.nb_rank[idx]
+    hle, health = pop.hle[idx], pop.health[idx]
+    spend, need = m.last_delivery.spend[idx], pop.need[idx]
+    got = {k[1]: v[-1][0] for k, v in rec.data.items() if k[0] == "system"}
+    gv, gp = metrics.decile_groups(dec, hle, people)
+    assert (got["hle_sii"], got["hle_rii"]) == metrics.sii(gv, gp)
+    assert got["hle_relative_sii"] == metrics.relative_sii(gv, gp)
+    assert got["health_gini"] == metrics.gini(health, people)
+    sph, nph = spend.sum(axis=1) / people, need.sum(axis=1) / people
+    assert got["spend_concentration_index"] == metrics.concentration_index(sph, rank, people)
+    assert got["horizontal_inequity"] == metrics.horizontal_inequity(sph, nph, rank, people)
+    rv, rp = metrics.decile_groups(dec, spend.sum(axis=1) / np.maximum(need.sum(axis=1), 1e-12), people)
+    assert got["inverse_care_sii"] == metrics.sii(rv, rp)[0]
+    th = metrics.theil(hle, people, L.nb_place[idx])
+    assert (got["theil_between_places"], got["theil_within_places"]) == (th.between, th.within)
+    ct = metrics.theil(np.maximum(m.coverage[idx], 1e-9), people, L.nb_place[idx])
+    assert (got["coverage_theil_between_places"], got["coverage_theil_within_places"]) == (ct.between, ct.within)
+    assert got["health_mean"] == float(np.average(health, weights=people))
+    assert got["hle_mean"] == float(np.average(hle, weights=people))
+
+
+def _pooled_reference(part):
+    """A place table's pooled view computed place by place (the definition)."""
+    from ics_sim.domains import N_DOMAINS
+    from ics_sim.model.governance.allocation import Belief
+
+    obs = part.model.observation
+    num, den = np.zeros((len(part.idx), N_DOMAINS)), 0.0
+    hidden = np.zeros_like(num)
+    for s in part.seats:
+        w = obs.precision(s.org.observer)
+        num += w * obs.log_visible(s.org.observer, part.idx)
+        den += w
+        seen = obs.hidden_seen(s.org.observer, part.idx, s.org.hidden_reach())
+        hidden = np.maximum(hidden, s.org.hidden_belief(seen))
+    return Belief(np.exp(num / den), hidden)
+
+
+def test_pooled_views_and_whole_population_beliefs_equal_the_per_place_computation():
+    """Views pooled once a month for every place with the same seating, with each place's own
+    reach (a VCSE sector with folded bodies sees less), equal the per-place pooling; so do the
+    councils' and VCSE sectors' beliefs read for the whole population."""
+    from ics_sim.model.governance.views import whole_belief
+
+    m = _stepped_model({"years": 1, "interests.enabled": True}, 2)
+    m.vcses[1].alive[:] = False  # place 1's VCSE reach falls to zero
+    m.vcses[2].capacity[:] = 0.3
+    other = m.partnerships[3]
+    other.form = "joint_committee"  # a second seating in the same month
+    other._seat()
+    m.step()
+    for part in m.partnerships:
+        got, ref = part.forum_belief(), _pooled_reference(part)
+        np.testing.assert_array_equal(got.visible, ref.visible)
+        np.testing.assert_array_equal(got.hidden, ref.hidden)
+    for orgs in (m.councils, m.vcses):
+        whole = whole_belief(m, orgs)
+        for p, org in enumerate(orgs):
+            b = org.belief(m.layout.place_index[p])
+            np.testing.assert_array_equal(whole.visible[m.layout.place_index[p]], b.visible)
+            np.testing.assert_array_equal(whole.hidden[m.layout.place_index[p]], b.hidden)
+    seen = whole_belief(m, m.vcses).hidden  # the reaches differ by place, as the test meant
+    assert np.all(seen[m.layout.place_index[1]] == 0.0) and np.all(seen[m.layout.place_index[0]] > 0.0)
+
+
+def test_beliefs_are_shared_read_only_within_a_month_and_renewed_when_observations_change():
+    m = _stepped_model({"years": 1}, 1)
+    part = m.partnerships[0]
+    council = part.orgs["council"]
+    b = council.belief(part.idx)
+    assert council.belief(part.idx) is b
+    with pytest.raises(ValueError):
+        b.visible += 1.0  # shared: nobody may write into it
+    m.step()
+    b2 = council.belief(part.idx)
+    assert b2 is not b and not np.array_equal(b2.visible, b.visible)
+    np.testing.assert_array_equal(b2.visible, m.observation.visible_estimate("council", part.idx))
+
+
+def test_plan_distances_equal_plan_distance_pair_by_pair():
+    from ics_sim.model.governance.allocation import plan_distance, plan_distances
+
+    rng = np.random.default_rng(4)
+    for n in (1, 7, 36):
+        proposals = rng.random((5, n, 5)) * 1e6
+        cands = rng.random((11, n, 5)) * 1e6
+        got = plan_distances(cands[:, None], proposals[None])
+        ref = np.array([[plan_distance(c, p) for p in proposals] for c in cands])
+        np.testing.assert_array_equal(got, ref)
+        np.testing.assert_array_equal(plan_distances(cands[0], proposals), ref[0])

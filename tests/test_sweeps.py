@@ -77,8 +77,7 @@ def check_two_by_two(sweep: Path, stdout: str) -> None:
     assert pd.read_csv(out / "failed.csv").empty
     jobs = [json.loads(p.read_text()) for p in sweep.glob("*/job.json")]
     assert sorted(j["status"] for j in jobs) == ["done", "done"]
-
-
+@pytest.mark.slow  # a Hydra multirun end to end (tens of seconds)
 def test_multirun_joblib_then_aggregate(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     res = multirun(sweep, "governance=joint_committee,lead_provider", "replicates=2", "years=1",
@@ -86,8 +85,7 @@ def test_multirun_joblib_then_aggregate(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-2000:]
     assert "Joblib" in res.stdout + res.stderr  # the default multirun launcher
     check_two_by_two(sweep, res.stdout)
-
-
+@pytest.mark.slow  # a Hydra multirun end to end (tens of seconds)
 def test_readme_sweep_plots_in_one_pandas_line(tmp_path: Path) -> None:
     """The README's sweep, aggregated: a measure is plotted by a factor column in one line of
     pandas, with no string parsing, and the numbers plotted are the summary's."""
@@ -125,6 +123,7 @@ def test_readme_sweep_plots_in_one_pandas_line(tmp_path: Path) -> None:
     assert row["baseline"].tolist() == ["governance=joint_committee,delegation.share=0.2"]
 
 
+@pytest.mark.slow  # a Hydra multirun end to end (tens of seconds)
 @pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None,
                     reason="hydra-submitit-launcher not installed (pip install -e '.[test]')")
 def test_multirun_submitit_local_then_aggregate(tmp_path: Path) -> None:
@@ -134,8 +133,7 @@ def test_multirun_submitit_local_then_aggregate(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-2000:]
     assert (sweep / ".submitit").is_dir()
     check_two_by_two(sweep, res.stdout)
-
-
+@pytest.mark.slow  # a Hydra multirun end to end (tens of seconds)
 def test_aggregate_after_partial_failure(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     # a bad value refuses the whole sweep before any job runs (issue 12): one line, exit 2, no folder

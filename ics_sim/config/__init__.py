@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-def _base_node() -> dict[str, Any]:
+def _base_node() -> DictConfig:
     """The schema's defaults as the root of composition.
 
     Plain (untyped) values: every value is checked by :mod:`ics_sim.config.validate`, which names
@@ -46,7 +46,11 @@ def _base_node() -> dict[str, Any]:
     node = OmegaConf.to_container(OmegaConf.structured(Config))
     assert isinstance(node, dict)
     node["shocks"] = {}
-    return node
+    base = OmegaConf.create(node)
+    # a place's settings are added by name (place_settings.Herefordshire.chair=icb) without the
+    # `+` Hydra asks for new keys; ics_sim.config.overrides checks every such key first
+    OmegaConf.set_struct(base.place_settings, False)
+    return base
 
 
 ConfigStore.instance().store(name="base_config", node=_base_node())
@@ -125,5 +129,7 @@ def config_hash(cfg: Config) -> str:
     """A short stable hash of the resolved config (seed excluded), to match runs of one setting."""
     data = to_dict(cfg)
     data.pop("seed", None)
+    if not data.get("place_settings"):  # hashes of runs from before per-place settings still match
+        data.pop("place_settings", None)
     blob = json.dumps(data, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]

@@ -17,8 +17,12 @@ What is refused, besides wrong types and out-of-range values (see
 - interpolations (``${...}``, including resolvers such as ``${oc.env:VAR}``) and the missing
   marker ``???`` in values;
 - a sweep (``a=1,2``) outside a multirun;
+- a ``place_settings.<place>.<key>`` a place may not set, or with a bad value (checked as the
+  system-wide key is; the place itself once the system is known, :mod:`ics_sim.config.places`);
+  such keys need no ``+``;
 - a key the chosen options ignore (see :data:`USES`): it is an error naming the option that
-  would use it, except where the intent is unambiguous: a key that only one option of the
+  would use it (a system-wide key counts as read when any place's settings read it; a place's
+  key only when that place's do), except where the intent is unambiguous: a key that only one option of the
   ``delegation`` (or ``allocation``, or ``system``) group reads selects that option when the
   group is not given, e.g. ``delegation.share=0.4`` alone runs ``delegation=fixed``.
 """
@@ -38,11 +42,12 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from ics_sim.config import schema
+from ics_sim.config import places, schema
 from ics_sim.config.labels import is_safe_label
 from ics_sim.config.paths import CONFIG_DIR, NOT_GROUPS
 from ics_sim.config.validate import (
     ConfigError,
+    check_one_place,
     coerce,
     did_you_mean,
     fields_of,
@@ -432,6 +437,11 @@ def plan(items: list[Item], allow_hydra: bool = False) -> Plan:
             raise ConfigError(f"{key} is set by the {g} group: write {g}=<option>, one of {_options_text(g)}")
         if key.split(".")[0] not in top:
             raise unknown_key(key.split(".")[0], top)
+        if key.split(".")[0] == places.KEY:
+            _check_place_item(key, item.value)
+            p.values.append((key, item.value))
+            p.given.extend(_given_keys(key, item.value))
+            continue
         target = resolve_key(key)
         value = item.value
         if hasattr(target.tp, "__dataclass_fields__") and isinstance(value, dict) and not value:
@@ -442,6 +452,38 @@ def plan(items: list[Item], allow_hydra: bool = False) -> Plan:
     _select_groups(p)
     _check_shock_keys(p)
     return p
+
+
+def _check_place_item(key: str, value: Any) -> None:
+    """A ``place_settings`` override: its keys and values are checked as the system-wide ones are
+    (the place itself is checked once the system is known, :func:`~ics_sim.config.validate.validate`)."""
+    parts = key.split(".")
+    if any(not part for part in parts):
+        raise ConfigError(f"{key}: not a key (an empty name between dots)")
+    if len(parts) == 1:
+        if value == {}:
+            raise ConfigError(f"{key}={{}} sets nothing: give a place's settings, e.g. {key}.<place>.governance.form=joint_committee")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} takes places and their settings, e.g. {key}.<place>.governance.form=joint_committee; got {value!r}"[:300])
+        for place, given in value.items():
+            _check_place_item(f"{key}.{place}", given)
+        return
+    if len(parts) == 2 and not isinstance(value, dict):
+        raise ConfigError(f"{key} takes settings, e.g. {key}.chair=icb: a place may set {places.allowed_text()}")
+    nested: Any = value
+    for part in reversed(parts[2:]):
+        nested = {part: nested}
+    if not isinstance(nested, dict) or not nested:
+        raise ConfigError(f"{key}={{}} sets nothing: a place may set {places.allowed_text()}")
+    check_one_place(".".join(parts[:2]), nested)
+
+
+def place_configs(cfg: schema.Config) -> list[schema.Config]:
+    """The merged settings of every place of ``cfg``'s system (:mod:`ics_sim.config.places`)."""
+    if not cfg.place_settings:
+        return [cfg]
+    names, codes = places.system_places(cfg.system)
+    return places.place_configs(cfg, names, codes)
 
 
 def _select_groups(p: Plan) -> None:
@@ -474,12 +516,33 @@ def _check_shock_keys(p: Plan) -> None:
             raise ConfigError(f"{key} has no effect with shocks={','.join(chosen)}: it is used only when shocks={parts[1]} is chosen (or a list with it)")
 
 
+def _unused(key: str, cfg: schema.Config, configs: list[schema.Config]) -> str | None:
+    """Why the run would ignore ``key`` (the message), or None when some place reads it. A
+    system-wide key is read when any place's settings read it; a place's key when its own do."""
+    if key.split(".")[0] == places.KEY:
+        parts = key.split(".")
+        use = _use_of(".".join(parts[2:]))
+        if use is None:
+            return None
+        names, codes = places.system_places(cfg.system)
+        here = places.merged(cfg, cfg.place_settings.get(parts[1]))
+        if use.used(here):
+            return None
+        return f"{key} has no effect with {use.now(here)} at {names[places.find_place(parts[1], names, codes)]}: it is used only with {use.by}"
+    use = _use_of(key)
+    if use is None or any(use.used(c) for c in configs):
+        return None
+    return f"{key} has no effect with {use.now(cfg)}: it is used only with {use.by}"
+
+
 def check_uses(p: Plan, cfg: schema.Config) -> None:
-    """No silent no-ops: every key the user set must be read by the chosen options."""
+    """No silent no-ops: every key the user set must be read by the chosen options (for some
+    place; a place's own key by that place's settings)."""
+    configs = place_configs(cfg)
     for key in p.given:
-        use = _use_of(key)
-        if use is not None and not use.used(cfg):
-            raise ConfigError(f"{key} has no effect with {use.now(cfg)}: it is used only with {use.by}")
+        why = _unused(key, cfg, configs)
+        if why is not None:
+            raise ConfigError(why)
 
 
 def unused_keys(overrides: dict[str, Any]) -> list[str]:
@@ -488,7 +551,8 @@ def unused_keys(overrides: dict[str, Any]) -> list[str]:
     (robustness futures): each option keeps only the keys it reads."""
     p = plan(parse(overrides))
     typed = from_omegaconf(compose_plan(p))
-    return [k for k in p.given if (use := _use_of(k)) is not None and not use.used(typed)]
+    configs = place_configs(typed)
+    return [k for k in p.given if _unused(k, typed, configs) is not None]
 
 
 # ------------------------------------------------------------------------------ composition

@@ -2,7 +2,9 @@
 
 ``synthetic-committee-fixed-need_weighted,delegation.share=0.4,chair=icb`` reads: the options of
 the config groups (system, governance, delegation, allocation, then any shocks), then each key
-whose value differs from what those options set, in schema order. Two runs with different
+whose value differs from what those options set, in schema order. Each place's own settings
+(``place_settings``) come straight after the options, shortly, as
+``Herefordshire.form=joint_committee`` (:func:`place_items`). Two runs with different
 settings (seed and replicates aside) never share a label; a label is always a safe label
 (:func:`ics_sim.config.safe_label`), so it can name a folder.
 """
@@ -15,6 +17,7 @@ import hashlib
 from typing import Any
 
 from ics_sim.config.labels import MAX_LABEL, safe_label
+from ics_sim.config.places import given_leaves
 from ics_sim.config.schema import Config
 
 #: settings that are not part of a scenario (each run has its own seed; replicates count runs)
@@ -69,6 +72,8 @@ def _leaves(obj: Any, prefix: str = "") -> dict[str, Any]:
         key = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value):
             out.update(_leaves(value, key + "."))
+        elif f.name == "place_settings":  # named first, by place (see place_items)
+            continue
         else:
             out[key] = value
     return out
@@ -82,12 +87,26 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def place_items(cfg: Config) -> list[str]:
+    """Each place's own settings, shortly: ``Herefordshire.form=joint_committee``,
+    ``Worcestershire.vcse=false``, ``Herefordshire.delegation.share=0.6`` (the place as the user
+    wrote it; governance and membership keys without their group)."""
+    out = []
+    for key, value in given_leaves(cfg.place_settings, "") if cfg.place_settings else []:
+        place, *rest = key.lstrip(".").split(".")
+        if rest[0] in ("governance", "membership"):
+            rest = rest[1:]
+        out.append(f"{place}.{'.'.join(rest)}={_fmt(value)}")
+    return out
+
+
 def differences(cfg: Config) -> list[str]:
-    """``key=value`` for each setting that differs from what the chosen options set."""
+    """``key=value`` for each place's own settings (:func:`place_items`), then each setting that
+    differs from what the chosen options set."""
     choices = group_choices(cfg)
     base = _defaults(tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in choices.items()))
     mine, theirs = _leaves(cfg), _leaves(base)
-    out = []
+    out = place_items(cfg)
     for key, value in mine.items():
         if key in NOT_SCENARIO or value == theirs.get(key):
             continue

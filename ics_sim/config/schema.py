@@ -620,3 +620,7 @@ class Config:
     icp: IcpConfig = field(default_factory=IcpConfig)
     sed: SedConfig = field(default_factory=SedConfig)
     shocks: list[ShockConfig] = field(default_factory=list)
+    #: settings for one place instead of the system-wide ones, keyed by place (name or code):
+    #: ``{"Herefordshire": {"governance": {"form": "joint_committee"}}}``; which keys a place may
+    #: set, how places are named and how settings merge: :mod:`ics_sim.config.places`
+    place_settings: dict[str, Any] = field(default_factory=dict)

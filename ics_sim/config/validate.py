@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import functools
 import math
+import re
 import types
 import typing
 from typing import Any
@@ -273,6 +274,87 @@ def validate(data: dict) -> schema.Config:
     data = {k: v for k, v in data.items() if k != "hydra"}
     if "shocks" in data:
         data["shocks"] = _flatten_shocks(data["shocks"])
+    place_settings = data.pop("place_settings", {})
     cfg = build(schema.Config, data)
     _check_consistency(cfg)
+    cfg.place_settings = check_place_settings(cfg, place_settings)
     return cfg
+
+
+def _short_names(names: list[str], codes: list[str]) -> list[str]:
+    """The shortest word that names each place (``herefordshire`` for "Herefordshire, County of")."""
+    from ics_sim.config.places import find_place, slug
+
+    return [min((w for w in (slug(n), slug(re.split(r"[,(]", n, maxsplit=1)[0])) if find_place(w, names, codes) == i), key=len)
+            for i, n in enumerate(names)]
+
+
+def check_place_settings(cfg: schema.Config, value: Any) -> dict[str, Any]:
+    """Validate ``place_settings`` against the run's places and the schema; return it with every
+    value coerced to its declared type (keys as the user wrote them).
+
+    Raises:
+        ConfigError: a place the system does not have (the allowed places listed), a key a place
+            may not set (with the reason, or the keys allowed), or a bad value, each naming the
+            full field, e.g. ``place_settings.Herefordshire.governance.form``.
+    """
+    from ics_sim.config import places as pl
+
+    if value is None or value == {}:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{pl.KEY} must be a mapping of places to settings, e.g. {pl.KEY}.<place>.chair=icb; got {_short(value)}")
+    names, codes = pl.system_places(cfg.system)
+    seen: dict[int, str] = {}
+    out: dict[str, Any] = {}
+    for key, given in value.items():
+        where = f"{pl.KEY}.{key}"
+        i = pl.find_place(str(key), names, codes)
+        if i is None:
+            short = _short_names(names, codes)
+            real = [c for c, n in zip(codes, names, strict=True) if c and c != n]
+            listed = ", ".join(short) + (f" (or their codes: {', '.join(real)})" if real else "")
+            raise ConfigError(f"{where}: {cfg.system.name} has no place called {str(key)!r}{did_you_mean(pl.slug(key), short)}; its places are {listed}")
+        if i in seen:
+            raise ConfigError(f"{where} and {pl.KEY}.{seen[i]} both name {names[i]}: give each place once")
+        seen[i] = str(key)
+        if not isinstance(given, dict) or not given:
+            raise ConfigError(f"{where} must set at least one key: allowed are {pl.allowed_text()}; got {_short(given)}")
+        out[str(key)] = check_one_place(where, given)
+        try:
+            pl.selected_rule(out[str(key)].get("delegation", {}), cfg.delegation.rule)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}: choose one with {where}.delegation.rule=<rule>") from None
+    return out
+
+
+def check_one_place(where: str, given: dict) -> dict[str, Any]:
+    """Check one place's settings (``where`` is ``place_settings.<place>``): the keys a place may
+    set and each value as the system-wide one is checked; returns them coerced."""
+    from ics_sim.config import places as pl
+
+    hints, fields = type_hints(schema.Config), fields_of(schema.Config)
+    out: dict[str, Any] = {}
+    for group, value in given.items():
+        path = f"{where}.{group}"
+        if group not in pl.PER_PLACE:
+            reason = "it is one setting for the whole run" if group in fields else "it is not a setting"
+            raise ConfigError(f"{path} cannot be set for one place ({reason}): a place may set {pl.allowed_text()}")
+        allowed = pl.PER_PLACE[group]
+        if allowed is None:
+            out[group] = coerce(path, value, hints[group], dict(fields[group].metadata))
+            continue
+        cls = hints[group]
+        if not isinstance(value, dict) or not value:
+            raise ConfigError(f"{path} takes keys, e.g. {path}.{allowed[0]}=...: allowed are {', '.join(allowed)}; got {_short(value)}")
+        sub: dict[str, Any] = {}
+        for name, v in value.items():
+            full = f"{path}.{name}"
+            if name not in allowed:
+                reason = pl.SYSTEM_ONLY.get(f"{group}.{name}")
+                if reason is not None:
+                    raise ConfigError(f"{full} cannot be set for one place ({reason}): set {group}.{name} for the whole run")
+                raise unknown_key(full, list(allowed))
+            sub[name] = coerce(full, v, type_hints(cls)[name], dict(fields_of(cls)[name].metadata))
+        out[group] = sub
+    return out

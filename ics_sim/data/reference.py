@@ -30,6 +30,8 @@ __all__ = [
     "hle_reference",
     "icb_places",
     "icb_table",
+    "layout_places",
+    "place_label",
     "place_table",
 ]
 
@@ -173,3 +175,31 @@ def icb_places(key: str) -> pd.DataFrame:
     code = find_icb(key)["icb_code"]
     places = place_table()
     return places[places["icb_code"] == code].reset_index(drop=True)
+
+
+def icb_label(name: str) -> str:
+    """'NHS Mid and South Essex Integrated Care Board' -> 'Mid and South Essex'."""
+    return re.sub(r"^NHS |\s*Integrated Care Board$", "", name).strip()
+
+
+def place_label(place_name: str, icb_name: str, split: bool) -> str:
+    """A place's name in a layout: a council split between ICBs is a place in each, named after
+    its ICB (``'North Yorkshire (Humber and North Yorkshire part)'``), so every place of England
+    has a unique name."""
+    return f"{place_name} ({icb_label(icb_name)} part)" if split else place_name
+
+
+def layout_places(icb_codes: list[str] | None = None) -> list[tuple[str, str]]:
+    """``(name, code)`` of the places of the given ICBs (all 42 if None), in the order and with the
+    names :func:`ics_sim.model.systems.build_icbs` gives them (ICBs in code order, places in
+    ``places.csv`` order)."""
+    icbs = icb_table().sort_values("icb_code", kind="stable")
+    if icb_codes is not None:
+        icbs = icbs[icbs["icb_code"].isin(icb_codes)]
+    places = place_table()
+    split = set(places.loc[places["place_code"].duplicated(keep=False), "place_code"])
+    out = []
+    for icb in icbs.itertuples(index=False):
+        for row in places[places["icb_code"] == icb.icb_code].itertuples(index=False):
+            out.append((place_label(str(row.place_name), icb.name, row.place_code in split), str(row.place_code)))
+    return out

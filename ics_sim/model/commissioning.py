@@ -21,6 +21,7 @@ from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIA
 from ics_sim.model import running_costs
 from ics_sim.model.delivery import Delivery, Funder, deliver, scale_efficiency
 from ics_sim.model.finance import icb_system_belief
+from ics_sim.model.governance.views import whole_belief
 
 
 @dataclass
@@ -81,45 +82,48 @@ def commission(model) -> tuple[Delivery, Spending]:
     council = np.zeros(shape)
     vcse_ext = np.zeros(shape)
     pot_out = np.zeros(shape)
-    council_out = np.zeros(shape)
     vcse_out = np.zeros(shape)
-    pot_eff = np.ones(shape)
     place_eff = scale_efficiency(fin.place_pop, elasticity)  # places x domains
     sys_eff = scale_efficiency(L.system_population(), elasticity)
-    coord_central_pot = np.zeros(L.n_neighbourhoods)
-    coord_central_council = np.zeros(L.n_neighbourhoods)
-    coord_pot_council = np.zeros(L.n_neighbourhoods)
-    coord_vcse = np.zeros(L.n_neighbourhoods)
+    # per place: the integration bonus and the co-ordination between each pair of funders, then
+    # broadcast to the place's neighbourhoods; the council's and the ICB's system views are read
+    # for the whole population at once (row by row the same numbers as place by place)
+    n_places = L.n_places
+    bonus = np.zeros(n_places)
+    coord_central_pot = np.zeros(n_places)
+    coord_central_council = np.zeros(n_places)
+    coord_pot_council = np.zeros(n_places)
+    coord_vcse = np.zeros(n_places)
+    grant_share = np.zeros(n_places)  # share of prevention money granted to the VCSE body
+    council_out = whole_belief(model, [part.orgs["council"] for part in model.partnerships]).outreach_share
     central_out = np.zeros(shape)
-    grant_share = np.zeros(L.n_neighbourhoods)  # share of prevention money granted to the VCSE body
+    for s_, rows in enumerate(L.system_index):
+        central_out[rows] = icb_system_belief(model, s_, rows).outreach_share
     for part in model.partnerships:
         i, p = part.idx, part.place
-        s = int(L.place_system[p])
-        pot[i] = pot_spend(model, part)
+        pot_p = pot_spend(model, part)
+        pot[i] = pot_p
         council[i] = council_spend(model, part)
         forum = part.forum_belief()
         voters = part.voters
         pot_holder = voters[0] if voters else None
         holder_belief = part.working_belief(pot_holder, forum) if pot_holder else forum
         pot_out[i] = holder_belief.outreach_share
-        council_out[i] = part.orgs["council"].belief(i).outreach_share
-        central_out[i] = icb_system_belief(model, s, i).outreach_share
         t = part.mean_trust()
-        model.pot_spend_by_domain[p] = pot[i].sum(axis=0)
-        bonus = c.costs.integration_bonus * t * integration(model, part)
-        pot_eff[i] = place_eff[p] * (1.0 + bonus)
+        model.pot_spend_by_domain[p] = pot_p.sum(axis=0)
+        bonus[p] = c.costs.integration_bonus * t * integration(model, part)
         # co-ordination is structural where a funder's controller votes on the pot's plan (it
         # knows the plan), and otherwise only as good as the trust between the two bodies
         holder_key = pot_holder.label if pot_holder else "icb"
-        coord_central_pot[i] = 0.5 + (0.5 * t if part.controls("icb") else 0.0)
-        coord_central_council[i] = part.trust_between("icb", "council")
+        coord_central_pot[p] = 0.5 + (0.5 * t if part.controls("icb") else 0.0)
+        coord_central_council[p] = part.trust_between("icb", "council")
         if part.controls("council"):
-            coord_pot_council[i] = 0.5 + 0.5 * t
+            coord_pot_council[p] = 0.5 + 0.5 * t
         else:
-            coord_pot_council[i] = part.trust_between(holder_key, "council")
+            coord_pot_council[p] = part.trust_between(holder_key, "council")
         vcse = model.vcses[p]
-        coord_vcse[i] = part.trust_between("vcse", holder_key) if vcse.operating else 0.0
         if vcse.operating:
+            coord_vcse[p] = part.trust_between("vcse", holder_key)
             vb = vcse.belief(i)
             w = vb.total[:, [PRIMARY, PREVENTION]]
             w = w / np.maximum(w.sum(), 1e-12)
@@ -131,7 +135,11 @@ def commission(model) -> tuple[Delivery, Spending]:
             # bodies, more where they are trusted, less while funders cut against plan, and only
             # to bodies that still operate; it is cheaper and reaches hidden need
             t_vcse = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
-            grant_share[i] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse) * fin.grant_climate[p] * vcse.grant_capacity()
+            grant_share[p] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse) * fin.grant_climate[p] * vcse.grant_capacity()
+    nb = L.nb_place
+    pot_eff = (place_eff * (1.0 + bonus)[:, None])[nb]
+    coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = (
+        coord_central_pot[nb], coord_central_council[nb], coord_pot_council[nb], coord_vcse[nb], grant_share[nb])
     central = fin.central_plan.copy()
     # running costs come out of the payers' care spending before anything is delivered
     paid = running_costs.charge(model.running_costs, L, central, pot, council, vcse_ext)

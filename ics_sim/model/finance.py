@@ -33,24 +33,39 @@ def vcse_base_income(cfg, place_population: float) -> float:
     return vcse_base_grants(cfg, place_population) + cfg.system.vcse_external_gbp_per_head * place_population
 
 
+def icp_reach(cfg, membership) -> float:
+    """The ICB's reach into a place's hidden need through the ICP: half the better reach of the
+    place's VCSE bodies and Healthwatch, where they are members."""
+    o, m = cfg.observation, membership
+    return 0.5 * max(o.reach_vcse if m.vcse else 0.0, o.reach_healthwatch if m.healthwatch else 0.0)
+
+
+def icb_hidden_seen(model, idx: np.ndarray) -> np.ndarray:
+    """The hidden need of neighbourhoods ``idx`` the ICB sees through its ICP members with reach:
+    each place's through that place's members (``place_settings.<place>.membership``)."""
+    obs, L, reach = model.observation, model.layout, model.finance.icp_reach
+    if np.all(reach == reach[0]):
+        return obs.hidden_seen("icb_system", idx, float(reach[0]))
+    nb_reach = reach[L.nb_place[idx]]
+    out = np.zeros((len(idx), N_DOMAINS))
+    for r in np.unique(nb_reach):
+        rows = nb_reach == r
+        out[rows] = obs.hidden_seen("icb_system", idx[rows], float(r))
+    return out
+
+
 def icb_system_belief(model, s: int, idx: np.ndarray) -> Belief:
     """The ICB's system-level view of neighbourhoods ``idx`` of system ``s``; it sees hidden need
     only through ICP members with reach."""
-    obs, cfg = model.observation, model.cfg
-    m = cfg.membership
-    reach = 0.5 * max(cfg.observation.reach_vcse if m.vcse else 0.0, cfg.observation.reach_healthwatch if m.healthwatch else 0.0)
-    visible = obs.visible_estimate("icb_system", idx)
-    return Belief(visible, obs.hidden_seen("icb_system", idx, reach))
+    visible = model.observation.visible_estimate("icb_system", idx)
+    return Belief(visible, icb_hidden_seen(model, idx))
 
 
 def icb_allocation_belief(model, s: int, idx: np.ndarray) -> Belief:
     """What the ICB divides its money by when it allocates by need: the national need formula's
     estimate of visible need (weighted capitation; ``observation.error_formula``), and the hidden
     need its ICP members with reach bring to it (as in :func:`icb_system_belief`)."""
-    obs, cfg = model.observation, model.cfg
-    m = cfg.membership
-    reach = 0.5 * max(cfg.observation.reach_vcse if m.vcse else 0.0, cfg.observation.reach_healthwatch if m.healthwatch else 0.0)
-    return Belief(obs.visible_estimate("formula", idx), obs.hidden_seen("icb_system", idx, reach))
+    return Belief(model.observation.visible_estimate("formula", idx), icb_hidden_seen(model, idx))
 
 
 class Finance:
@@ -73,6 +88,7 @@ class Finance:
         vcse_external: each place VCSE sector's external income this year, GBP.
         grant_climate: per place, the factor on grants to VCSE bodies this year (below 1 while
             funders cut against plan, ``providers.vcse_grant_cut_elasticity``).
+        icp_reach: per place, the ICB's reach into its hidden need through the ICP.
     """
 
     def __init__(self, model):
@@ -85,7 +101,9 @@ class Finance:
         council[PREVENTION] = c.system.council_public_health_gbp_per_head
         self.council_per_head = council
         self.place_pop = L.place_population()
-        self.shares = delegation.initial_shares(c, L, model.population.base_need)
+        #: per place, the ICB's reach into its hidden need through the ICP (:func:`icp_reach`)
+        self.icp_reach = np.array([icp_reach(c, c.membership) for c in model.place_cfgs])
+        self.shares = delegation.place_initial_shares(model.place_cfgs, L, model.population.base_need)
         self.nhs_budget = np.zeros((L.n_systems, N_DOMAINS))
         self.council_budget = np.zeros((L.n_places, N_DOMAINS))
         self.pot_envelope = np.zeros((L.n_places, N_DOMAINS))
@@ -99,7 +117,7 @@ class Finance:
     def council_own_envelope(self, p: int) -> np.ndarray:
         """What place ``p``'s council spends itself: its budget less what it pools."""
         m = self.model
-        pooled = m.partnerships[p].pooled if m.partnerships else m.cfg.governance.pooled
+        pooled = m.partnerships[p].pooled if m.partnerships else m.place_cfgs[p].governance.pooled
         keep = 1.0 - (m.cfg.finance.pooled_council_share if pooled else 0.0)
         return self.council_budget[p] * keep
 
@@ -118,7 +136,7 @@ class Finance:
         council_pop = self.place_pop * L.place_need()
         self.council_budget = (council_pop * (1 + c.finance.council_growth) ** year * cut_council)[:, None] * self.council_per_head[None, :]
         if not first:
-            self.shares = delegation.review(c, self.shares, performance)
+            self.shares = delegation.place_review(m.place_cfgs, self.shares, performance)
         self.pot_envelope[:] = 0.0
         self.central_plan[:] = 0.0
         for s in range(L.n_systems):

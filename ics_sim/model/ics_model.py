@@ -23,6 +23,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from ics_sim.config.places import place_configs
 from ics_sim.config.schema import Config
 from ics_sim.domains import N_DOMAINS, PREVENTION
 from ics_sim.model import commissioning, development, mesa_compat, running_costs
@@ -32,6 +33,7 @@ from ics_sim.model.geography import Layout
 from ics_sim.model.governance import delegation
 from ics_sim.model.governance.allocation import area_weights, make_plan
 from ics_sim.model.governance.partnership import IntegratedCarePartnership, PlacePartnership
+from ics_sim.model.governance.views import TableViews
 from ics_sim.model.ledger import Ledger
 from ics_sim.model.observation import Observation
 from ics_sim.model.organisations import (
@@ -68,6 +70,9 @@ class ICSModel(mesa.Model):
         observation: what each kind of organisation knows of need.
         finance: allocations, delegated shares, budgets and envelopes.
         ledger: budgets and spending by holder, closed each year into ``ledger.rows``.
+        place_cfgs: each place's own settings, in place order: ``cfg`` with the place's
+            ``place_settings`` laid over it (:func:`ics_sim.config.places.merged`; ``cfg`` itself
+            for a place without settings of its own).
         partnerships: one :class:`PlacePartnership` per place.
         icps: one :class:`IntegratedCarePartnership` per system.
         recorder: the monthly outputs.
@@ -88,8 +93,12 @@ class ICSModel(mesa.Model):
         L = self.layout
         self.population = Population(L, cfg)
         self.observation = Observation(cfg, self.population, self.rng_obs)
+        self.table_views = TableViews(self)  # the place tables' pooled views, once a month
         self.shocks = ShockTimeline(cfg)
         self.local_priorities = self.rng_place.normal(0.0, cfg.interests.local_priority_sd, (L.n_places, N_DOMAINS))
+        self.place_cfgs = place_configs(cfg, L.place_names, L.place_codes)
+        #: whether any place pays part of a lead provider's contract for outcomes
+        self.outcome_payments = any(c.governance.outcome_payment_share > 0.0 for c in self.place_cfgs)
         self.month = 0
         self._create_organisations()
         self.finance = Finance(self)
@@ -215,7 +224,7 @@ class ICSModel(mesa.Model):
             if moy == c.icp.strategy_month - 1:
                 icp.refresh(self)
         if moy in running_costs.icp_meeting_months(c):
-            running_costs.book_icp_meeting(self.running_costs, c, L, self.finance.place_pop)
+            running_costs.book_icp_meeting(self.running_costs, c, L, self.finance.place_pop, self.place_cfgs)
         prep = c.decision.preparation_months
         for part in self.partnerships:
             if moy == 0:
@@ -224,7 +233,7 @@ class ICSModel(mesa.Model):
                 part.plan_own_budgets()  # April: bodies outside the pot set their own budgets
             if part.take_effect(moy):
                 part.plan_own_budgets()
-            on_cadence = moy >= prep and (moy - prep) % c.governance.cadence_months == 0
+            on_cadence = moy >= prep and (moy - prep) % part.settings.governance.cadence_months == 0
             if part.year.failed_last and not on_cadence:
                 # the month after a failed meeting the members negotiate (papers redrafted, positions
                 # sounded out): the same people's time, no decision, so deadlock costs money
@@ -251,7 +260,7 @@ class ICSModel(mesa.Model):
         L = self.layout
         for part in self.partnerships:
             p = part.place
-            running_costs.book_overheads(self.running_costs, self.cfg, part, int(L.place_system[p]), self.finance.pot_envelope[p])
+            running_costs.book_overheads(self.running_costs, part.settings, part, int(L.place_system[p]), self.finance.pot_envelope[p])
         d, spending = commissioning.commission(self)
         self.cumulative_running += spending.running.by_place
         self.ledger.book(self, spending)
@@ -289,7 +298,7 @@ class ICSModel(mesa.Model):
                 p = part.place
                 part.year_end(bool(change[p] <= 0.0))
                 delay = part.year.delay if part.year.decided else 12
-                self.performance[p] = delegation.assurance_score(self.cfg, change[p] - system_change[p], delay)
+                self.performance[p] = delegation.assurance_score(part.settings, change[p] - system_change[p], delay)
         self.agents.do("step")  # VCSE finances and other per-organisation bookkeeping
 
     # ------------------------------------------------------------------ running

@@ -61,26 +61,39 @@ class Ledger:
         """
         L, fin, spent, run = model.layout, model.finance, self.year_spent, self.year_running
         central, pot, council, paid = spending.central, spending.pot, spending.council, spending.running
+        sys_keys, place_keys = self._keys(L)
         for s, m in enumerate(L.system_index):
-            spent[f"icb_retained:{s}"] += central[m].sum() / 12.0
-            run[f"icb_retained:{s}"] += paid.icb[s]
-            run[f"icb:{s}"] += paid.icb[s]
+            retained, icb, _ = sys_keys[s]
+            spent[retained] += central[m].sum() / 12.0
+            run[retained] += paid.icb[s]
+            run[icb] += paid.icb[s]
         for p, i in enumerate(L.place_index):
+            pot_key, council_key, vcse_key, s = place_keys[p]
+            _, icb, delegated = sys_keys[s]
             pot_p = pot[i].sum() / 12.0
-            spent[f"pot:{p}"] += pot_p
-            run[f"pot:{p}"] += paid.pot[p]
+            spent[pot_key] += pot_p
+            run[pot_key] += paid.pot[p]
             env = fin.pot_envelope[p].sum()
             council_in_pot = (fin.council_budget[p] - fin.council_own_envelope(p)).sum()
             nhs_pot_share = (env - council_in_pot) / env if env > 0 else 1.0
             own = council[i].sum() / 12.0
-            spent[f"council:{p}"] += own + pot_p * (1 - nhs_pot_share)
-            run[f"council:{p}"] += paid.council[p] + paid.pot[p] * (1 - nhs_pot_share)
-            s = int(L.place_system[p])
-            spent[f"icb:{s}"] += pot_p * nhs_pot_share
-            spent[f"icb_delegated:{s}"] += pot_p * nhs_pot_share
-            run[f"icb:{s}"] += paid.pot[p] * nhs_pot_share
-            run[f"icb_delegated:{s}"] += paid.pot[p] * nhs_pot_share
-            spent[f"vcse:{p}"] += spending.vcse_external[i].sum() / 12.0
-            run[f"vcse:{p}"] += paid.vcse[p]
+            spent[council_key] += own + pot_p * (1 - nhs_pot_share)
+            run[council_key] += paid.council[p] + paid.pot[p] * (1 - nhs_pot_share)
+            spent[icb] += pot_p * nhs_pot_share
+            spent[delegated] += pot_p * nhs_pot_share
+            run[icb] += paid.pot[p] * nhs_pot_share
+            run[delegated] += paid.pot[p] * nhs_pot_share
+            spent[vcse_key] += spending.vcse_external[i].sum() / 12.0
+            run[vcse_key] += paid.vcse[p]
         for s, m in enumerate(L.system_index):
-            spent[f"icb:{s}"] += central[m].sum() / 12.0
+            spent[sys_keys[s][1]] += central[m].sum() / 12.0
+
+    def _keys(self, layout) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str, int]]]:
+        """The holders' keys per system (retained, whole ICB, delegated) and per place (pot,
+        council, VCSE, and the place's system), made once for a layout."""
+        cached = getattr(self, "_key_cache", None)
+        if cached is None or cached[0] is not layout:
+            systems = [(f"icb_retained:{s}", f"icb:{s}", f"icb_delegated:{s}") for s in range(layout.n_systems)]
+            places = [(f"pot:{p}", f"council:{p}", f"vcse:{p}", int(layout.place_system[p])) for p in range(layout.n_places)]
+            cached = self._key_cache = (layout, systems, places)
+        return cached[1], cached[2]

@@ -132,6 +132,29 @@ class Observation:
         """Weight of an observer kind's view when views are pooled: 1 / error s.d. squared."""
         return self._precision[kind]
 
+    def state(self) -> dict:
+        """An object that is replaced whenever what observers see changes (need moves, errors
+        drift, a needs assessment): a reader caching something built from observations keeps it
+        while this is the same object."""
+        self._whole("log_vis")  # notices moved need
+        return self._cache
+
+    # Whole-population arrays, read-only and shared: for readers that work on every neighbourhood.
+    def whole_log_visible(self, kind: str) -> np.ndarray:
+        """:meth:`log_visible` for every neighbourhood (read-only)."""
+        return self._whole("log_est", kind)
+
+    def whole_visible_estimate(self, kind: str) -> np.ndarray:
+        """:meth:`visible_estimate` for every neighbourhood (read-only)."""
+        return self._whole("est", kind)
+
+    def whole_hidden_seen(self, kind: str, reach: np.ndarray) -> np.ndarray:
+        """:meth:`hidden_seen` for every neighbourhood, each with its own ``reach`` (per
+        neighbourhood): row by row the same numbers as ``hidden_seen(kind, idx, reach[idx])``."""
+        if self.cfg.observation.perfect:
+            return self._whole("hidden")
+        return reach[:, None] * self._whole("hidden") * np.exp(self.errors[kind])
+
     # Every reader gets a fresh array (a copy of the cached rows) that it may modify.
     def log_visible(self, kind: str, idx: np.ndarray) -> np.ndarray:
         """Log of an observer's estimate of visible need for neighbourhoods ``idx``."""

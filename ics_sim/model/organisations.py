@@ -47,10 +47,32 @@ class Organisation(mesa.Agent):
         return None
 
     def belief(self, idx: np.ndarray) -> Belief:
+        """What it believes of need in neighbourhoods ``idx``: its estimate of visible need and
+        what it sees of hidden need. Read-only arrays, computed once while what it observes is
+        unchanged (a month: the meetings and delivery read the same belief), for the same ``idx``
+        array and reach."""
         obs = self.model.observation
+        reach = self.hidden_reach()
+        state = obs.state()
+        if self._belief_state is not state:
+            self._belief_state, self._beliefs = state, {}
+        cached = self._beliefs.get(id(idx))
+        if cached is not None and cached[0] is idx and cached[1] == reach:
+            return cached[2]
         visible = obs.visible_estimate(self.observer, idx)
-        hidden = obs.hidden_seen(self.observer, idx, self.hidden_reach())
-        return Belief(visible, hidden)
+        hidden = self.hidden_belief(obs.hidden_seen(self.observer, idx, reach))
+        visible.flags.writeable = False
+        hidden.flags.writeable = False
+        belief = Belief(visible, hidden)
+        self._beliefs[id(idx)] = (idx, reach, belief)  # idx is held, so its id is not reused
+        return belief
+
+    _belief_state: dict | None = None
+    _beliefs: dict
+
+    def hidden_belief(self, seen: np.ndarray) -> np.ndarray:
+        """What it believes of the hidden need it sees (``seen``, from its observer field)."""
+        return seen
 
     # --- what it wants -----------------------------------------------------------------------
     def interest(self) -> np.ndarray:
@@ -96,11 +118,11 @@ class Council(Organisation):
     kind = "council"
     local_priority_weight = 1.0
 
-    def belief(self, idx: np.ndarray) -> Belief:
-        b = super().belief(idx)
+    def hidden_belief(self, seen: np.ndarray) -> np.ndarray:
+        """Answering to voters, it discounts the hidden need it sees (with interests enabled)."""
         if self.model.cfg.interests.enabled:
-            b = Belief(b.visible, b.hidden * (1.0 - self.model.cfg.interests.council_visible_bias))
-        return b
+            return seen * (1.0 - self.model.cfg.interests.council_visible_bias)
+        return seen
 
     def hidden_reach(self) -> float | None:
         return 0.0 + self.model.cfg.observation.reach_pcn * 0.5  # sees some hidden need via social work
@@ -130,19 +152,18 @@ class NHSProvider(Organisation):
     def activity_share(self) -> float:
         """Share of its income that follows the activity of its own services (last month's
         spending on them in the places it serves). All of it under activity contracts; where it
-        holds a place pot under contract, ``governance.outcome_payment_share`` of the pot's
-        payments for its own services is paid for outcomes instead."""
+        holds a place pot under contract, ``governance.outcome_payment_share`` (the place's own) of
+        the pot's payments for its own services is paid for outcomes instead."""
         m = self.model
-        phi = m.cfg.governance.outcome_payment_share
-        if phi <= 0.0:
+        if not m.outcome_payments:
             return 1.0
         own = list(self.own_domains)
         places = [self.place] if self.place is not None else np.flatnonzero(m.layout.place_system == self.system)
         income = m.place_spend_by_domain[places][:, own].sum()
         if income <= 0.0:
             return 1.0
-        by_outcome = sum(
-            phi * m.pot_spend_by_domain[part.place, own].sum()
+        by_outcome = sum(  # each place's contract pays its own share for outcomes
+            part.settings.governance.outcome_payment_share * m.pot_spend_by_domain[part.place, own].sum()
             for part in (m.partnerships[p] for p in places)
             if part.contracted and part.orgs[part.holder_key] is self
         )
@@ -217,6 +238,12 @@ class VCSE(Organisation):
         self.months_folded = np.zeros(k)
         self.original = np.ones(k, dtype=bool)  # operating since the start, never folded
         self.folds = 0
+        # each body's weight in the grant-funded and the externally funded work (fixed: a body
+        # keeps its size and its dependence on grants), with their totals
+        w = self.size * self.grant_dependence
+        self._grant_weights = (w, w.sum())
+        w = self.size * (1.0 - self.grant_dependence)
+        self._external_weights = (w, w.sum())
         self._grants_month = 0.0
         self._external_month = 0.0
 
@@ -228,13 +255,13 @@ class VCSE(Organisation):
     def grant_capacity(self) -> float:
         """How much of the sector's grant-funded work still operates (0..1): funders can pass
         grants only to bodies that exist."""
-        w = self.size * self.grant_dependence
-        return float((w * self.capacity * self.alive).sum() / w.sum()) if w.sum() > 0 else 0.0
+        w, total = self._grant_weights
+        return float((w * self.capacity * self.alive).sum() / total) if total > 0 else 0.0
 
     def external_capacity(self) -> float:
         """How much of the sector's externally funded work still operates (0..1)."""
-        w = self.size * (1.0 - self.grant_dependence)
-        return float((w * self.capacity * self.alive).sum() / w.sum()) if w.sum() > 0 else 0.0
+        w, total = self._external_weights
+        return float((w * self.capacity * self.alive).sum() / total) if total > 0 else 0.0
 
     @property
     def operating(self) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ics_sim.domains import DOMAINS, GOVERNANCE_FORMS
+from ics_sim.domains import CHAIRS, DECISION_RULES, DELEGATION_RULES, DOMAINS, GOVERNANCE_FORMS
 from ics_sim.model.governance.partnership import MEMBER_PAIRS
 from ics_sim.model.system_metrics import group_indices, place_unmet_share, system_metrics
 
@@ -166,6 +166,17 @@ METRICS: dict[str, Metric] = {
     "trust": Metric("Trust between a pair of members", "0-1 (NaN: not both seated)", "higher", ("pair",),
         "mutual trust of a pair of members at a place table (recorded with the time series)"),
     "governance_form": Metric("Governance form", "index into GOVERNANCE_FORMS", "none", (P,), "the place's current governance form"),
+    # each place's settings (its own under place_settings, else the run's; constant but for the ladder)
+    "pooled": Metric("Pooled budget", "0/1", "none", (P,), "1 while the place's council money is pooled with its delegated NHS money (section 75)"),
+    "membership_vcse": Metric("VCSE at the table", "0/1", "none", (P,), "1 where VCSE bodies are members of the place's table (membership.vcse)"),
+    "membership_healthwatch": Metric("Healthwatch at the table", "0/1", "none", (P,), "1 where Healthwatch is a member of the place's table (membership.healthwatch)"),
+    "membership_social_care": Metric("Social care providers at the table", "0/1", "none", (P,),
+        "1 where social care providers are represented at the place's table (membership.social_care)"),
+    "decision_rule": Metric("Decision rule", "index into DECISION_RULES", "none", (P,),
+        "the place table's decision rule: " + ", ".join(f"{i} {r}" for i, r in enumerate(DECISION_RULES))),
+    "chair": Metric("Chair", "index into CHAIRS", "none", (P,), "who chairs the place's table: " + ", ".join(f"{i} {c}" for i, c in enumerate(CHAIRS))),
+    "delegation_rule": Metric("Delegation rule", "index into DELEGATION_RULES", "none", (P,),
+        "the rule that sets the place's delegated share: " + ", ".join(f"{i} {r}" for i, r in enumerate(DELEGATION_RULES))),
     "ladder_moves": Metric("Moves on the ladder of formality", "changes of form (cumulative)", "none", (P,), "the place's changes of form on the ladder of formality so far (the summary counts all places)"),
     "power_imbalance": Metric("Power imbalance", "-1 to 1 (0 = even, 1 = the setter's own plan)", "zero", (S,), "how far decisions sit towards the agenda setter"),
     "own_service_bias": Metric("Lead provider's own-service bias",
@@ -193,6 +204,37 @@ def direction(metric: str) -> str:
     """``higher``, ``lower``, ``zero`` or ``none``: which way a measure is better (:data:`DIRECTIONS`)."""
     m = METRICS.get(metric)
     return m.direction if m is not None else "none"
+
+
+#: the place-level record of each place's settings: metric -> its value for a partnership
+SETTINGS = {
+    "pooled": lambda p: p.pooled,
+    "membership_vcse": lambda p: p.settings.membership.vcse,
+    "membership_healthwatch": lambda p: p.settings.membership.healthwatch,
+    "membership_social_care": lambda p: p.settings.membership.social_care,
+    "decision_rule": lambda p: DECISION_RULES.index(p.settings.decision_rule),
+    "chair": lambda p: CHAIRS.index(p.settings.chair),
+    "delegation_rule": lambda p: DELEGATION_RULES.index(p.settings.delegation.rule),
+}
+
+
+def place_settings_text(model) -> str:
+    """Each place's settings at the horizon, for the summary: ``'<place>: form=committee
+    pooled=false vcse=true healthwatch=true social_care=true decision_rule=majority
+    chair=independent delegation=subsidiarity delegated_share=0.4; <place>: ...'`` (the
+    delegated share is the mean over domains at the horizon)."""
+    def flag(x: bool) -> str:
+        return "true" if x else "false"
+
+    out = []
+    for p, share in zip(model.partnerships, model.finance.shares.mean(axis=1), strict=True):
+        c = p.settings
+        out.append(
+            f"{model.layout.place_names[p.place]}: form={p.form} pooled={flag(p.pooled)} vcse={flag(c.membership.vcse)} "
+            f"healthwatch={flag(c.membership.healthwatch)} social_care={flag(c.membership.social_care)} "
+            f"decision_rule={c.decision_rule} chair={c.chair} delegation={c.delegation.rule} delegated_share={share:.3g}"
+        )
+    return "; ".join(out)
 
 
 #: summary keys that :func:`summarise` takes from the partnerships' own histories, whatever the
@@ -279,24 +321,30 @@ class Recorder:
         )
         self._put("place", "spend_gbp", np.bincount(pl, weights=spend_nb, minlength=L.n_places))
         self._put("place", "delegated_budget_gbp", m.finance.pot_envelope.sum(axis=1))
-        self._put("place", "delegated_share", m.finance.shares.mean(axis=1))
+        delegated_share = m.finance.shares.mean(axis=1)
+        self._put("place", "delegated_share", delegated_share)
         self._put("place", "duplicated_spend_gbp", np.bincount(pl, weights=d.duplicated.sum(axis=1), minlength=L.n_places))
         parts = m.partnerships
-        self._put("place", "trust_mean", np.array([p.mean_trust() for p in parts]))
+        place_trust = np.array([p.mean_trust() for p in parts])
+        self._put("place", "trust_mean", place_trust)
         delay = np.array([p.year.delay if p.year.decided else (m.month % 12) + 1 for p in parts], dtype=float)
         self._put("place", "decision_delay_months", delay)
         self._put("place", "deadlocks", np.array([p.deadlocks_total for p in parts], dtype=float))
         self._put("place", "governance_form", np.array([GOVERNANCE_FORMS.index(p.form) for p in parts], dtype=float))
+        self._put_settings(parts)
         moves = np.bincount([place for _, place, _ in m.form_changes], minlength=L.n_places).astype(float)
         self._put("place", "ladder_moves", moves)
-        self._put("place", "vcse_alive", np.array([v.survival() for v in m.vcses]))
-        self._put("place", "vcse_capacity", np.array([v.operating_share() for v in m.vcses]))
+        vcse_alive = np.array([v.survival() for v in m.vcses])
+        vcse_capacity = np.array([v.operating_share() for v in m.vcses])
+        self._put("place", "vcse_alive", vcse_alive)
+        self._put("place", "vcse_capacity", vcse_capacity)
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
         if self.timeseries:
             self._put("pair", "trust", np.concatenate([p.pair_trust() for p in parts]))
 
         # systems (and England); whole-population arrays are computed once and indexed per group
-        full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden}
+        full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden, "place_trust": place_trust,
+                "vcse_alive": vcse_alive, "vcse_capacity": vcse_capacity, "delegated_share": delegated_share}
         rows = [system_metrics(m, g, d, unmet, delay, s, full) for s, g in enumerate(self._groups)]
         for key in rows[0]:
             self._put("system", key, np.array([r[key] for r in rows]))
@@ -306,6 +354,11 @@ class Recorder:
             for key, v in nat.items():
                 self._put("national", key, np.array([v]))
         m.transaction_cost[:] = 0.0
+
+    def _put_settings(self, parts) -> None:
+        """Each place's settings (:data:`SETTINGS`), as numbers."""
+        for metric, value in SETTINGS.items():
+            self._put("place", metric, np.array([value(p) for p in parts], dtype=float))
 
     def _put(self, level: str, metric: str, values: np.ndarray) -> None:
         self.data[(level, metric)].append(np.asarray(values, dtype=float))
@@ -366,8 +419,9 @@ class Recorder:
         return np.array([v[area] for v in self.data[(level, metric)]])
 
 
-def summarise(recorder: Recorder) -> dict[str, float]:
-    """Horizon values of the run (system level; national level when several systems)."""
+def summarise(recorder: Recorder) -> dict[str, float | str]:
+    """Horizon values of the run (system level; national level when several systems), and each
+    place's settings as text (``place_settings``, :func:`place_settings_text`)."""
     level = "national" if recorder.model.layout.n_systems > 1 else "system"
     out: dict[str, float] = {}
     for key, how in {**SUMMARY_KEYS, **EXTRA_SUMMARY}.items():
@@ -390,4 +444,5 @@ def summarise(recorder: Recorder) -> dict[str, float]:
     imb = [x for p in parts for x in p.power_imbalance]
     out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
     out["ladder_moves"] = float(len(recorder.model.form_changes))
+    out["place_settings"] = place_settings_text(recorder.model)
     return out

@@ -115,16 +115,18 @@ def icp_meeting_months(cfg) -> set[int]:
     return {(k * 12) // n for k in range(n)}
 
 
-def book_icp_meeting(costs: RunningCosts, cfg, layout, place_pop: np.ndarray) -> None:
+def book_icp_meeting(costs: RunningCosts, cfg, layout, place_pop: np.ndarray, place_cfgs=None) -> None:
     """An ICP assembly: the ICB and its two system trusts, and per place the council, community
-    services and (when members) VCSE and Healthwatch, each with the meeting's and preparation's
-    hours; the system members' cost is spread over the places by population."""
-    L, k, m = layout, cfg.costs, cfg.membership
+    services and (when members of that place's table, ``place_cfgs[p].membership``; default the
+    run's) VCSE and Healthwatch, each with the meeting's and preparation's hours; the system
+    members' cost is spread over the places by population."""
+    L, k = layout, cfg.costs
     hours = k.meeting_hours + k.preparation_hours
     member = k.hourly_cost_gbp * hours
     share = place_pop / np.bincount(L.place_system, weights=place_pop)[L.place_system]
     for p in range(L.n_places):
         s = int(L.place_system[p])
+        m = (place_cfgs[p] if place_cfgs is not None else cfg).membership
         costs.add("icb", p, s, member * share[p])  # the ICB's member
         costs.add("pot", p, s, 2.0 * member * share[p])  # the acute and mental health trusts
         costs.add("council", p, s, member)
@@ -143,7 +145,8 @@ def book_icp_meeting(costs: RunningCosts, cfg, layout, place_pop: np.ndarray) ->
 def book_overheads(costs: RunningCosts, cfg, part, system: int, pot_envelope: np.ndarray) -> None:
     """A month's standing costs of one place's arrangement: reporting on the delegated pot,
     administering a pooled budget and managing a lead provider's contract (paid from the pot), an
-    independent chair's fee (shared by the ICB and the council)."""
+    independent chair's fee (shared by the ICB and the council). ``cfg`` is the place's own
+    settings (``part.settings``: its chair)."""
     k = cfg.costs
     pot = k.reporting_share * pot_envelope.sum() / 12.0
     if part.pooled:

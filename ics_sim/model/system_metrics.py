@@ -22,10 +22,26 @@ def place_unmet_share(layout, need: np.ndarray, unmet: np.ndarray) -> np.ndarray
 
 
 def group_indices(model, idx: np.ndarray, place_pop: np.ndarray) -> dict:
-    """Static index arrays of one group of neighbourhoods (a system, or the whole country)."""
+    """Static index arrays of one group of neighbourhoods (a system, or the whole country), and
+    everything the month's measures need that depends only on the layout: the population weights
+    and ranks of the inequality measures, the decile and place groupings (computed once with
+    :mod:`ics_sim.metrics`' private kernels, so each month only the values change)."""
     L = model.layout
     places_mask = np.isin(np.arange(L.n_places), np.unique(L.nb_place[idx]))
     place_of = L.nb_place[idx]
+    people = L.nb_population[idx]
+    dec = L.nb_decile[idx]
+    rank = L.nb_rank[idx]
+    shares = people / people.sum()
+    deciles = metrics._decile_design(dec, people)
+    q1, q5 = dec <= 2, dec >= 9
+    if q1.any() and q5.any():
+        w1, w5 = np.where(q1, people, 0.0), np.where(q5, people, 0.0)
+        local_fifths = 0.0
+    else:
+        fifths = metrics.population_quantile_weights(rank, people, 5)
+        w1, w5 = fifths[:, 0], fifths[:, 4]
+        local_fifths = 1.0
     return {
         "idx": idx,
         "places_mask": places_mask,
@@ -34,11 +50,27 @@ def group_indices(model, idx: np.ndarray, place_pop: np.ndarray) -> dict:
         "place_rows": [np.flatnonzero(place_of == p) for p in np.unique(place_of)],
         "parts": [p for p in model.partnerships if places_mask[p.place]],
         "place_pop": place_pop[places_mask],
+        "people": people,
+        "population": float(people.sum()),
+        "people_sum": people.sum(),
+        "shares": shares,
+        "deciles": deciles,
+        "decile_fit": metrics._sii_design(deciles[2]) if len(deciles[2]) >= 2 else None,
+        "rank_centred": metrics._centred_rank(rank, shares),
+        "theil_groups": metrics._theil_groups(shares, place_of),
+        # quintile gap: national fifths (deciles 1-2 and 9-10) where the group has people in both,
+        # else the group's own population-weighted fifths by national rank (ODD 7.20)
+        "fifths": (w1, w1.sum(), w5, w5.sum(), local_fifths),
     }
 
 
 def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, s: int | None, full: dict, system_alignment: np.ndarray | None = None) -> dict[str, float]:
     """The system-level measures of one group (a system, or England when ``s`` is None).
+
+    The inequality measures are those of :mod:`ics_sim.metrics` (SII, RII, Gini, concentration
+    index, Theil), computed with its unvalidated kernels over the group's static design
+    (:func:`group_indices`): the model's arrays are valid by construction, and the same operations
+    on the same numbers give the same results bit for bit.
 
     Args:
         model: the :class:`~ics_sim.model.ICSModel` after this month's delivery.
@@ -47,67 +79,63 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
         unmet: unmet need per neighbourhood and domain.
         delay: each place's decision delay this year, months.
         s: the system's index, or None for England (several systems).
-        full: this month's whole-population arrays (HLE, hidden need, unmet hidden need).
+        full: this month's whole-population and per-place arrays (HLE, hidden need, unmet hidden
+            need; ``place_trust``, ``vcse_alive``, ``vcse_capacity`` and ``delegated_share`` per place).
         system_alignment: for England, this month's strategy alignment of each system.
     """
     m = model
-    L, pop = m.layout, m.population
+    pop = m.population
     mask = group["idx"]  # an index array: selects the same cells, in the same order, as a mask
-    people = L.nb_population[mask]
-    hle = full["hle"][mask]
-    health = pop.health[mask]
-    need = pop.need[mask]
-    spend = d.spend[mask]
-    dec = L.nb_decile[mask]
-    rank = L.nb_rank[mask]
+    people = group["people"]
+    shares = group["shares"]
+    hle = full["hle"].take(mask)
+    health = pop.health.take(mask)
+    need = pop.need.take(mask, axis=0)
+    spend = d.spend.take(mask, axis=0)
     places_mask = group["places_mask"]
-    place_of = group["place_of"]
     out: dict[str, float] = {}
-    out["population"] = float(people.sum())
-    out["health_mean"] = float(np.average(health, weights=people))
-    out["hle_mean"] = float(np.average(hle, weights=people))
-    gv, gp = metrics.decile_groups(dec, hle, people)
-    if len(gv) >= 2:
-        out["hle_sii"], out["hle_rii"] = metrics.sii(gv, gp)
-        out["hle_relative_sii"] = metrics.relative_sii(gv, gp)
+    out["population"] = group["population"]
+    out["health_mean"] = float((health * people).sum() / group["people_sum"])
+    out["hle_mean"] = float((hle * people).sum() / group["people_sum"])
+    design = group["decile_fit"]
+    if design is not None:
+        fit = metrics._fit_sii(design, metrics._decile_means(group["deciles"], hle)[0])
+        out["hle_sii"], out["hle_rii"] = metrics._sii_of_fit(fit)
+        out["hle_relative_sii"] = metrics._relative_sii_of_fit(fit)
     else:  # one decile: no gradient can be fitted
         out["hle_sii"], out["hle_rii"], out["hle_relative_sii"] = 0.0, 1.0, 0.0
-    # quintile gap: national fifths (deciles 1-2 and 9-10) where the group has people in both,
-    # else the group's own population-weighted fifths by national rank (ODD 7.20)
-    q1, q5 = dec <= 2, dec >= 9
-    if q1.any() and q5.any():
-        w1, w5 = np.where(q1, people, 0.0), np.where(q5, people, 0.0)
-        out["hle_gap_local_fifths"] = 0.0
-    else:
-        fifths = metrics.population_quantile_weights(rank, people, 5)
-        w1, w5 = fifths[:, 0], fifths[:, 4]
-        out["hle_gap_local_fifths"] = 1.0
-    out["hle_q1"] = float(np.average(hle, weights=w1))
-    out["hle_q5"] = float(np.average(hle, weights=w5))
+    w1, w1_sum, w5, w5_sum, out["hle_gap_local_fifths"] = group["fifths"]
+    out["hle_q1"] = float((hle * w1).sum() / w1_sum)
+    out["hle_q5"] = float((hle * w5).sum() / w5_sum)
     out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"]
-    out["health_gini"] = metrics.gini(health, people)
-    spend_ph = spend.sum(axis=1) / people
-    need_ph = need.sum(axis=1) / people
-    out["spend_concentration_index"] = metrics.concentration_index(spend_ph, rank, people) if spend_ph.sum() > 0 else 0.0
-    out["horizontal_inequity"] = metrics.horizontal_inequity(spend_ph, need_ph, rank, people) if spend_ph.sum() > 0 else 0.0
-    ratio = spend.sum(axis=1) / np.maximum(need.sum(axis=1), 1e-12)
-    rv, rp = metrics.decile_groups(dec, ratio, people)
-    out["inverse_care_sii"] = metrics.sii(rv, rp)[0] if len(rv) >= 2 else 0.0
-    th = metrics.theil(hle, people, place_of)
-    out["theil_between_places"], out["theil_within_places"] = th.between, th.within
-    cov = np.maximum(m.coverage[mask], 1e-9)
-    ct = metrics.theil(cov, people, place_of)
-    out["coverage_theil_between_places"], out["coverage_theil_within_places"] = ct.between, ct.within
+    out["health_gini"] = metrics._clamp(metrics._concentration_ranked(health, shares, metrics._centred_rank(health, shares)))
+    spend_nb = spend.sum(axis=1)
+    need_nb = need.sum(axis=1)
+    spend_ph = spend_nb / people
+    need_ph = need_nb / people
+    rc = group["rank_centred"]
+    if spend_ph.sum() > 0:
+        ci_spend = metrics._concentration_ranked(spend_ph, shares, rc)
+        out["spend_concentration_index"] = ci_spend
+        out["horizontal_inequity"] = ci_spend - metrics._concentration_ranked(need_ph, shares, rc)
+    else:
+        out["spend_concentration_index"] = out["horizontal_inequity"] = 0.0
+    ratio = spend_nb / np.maximum(need_nb, 1e-12)
+    out["inverse_care_sii"] = metrics._sii_of_fit(metrics._fit_sii(design, metrics._decile_means(group["deciles"], ratio)[0]))[0] if design is not None else 0.0
+    th = group["theil_groups"]
+    out["theil_between_places"], out["theil_within_places"] = metrics._theil_decomposition(th, hle)
+    cov = np.maximum(m.coverage.take(mask), 1e-9)
+    out["coverage_theil_between_places"], out["coverage_theil_within_places"] = metrics._theil_decomposition(th, cov)
     out["need_mismatch_within_places"] = within_mismatch(spend, need, group["place_rows"])
     total_need = need.sum()
-    unmet_g = unmet[mask]
+    unmet_g = unmet.take(mask, axis=0)
     out["unmet_need"] = float(unmet_g.sum() / total_need)
-    hidden = full["hidden"][mask]
-    out["unmet_need_hidden"] = float(full["unmet_hidden"][mask].sum() / max(hidden.sum(), 1e-12))
+    hidden = full["hidden"].take(mask, axis=0)
+    out["unmet_need_hidden"] = float(full["unmet_hidden"].take(mask, axis=0).sum() / max(hidden.sum(), 1e-12))
     for k, name in enumerate(DOMAINS):
         out[f"unmet_need_{name}"] = float(unmet_g[:, k].sum() / max(need[:, k].sum(), 1e-12))
-    out["duplicated_spend_gbp"] = float(d.duplicated[mask].sum())
-    out["unfunded_need"] = float(d.unfunded[mask].sum())
+    out["duplicated_spend_gbp"] = float(d.duplicated.take(mask, axis=0).sum())
+    out["unfunded_need"] = float(d.unfunded.take(mask, axis=0).sum())
     out["spend_gbp"] = float(spend.sum())
     out["need_gbp"] = float(total_need)
     parts = group["parts"]
@@ -120,24 +148,24 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
         out["strategy_alignment"] = float(np.mean(system_alignment)) if system_alignment is not None else float("nan")
     else:
         out["strategy_alignment"] = float("nan")
-    out["trust_mean"] = float(np.mean([p.mean_trust() for p in parts]))
-    out["vcse_survival"] = float(np.mean([m.vcses[p.place].survival() for p in parts]))
-    out["vcse_capacity"] = float(np.average([m.vcses[p.place].operating_share() for p in parts], weights=group["place_pop"]))
+    out["trust_mean"] = float(np.mean(full["place_trust"][places_mask]))
+    out["vcse_survival"] = float(np.mean(full["vcse_alive"][places_mask]))
+    out["vcse_capacity"] = float(np.average(full["vcse_capacity"][places_mask], weights=group["place_pop"]))
     imb = [x for p in parts for x in p.power_imbalance]
     out["power_imbalance"] = float(np.mean(imb)) if imb else float("nan")
-    gained = float((people * (hle - m.initial_hle[mask])).sum())
-    spent_so_far = float(m.cumulative_spend_nb[mask].sum())
+    gained = float((people * (hle - m.initial_hle.take(mask))).sum())
+    spent_so_far = float(m.cumulative_spend_nb.take(mask).sum())
     out["health_gain_per_million_gbp"] = gained / max(spent_so_far / 1e6, 1e-9)
-    out["qalys"] = float(pop.qalys_nb[mask].sum())
+    out["qalys"] = float(pop.qalys_nb.take(mask).sum())
     out["spend_gbp_total"] = spent_so_far
     out["running_cost_gbp_total"] = float(m.cumulative_running[places_mask].sum())
-    out["own_service_bias"] = own_service_bias(parts, spend, need, place_of)
-    if L.n_systems == 1:
+    out["own_service_bias"] = own_service_bias(parts, spend, need, group["place_of"])
+    if m.layout.n_systems == 1:
         budget = sum(v for k, v in m.ledger.year_budget.items() if k.startswith(("icb:", "council:")) and (s is None or not k.startswith("icb:") or k == f"icb:{s}"))
         out["unspent_gbp"] = float(max(budget - spend.sum(), 0.0))
     else:  # budgets of several systems are not comparable with one group's spending
         out["unspent_gbp"] = float("nan")
-    out["delegated_share"] = float(np.average(m.finance.shares[places_mask].mean(axis=1), weights=group["place_pop"]))
+    out["delegated_share"] = float(np.average(full["delegated_share"][places_mask], weights=group["place_pop"]))
     if m.cfg.sed.enabled and s is not None:
         out["external_funding_gbp"] = float(m.external_funding[s])
         out["local_spend_share"] = float(m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"]))

@@ -42,13 +42,11 @@ does not change if rows are added to the tables. ``system.deprivation_spread`` a
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
 from ics_sim.config.schema import SystemConfig
-from ics_sim.data.reference import DEC_COLS, find_icb, icb_table, place_table
+from ics_sim.data.reference import DEC_COLS, find_icb, icb_table, place_label, place_table
 from ics_sim.model.geography import Layout, build_synthetic
 
 __all__ = ["SIZE_CONCENTRATION", "AGE_TILT", "build", "build_icbs", "resolve_icb"]
@@ -92,11 +90,6 @@ def resolve_icb(key: str) -> pd.Series:
             f"system.icb = {text!r} does not name one ICB: {exc}. "
             f"Use an ONS code, ODS code or name of one of the 42 ICBs, {_EXAMPLE_KEYS}"
         ) from exc
-
-
-def _icb_label(name: str) -> str:
-    """'NHS Mid and South Essex Integrated Care Board' -> 'Mid and South Essex'."""
-    return re.sub(r"^NHS |\s*Integrated Care Board$", "", name).strip()
 
 
 def build(cfg: SystemConfig) -> Layout:
@@ -294,7 +287,7 @@ def build_icbs(icb_codes: list[str] | None, geography_seed: int) -> Layout:
         for r in rows:  # places.csv order, so draws do not depend on what else is built
             p = len(place_names)
             name = str(names[r])
-            place_names.append(f"{name} ({_icb_label(icb.name)} part)" if codes[r] in split else name)
+            place_names.append(place_label(name, icb.name, codes[r] in split))
             place_codes.append(str(codes[r]))
             place_system.append(s)
             place_need.append(float(place_need_all[r]))

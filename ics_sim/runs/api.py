@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from ics_sim.config import Config, config_hash, load_config, safe_label, scenario_label, to_dict
+from ics_sim.config.labels import MAX_LABEL
 from ics_sim.model.ics_model import ICSModel
 from ics_sim.model.record import summarise
 from ics_sim.runs.factors import factors
@@ -144,7 +145,7 @@ def write_run(
     root.mkdir(parents=True, exist_ok=True)
     if folder is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        scenario = safe_label(result.scenario)[:80].rstrip("._")
+        scenario = safe_label(result.scenario)[:MAX_LABEL].rstrip("._")  # the whole label (its cut keeps a hash)
         folder = root / f"{stamp}_{scenario}_s{int(result.summary['seed'])}_{uuid.uuid4().hex[:6]}"
     final = Path(folder)
     inside = final.resolve().parent

@@ -91,3 +91,12 @@ def plan_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Share of the budget that would have to move to turn plan ``b`` into plan ``a`` (0..1)."""
     total = max(a.sum(), b.sum(), 1e-12)
     return 0.5 * float(np.abs(a - b).sum()) / total
+
+
+def plan_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`plan_distance` for stacks of plans at once: ``a`` and ``b`` are (..., neighbourhoods,
+    domains) and broadcast over the leading axes (e.g. every candidate against every member's
+    proposal). Each entry is the same number :func:`plan_distance` gives for that pair."""
+    diff = np.abs(a - b).sum(axis=(-2, -1))
+    total = np.maximum(np.maximum(a.sum(axis=(-2, -1)), b.sum(axis=(-2, -1))), 1e-12)
+    return 0.5 * diff / total

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ics_sim.model.governance.allocation import plan_distance
+from ics_sim.model.governance.allocation import plan_distances
 
 STEPS = np.linspace(0.0, 1.0, 11)
 
@@ -65,7 +65,7 @@ def winning_coalition(
     "Nearest to accepting" is the distance of a member's proposal from the opening less its
     tolerance: the amendment each would need. Ties keep the seat order.
     """
-    short = np.array([plan_distance(opening, p) for p in proposals]) - tolerance
+    short = plan_distances(opening, proposals) - tolerance
     coalition = np.zeros(len(proposals), dtype=bool)
     for i in [setter, *(j for j in np.argsort(short, kind="stable") if j != setter)]:
         coalition[i] = True
@@ -110,18 +110,21 @@ def decide(
     coalition = winning_coalition(opening, proposals, votes, setter, rule, tolerance, supermajority)
     target = proposals[coalition].mean(axis=0)
     accepted = np.zeros(m, dtype=bool)
-    for lam in STEPS[STEPS >= start - 1e-9]:
-        cand = (1.0 - lam) * opening + lam * target
-        dist = np.array([plan_distance(cand, p) for p in proposals])
-        accepted = dist <= tolerance
+    # every amendment still open, and each member's distance from each, in one pass
+    lams = STEPS[STEPS >= start - 1e-9]
+    cands = (1.0 - lams)[:, None, None] * opening + lams[:, None, None] * target
+    dists = plan_distances(cands[:, None], proposals[None])  # amendments x members
+    for k, lam in enumerate(lams):
+        accepted = dists[k] <= tolerance
         accepted[setter] = True  # the setter backs every paper it tables
         if passes(rule, accepted, votes, supermajority):
+            cand = cands[k].copy()
             return Outcome(True, cand, accepted, float(lam), _imbalance(cand, ref, setter), coalition)
     return Outcome(False, None, accepted, 1.0, 0.0, coalition)
 
 
 def _imbalance(plan: np.ndarray, proposals: np.ndarray, setter: int) -> float:
-    d = np.array([plan_distance(plan, p) for p in proposals])
+    d = plan_distances(plan, proposals)
     others = np.delete(d, setter)
     if others.size == 0:
         return 0.0

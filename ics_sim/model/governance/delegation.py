@@ -10,9 +10,15 @@
   system does (Oates 1972; Dessein 2002).
 - ``earned_autonomy``: delegation starts at ``initial_share`` and moves by ``step`` at each annual
   assurance review with the place's performance; the ICB keeps accountability throughout.
+
+Each place follows its own delegation settings (``place_settings.<place>.delegation``; the
+run's where it has none): :func:`place_initial_shares` and :func:`place_review` apply the rules
+above place by place.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -66,6 +72,37 @@ def initial_shares(cfg: Config, layout: Layout, need: np.ndarray) -> np.ndarray:
     if d.rule == "earned_autonomy":
         return np.full((layout.n_places, k), d.initial_share)
     raise ValueError(f"delegation.rule = {d.rule!r} is not allowed")
+
+
+def _same_delegation(configs: Sequence[Config]) -> bool:
+    return all(c.delegation == configs[0].delegation for c in configs[1:])
+
+
+def place_initial_shares(configs: Sequence[Config], layout: Layout, need: np.ndarray) -> np.ndarray:
+    """Delegated share per place and domain at the start, each place by its own delegation
+    settings (``configs[p]``, the place's merged settings). Places sharing settings share the
+    computation, so one set of settings gives exactly :func:`initial_shares`."""
+    if _same_delegation(configs):
+        return initial_shares(configs[0], layout, need)
+    out = np.zeros((layout.n_places, need.shape[1]))
+    done: list[tuple[Config, np.ndarray]] = []
+    for p, c in enumerate(configs):
+        whole = next((arr for seen, arr in done if seen.delegation == c.delegation), None)
+        if whole is None:
+            whole = initial_shares(c, layout, need)
+            done.append((c, whole))
+        out[p] = whole[p]
+    return out
+
+
+def place_review(configs: Sequence[Config], shares: np.ndarray, performance: np.ndarray) -> np.ndarray:
+    """:func:`review` place by place, each with its own delegation settings."""
+    if _same_delegation(configs):
+        return review(configs[0], shares, performance)
+    out = shares.copy()
+    for p, c in enumerate(configs):
+        out[p] = review(c, shares[p : p + 1], performance[p : p + 1])[0]
+    return out
 
 
 def review(cfg: Config, shares: np.ndarray, performance: np.ndarray) -> np.ndarray:

@@ -160,6 +160,10 @@ class PlacePartnership:
     """The place-based partnership of one place: its seats, trust, plans and decision record.
 
     Attributes:
+        settings: the place's own settings: the run's config with the place's
+            ``place_settings`` laid over it (:func:`ics_sim.config.places.merged`; the run's config
+            itself when the place has none). Everything the table reads about its governance,
+            membership, decision rule, chair and delegation comes from here.
         form: the governance form (it can change on the ladder of formality).
         structure: the form's :class:`FormStructure`.
         pooled: whether council money is in the pot; set for the financial year (a change of
@@ -176,8 +180,9 @@ class PlacePartnership:
         self.place = place
         self.orgs = orgs
         self.idx = model.layout.place_index[place]
-        self.form = model.cfg.governance.form
-        self.pooled = model.cfg.governance.pooled
+        self.settings = model.place_cfgs[place]
+        self.form = self.settings.governance.form
+        self.pooled = self.settings.governance.pooled
         self.ladder_clock = 0
         self.next_form: str | None = None
         self._seat()
@@ -197,16 +202,21 @@ class PlacePartnership:
         self.meetings_total = 0
 
     def _seat(self) -> None:
-        g = self.model.cfg.governance
+        g = self.settings.governance
         self.structure = FORMS[self.form]
-        self.seats = seat_members(self.form, self.orgs, self.model.cfg.membership, g.sro_appointment, g.lead_provider)
+        self.seats = seat_members(self.form, self.orgs, self.settings.membership, g.sro_appointment, g.lead_provider)
         self._labels = {s.label for s in self.seats}
+        self._voters = [s for s in self.seats if s.role == "vote"]
+        self._voter_labels = {s.label for s in self._voters}
+        #: the kinds of organisation seated, in order: places with the same seating pool the same
+        #: observer fields (governance/views.py)
+        self.seating = tuple((type(s.org), s.org.observer) for s in self.seats)
         self._forum_cache: tuple[int, Belief] | None = None
 
     @property
     def holder_key(self) -> str:
         """The member key of the pot holder (the agenda setter)."""
-        return self.model.cfg.governance.lead_provider if self.structure.holder == "lead" else "icb"
+        return self.settings.governance.lead_provider if self.structure.holder == "lead" else "icb"
 
     @property
     def contracted(self) -> bool:
@@ -217,12 +227,12 @@ class PlacePartnership:
     def joint_sro(self) -> bool:
         """True when the single decision maker is a joint ICB-council post (it reads both bodies'
         views and weighs both bodies' priorities)."""
-        return self.structure.advised and self.structure.binding and self.model.cfg.governance.sro_appointment == "joint"
+        return self.structure.advised and self.structure.binding and self.settings.governance.sro_appointment == "joint"
 
     def controls(self, key: str) -> bool:
         """Whether a body has a hand in the pot's plan (it votes, or shares the SRO post), so its own
         spending is structurally co-ordinated with the pot."""
-        return any(s.label == key for s in self.voters) or (key == "council" and self.joint_sro)
+        return key in self._voter_labels or (key == "council" and self.joint_sro)
 
     def advisory_for(self, key: str) -> bool:
         """Whether ``key`` decides money alone and takes the table's view only as advice."""
@@ -238,12 +248,13 @@ class PlacePartnership:
         if not self.advisory_for(key):
             return t
         ref = max(self.model.cfg.trust.initial, 1e-9)
-        return float(min(1.0, self.model.cfg.governance.advice_weight * t / ref))
+        return float(min(1.0, self.settings.governance.advice_weight * t / ref))
 
     # --- structure ----------------------------------------------------------------------------
     @property
     def voters(self) -> list[Seat]:
-        return [s for s in self.seats if s.role == "vote"]
+        """The seats with a vote, in seat order (the pot holder first)."""
+        return list(self._voters)
 
     def member(self, key: str) -> bool:
         return key in self._labels
@@ -277,16 +288,8 @@ class PlacePartnership:
         return belief
 
     def _pool_views(self) -> Belief:
-        obs = self.model.observation
-        num = np.zeros((len(self.idx), N_DOMAINS))
-        den = 0.0
-        hidden = np.zeros_like(num)
-        for s in self.seats:
-            w = obs.precision(s.org.observer)
-            num += w * obs.log_visible(s.org.observer, self.idx)
-            den += w
-            hidden = np.maximum(hidden, s.org.belief(self.idx).hidden)
-        return Belief(np.exp(num / den), hidden)
+        # pooled for every place with the same seating at once (governance/views.py)
+        return self.model.table_views.forum(self)
 
     def working_belief(self, seat: Seat, forum: Belief) -> Belief:
         """A member's belief after listening to the table, in proportion to its trust in the others."""
@@ -349,12 +352,13 @@ class PlacePartnership:
         envelope = m.finance.pot_envelope[self.place] + (0.0 if binding else m.finance.council_envelope[self.place])
         if envelope.sum() <= 0 and binding:
             return None
-        beliefs = {s.label: self.working_belief(s, forum) for s in self.seats}
-        proposals = np.stack([self.proposal(s, envelope, beliefs[s.label], nhs=s.label == "icb") for s in voters])
+        # each voter proposes from its own view after listening to the table (voices inform the
+        # pooled view; only voters table proposals)
+        proposals = np.stack([self.proposal(s, envelope, self.working_belief(s, forum), nhs=s.label == "icb") for s in voters])
         raw = proposals
         if self.concession > 0 and len(voters) > 1:
             proposals = (1.0 - self.concession) * proposals + self.concession * proposals.mean(axis=0)
-        rule = m.cfg.decision_rule
+        rule = self.settings.decision_rule
         if rule == "weighted":
             votes = np.array([self.money_held(s) for s in voters])
         else:
@@ -365,7 +369,7 @@ class PlacePartnership:
             pot, nhs = envelope.sum(), m.finance.pot_nhs[self.place].sum()
             own = np.array([nhs if s.label == "icb" else pot - nhs if s.label == "council" else 0.0 for s in voters]) / pot
             tolerance = tolerance * (1.0 - m.cfg.decision.stake_aversion * own)
-        moderation = m.cfg.decision.independent_chair_moderation if m.cfg.chair == "independent" else 0.0
+        moderation = m.cfg.decision.independent_chair_moderation if self.settings.chair == "independent" else 0.0
         # a failed meeting tabled every amendment up to the coalition's mean (Outcome.compromise = 1);
         # the setter does not withdraw it at a later meeting of the year (monotonic concession)
         start = 1.0 if self.year.deadlocks else 0.0
@@ -558,7 +562,7 @@ class PlacePartnership:
         increase'): count the months mean trust has stayed above the threshold to move up (or
         below the one to fall back); once it has held for ``governance.ladder_months``, the
         partners agree the move, which takes effect with the next financial year's budgets."""
-        g = self.model.cfg.governance
+        g = self.settings.governance
         if not g.ladder or self.form not in LADDER:
             return
         t = self.mean_trust()
@@ -617,7 +621,9 @@ class IntegratedCarePartnership:
     of need (the place tables' pooled views), the ICB (``icp.icb_votes``) for its own system view.
     An ICB chair adds the chair's vote to the ICB's; an independent chair has no vote of its own
     ("separate chairs may help democratic representation, while the same chair may help
-    co-ordination").
+    co-ordination"). The assembly is built around the places' boards, so where places have
+    different chairs (``place_settings``) the chair's vote counts in proportion to the share of
+    the system's places an ICB chair chairs (1 with ``chair=icb`` for the whole run).
     """
 
     system: int
@@ -626,8 +632,10 @@ class IntegratedCarePartnership:
 
     def votes(self, model) -> tuple[float, float]:
         """The councils' and the ICB's votes at this ICP."""
-        councils = float(np.sum(model.layout.place_system == self.system))
-        icb = float(model.cfg.icp.icb_votes) + (1.0 if model.cfg.chair == "icb" else 0.0)
+        mine = [p for p in model.partnerships if model.layout.place_system[p.place] == self.system]
+        councils = float(len(mine))
+        chaired = sum(p.settings.chair == "icb" for p in mine) / len(mine)
+        icb = float(model.cfg.icp.icb_votes) + chaired  # exactly 1.0 or 0.0 when every place agrees
         return councils, icb
 
     def refresh(self, model) -> None:

@@ -1,0 +1,93 @@
+"""The place tables' pooled views of need, computed once a month for every place at once.
+
+A place table pools what its members know (:meth:`PlacePartnership.forum_belief
+<ics_sim.model.governance.partnership.PlacePartnership.forum_belief>`): a precision-weighted mean
+of the members' log estimates of visible need, and the best-reaching member's sight of hidden need.
+Every place whose table seats the same kinds of organisation in the same order pools the same
+observer fields, so the pooling is done once a month over the whole population for each such
+seating, with each place's own reach into hidden need (a VCSE sector's reach shrinks as its
+bodies fold) as a per-neighbourhood array, and each place reads its rows.
+
+Element by element these are the operations the per-place pooling performed, in the same order on
+the same numbers (a scalar reach and the same reach repeated over a place's rows multiply alike),
+so every view is bit-for-bit what it was.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ics_sim.domains import N_DOMAINS
+from ics_sim.model.governance.allocation import Belief
+
+
+class TableViews:
+    """This month's pooled views of every seating of the place tables.
+
+    Valid while the month and the observation state are unchanged (need moves, errors drift or a
+    needs assessment sharpens them: the observation's cache is replaced, and so is this one).
+    Members' reach into hidden need is read when a seating's views are first asked for in a month;
+    it changes only when organisations step, at the end of the month.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._key: tuple | None = None
+        self._pooled: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def forum(self, part) -> Belief:
+        """The pooled view of ``part``'s table over its neighbourhoods (fresh arrays)."""
+        visible, hidden = self._whole(part)
+        return Belief(visible.take(part.idx, axis=0), hidden.take(part.idx, axis=0))
+
+    def _whole(self, part) -> tuple[np.ndarray, np.ndarray]:
+        m = self.model
+        obs = m.observation
+        key = (m.month, obs.state())
+        if self._key is None or self._key[0] != key[0] or self._key[1] is not key[1]:
+            self._key, self._pooled = key, {}
+        seating = part.seating
+        pooled = self._pooled.get(seating)
+        if pooled is None:
+            pooled = self._pool(seating)
+            self._pooled[seating] = pooled
+        return pooled
+
+    def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
+        m = self.model
+        obs, L = m.observation, m.layout
+        parts = [p for p in m.partnerships if p.seating == seating]
+        shape = m.population.need.shape
+        num = np.zeros(shape)
+        den = 0.0
+        hidden = np.zeros(shape)
+        for j, (_, observer) in enumerate(seating):
+            w = obs.precision(observer)
+            num += w * obs.whole_log_visible(observer)
+            den += w
+            # each place's member in this seat, with its own reach (the kind's default when None)
+            reach = np.zeros(L.n_places)
+            for p in parts:
+                r = p.seats[j].org.hidden_reach()
+                reach[p.place] = obs.reach.get(observer, 0.0) if r is None else r
+            seen = obs.whole_hidden_seen(observer, reach[L.nb_place])
+            hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
+        assert num.shape[1] == N_DOMAINS
+        return np.exp(num / den), hidden
+
+
+def whole_belief(model, orgs: list) -> Belief:
+    """The beliefs of one kind of organisation with one per place (``orgs[p]`` is place ``p``'s,
+    e.g. every council), over the whole population: each neighbourhood's row is its own place's
+    organisation's :meth:`~ics_sim.model.organisations.Organisation.belief` (the same numbers),
+    each with its own reach into hidden need. Read-only visible estimates."""
+    obs, L = model.observation, model.layout
+    first = orgs[0]
+    if any(type(o) is not type(first) or o.observer != first.observer for o in orgs):
+        raise ValueError("whole_belief: organisations of one kind and observer field, one per place")
+    reach = np.zeros(L.n_places)
+    for p, org in enumerate(orgs):
+        r = org.hidden_reach()
+        reach[p] = obs.reach.get(org.observer, 0.0) if r is None else r
+    hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
+    return Belief(obs.whole_visible_estimate(first.observer), hidden)
