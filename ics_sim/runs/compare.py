@@ -56,14 +56,16 @@ from ics_sim.runs.futures import sample_futures
 from ics_sim.runs.seeds import replicate_seed
 
 #: the outcomes headlined by default: the four ICS aims (population health; inequalities in
-#: outcomes and access; productivity and value for money; social and economic development, when
-#: switched on with ``sed.enabled``), coordination (duplication, decision delay) and the running
-#: cost of partnership working
+#: outcomes and access; productivity and value for money, read from the money wasted on duplicated
+#: care and spent on running the partnership, since every option spends the same budget; social
+#: and economic development, when switched on with ``sed.enabled``), coordination (duplication,
+#: decision delay) and the running cost of partnership working. ``health_gain_per_million_gbp`` is
+#: not a default: a health change near zero divided by a decade's spending is mostly noise, and
+#: read as "life-years per £ million" it looked like a cost-effectiveness figure it is not.
 DEFAULT_OUTCOMES: tuple[str, ...] = (
     "hle_mean",
     "hle_sii",
     "unmet_need",
-    "health_gain_per_million_gbp",
     "duplicated_spend_gbp",
     "decision_delay_months",
     "transaction_cost_gbp",
@@ -75,7 +77,7 @@ AIM: dict[str, str] = {
     "unmet_need": "Inequalities (access)",
     "health_gain_per_million_gbp": "Value for money",
     "external_funding_gbp": "Social and economic development",
-    "duplicated_spend_gbp": "Coordination",
+    "duplicated_spend_gbp": "Coordination and value for money",
     "decision_delay_months": "Coordination",
     "transaction_cost_gbp": "Cost of partnership working",
 }
