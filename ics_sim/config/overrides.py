@@ -40,7 +40,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ics_sim.config import schema
 from ics_sim.config.labels import is_safe_label
-from ics_sim.config.paths import CONFIG_DIR
+from ics_sim.config.paths import CONFIG_DIR, NOT_GROUPS
 from ics_sim.config.validate import (
     ConfigError,
     coerce,
@@ -72,7 +72,7 @@ def group_options() -> dict[str, tuple[str, ...]]:
     """Every config group of the package and its options (the YAML files in its folder)."""
     root = config_dir()
     out = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in ("hydra", "__pycache__")):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in NOT_GROUPS):
         out[folder.name] = tuple(sorted(f.stem for f in folder.glob("*.yaml")))
     return out
 

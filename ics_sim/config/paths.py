@@ -19,3 +19,8 @@ def _config_dir() -> Path:
 
 #: the package's configs (config groups load only from here)
 CONFIG_DIR = _config_dir()
+
+#: folders of ``configs/`` that are not config groups: Hydra's own settings, and the workshop
+#: dashboard's teaching scenarios (``configs/workshop/*.yaml``, read by
+#: :mod:`ics_sim.views.dashboard.scenarios`; a scenario is a set of overrides, not a group option)
+NOT_GROUPS = ("hydra", "workshop", "__pycache__")

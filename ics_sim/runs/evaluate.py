@@ -30,6 +30,7 @@ import math
 from typing import Any
 
 from ics_sim.config import CONFIG_DIR
+from ics_sim.config.paths import NOT_GROUPS
 from ics_sim.config.schema import Config
 
 #: summary fields that describe the run rather than measure an outcome
@@ -37,8 +38,9 @@ _NOT_OUTCOMES = frozenset({"seed", "years", "replicate"})
 
 
 def config_groups() -> list[str]:
-    """The config groups a preset can be chosen for (folders of ``configs/``, except ``hydra``)."""
-    return sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")) and p.name != "hydra")
+    """The config groups a preset can be chosen for (folders of ``configs/``, except ``hydra`` and
+    ``workshop``: :data:`ics_sim.config.paths.NOT_GROUPS`)."""
+    return sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")) and p.name not in NOT_GROUPS)
 
 
 def _leaf_paths(cls: type, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -1,0 +1,120 @@
+"""The dashboard's pieces, in plain Solara: monitors, controls generated from the schema, the run
+controls, the views and the Info panel.
+
+Mesa's SolaraViz is built around one model rebuilt from keyword arguments and a DataCollector;
+here two settings step together on one seed and the measures come from the model's own
+:class:`~ics_sim.model.record.Recorder`, so the pieces are plain Solara components (the play loop
+follows Mesa's ``ModelController``: a threaded task that steps while playing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import solara
+
+from ics_sim.config import ConfigError
+from ics_sim.views.dashboard import figures
+from ics_sim.views.dashboard.controls import Control, apply, current_value
+from ics_sim.views.dashboard.scenarios import INFO_HEADINGS, INFO_KEYS, Scenario
+from ics_sim.views.dashboard.state import Arm, Session
+
+CARD_STYLE = {"min-width": "150px", "max-width": "190px", "flex": "1 1 150px"}
+
+
+@solara.component
+def MonitorCard(item: dict[str, Any], colour: str, label: str):
+    """A NetLogo-style monitor: the measure, its value and unit, and which way it moved."""
+    with solara.Card(margin=1, classes=[f"monitor-{item['metric']}", "monitor"], style=CARD_STYLE):
+        solara.HTML(tag="div", unsafe_innerHTML=f"<b>{item['label']}</b> <span style='color:{colour}'>({label})</span>",
+                    style="font-size:12px;line-height:1.2")
+        solara.HTML(tag="div", unsafe_innerHTML=f"<span class='monitor-value' style='font-size:22px;color:{colour}'>{item['text']}</span>"
+                    f" <span style='font-size:11px'>{item['unit']}</span>")
+        solara.HTML(tag="div", unsafe_innerHTML=f"<i class='monitor-words'>{item['words']}</i>", style="font-size:12px")
+
+
+@solara.component
+def Monitors(session: Session):
+    """The monitors of each setting, and with side by side the difference B - A."""
+    for i, arm in enumerate(session.arms):
+        with solara.Row(style={"flex-wrap": "wrap", "gap": "4px"}, classes=[f"monitors-{arm.label}"]):
+            for item in arm.monitors():
+                MonitorCard(item, figures.ARM_COLOURS[i], arm.label)
+    diffs = session.differences()
+    if diffs:
+        rows = "".join(
+            f"<tr class='difference-{d['metric']}'><td>{d['label']}</td><td style='text-align:right'>{d['difference']:+,.3g} {d['unit']}</td>"
+            f"<td><b>{d['verdict']}</b></td></tr>" for d in diffs
+        )
+        solara.HTML(tag="div", unsafe_innerHTML=(
+            f"<table class='differences' style='font-size:13px;border-spacing:10px 2px'><caption style='text-align:left'>"
+            f"<b>Difference {session.labels[1]} minus {session.labels[0]}</b> (same seed, month {session.month})</caption>{rows}</table>"))
+
+
+@solara.component
+def ControlWidget(control: Control, value: Any, on_value: Callable[[Any], None], disabled: bool):
+    """One control with its declared range, unit and tip."""
+    with solara.Column(gap="0px", classes=[f"control-{control.key.replace('.', '-')}"]):
+        if control.kind == "switch":
+            solara.Switch(label=control.label, value=bool(value), on_value=on_value, disabled=disabled)
+        elif control.kind == "choice":
+            solara.Select(label=control.label, values=list(control.choices), value=value, on_value=on_value, disabled=disabled, dense=True)
+        elif control.kind == "multi":
+            solara.SelectMultiple(label=control.label, values=list(value), all_values=list(control.choices), on_value=on_value,
+                                  disabled=disabled, dense=True)
+        else:
+            step = 1 if control.integer else (control.high - control.low) / 20
+            solara.SliderFloat(label=f"{control.label} ({control.unit}, {control.low:g}-{control.high:g})", value=float(value),
+                               min=control.low, max=control.high, step=step, on_value=on_value, disabled=disabled)
+        solara.Text(control.tip, style={"font-size": "11px", "color": "#555"})
+
+
+@solara.component
+def Controls(controls: list[Control], arm: Arm, settings: dict[str, Any], on_settings: Callable[[dict[str, Any]], None],
+             disabled: bool):
+    """The controls of one setting, showing its current values."""
+    for c in controls:
+        ControlWidget(c, current_value(arm.cfg, c), lambda v, c=c: on_settings(apply(settings, c, v)), disabled)
+
+
+@solara.component
+def InfoPanel(scenario: Scenario):
+    """The scenario's Info tab under NetLogo's headings."""
+    text = "\n\n".join(f"### {h}\n\n{scenario.info[k]}" for h, k in zip(INFO_HEADINGS, INFO_KEYS, strict=True))
+    solara.Markdown(f"## {scenario.title}\n\n{text}\n\n*Facilitator notes: `docs/workshop/{scenario.name}.md`.*")
+
+
+@solara.component
+def OutcomeCharts(session: Session):
+    """The outcome charts, redrawn every month (SVG)."""
+    with solara.Row(style={"flex-wrap": "wrap", "gap": "2px"}, classes=["outcome-charts"]):
+        for svg in figures.outcomes_svg(session.arms):
+            solara.HTML(tag="div", unsafe_innerHTML=svg)
+
+
+def view_figure(session: Session, view: str, place: int, measure: str, which: int):
+    """The matplotlib figure of a view (the PNG export, and the network and place views)."""
+    arm = session.arms[min(which, len(session.arms) - 1)]
+    if view == "Network":
+        return figures.network_figure(arm, place)
+    if view == "Places":
+        return figures.places_figure(arm, measure)
+    return figures.outcomes_figure(session.arms)
+
+
+@solara.component
+def ViewFigure(session: Session, view: str, place: int, measure: str, which: int, version: int):
+    """A matplotlib view as an image, drawn again only when ``version`` or the choice changes."""
+    def draw() -> bytes:
+        with session.lock:
+            fig = view_figure(session, view, place, measure, which)
+        return figures.png_bytes(fig, dpi=80)
+
+    png = solara.use_memo(draw, [id(session), version, view, place, measure, which])
+    solara.Image(png, classes=[f"view-{view.lower()}"])
+
+
+def config_error_text(exc: ConfigError) -> str:
+    """The one line the page shows for a setting that cannot run."""
+    return f"This setting cannot run: {exc}"
