@@ -37,7 +37,7 @@ def solara_args(args: argparse.Namespace) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
-        from solara.__main__ import main as solara_main
+        from solara.__main__ import cli as solara_cli
     except ModuleNotFoundError:
         sys.exit("the dashboard needs Solara: pip install 'ics_sim[dashboard]'")
     if args.host not in LOCAL:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
               "this computer.", file=sys.stderr)
     shown = "127.0.0.1" if args.host in LOCAL else args.host
     print(f"ics_sim workshop dashboard: open http://{shown}:{args.port} in a browser (Ctrl+C stops it)", flush=True)
-    solara_main(solara_args(args), prog_name="ics-sim-dashboard")
+    solara_cli(solara_args(args), prog_name="ics-sim-dashboard")
 
 
 if __name__ == "__main__":

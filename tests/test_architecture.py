@@ -16,7 +16,8 @@ LAYERS = [
     ("runs", ("ics_sim.runs",)),
     ("analysis", ("ics_sim.analysis",)),
     ("views", ("ics_sim.views",)),
-    ("entry", ("ics_sim.__main__", "ics_sim.__init__", "ics_sim.batch", "ics_sim.aggregate", "ics_sim.calibration")),
+    ("entry", ("ics_sim.__main__", "ics_sim.__init__", "ics_sim.batch", "ics_sim.aggregate", "ics_sim.calibration",
+               "ics_sim.dashboard")),
 ]
 
 

@@ -68,13 +68,17 @@ def Page():
         tick.value += 1
 
     def play():
+        # months fall due on a fixed clock (not "sleep after each step"), so the time the page
+        # takes to redraw does not slow the play below the chosen speed
+        due = time.perf_counter()
         while playing.value and not session.done:
             t = time.perf_counter()
             with session.lock:
                 session.step(1)
             last_step.value = time.perf_counter() - t
             bump()
-            time.sleep(max(0.0, 1.0 / speed.value - (time.perf_counter() - t)))
+            due = max(due + 1.0 / speed.value, time.perf_counter() - 1.0 / speed.value)
+            time.sleep(max(0.0, due - time.perf_counter()))
         playing.value = False
 
     solara.lab.use_task(play, dependencies=[playing.value, session], prefer_threaded=True)
@@ -129,12 +133,15 @@ def Page():
         solara.Switch(label=f"Side by side: {scenario.label_a} and {scenario.label_b}", value=side.value, on_value=set_side,
                       classes=["side-by-side"])
         if side.value:
-            solara.ToggleButtonsSingle(value=which.value, values=[0, 1], on_value=lambda v: setattr(which, "value", v),
-                                       children=[solara.Button(f"Set {scenario.label_a}"), solara.Button(f"Set {scenario.label_b}")])
+            solara.Text("The controls below change:")
+            solara.ToggleButtonsSingle(value=[scenario.label_a, scenario.label_b][which.value],
+                                       values=[scenario.label_a, scenario.label_b],
+                                       on_value=lambda v: setattr(which, "value", [scenario.label_a, scenario.label_b].index(v)),
+                                       classes=["which-setting"])
         if error.value:
             solara.Error(label=error.value, classes=["config-error"])
         solara.Button("Reset settings to the scenario", on_click=reset_settings, outlined=True, classes=["reset-settings"])
-        solara.Markdown(f"**Settings of {arm.label}**")
+        C.markdown(f"**Settings of {arm.label}**")
         C.Controls(workshop_controls(), arm, settings, lambda s: guarded(lambda: session.change(which.value, s)), playing.value)
         if per_place_supported():
             for p in arm.model.layout.place_names:
@@ -142,7 +149,7 @@ def Page():
                            playing.value)
 
     with solara.Column(style={"padding": "6px"}):
-        solara.Markdown(f"## {scenario.title}")
+        C.markdown(f"## {scenario.title}")
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Button("Step a month", on_click=lambda: step(1), disabled=playing.value or done, color="primary")
             solara.Button("Step a year", on_click=lambda: step(12), disabled=playing.value or done, color="primary")
@@ -156,11 +163,11 @@ def Page():
                             classes=["seed"])
         solara.Text(counter, classes=["month-counter"], style={"font-size": "16px", "font-weight": "bold"})
         with session.lock:
-            C.Monitors(session)
+            C.Monitors(session, tick.value)
         solara.ToggleButtonsSingle(value=view.value, values=VIEWS, on_value=lambda v: setattr(view, "value", v))
         if view.value == "Outcomes":
             with session.lock:
-                C.OutcomeCharts(session)
+                C.OutcomeCharts(session, tick.value)
         elif view.value == "Info":
             C.InfoPanel(scenario)
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import markdown as md
 import solara
 
 from ics_sim.config import ConfigError
@@ -20,7 +21,14 @@ from ics_sim.views.dashboard.controls import Control, apply, current_value
 from ics_sim.views.dashboard.scenarios import INFO_HEADINGS, INFO_KEYS, Scenario
 from ics_sim.views.dashboard.state import Arm, Session
 
-CARD_STYLE = {"min-width": "150px", "max-width": "190px", "flex": "1 1 150px"}
+
+def markdown(text: str):
+    """Markdown as HTML rendered on the server (solara.Markdown loads KaTeX from a CDN for maths,
+    which a workshop room without internet does not have)."""
+    return solara.HTML(tag="div", unsafe_innerHTML=md.markdown(text), classes=["markdown"])
+
+
+CARD_STYLE = {"min-width": "118px", "max-width": "150px", "flex": "1 1 118px", "padding": "4px"}
 
 
 @solara.component
@@ -28,15 +36,16 @@ def MonitorCard(item: dict[str, Any], colour: str, label: str):
     """A NetLogo-style monitor: the measure, its value and unit, and which way it moved."""
     with solara.Card(margin=1, classes=[f"monitor-{item['metric']}", "monitor"], style=CARD_STYLE):
         solara.HTML(tag="div", unsafe_innerHTML=f"<b>{item['label']}</b> <span style='color:{colour}'>({label})</span>",
-                    style="font-size:12px;line-height:1.2")
-        solara.HTML(tag="div", unsafe_innerHTML=f"<span class='monitor-value' style='font-size:22px;color:{colour}'>{item['text']}</span>"
+                    style="font-size:11px;line-height:1.15")
+        solara.HTML(tag="div", unsafe_innerHTML=f"<span class='monitor-value' style='font-size:19px;color:{colour}'>{item['text']}</span>"
                     f" <span style='font-size:11px'>{item['unit']}</span>")
-        solara.HTML(tag="div", unsafe_innerHTML=f"<i class='monitor-words'>{item['words']}</i>", style="font-size:12px")
+        solara.HTML(tag="div", unsafe_innerHTML=f"<i class='monitor-words'>{item['words']}</i>", style="font-size:11px")
 
 
 @solara.component
-def Monitors(session: Session):
-    """The monitors of each setting, and with side by side the difference B - A."""
+def Monitors(session: Session, version: int):
+    """The monitors of each setting, and with side by side the difference B - A (``version``
+    changes with every step, so the cards are drawn again)."""
     for i, arm in enumerate(session.arms):
         with solara.Row(style={"flex-wrap": "wrap", "gap": "4px"}, classes=[f"monitors-{arm.label}"]):
             for item in arm.monitors():
@@ -65,8 +74,9 @@ def ControlWidget(control: Control, value: Any, on_value: Callable[[Any], None],
                                   disabled=disabled, dense=True)
         else:
             step = 1 if control.integer else (control.high - control.low) / 20
-            solara.SliderFloat(label=f"{control.label} ({control.unit}, {control.low:g}-{control.high:g})", value=float(value),
-                               min=control.low, max=control.high, step=step, on_value=on_value, disabled=disabled)
+            solara.Text(f"{control.label} ({control.unit}, {control.low:g} to {control.high:g})", style={"font-size": "13px"})
+            solara.SliderFloat(label="", value=float(value), min=control.low, max=control.high, step=step, on_value=on_value,
+                               disabled=disabled)
         solara.Text(control.tip, style={"font-size": "11px", "color": "#555"})
 
 
@@ -82,12 +92,12 @@ def Controls(controls: list[Control], arm: Arm, settings: dict[str, Any], on_set
 def InfoPanel(scenario: Scenario):
     """The scenario's Info tab under NetLogo's headings."""
     text = "\n\n".join(f"### {h}\n\n{scenario.info[k]}" for h, k in zip(INFO_HEADINGS, INFO_KEYS, strict=True))
-    solara.Markdown(f"## {scenario.title}\n\n{text}\n\n*Facilitator notes: `docs/workshop/{scenario.name}.md`.*")
+    markdown(f"## {scenario.title}\n\n{text}\n\n*Facilitator notes: `docs/workshop/{scenario.name}.md`.*")
 
 
 @solara.component
-def OutcomeCharts(session: Session):
-    """The outcome charts, redrawn every month (SVG)."""
+def OutcomeCharts(session: Session, version: int):
+    """The outcome charts, redrawn every month (SVG; ``version`` changes with every step)."""
     with solara.Row(style={"flex-wrap": "wrap", "gap": "2px"}, classes=["outcome-charts"]):
         for svg in figures.outcomes_svg(session.arms):
             solara.HTML(tag="div", unsafe_innerHTML=svg)

@@ -16,8 +16,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from ics_sim.config import schema
-from ics_sim.config import ConfigError
+from ics_sim.config import ConfigError, schema
 from ics_sim.config.overrides import GROUP_KEYS, group_options, unused_keys
 
 #: the schema keys a workshop varies, in the order of the page

@@ -34,7 +34,7 @@ class Monitor:
     digits: int = 2
 
 
-#: the monitors of the issue, in the order of the page
+#: the monitors of the issue, in the order of the page, and the deadlocked meetings (scenarios 3 and 6)
 MONITORS: tuple[Monitor, ...] = (
     Monitor("hle_gap_q1_q5", "HLE gap, least vs most deprived fifth", "years", 1.0, 2),
     Monitor("unmet_need_hidden", "Hidden need unmet", "% of hidden need", 100.0, 1),
@@ -43,6 +43,7 @@ MONITORS: tuple[Monitor, ...] = (
     Monitor("decision_delay_months", "Decision delay", "months from April", 1.0, 1),
     Monitor("trust_mean", "Trust between partners", "0-1", 1.0, 3),
     Monitor("vcse_survival", "VCSE bodies operating", "% of those at the start", 100.0, 0),
+    Monitor("deadlocks", "Deadlocked meetings so far", "meetings", 1.0, 0),
 )
 
 #: the outcomes plotted over time (system level)
@@ -188,8 +189,8 @@ class Session:
         arms = self._build(self.settings, seed)  # raises before anything changes
         self.seed = seed
         self.arms = arms
+        self._runs += 1
         for arm in arms:
-            self._runs += 1
             self.archive.append((f"{self.name}-run{self._runs}-{arm.label}", arm))
 
     def change(self, which: int, settings: dict[str, Any] | None) -> None:
