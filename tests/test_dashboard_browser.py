@@ -76,7 +76,7 @@ def _month(page) -> int:
 
 
 def _monitor(page, arm: str, metric: str) -> str:
-    return page.locator(f".monitors-{arm.replace(' ', '.')} .monitor-{metric} .monitor-value").inner_text()
+    return page.locator(f".monitors-{arm.replace(' ', '-')} .monitor-{metric} .monitor-value").inner_text()
 
 
 class Browser:

@@ -54,7 +54,8 @@ def Page():
     scenario = scenarios[name.value]
     side = solara.use_reactive(True)
     session = solara.use_memo(lambda: new_session(scenario, side.value), [name.value])
-    tick = solara.use_reactive(0)
+    tick = solara.use_reactive(0)  # every step: only the Live part of the page reads it
+    version = solara.use_reactive(0)  # a change of setting, seed or a finished run: the whole page
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(5)
     error = solara.use_reactive("")
@@ -64,8 +65,10 @@ def Page():
     measure = solara.use_reactive("hle")
     last_step = solara.use_reactive(0.0)
 
-    def bump():
+    def bump(whole: bool = False):
         tick.value += 1
+        if whole or session.done:
+            version.value += 1
 
     def play():
         # months fall due on a fixed clock (not "sleep after each step"), so the time the page
@@ -96,7 +99,7 @@ def Page():
             error.value = ""
         except ConfigError as exc:
             error.value = C.config_error_text(exc)
-        bump()
+        bump(whole=True)
 
     def reset():
         playing.value = False
@@ -123,9 +126,8 @@ def Page():
         arms = list(session.arms)
         arm = arms[min(which.value, len(arms) - 1)]
         settings = session.settings[min(which.value, len(arms) - 1)]
-        counter = month_text(session)
         done = session.done
-    _ = tick.value  # re-render on every step
+    _ = version.value  # the whole page is drawn again when a setting changes; a step redraws Live only
 
     solara.Title("ics_sim workshop dashboard")
     with solara.Sidebar():
@@ -161,30 +163,44 @@ def Page():
             solara.InputInt(label="Seed", value=session.seed, on_value=lambda v: (setattr(playing, "value", False),
                             guarded(lambda: session.reset(int(v or 0)))), dense=True, style={"max-width": "110px"},
                             classes=["seed"])
-        solara.Text(counter, classes=["month-counter"], style={"font-size": "16px", "font-weight": "bold"})
-        with session.lock:
-            C.Monitors(session, tick.value)
+        LiveMonitors(session, tick, last_step)
         solara.ToggleButtonsSingle(value=view.value, values=VIEWS, on_value=lambda v: setattr(view, "value", v))
-        if view.value == "Outcomes":
-            with session.lock:
-                C.OutcomeCharts(session, tick.value)
-        elif view.value == "Info":
-            C.InfoPanel(scenario)
-        else:
-            with solara.Row():
-                if view.value == "Network":
-                    solara.Select(label="Place table", values=arm.model.layout.place_names,
-                                  value=arm.model.layout.place_names[place.value],
-                                  on_value=lambda v: setattr(place, "value", arm.model.layout.place_names.index(v)), dense=True)
-                else:
-                    solara.Select(label="Colour by", values=list(PLACE_MEASURES), value=measure.value,
-                                  on_value=lambda v: setattr(measure, "value", v), dense=True)
-            if playing.value and session.month % 12:
-                solara.Text("(redrawn each simulated year while playing)")
-            C.ViewFigure(session, view.value, place.value, measure.value, which.value,
-                         (-1 - session.month // 12) if playing.value else tick.value)
+        with solara.Row():
+            if view.value == "Network":
+                solara.Select(label="Place table", values=arm.model.layout.place_names,
+                              value=arm.model.layout.place_names[place.value],
+                              on_value=lambda v: setattr(place, "value", arm.model.layout.place_names.index(v)), dense=True)
+            elif view.value == "Places":
+                solara.Select(label="Colour by", values=list(PLACE_MEASURES), value=measure.value,
+                              on_value=lambda v: setattr(measure, "value", v), dense=True)
+        LiveView(session, tick, view.value, place.value, measure.value, which.value, scenario)
         with solara.Row():
             solara.FileDownload(lambda: session.export_csv(), filename=f"{scenario.name}_runs.csv", label="Export runs (CSV)")
             solara.FileDownload(lambda: png_bytes(C.view_figure(session, view.value, place.value, measure.value, which.value)),
                                 filename=f"{scenario.name}_{view.value.lower()}_month{session.month}.png", label="Export view (PNG)")
-        solara.Text(f"last step took {last_step.value * 1000:.0f} ms", classes=["step-time"], style={"font-size": "11px", "color": "#777"})
+
+
+@solara.component
+def LiveMonitors(session: Session, tick, last_step):
+    """What changes every simulated month at the top: the month counter, the monitors and the
+    difference B - A. Only the Live parts read ``tick``, so a step redraws them and not the page,
+    and each is one block of HTML: playing stays quick."""
+    _ = tick.value
+    with session.lock:
+        counter = month_text(session)
+        monitors = C.monitors_html(session)
+    solara.Text(counter, classes=["month-counter"], style={"font-size": "16px", "font-weight": "bold"})
+    solara.HTML(tag="div", unsafe_innerHTML=monitors)
+    solara.Text(f"last step took {last_step.value * 1000:.0f} ms", classes=["step-time"], style={"font-size": "11px", "color": "#777"})
+
+
+@solara.component
+def LiveView(session: Session, tick, view: str, place: int, measure: str, which: int, scenario: Scenario):
+    """The current view, redrawn every simulated month (SVG), or the scenario's Info."""
+    _ = tick.value
+    if view == "Info":
+        C.InfoPanel(scenario)
+        return
+    with session.lock:
+        body = C.charts_html(session) if view == "Outcomes" else C.view_html(session, view, place, measure, which)
+    solara.HTML(tag="div", unsafe_innerHTML=body)

@@ -28,37 +28,34 @@ def markdown(text: str):
     return solara.HTML(tag="div", unsafe_innerHTML=md.markdown(text), classes=["markdown"])
 
 
-CARD_STYLE = {"min-width": "118px", "max-width": "150px", "flex": "1 1 118px", "padding": "4px"}
+def _card(item: dict[str, Any], colour: str, label: str) -> str:
+    return (f"<div class='monitor monitor-{item['metric']}' style='flex:1 1 112px;max-width:150px;padding:5px 7px;"
+            f"border-radius:4px;box-shadow:0 1px 3px rgba(0,0,0,.25);background:white'>"
+            f"<div style='font-size:11px;line-height:1.15'><b>{item['label']}</b> <span style='color:{colour}'>({label})</span></div>"
+            f"<div><span class='monitor-value' style='font-size:19px;color:{colour}'>{item['text']}</span> "
+            f"<span style='font-size:11px'>{item['unit']}</span></div>"
+            f"<div style='font-size:11px'><i class='monitor-words'>{item['words']}</i></div></div>")
 
 
-@solara.component
-def MonitorCard(item: dict[str, Any], colour: str, label: str):
-    """A NetLogo-style monitor: the measure, its value and unit, and which way it moved."""
-    with solara.Card(margin=1, classes=[f"monitor-{item['metric']}", "monitor"], style=CARD_STYLE):
-        solara.HTML(tag="div", unsafe_innerHTML=f"<b>{item['label']}</b> <span style='color:{colour}'>({label})</span>",
-                    style="font-size:11px;line-height:1.15")
-        solara.HTML(tag="div", unsafe_innerHTML=f"<span class='monitor-value' style='font-size:19px;color:{colour}'>{item['text']}</span>"
-                    f" <span style='font-size:11px'>{item['unit']}</span>")
-        solara.HTML(tag="div", unsafe_innerHTML=f"<i class='monitor-words'>{item['words']}</i>", style="font-size:11px")
-
-
-@solara.component
-def Monitors(session: Session, version: int):
-    """The monitors of each setting, and with side by side the difference B - A (``version``
-    changes with every step, so the cards are drawn again)."""
+def monitors_html(session: Session) -> str:
+    """The NetLogo-style monitor cards of each setting (value, unit, which way it moved over the
+    last year) and, side by side, the difference B - A with a verdict: one block of HTML, so a
+    step sends the browser one update rather than one per card."""
+    parts = []
     for i, arm in enumerate(session.arms):
-        with solara.Row(style={"flex-wrap": "wrap", "gap": "4px"}, classes=[f"monitors-{arm.label}"]):
-            for item in arm.monitors():
-                MonitorCard(item, figures.ARM_COLOURS[i], arm.label)
+        cards = "".join(_card(item, figures.ARM_COLOURS[i], arm.label) for item in arm.monitors())
+        parts.append(f"<div class='monitors-{arm.label.replace(' ', '-')}' style='display:flex;flex-wrap:wrap;gap:6px;"
+                     f"margin:4px 0'>{cards}</div>")
     diffs = session.differences()
     if diffs:
         rows = "".join(
             f"<tr class='difference-{d['metric']}'><td>{d['label']}</td><td style='text-align:right'>{d['difference']:+,.3g} {d['unit']}</td>"
             f"<td><b>{d['verdict']}</b></td></tr>" for d in diffs
         )
-        solara.HTML(tag="div", unsafe_innerHTML=(
-            f"<table class='differences' style='font-size:13px;border-spacing:10px 2px'><caption style='text-align:left'>"
-            f"<b>Difference {session.labels[1]} minus {session.labels[0]}</b> (same seed, month {session.month})</caption>{rows}</table>"))
+        parts.append(f"<table class='differences' style='font-size:13px;border-spacing:10px 2px'><caption style='text-align:left'>"
+                     f"<b>Difference {session.labels[1]} minus {session.labels[0]}</b> (same seed, month {session.month})</caption>"
+                     f"{rows}</table>")
+    return "".join(parts)
 
 
 @solara.component
@@ -95,12 +92,10 @@ def InfoPanel(scenario: Scenario):
     markdown(f"## {scenario.title}\n\n{text}\n\n*Facilitator notes: `docs/workshop/{scenario.name}.md`.*")
 
 
-@solara.component
-def OutcomeCharts(session: Session, version: int):
-    """The outcome charts, redrawn every month (SVG; ``version`` changes with every step)."""
-    with solara.Row(style={"flex-wrap": "wrap", "gap": "2px"}, classes=["outcome-charts"]):
-        for svg in figures.outcomes_svg(session.arms):
-            solara.HTML(tag="div", unsafe_innerHTML=svg)
+def charts_html(session: Session) -> str:
+    """The outcome charts (SVG) in one block of HTML."""
+    return ("<div class='outcome-charts' style='display:flex;flex-wrap:wrap;gap:2px'>"
+            + "".join(f"<div>{svg}</div>" for svg in figures.outcomes_svg(session.arms)) + "</div>")
 
 
 def view_figure(session: Session, view: str, place: int, measure: str, which: int):
@@ -113,16 +108,12 @@ def view_figure(session: Session, view: str, place: int, measure: str, which: in
     return figures.outcomes_figure(session.arms)
 
 
-@solara.component
-def ViewFigure(session: Session, view: str, place: int, measure: str, which: int, version: int):
-    """A matplotlib view as an image, drawn again only when ``version`` or the choice changes."""
-    def draw() -> bytes:
-        with session.lock:
-            fig = view_figure(session, view, place, measure, which)
-        return figures.png_bytes(fig, dpi=80)
-
-    png = solara.use_memo(draw, [id(session), version, view, place, measure, which])
-    solara.Image(png, classes=[f"view-{view.lower()}"])
+def view_html(session: Session, view: str, place: int, measure: str, which: int) -> str:
+    """The network or the places view as SVG in HTML; the PNG export draws the same view with
+    matplotlib (:func:`view_figure`)."""
+    arm = session.arms[min(which, len(session.arms) - 1)]
+    svg = figures.network_svg(arm, place) if view == "Network" else figures.places_svg(arm, measure)
+    return f"<div class='view-{view.lower()}'>{svg}</div>"
 
 
 def config_error_text(exc: ConfigError) -> str:

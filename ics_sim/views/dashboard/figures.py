@@ -220,3 +220,88 @@ def outcomes_svg(arms: list[Arm]) -> list[str]:
         out.append(line_chart_svg([a.series(metric) * scale for a in arms], [a.label for a in arms],
                                   title, unit, arms[0].years))
     return out
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def network_svg(arm: Arm, place: int = 0, width: int = 760, height: int = 470) -> str:
+    """The place table of :func:`network_figure` as SVG (drawn in a millisecond, so the page can
+    redraw it every month while playing)."""
+    part = arm.model.partnerships[place]
+    roles = {s.label: s.role for s in part.seats}
+    cx, cy, r = width / 2, height / 2 + 12, min(width, height) * 0.34
+    angle = np.linspace(0, 2 * np.pi, len(MEMBER_KEYS), endpoint=False) + np.pi / 2
+    pos = {k: (cx + r * np.cos(a), cy - r * np.sin(a)) for k, a in zip(MEMBER_KEYS, angle, strict=True)}
+    title = (f"{arm.model.layout.place_names[place]} place table ({part.form.replace('_', ' ')}), month {arm.month}, "
+             f"{arm.label}: line width = trust between the pair (0-1); mean trust {part.mean_trust():.2f}")
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="network" '
+           f'style="font-family:sans-serif;font-size:11px">',
+           f'<text x="{cx}" y="16" text-anchor="middle" style="font-size:12.5px;font-weight:bold">{_esc(title)}</text>']
+    for (a, b), t in zip(MEMBER_PAIRS, part.pair_trust(), strict=True):
+        if np.isfinite(t):
+            (x0, y0), (x1, y1) = pos[a], pos[b]
+            out.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="#333" '
+                       f'stroke-opacity="{0.15 + 0.8 * float(t):.2f}" stroke-width="{0.5 + 6 * float(t):.2f}"/>')
+    for k in MEMBER_KEYS:
+        x, y = pos[k]
+        role = roles.get(k)
+        colour = KIND_COLOURS[k] if role else "#dddddd"
+        fill = colour if role == "vote" else "white"
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="15" fill="{fill}" stroke="{colour}" stroke-width="4"/>')
+        where = "(vote)" if role == "vote" else "(voice)" if role == "voice" else "(not at the table)"
+        lx, ly = cx + (x - cx) * 1.3, cy + (y - cy) * 1.22
+        out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="middle">{KIND_NAMES[k]}</text>'
+                   f'<text x="{lx:.1f}" y="{ly + 13:.1f}" text-anchor="middle" fill="#555">{where}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def places_svg(arm: Arm, measure: str = "hle", width: int = 760, height: int = 470) -> str:
+    """The places and neighbourhoods of :func:`places_figure` as SVG, with a colour key."""
+    label, scale, cmap = PLACE_MEASURES[measure]
+    model, L = arm.model, arm.model.layout
+    if arm.month > 0:
+        values = model.recorder.data[("neighbourhood", measure)][-1] * scale
+    elif measure == "hle":
+        values = model.population.hle * scale
+    else:
+        values = np.full(L.n_neighbourhoods, np.nan)
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    hi = hi if hi > lo else lo + 1e-6
+    colours = mpl.colormaps[cmap]
+
+    def colour(v: float) -> str:
+        return mpl.colors.to_hex(colours((v - lo) / (hi - lo))) if np.isfinite(v) else "#eeeeee"
+
+    rows = int(max(np.bincount(L.nb_place)))
+    left, top, bottom, key = 30, 30, 46, 90
+    cw = (width - left - key) / L.n_places
+    ch = (height - top - bottom) / rows
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="places" '
+           f'style="font-family:sans-serif;font-size:11px">',
+           f'<text x="{width / 2}" y="16" text-anchor="middle" style="font-size:12.5px;font-weight:bold">'
+           f'{_esc(label)} by neighbourhood, month {arm.month} ({_esc(arm.label)}); most deprived at the bottom</text>']
+    for p, name in enumerate(L.place_names):
+        idx = np.flatnonzero(L.nb_place == p)
+        idx = idx[np.argsort(L.nb_rank[idx])]
+        for row, n in enumerate(idx):
+            y = height - bottom - (row + 1) * ch
+            out.append(f'<rect x="{left + p * cw + 3:.1f}" y="{y + 1:.1f}" width="{cw - 6:.1f}" height="{ch - 2:.1f}" '
+                       f'fill="{colour(values[n])}"><title>{_esc(L.nb_names[n])}: {values[n]:.1f}</title></rect>')
+        people = L.nb_population[idx].sum()
+        out.append(f'<text x="{left + (p + 0.5) * cw:.1f}" y="{height - bottom + 15}" text-anchor="middle">{_esc(name)}</text>'
+                   f'<text x="{left + (p + 0.5) * cw:.1f}" y="{height - bottom + 29}" text-anchor="middle" fill="#555">'
+                   f'{people / 1000:,.0f} thousand people</text>')
+    kx = width - key + 20
+    for i in range(50):  # the colour key, high at the top
+        v = hi - (hi - lo) * i / 49
+        out.append(f'<rect x="{kx}" y="{top + i * (height - top - bottom) / 50:.1f}" width="16" '
+                   f'height="{(height - top - bottom) / 50 + 0.5:.1f}" fill="{colour(v)}"/>')
+    out.append(f'<text x="{kx + 20}" y="{top + 9}">{hi:.1f}</text><text x="{kx + 20}" y="{height - bottom}">{lo:.1f}</text>')
+    out.append(f'<text transform="translate({kx + 60},{(top + height - bottom) / 2}) rotate(90)" text-anchor="middle">'
+               f'{_esc(label)}</text>')
+    out.append("</svg>")
+    return "".join(out)
