@@ -29,10 +29,10 @@ def markdown(text: str):
 
 
 def _card(item: dict[str, Any], colour: str, label: str) -> str:
-    return (f"<div class='monitor monitor-{item['metric']}' style='flex:1 1 112px;max-width:150px;padding:5px 7px;"
+    return (f"<div class='monitor monitor-{item['metric']}' style='flex:1 1 96px;max-width:128px;padding:4px 6px;"
             f"border-radius:4px;box-shadow:0 1px 3px rgba(0,0,0,.25);background:white'>"
             f"<div style='font-size:11px;line-height:1.15'><b>{item['label']}</b> <span style='color:{colour}'>({label})</span></div>"
-            f"<div><span class='monitor-value' style='font-size:19px;color:{colour}'>{item['text']}</span> "
+            f"<div><span class='monitor-value' style='font-size:17px;color:{colour}'>{item['text']}</span> "
             f"<span style='font-size:11px'>{item['unit']}</span></div>"
             f"<div style='font-size:11px'><i class='monitor-words'>{item['words']}</i></div></div>")
 
