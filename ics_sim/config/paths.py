@@ -21,6 +21,7 @@ def _config_dir() -> Path:
 CONFIG_DIR = _config_dir()
 
 #: folders of ``configs/`` that are not config groups: Hydra's own settings, and the workshop
-#: dashboard's teaching scenarios (``configs/workshop/*.yaml``, read by
+#: dashboard's teaching scenarios (``configs/workshop/*.yml``: ``.yml`` so that Hydra, which reads
+#: ``.yaml``, does not offer them as a group either; read by
 #: :mod:`ics_sim.views.dashboard.scenarios`; a scenario is a set of overrides, not a group option)
 NOT_GROUPS = ("hydra", "workshop", "__pycache__")

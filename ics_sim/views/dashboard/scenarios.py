@@ -1,4 +1,4 @@
-"""The workshop's teaching scenarios: ``configs/workshop/*.yaml`` (packaged as ``ics_sim.configs``).
+"""The workshop's teaching scenarios: ``configs/workshop/*.yml`` (packaged as ``ics_sim.configs``).
 
 Each scenario file holds a title, setting A (``settings``: overrides exactly as on the command
 line, including the system), what setting B changes for the side-by-side comparison
@@ -124,4 +124,4 @@ def _read(path: Path) -> Scenario:
 def load_scenarios() -> dict[str, Scenario]:
     """Every scenario of the pack, by name, in the pack's order (file names sort as the running
     order: ``01_...``)."""
-    return {s.name: s for s in (_read(p) for p in sorted(workshop_dir().glob("*.yaml")))}
+    return {s.name: s for s in (_read(p) for p in sorted(workshop_dir().glob("*.yml")))}
