@@ -147,9 +147,14 @@ def test_page_loads_offline_and_a_year_moves_the_monitors(server, tmp_path):
             hidden_out = float(_monitor(page, "VCSE out", "unmet_need_hidden"))
             hidden_in = float(_monitor(page, "VCSE in", "unmet_need_hidden"))
             assert 0 < hidden_in < hidden_out <= 100, (hidden_in, hidden_out)
+            t0 = time.monotonic()
             page.get_by_role("button", name="Step a month").click()
             page.get_by_text(re.compile("Month 13 of 60")).wait_for(timeout=20_000)
             page.get_by_text("(same seed, month 13)").wait_for(timeout=20_000)  # the monitors were drawn again
+            latency = time.monotonic() - t0
+            step_ms = float(re.search(r"took (\d+) ms", page.locator(".step-time").inner_text()).group(1))
+            print(f"a month's step took {step_ms:.0f} ms on the server; click to redrawn monitors {latency:.2f} s")
+            assert step_ms < 500, f"a month's step held the page {step_ms:.0f} ms"
             b.shot("stepped")
 
             row = page.locator(".difference-unmet_need_hidden")
