@@ -19,8 +19,11 @@ def _config_dir() -> Path:
 
 #: the package's configs (config groups load only from here)
 CONFIG_DIR = _config_dir()
-#: folders of ``configs/`` that are not config groups: Hydra's own settings, and the leaders'
-#: question files (``configs/questions/*.yaml``, read by :mod:`ics_sim.runs.compare`)
-NOT_GROUPS = frozenset({"hydra", "questions", "__pycache__"})
+#: folders of ``configs/`` that are not config groups: Hydra's own settings, the leaders' question
+#: files (``configs/questions/*.yaml``, read by :mod:`ics_sim.runs.compare`) and the workshop
+#: dashboard's teaching scenarios (``configs/workshop/*.yml``: ``.yml`` so that Hydra, which reads
+#: ``.yaml``, does not offer them as a group either; read by
+#: :mod:`ics_sim.views.dashboard.scenarios`; a scenario is a set of overrides, not a group option)
+NOT_GROUPS = frozenset({"hydra", "questions", "workshop", "__pycache__"})
 #: the packaged question files of ``python -m ics_sim.compare``
 QUESTIONS_DIR = CONFIG_DIR / "questions"

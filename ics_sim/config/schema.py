@@ -422,7 +422,7 @@ class DecisionConfig:
 class DelegationConfig:
     """Delegation (subsidiarity) rule (MODEL.md section 5)."""
 
-    rule: str = param("subsidiarity", "-", choices=DELEGATION_RULES)
+    rule: str = param("subsidiarity", "-", choices=DELEGATION_RULES, help="how much of the NHS budget the ICB delegates to each place, and how that changes")
     share: float = param(0.5, "share of domain budget", 0.0, 1.0, "share of each NHS domain delegated to places (fixed)")
     max_share: float = param(0.8, "share", 0.0, 1.0, "largest share a place can hold (subsidiarity, earned autonomy)")
     initial_share: float = param(0.1, "share", 0.0, 1.0, "starting share under earned autonomy")
@@ -452,7 +452,7 @@ class DelegationConfig:
 class AllocationConfig:
     """How a budget holder divides money across the areas below it (MODEL.md section 5)."""
 
-    rule: str = param("need_weighted", "-", choices=ALLOCATION_RULES)
+    rule: str = param("need_weighted", "-", choices=ALLOCATION_RULES, help="how a budget holder divides money across the areas below it")
     hi_adjustment: float = param(
         0.3, "relative", 0.0, 2.0, "extra weight at the most deprived end under need_weighted_hi",
         "NHS England health inequalities adjustment (order of magnitude); assumption",
@@ -600,8 +600,8 @@ class Config:
     years: int = param(10, "years", 1, 50, "horizon")
     start_year: int = param(2025, "year", 2000, 2100, "calendar year of the first April")
     scenario: str = ""
-    chair: str = param("independent", "-", choices=CHAIRS)
-    decision_rule: str = param("majority", "-", choices=DECISION_RULES)
+    chair: str = param("independent", "-", choices=CHAIRS, help="who chairs the place table: an independent chair (moderates the opening proposal) or the ICB")
+    decision_rule: str = param("majority", "-", choices=DECISION_RULES, help="how the voting members of a place table agree a plan")
     replicates: int = param(1, "count", 1, 100_000, "replicates per setting in a sweep")
     system: SystemConfig = field(default_factory=SystemConfig)
     governance: GovernanceConfig = field(default_factory=GovernanceConfig)

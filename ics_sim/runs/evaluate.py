@@ -38,7 +38,8 @@ _NOT_OUTCOMES = frozenset({"seed", "years", "replicate"})
 
 
 def config_groups() -> list[str]:
-    """The config groups a preset can be chosen for (folders of ``configs/``, except ``hydra``)."""
+    """The config groups a preset can be chosen for (folders of ``configs/``, except those in
+    :data:`ics_sim.config.paths.NOT_GROUPS`: Hydra's settings, question files, workshop scenarios)."""
     return sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")) and p.name not in NOT_GROUPS)
 
 
