@@ -1,8 +1,8 @@
 """Batch runner for large designs: a table of settings x replicates on local worker processes.
 
 Hydra's multirun starts a job per setting, which is simple but slow for thousands of runs.
-:func:`run_batch` instead keeps a pool of worker processes (joblib; ``backend="loky"`` by default,
-or ``"dask"`` / ``"ray"`` to use a cluster), each of which composes a setting's config once,
+:func:`run_batch` instead keeps a pool of worker processes (joblib's ``loky`` by default, or a
+Dask or Ray cluster: :mod:`ics_sim.runs.backends`), each of which composes a setting's config once,
 runs its replicates with ``keep_model=False`` and returns only the summary (the monthly time
 series is not even recorded unless ``keep_timeseries=True``). The parent:
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import itertools
 import json
 import math
 import os
@@ -45,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from ics_sim.config import Config, ConfigError, load_config
+from ics_sim.runs.backends import check_backend, map_unordered
 from ics_sim.runs.factors import factors
 from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 from ics_sim.runs.seeds import replicate_seed
@@ -332,48 +332,6 @@ def _check_design(out_dir: Path, design: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(blob, indent=2))
 
 
-def _register_backend(backend: str) -> None:
-    """Make cluster backends available to joblib (``ray`` needs an explicit registration)."""
-    if backend == "ray":
-        try:
-            from ray.util.joblib import register_ray
-        except ImportError as exc:
-            raise ImportError("backend='ray' needs Ray: pip install 'ray[default]'") from exc
-        register_ray()
-    elif backend == "dask":
-        try:
-            import distributed  # noqa: F401
-        except ImportError as exc:
-            raise ImportError(
-                "backend='dask' needs dask.distributed and a running Client: pip install 'dask[distributed]', "
-                "then `from dask.distributed import Client; Client('scheduler-address:8786')` before run_batch"
-            ) from exc
-
-
-def _results(
-    parallel_cls: Any, delayed: Callable, workers: int, backend: str, tasks: Iterator[RunTask], block: int
-) -> Iterator[tuple[dict[str, Any], pd.DataFrame | None]]:
-    """Yield task results as workers finish them, whatever the backend supports.
-
-    loky, multiprocessing and threading stream results unordered; a backend that can only
-    return lists (Ray's joblib backend) is fed blocks of ``block`` tasks, so chunks are still
-    written as the batch goes.
-    """
-    for mode in ("generator_unordered", "generator"):
-        try:
-            parallel = parallel_cls(n_jobs=workers, backend=backend, return_as=mode, pre_dispatch="2*n_jobs")
-        except ValueError:
-            continue
-        yield from parallel(delayed(run_task)(t) for t in tasks)
-        return
-    parallel = parallel_cls(n_jobs=workers, backend=backend)
-    while True:
-        todo = list(itertools.islice(tasks, block))
-        if not todo:
-            return
-        yield from parallel(delayed(run_task)(t) for t in todo)
-
-
 def run_batch(
     settings: pd.DataFrame | Sequence[Mapping[str, Any]],
     replicates: int,
@@ -389,6 +347,7 @@ def run_batch(
     flush_seconds: float = 60.0,
     retry_failed: bool = True,
     on_chunk: Callable[[Path, int], None] | None = None,
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Run every setting x replicate of a design, resumably, on local or cluster workers.
 
@@ -400,9 +359,12 @@ def run_batch(
         replicates: replicates per setting; replicate ``r`` gets seed
             ``replicate_seed(base_seed, r)`` in every setting (common random numbers).
         out_dir: the batch folder (created); chunks, ``design.json`` and the lock live here.
-        workers: worker processes (``-1``: all cores). ``1`` runs in this process.
-        backend: a joblib backend: ``loky`` (processes, default), ``multiprocessing``,
-            ``threading``, ``dask`` (needs a running ``dask.distributed.Client``) or ``ray``.
+        workers: worker processes (``-1``: all cores). ``1`` runs in this process. With
+            ``dask`` or ``ray``: runs in flight at once (``-1``: twice the cluster's cores).
+        backend: where the runs execute (:mod:`ics_sim.runs.backends`): ``loky`` (local
+            processes, default), ``multiprocessing``, ``threading``, ``dask`` (the current
+            ``dask.distributed.Client``, or one connected to ``address``) or ``ray`` (the Ray this
+            process is connected to, else ``ray.init(address=address)``).
         chunk_size: runs per chunk file.
         base_seed: the base seed of the replicates.
         base_overrides: overrides applied to every setting (e.g. ``{"years": 5}``); a setting's
@@ -415,6 +377,9 @@ def run_batch(
             interruption loses little work.
         retry_failed: rerun keys whose earlier run failed.
         on_chunk: called with each chunk's path and the number of runs finished in this call.
+        address: ``dask``: the scheduler to connect to if there is no current client
+            (``"tcp://host:8786"``); ``ray``: passed to ``ray.init`` if Ray is not initialised
+            (``"auto"``, ``"host:6379"``; default ``RAY_ADDRESS`` or a local Ray).
 
     Returns:
         All runs in the folder (this call's and earlier ones'), one row per
@@ -426,8 +391,6 @@ def run_batch(
         ValueError: an invalid argument, or ``out_dir`` holds a different design.
         RuntimeError: another batch holds the folder's lock.
     """
-    from joblib import Parallel, delayed
-
     if int(replicates) < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
     if int(chunk_size) < 1:
@@ -436,7 +399,9 @@ def run_batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     design = normalise_settings(settings)
     base = {str(k): _plain(v) for k, v in (base_overrides or {}).items()}
-    _register_backend(backend)
+    if int(workers) == 0 or int(workers) < -1:
+        raise ValueError(f"workers must be -1 (all cores) or a positive number, got {workers}")
+    check_backend(backend, address)
 
     with _FolderLock(out_dir):
         _check_design(
@@ -499,7 +464,7 @@ def run_batch(
                        dynamic_ncols=True)
         try:
             if todo > 0:
-                for row, ts in _results(Parallel, delayed, workers, backend, tasks(), chunk_size):
+                for row, ts in map_unordered(run_task, tasks(), workers, backend, address):
                     buffer.append(row)
                     if ts is not None:
                         ts_buffer.append(ts)
@@ -546,7 +511,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--replicates", "-r", type=int, default=1)
     ap.add_argument("--out", "-o", type=Path, required=True, help="batch folder (resumes if it exists)")
     ap.add_argument("--workers", "-w", type=int, default=1, help="worker processes (-1: all cores)")
-    ap.add_argument("--backend", default="loky", help="joblib backend: loky, multiprocessing, dask, ray")
+    ap.add_argument("--backend", default="loky", help="loky (local processes), multiprocessing, threading, dask, ray")
+    ap.add_argument("--address", default=None, help="dask: scheduler address (tcp://host:8786); "
+                    "ray: cluster address (auto, host:6379; default RAY_ADDRESS or a local Ray)")
     ap.add_argument("--chunk-size", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0, help="base seed of the replicates")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every setting, e.g. years=5")
@@ -568,9 +535,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         df = run_batch(
             settings, args.replicates, args.out, workers=args.workers, backend=args.backend, chunk_size=args.chunk_size,
             base_seed=args.seed, base_overrides=base, keep_timeseries=args.keep_timeseries,
-            progress=not args.no_progress, max_runs=args.max_runs,
+            progress=not args.no_progress, max_runs=args.max_runs, address=args.address,
         )
-    except (ValueError, RuntimeError, ConfigError) as exc:
+    except (ValueError, RuntimeError, ConfigError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
