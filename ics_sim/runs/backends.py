@@ -13,11 +13,12 @@ million runs never holds a million futures and the caller can write results as t
   (``ray.init(...)`` before the batch), else on ``ray.init(address=address)`` (``"auto"``, a
   ``host:6379`` address, ``RAY_ADDRESS``, or none: a local Ray started and stopped here).
 
-Dask and Ray are used directly rather than through joblib's backends: joblib's Dask backend
-cannot stream results (it returns a whole list) and is only reachable through
-``parallel_config``, and Ray's joblib backend runs a multiprocessing pool of actors. Submitting
-tasks ourselves keeps ``workers`` (or, with ``workers=-1``, twice the cluster's cores) in flight
-and streams results in the order they finish, like the local pool.
+Dask and Ray are used directly rather than through joblib: joblib's Dask backend is registered
+only inside ``parallel_config(backend="dask")`` (``Parallel(backend="dask")`` alone fails with
+"Invalid backend"), and Ray's joblib backend runs a multiprocessing pool of Ray actors. Submitting
+tasks ourselves keeps ``workers`` tasks in flight (with ``workers=-1``, twice the cluster's cores,
+looked up every few seconds so workers that join later get work too), streams results in the order
+they finish like the local pool, and cancels what is queued when the batch is interrupted.
 
 The function and its tasks must be picklable by reference (a module-level function of an
 installed package), and the package must be importable on every worker.
@@ -26,7 +27,9 @@ installed package), and the package must be importable on every worker.
 from __future__ import annotations
 
 import itertools
+import math
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -115,6 +118,22 @@ def _joblib(fn: Callable[[T], R], items: Iterable[T], workers: int, backend: str
         yield from parallel(delayed(fn)(item) for item in block)
 
 
+class _Target:
+    """How many tasks to keep in flight: ``workers``, or twice the cluster's cores, looked up again
+    every ``every`` seconds (workers that join a cluster after the batch starts get work too)."""
+
+    def __init__(self, workers: int, cores: Callable[[], float], every: float = 5.0) -> None:
+        self.workers, self.cores, self.every = workers, cores, every
+        self.value, self.checked = 0, -math.inf
+
+    def __call__(self) -> int:
+        if self.workers > 0:
+            return self.workers
+        if time.monotonic() - self.checked > self.every:
+            self.value, self.checked = 2 * max(1, int(self.cores())), time.monotonic()
+        return self.value
+
+
 def _dask(fn: Callable[[T], R], items: Iterable[T], workers: int, address: str | None) -> Iterator[R]:
     from distributed import Client, as_completed, get_client
 
@@ -128,16 +147,16 @@ def _dask(fn: Callable[[T], R], items: Iterable[T], workers: int, address: str |
             "the batch) or address='tcp://scheduler:8786'"
         ) from exc
     try:
-        in_flight = workers if workers > 0 else 2 * max(1, sum(client.nthreads().values()))
+        target = _Target(workers, lambda: sum(client.nthreads().values()))
         todo = iter(items)
         # pure=False: two tasks with equal arguments are still two runs (Dask would merge them)
-        first = [client.submit(fn, item, pure=False) for item in itertools.islice(todo, in_flight)]
+        first = [client.submit(fn, item, pure=False) for item in itertools.islice(todo, target())]
         pending = as_completed(first, loop=client.loop)
         try:
             for future in pending:
                 result = future.result()
                 future.release()
-                for item in itertools.islice(todo, 1):
+                for item in itertools.islice(todo, max(1, target() - pending.count())):
                     pending.add(client.submit(fn, item, pure=False))
                 yield result
         finally:  # an interrupted batch (Ctrl-C, an error): stop what is still queued
@@ -159,16 +178,16 @@ def _ray(fn: Callable[[T], R], items: Iterable[T], workers: int, address: str | 
         started = True
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(fn)
-        in_flight = workers if workers > 0 else 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+        target = _Target(workers, lambda: ray.cluster_resources().get("CPU", 1))
         todo = iter(items)
-        pending = [remote.remote(item) for item in itertools.islice(todo, in_flight)]
+        pending = [remote.remote(item) for item in itertools.islice(todo, target())]
         try:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 result = ray.get(done[0])
-                pending += [remote.remote(item) for item in itertools.islice(todo, 1)]
+                pending += [remote.remote(item) for item in itertools.islice(todo, max(1, target() - len(pending)))]
                 yield result
-        finally:
+        finally:  # an interrupted batch: stop what is still queued
             for ref in pending:
                 ray.cancel(ref)
     finally:
