@@ -2,9 +2,12 @@
 
 Hydra's multirun starts a job per setting, which is simple but slow for thousands of runs.
 :func:`run_batch` instead keeps a pool of worker processes (joblib's ``loky`` by default, or a
-Dask or Ray cluster: :mod:`ics_sim.runs.backends`), each of which composes a setting's config once,
-runs its replicates with ``keep_model=False`` and returns only the summary (the monthly time
-series is not even recorded unless ``keep_timeseries=True``). The parent:
+Dask or Ray cluster: :mod:`ics_sim.runs.backends`) that run one replicate at a time with
+``keep_model=False`` and return only the summary (the monthly time series is not even recorded
+unless ``keep_timeseries=True``). The parent:
+
+* composes each setting's config once (Hydra, about 0.2 s) and sends it, pickled (about 5 kB),
+  with each of the setting's runs, so no worker composes configs;
 
 * keys every run by ``(setting_id, replicate)``; the seed of replicate ``r`` is
   :func:`ics_sim.runs.seeds.replicate_seed` of the base seed, the same for every setting (common
@@ -32,6 +35,7 @@ import copy
 import json
 import math
 import os
+import pickle
 import re
 import sys
 import time
@@ -143,7 +147,13 @@ def trim_memory() -> None:
 
 @dataclass(frozen=True)
 class RunTask:
-    """One run of a batch: a setting's overrides, the replicate and its seed."""
+    """One run of a batch: a setting's overrides, the replicate and its seed.
+
+    ``config`` is the setting's validated config, pickled (about 5 kB), as :func:`run_batch`
+    composes it once per setting in the parent; the worker then neither composes (0.2 s through
+    Hydra) nor copies it. Without it the worker composes the overrides itself (cached per process).
+    ``config_error`` is the error of a setting whose overrides are invalid.
+    """
 
     setting_id: Any
     replicate: int
@@ -151,6 +161,21 @@ class RunTask:
     overrides: tuple[tuple[str, Any], ...]
     keep_timeseries: bool | tuple[str, ...] = False
     factor_keys: tuple[str, ...] = ()
+    config: bytes = b""
+    config_error: str = ""
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _compose_pickled(overrides: Mapping[str, Any]) -> tuple[bytes, str]:
+    """A setting's config, validated and pickled for :class:`RunTask`, or the error it raises."""
+    try:
+        cfg, _ = load_config({str(k): _plain(v) for k, v in overrides.items()})
+    except Exception as exc:  # recorded on each of the setting's runs, as if the worker had failed
+        return b"", _error_text(exc)
+    return pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL), ""
 
 
 def run_task(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -172,7 +197,9 @@ def run_task(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
     row: dict[str, Any] = {"setting_id": task.setting_id, "replicate": int(task.replicate), "seed": int(task.seed)}
     ts = None
     try:
-        cfg = config_for(dict(task.overrides))
+        if task.config_error:
+            raise ConfigError(task.config_error)
+        cfg = pickle.loads(task.config) if task.config else config_for(dict(task.overrides))  # a fresh copy
         result = run_config(cfg, seed=int(task.seed), keep_model=False, timeseries=bool(task.keep_timeseries),
                             factor_keys=task.factor_keys)
         row.update(factors(cfg, task.factor_keys))
@@ -188,7 +215,7 @@ def run_task(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
         del result
     except Exception as exc:  # recorded, not raised: see docstring
         row["status"] = "failed"
-        row["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        row["error"] = task.config_error or _error_text(exc)
     trim_memory()
     row["elapsed_s"] = time.perf_counter() - t0
     row["cpu_s"] = time.process_time() - c0  # this worker's CPU time: unlike elapsed_s, not slowed by other load
@@ -421,18 +448,26 @@ def run_batch(
         # every setting carries a column for every key any setting overrides (from its resolved config)
         factor_keys = tuple(dict.fromkeys(k for _, o in design for k in o if k != "seed"))
 
+        # each setting's config is composed once, here, when its first run is handed out; worker
+        # caches (one per process, of bounded size) would compose it once per worker, and in
+        # replicate-major order a design of more settings than the cache holds would miss every time
+        composed: dict[int, tuple[bytes, str]] = {}
+
         def tasks() -> Iterator[RunTask]:
             n = 0
             for r in range(int(replicates)):  # replicate-major: every setting gets early replicates first
-                for sid, ovr in design:
+                for i, (sid, ovr) in enumerate(design):
                     if _key(sid, r) in done:
                         continue
                     if max_runs is not None and n >= max_runs:
                         return
                     merged = {**base, **ovr}
                     s0 = int(merged.pop("seed", base_seed))
+                    if i not in composed:
+                        composed[i] = _compose_pickled(merged)
                     n += 1
-                    yield RunTask(sid, r, replicate_seed(s0, r), tuple(merged.items()), keep, factor_keys)
+                    yield RunTask(sid, r, replicate_seed(s0, r), tuple(merged.items()), keep, factor_keys,
+                                  *composed[i])
 
         todo = total - n_done if max_runs is None else min(total - n_done, int(max_runs))
         buffer: list[dict[str, Any]] = []
