@@ -187,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
           f"2 workers {two['cpu_per_run']:.3f} s in each worker (+{two['parent_cpu_per_run']:.4f} s in the parent) "
           f"-> speed-up with a free core per worker about {cpu_speedup:.2f}x")
     # where the 2-worker wall time went: 2 cores x wall seconds, split into the runs themselves,
-    # the workers' own overhead (start-up imports, first config composition, unpickling, IPC),
-    # the parent (dispatch, results, chunks, progress bar) and the rest (idle, or other load)
+    # the workers' own overhead (start-up imports, unpickling, IPC), the parent (dispatch, config
+    # composition, results, chunks, progress bar) and the rest (idle, or other load)
     cap = 2 * two["seconds"]
     over = two["worker_total_cpu"] - two["run_cpu"]
     rest = cap - two["worker_total_cpu"] - two["parent_cpu"]
@@ -196,6 +196,11 @@ def main(argv: list[str] | None = None) -> int:
           f"+ worker overhead {over:.1f} ({100 * over / cap:.1f}%) + parent {two['parent_cpu']:.1f} "
           f"({100 * two['parent_cpu'] / cap:.1f}%) + idle or other load {rest:.1f} ({100 * rest / cap:.1f}%); "
           f"runs took {two['cpu_per_run'] / one['cpu_per_run']:.3f}x the CPU per run of the 1-worker case")
+    # the batch's own efficiency, free of other load and of CPU-per-run drift between the two
+    # phases: the same runs on 1 core (the runs + 1-worker bookkeeping) against 2 cores (the runs
+    # + the workers' overhead + the parent, shared by two cores)
+    own = (two["run_cpu"] + one["parent_cpu_per_run"] * two["runs"]) / ((two["run_cpu"] + over + two["parent_cpu"]) / 2)
+    print(f"  speed-up from the batch's own overheads alone (same CPU per run, a free core per worker): {own:.2f}x")
     status = 0
     if not args.skip_resume:
         rc = resume_check(args.runs, args.years, root)
