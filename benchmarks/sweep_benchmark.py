@@ -10,7 +10,9 @@ Prints, for N default runs (replicates of the default scenario, 10 years unless 
    with the share of CPU time the hypervisor stole meanwhile (on a shared 2-core machine any other
    load slows the 2-worker case, which has no spare core, more than the 1-worker case); and, as a
    check that does not depend on other load, the CPU time per run in the workers and in this
-   (parent) process, and the speed-up those imply if each worker has a core to itself;
+   (parent) process, and the speed-up those imply if each worker has a core to itself; and where
+   the 2-worker case's core-seconds went (the runs, the workers' start-up and task overhead, the
+   parent, and idle time or other load);
 2. resident memory (RSS): this process at the start, its peak (sampled every 0.5 s) and end, and
    each worker's RSS after its first and its last run, so growth over a long batch shows;
 3. interrupt-and-resume: a batch of N runs in a subprocess is killed (SIGKILL, like a crash or
@@ -90,6 +92,16 @@ def throughput(n: int, workers: int, years: int | None, root: Path) -> dict[str,
         end_rss = mem.now()
     steal = 100 * (cpu1[1] - cpu0[1]) / max(cpu1[0] - cpu0[0], 1.0)
     ok = int((df["status"] == "ok").sum())
+    # whole CPU time of each worker process (imports, start-up, unpickling, IPC and the runs);
+    # loky keeps its workers alive for a while after the batch, so they can still be asked
+    worker_total = 0.0
+    if workers > 1:
+        for pid in df["worker_pid"].unique():
+            try:
+                t = psutil.Process(int(pid)).cpu_times()
+                worker_total += t.user + t.system
+            except psutil.Error:
+                worker_total = float("nan")
     per_worker = df.sort_values("replicate").groupby("worker_pid")["worker_rss_mb"].agg(["first", "last", "count"])
     # RSS of the busiest worker along the batch: warm-up (imports, first chunk) then flat
     busiest = df[df["worker_pid"] == per_worker["count"].idxmax()].sort_values("replicate")["worker_rss_mb"].to_numpy()
@@ -106,6 +118,7 @@ def throughput(n: int, workers: int, years: int | None, root: Path) -> dict[str,
         "worker_first": float(per_worker["first"].max()), "worker_last": float(per_worker["last"].max()),
         "worker_growth": float((per_worker["last"] - per_worker["first"]).max()),
         "n_worker_procs": len(per_worker),
+        "run_cpu": float(df["cpu_s"].sum()), "worker_total_cpu": worker_total, "parent_cpu": parent_cpu,
     }
 
 
@@ -173,6 +186,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  CPU per run: 1 worker {one['cpu_per_run']:.3f} s (+{one['parent_cpu_per_run']:.4f} s batch bookkeeping); "
           f"2 workers {two['cpu_per_run']:.3f} s in each worker (+{two['parent_cpu_per_run']:.4f} s in the parent) "
           f"-> speed-up with a free core per worker about {cpu_speedup:.2f}x")
+    # where the 2-worker wall time went: 2 cores x wall seconds, split into the runs themselves,
+    # the workers' own overhead (start-up imports, unpickling, IPC), the parent (dispatch, config
+    # composition, results, chunks, progress bar) and the rest (idle, or other load)
+    cap = 2 * two["seconds"]
+    over = two["worker_total_cpu"] - two["run_cpu"]
+    rest = cap - two["worker_total_cpu"] - two["parent_cpu"]
+    print(f"  2-worker core-seconds: {cap:.1f} = runs {two['run_cpu']:.1f} ({100 * two['run_cpu'] / cap:.1f}%) "
+          f"+ worker overhead {over:.1f} ({100 * over / cap:.1f}%) + parent {two['parent_cpu']:.1f} "
+          f"({100 * two['parent_cpu'] / cap:.1f}%) + idle or other load {rest:.1f} ({100 * rest / cap:.1f}%); "
+          f"runs took {two['cpu_per_run'] / one['cpu_per_run']:.3f}x the CPU per run of the 1-worker case")
+    # the batch's own efficiency, free of other load and of CPU-per-run drift between the two
+    # phases: the same runs on 1 core (the runs + 1-worker bookkeeping) against 2 cores (the runs
+    # + the workers' overhead + the parent, shared by two cores)
+    own = (two["run_cpu"] + one["parent_cpu_per_run"] * two["runs"]) / ((two["run_cpu"] + over + two["parent_cpu"]) / 2)
+    print(f"  speed-up from the batch's own overheads alone (same CPU per run, a free core per worker): {own:.2f}x")
     status = 0
     if not args.skip_resume:
         rc = resume_check(args.runs, args.years, root)

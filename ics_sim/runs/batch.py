@@ -1,10 +1,13 @@
 """Batch runner for large designs: a table of settings x replicates on local worker processes.
 
 Hydra's multirun starts a job per setting, which is simple but slow for thousands of runs.
-:func:`run_batch` instead keeps a pool of worker processes (joblib; ``backend="loky"`` by default,
-or ``"dask"`` / ``"ray"`` to use a cluster), each of which composes a setting's config once,
-runs its replicates with ``keep_model=False`` and returns only the summary (the monthly time
-series is not even recorded unless ``keep_timeseries=True``). The parent:
+:func:`run_batch` instead keeps a pool of worker processes (joblib's ``loky`` by default, or a
+Dask or Ray cluster: :mod:`ics_sim.runs.backends`) that run one replicate at a time with
+``keep_model=False`` and return only the summary (the monthly time series is not even recorded
+unless ``keep_timeseries=True``). The parent:
+
+* composes each setting's config once (Hydra, about 0.2 s) and sends it, pickled (about 5 kB),
+  with each of the setting's runs, so no worker composes configs;
 
 * keys every run by ``(setting_id, replicate)``; the seed of replicate ``r`` is
   :func:`ics_sim.runs.seeds.replicate_seed` of the base seed, the same for every setting (common
@@ -29,10 +32,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import itertools
 import json
 import math
 import os
+import pickle
 import re
 import sys
 import time
@@ -45,6 +48,7 @@ from typing import Any
 import pandas as pd
 
 from ics_sim.config import Config, ConfigError, load_config
+from ics_sim.runs.backends import check_backend, map_unordered
 from ics_sim.runs.factors import factors
 from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 from ics_sim.runs.seeds import replicate_seed
@@ -143,7 +147,13 @@ def trim_memory() -> None:
 
 @dataclass(frozen=True)
 class RunTask:
-    """One run of a batch: a setting's overrides, the replicate and its seed."""
+    """One run of a batch: a setting's overrides, the replicate and its seed.
+
+    ``config`` is the setting's validated config, pickled (about 5 kB), as :func:`run_batch`
+    composes it once per setting in the parent; the worker then neither composes (0.2 s through
+    Hydra) nor copies it. Without it the worker composes the overrides itself (cached per process).
+    ``config_error`` is the error of a setting whose overrides are invalid.
+    """
 
     setting_id: Any
     replicate: int
@@ -151,6 +161,21 @@ class RunTask:
     overrides: tuple[tuple[str, Any], ...]
     keep_timeseries: bool | tuple[str, ...] = False
     factor_keys: tuple[str, ...] = ()
+    config: bytes = b""
+    config_error: str = ""
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _compose_pickled(overrides: Mapping[str, Any]) -> tuple[bytes, str]:
+    """A setting's config, validated and pickled for :class:`RunTask`, or the error it raises."""
+    try:
+        cfg, _ = load_config({str(k): _plain(v) for k, v in overrides.items()})
+    except Exception as exc:  # recorded on each of the setting's runs, as if the worker had failed
+        return b"", _error_text(exc)
+    return pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL), ""
 
 
 def run_task(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -172,7 +197,9 @@ def run_task(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
     row: dict[str, Any] = {"setting_id": task.setting_id, "replicate": int(task.replicate), "seed": int(task.seed)}
     ts = None
     try:
-        cfg = config_for(dict(task.overrides))
+        if task.config_error:
+            raise ConfigError(task.config_error)
+        cfg = pickle.loads(task.config) if task.config else config_for(dict(task.overrides))  # a fresh copy
         result = run_config(cfg, seed=int(task.seed), keep_model=False, timeseries=bool(task.keep_timeseries),
                             factor_keys=task.factor_keys)
         row.update(factors(cfg, task.factor_keys))
@@ -188,7 +215,7 @@ def run_task(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
         del result
     except Exception as exc:  # recorded, not raised: see docstring
         row["status"] = "failed"
-        row["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        row["error"] = task.config_error or _error_text(exc)
     trim_memory()
     row["elapsed_s"] = time.perf_counter() - t0
     row["cpu_s"] = time.process_time() - c0  # this worker's CPU time: unlike elapsed_s, not slowed by other load
@@ -332,48 +359,6 @@ def _check_design(out_dir: Path, design: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(blob, indent=2))
 
 
-def _register_backend(backend: str) -> None:
-    """Make cluster backends available to joblib (``ray`` needs an explicit registration)."""
-    if backend == "ray":
-        try:
-            from ray.util.joblib import register_ray
-        except ImportError as exc:
-            raise ImportError("backend='ray' needs Ray: pip install 'ray[default]'") from exc
-        register_ray()
-    elif backend == "dask":
-        try:
-            import distributed  # noqa: F401
-        except ImportError as exc:
-            raise ImportError(
-                "backend='dask' needs dask.distributed and a running Client: pip install 'dask[distributed]', "
-                "then `from dask.distributed import Client; Client('scheduler-address:8786')` before run_batch"
-            ) from exc
-
-
-def _results(
-    parallel_cls: Any, delayed: Callable, workers: int, backend: str, tasks: Iterator[RunTask], block: int
-) -> Iterator[tuple[dict[str, Any], pd.DataFrame | None]]:
-    """Yield task results as workers finish them, whatever the backend supports.
-
-    loky, multiprocessing and threading stream results unordered; a backend that can only
-    return lists (Ray's joblib backend) is fed blocks of ``block`` tasks, so chunks are still
-    written as the batch goes.
-    """
-    for mode in ("generator_unordered", "generator"):
-        try:
-            parallel = parallel_cls(n_jobs=workers, backend=backend, return_as=mode, pre_dispatch="2*n_jobs")
-        except ValueError:
-            continue
-        yield from parallel(delayed(run_task)(t) for t in tasks)
-        return
-    parallel = parallel_cls(n_jobs=workers, backend=backend)
-    while True:
-        todo = list(itertools.islice(tasks, block))
-        if not todo:
-            return
-        yield from parallel(delayed(run_task)(t) for t in todo)
-
-
 def run_batch(
     settings: pd.DataFrame | Sequence[Mapping[str, Any]],
     replicates: int,
@@ -389,6 +374,7 @@ def run_batch(
     flush_seconds: float = 60.0,
     retry_failed: bool = True,
     on_chunk: Callable[[Path, int], None] | None = None,
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Run every setting x replicate of a design, resumably, on local or cluster workers.
 
@@ -400,9 +386,12 @@ def run_batch(
         replicates: replicates per setting; replicate ``r`` gets seed
             ``replicate_seed(base_seed, r)`` in every setting (common random numbers).
         out_dir: the batch folder (created); chunks, ``design.json`` and the lock live here.
-        workers: worker processes (``-1``: all cores). ``1`` runs in this process.
-        backend: a joblib backend: ``loky`` (processes, default), ``multiprocessing``,
-            ``threading``, ``dask`` (needs a running ``dask.distributed.Client``) or ``ray``.
+        workers: worker processes (``-1``: all cores). ``1`` runs in this process. With
+            ``dask`` or ``ray``: runs in flight at once (``-1``: twice the cluster's cores).
+        backend: where the runs execute (:mod:`ics_sim.runs.backends`): ``loky`` (local
+            processes, default), ``multiprocessing``, ``threading``, ``dask`` (the current
+            ``dask.distributed.Client``, or one connected to ``address``) or ``ray`` (the Ray this
+            process is connected to, else ``ray.init(address=address)``).
         chunk_size: runs per chunk file.
         base_seed: the base seed of the replicates.
         base_overrides: overrides applied to every setting (e.g. ``{"years": 5}``); a setting's
@@ -415,6 +404,9 @@ def run_batch(
             interruption loses little work.
         retry_failed: rerun keys whose earlier run failed.
         on_chunk: called with each chunk's path and the number of runs finished in this call.
+        address: ``dask``: the scheduler to connect to if there is no current client
+            (``"tcp://host:8786"``); ``ray``: passed to ``ray.init`` if Ray is not initialised
+            (``"auto"``, ``"host:6379"``; default ``RAY_ADDRESS`` or a local Ray).
 
     Returns:
         All runs in the folder (this call's and earlier ones'), one row per
@@ -426,8 +418,6 @@ def run_batch(
         ValueError: an invalid argument, or ``out_dir`` holds a different design.
         RuntimeError: another batch holds the folder's lock.
     """
-    from joblib import Parallel, delayed
-
     if int(replicates) < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
     if int(chunk_size) < 1:
@@ -436,7 +426,9 @@ def run_batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     design = normalise_settings(settings)
     base = {str(k): _plain(v) for k, v in (base_overrides or {}).items()}
-    _register_backend(backend)
+    if int(workers) == 0 or int(workers) < -1:
+        raise ValueError(f"workers must be -1 (all cores) or a positive number, got {workers}")
+    check_backend(backend, address)
 
     with _FolderLock(out_dir):
         _check_design(
@@ -456,18 +448,26 @@ def run_batch(
         # every setting carries a column for every key any setting overrides (from its resolved config)
         factor_keys = tuple(dict.fromkeys(k for _, o in design for k in o if k != "seed"))
 
+        # each setting's config is composed once, here, when its first run is handed out; worker
+        # caches (one per process, of bounded size) would compose it once per worker, and in
+        # replicate-major order a design of more settings than the cache holds would miss every time
+        composed: dict[int, tuple[bytes, str]] = {}
+
         def tasks() -> Iterator[RunTask]:
             n = 0
             for r in range(int(replicates)):  # replicate-major: every setting gets early replicates first
-                for sid, ovr in design:
+                for i, (sid, ovr) in enumerate(design):
                     if _key(sid, r) in done:
                         continue
                     if max_runs is not None and n >= max_runs:
                         return
                     merged = {**base, **ovr}
                     s0 = int(merged.pop("seed", base_seed))
+                    if i not in composed:
+                        composed[i] = _compose_pickled(merged)
                     n += 1
-                    yield RunTask(sid, r, replicate_seed(s0, r), tuple(merged.items()), keep, factor_keys)
+                    yield RunTask(sid, r, replicate_seed(s0, r), tuple(merged.items()), keep, factor_keys,
+                                  *composed[i])
 
         todo = total - n_done if max_runs is None else min(total - n_done, int(max_runs))
         buffer: list[dict[str, Any]] = []
@@ -499,7 +499,7 @@ def run_batch(
                        dynamic_ncols=True)
         try:
             if todo > 0:
-                for row, ts in _results(Parallel, delayed, workers, backend, tasks(), chunk_size):
+                for row, ts in map_unordered(run_task, tasks(), workers, backend, address):
                     buffer.append(row)
                     if ts is not None:
                         ts_buffer.append(ts)
@@ -546,7 +546,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--replicates", "-r", type=int, default=1)
     ap.add_argument("--out", "-o", type=Path, required=True, help="batch folder (resumes if it exists)")
     ap.add_argument("--workers", "-w", type=int, default=1, help="worker processes (-1: all cores)")
-    ap.add_argument("--backend", default="loky", help="joblib backend: loky, multiprocessing, dask, ray")
+    ap.add_argument("--backend", default="loky", help="loky (local processes), multiprocessing, threading, dask, ray")
+    ap.add_argument("--address", default=None, help="dask: scheduler address (tcp://host:8786); "
+                    "ray: cluster address (auto, host:6379; default RAY_ADDRESS or a local Ray)")
     ap.add_argument("--chunk-size", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0, help="base seed of the replicates")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every setting, e.g. years=5")
@@ -568,9 +570,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         df = run_batch(
             settings, args.replicates, args.out, workers=args.workers, backend=args.backend, chunk_size=args.chunk_size,
             base_seed=args.seed, base_overrides=base, keep_timeseries=args.keep_timeseries,
-            progress=not args.no_progress, max_runs=args.max_runs,
+            progress=not args.no_progress, max_runs=args.max_runs, address=args.address,
         )
-    except (ValueError, RuntimeError, ConfigError) as exc:
+    except (ValueError, RuntimeError, ConfigError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
