@@ -224,10 +224,10 @@ def test_loading_is_cheap_once_the_groups_are_composed():
     import time
 
     load_config({"years": 2})
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU time: what the code costs, whatever else runs
     for i in range(20):
         load_config({"years": 2, "trust.initial": i / 40})
-    assert (time.perf_counter() - start) / 20 < 0.05  # Hydra's own composition takes ~0.15 s
+    assert (time.process_time() - start) / 20 < 0.05  # Hydra's own composition takes ~0.15 s
 
 
 def test_safe_labels():

@@ -175,9 +175,9 @@ def test_empty_key_names_the_field() -> None:
 
 def test_england_build_is_fast() -> None:
     build(SystemConfig(kind="england"))  # warm the table cache
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time of this process: the build's own cost
     build(SystemConfig(kind="england"))
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_money_from_real_figures(england: Layout) -> None:
