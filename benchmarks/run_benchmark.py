@@ -177,7 +177,7 @@ def readme_table(rows: list[dict], cli: float | None, imp: float | None) -> str:
     if cli is not None:
         extra.append(f"`python -m ics_sim` end to end (default run, its folder and figure): **{cli:.1f} s**")
     if imp is not None:
-        extra.append(f"`import ics_sim`: **{imp:.2f} s**")
+        extra.append(f"`import ics_sim`: **{imp * 1000:.0f} ms**")
     return "\n".join(lines) + "\n\n" + ("; ".join(extra) + ".\n" if extra else "")
 
 
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = [measure(label, ov, n, ts) for label, ov, n in cases for ts in (False, True)]
     cli = cli_seconds(args.repeats or 3)
     imp = import_seconds(args.repeats or 5)
-    print(f"python -m ics_sim (default run, end to end): {cli:.2f} s;  import ics_sim: {imp:.2f} s;  "
+    print(f"python -m ics_sim (default run, end to end): {cli:.2f} s;  import ics_sim: {imp * 1000:.0f} ms;  "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     if args.write_readme:
         sys.path.insert(0, str(ROOT))
