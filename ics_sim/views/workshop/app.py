@@ -14,7 +14,6 @@ import asyncio
 import html
 import os
 import secrets
-import time
 import urllib.parse
 
 import numpy as np
@@ -136,10 +135,9 @@ def seat_label(x: dict) -> str:
 @solara.component
 def Participant(s: WorkshopSession, token: str, router, tick: int = 0):
     error = solara.use_reactive("")
-    moves = solara.use_reactive([])
     src = solara.use_reactive(DOMAINS[0])
     dst = solara.use_reactive(DOMAINS[1])
-    amount = solara.use_reactive(1.0)
+    amount = solara.use_reactive(0.0)
     accept = solara.use_reactive("as_agent")
     try:
         me = s.participant(token)
@@ -193,13 +191,11 @@ def Participant(s: WorkshopSession, token: str, router, tick: int = 0):
     to = dst.value if dst.value in funded and dst.value != frm else next((d for d in by_size if d != frm), frm)
     by_domain = plan.sum(axis=0)
 
-    def add_move():
-        moves.value = [*moves.value, {"from": frm, "to": to, "gbp_m": float(amount.value)}]
-
     def table():
         try:
-            s.submit(token, None, moves.value, accept.value)
-            moves.value, error.value = [], ""
+            moves = [{"from": frm, "to": to, "gbp_m": float(amount.value or 0.0)}] if amount.value else []
+            s.submit(token, None, moves, accept.value)
+            error.value = ""
         except WorkshopError as exc:
             error.value = str(exc)
 
@@ -209,10 +205,8 @@ def Participant(s: WorkshopSession, token: str, router, tick: int = 0):
     with solara.Row():
         solara.Select("Move money from", values=funded, value=frm, on_value=src.set, classes=["move-from"])
         solara.Select("to", values=funded, value=to, on_value=dst.set, classes=["move-to"])
-        solara.InputFloat("£ million a year", value=amount, classes=["move-amount"])
-        solara.Button("Add this move", on_click=add_move, classes=["add-move"])
-    for m in moves.value:
-        solara.Text(f"move £{m['gbp_m']:.1f}m from {m['from']} to {m['to']}", classes=["a-move"])
+        solara.InputFloat("£ million a year", value=amount, continuous_update=True, classes=["move-amount"])
+    solara.Text("Leave the amount at 0 to table your organisation's usual proposal.")
     solara.Select("I will accept", values=list(ACCEPT_CHOICES), value=accept,
                   classes=["accept-select"])
     solara.Text(f"({ACCEPT_WORDS[accept.value]})")
@@ -303,7 +297,7 @@ def Debrief(s: WorkshopSession, tick: int = 0):
         solara.FigureMatplotlib(debrief_figure.figure(s))
     log = d["log"]
     humans = log[log["who"] != "agent"] if len(log) else log
-    lrows = [[r.month, r.place, r.seat, r.who, f"{100 * r.moved_from_agent:.0f}%", "yes" if r.accepted else "no",
+    lrows = [[r.month, r.place, r.seat, r.who, f"{100 * r.moved_from_agent:.1f}%", "yes" if r.accepted else "no",
               "decided" if r.decided else "deadlock"] for r in humans.itertuples()]
     solara.HTML(tag="div", classes=["decision-log"], unsafe_innerHTML="<b>Decision log (human seats)</b>" + table_html(
         lrows, ["month", "place", "seat", "who", "moved from the agent's plan", "accepted", "meeting"], "log"))
