@@ -18,7 +18,7 @@ LAYERS = [
     ("analysis", ("ics_sim.analysis",)),
     ("views", ("ics_sim.views",)),
     ("entry", ("ics_sim.__main__", "ics_sim.__init__", "ics_sim.batch", "ics_sim.aggregate", "ics_sim.calibration",
-               "ics_sim.compare", "ics_sim.dashboard")),
+               "ics_sim.compare", "ics_sim.dashboard", "ics_sim.workshop")),
 ]
 
 

@@ -40,6 +40,7 @@ from ics_sim.model.governance.allocation import (
     shift_domains,
 )
 from ics_sim.model.governance.decisions import Outcome, decide
+from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
 from ics_sim.model.governance.trust import TrustNetwork
 from ics_sim.model.organisations import Organisation
 
@@ -200,6 +201,9 @@ class PlacePartnership:
         self.delays: list[int] = []
         self.deadlocks_total = 0
         self.meetings_total = 0
+        #: per seat label, where its proposal comes from when not from its agent (the workshop's
+        #: human seats, :mod:`ics_sim.model.governance.seats`); empty: every seat is its agent
+        self.sources: dict = {}
 
     def _seat(self) -> None:
         g = self.settings.governance
@@ -369,11 +373,21 @@ class PlacePartnership:
             pot, nhs = envelope.sum(), m.finance.pot_nhs[self.place].sum()
             own = np.array([nhs if s.label == "icb" else pot - nhs if s.label == "council" else 0.0 for s in voters]) / pot
             tolerance = tolerance * (1.0 - m.cfg.decision.stake_aversion * own)
+        if self.sources:  # seats whose proposals come from outside (the workshop's human seats)
+            raw, tolerance, keys, outside = self._ask_sources(voters, raw, tolerance, envelope)
+            proposals = raw
+            if self.concession > 0 and len(voters) > 1:
+                proposals = (1.0 - self.concession) * proposals + self.concession * proposals.mean(axis=0)
         moderation = m.cfg.decision.independent_chair_moderation if self.settings.chair == "independent" else 0.0
         # a failed meeting tabled every amendment up to the coalition's mean (Outcome.compromise = 1);
         # the setter does not withdraw it at a later meeting of the year (monotonic concession)
         start = 1.0 if self.year.deadlocks else 0.0
         out = decide(proposals, votes, setter, rule, tolerance, moderation, m.cfg.decision.supermajority, reference=raw, start=start)
+        if self.sources:
+            record = MeetingRecord(m.month, self.place, tuple(s.label for s in voters), outside, raw, tolerance,
+                                   out.decided, out.accepted, out.compromise, out.plan, keys)
+            for source in {id(v): v for v in self.sources.values()}.values():
+                source.heard(record)
         seat_idx = np.array([self.trust.index(s.label) for s in voters])
         s_idx = seat_idx[setter]
         if out.decided:
@@ -409,6 +423,28 @@ class PlacePartnership:
                 self.trust.violation(seat_idx[seat_idx != i], i, weight=0.3)
         self._judge_conduct()
         return out
+
+    def _ask_sources(self, voters: list[Seat], raw: np.ndarray, tolerance: np.ndarray, envelope: np.ndarray):
+        """Replace the proposals and tolerances of seats with a proposal source by their submissions
+        (a source answering None leaves the seat to its agent). Returns the proposals, tolerances,
+        the request keys and which seats' proposals came from outside."""
+        raw, tolerance = raw.copy(), tolerance.copy()
+        keys, outside = [], []
+        for i, s in enumerate(voters):
+            key = (int(self.model.month), int(self.place), s.label, int(self.year.meetings))
+            keys.append(key)
+            source = self.sources.get(s.label)
+            sub = None
+            if source is not None:
+                request = SeatRequest(key, envelope.copy(), raw[i].copy(), float(tolerance[i]), seat_view(self, s.label, envelope))
+                sub = source.propose(request)
+            outside.append(sub is not None)
+            if sub is None:
+                continue
+            raw[i] = sub.plan
+            if sub.tolerance is not None:
+                tolerance[i] = sub.tolerance
+        return raw, tolerance, tuple(keys), tuple(outside)
 
     def review(self) -> None:
         """A meeting with no decision left to take this year: the partners talk and see whether
