@@ -160,6 +160,20 @@ def test_joining_needs_the_code_and_a_name_and_seats_are_one_each():
     s.take_seat(b, 0, "council")  # the seat is free again
 
 
+def test_the_facilitator_moves_a_participant_to_a_free_seat_and_the_old_seat_returns_to_its_agent():
+    from ics_sim.views.workshop.app import _move
+
+    s = room()
+    a = s.join(s.code, "Ann")
+    s.take_seat(a, 0, "council")
+    free = next(x for x in s.seats() if x["held_by"] is None and (x["place"], x["seat"]) != (0, "council"))
+    _move(s, a, f"{free['place']}: {free['seat']}")
+    held = {(x["place"], x["seat"]): x["held_by"] for x in s.seats()}
+    assert held[(free["place"], free["seat"])] == "Ann" and held[(0, "council")] is None
+    _move(s, a, None)  # nothing chosen: nothing changes
+    assert s.participant(a).seat == (free["place"], free["seat"])
+
+
 def test_a_reload_finds_the_session_and_the_seat_by_code_and_token():
     s = open_session(SCENARIO, years=1)
     tok = s.join(s.code, "Cat")

@@ -278,9 +278,20 @@ def Facilitator(s: WorkshopSession, tick: int = 0):
         with solara.Row(style={"align-items": "center"}):
             seat = "no seat yet" if p.seat is None else f"place {p.seat[0]}: {p.seat[1].replace('_', ' ')}"
             solara.Text(f"{p.name} — {seat}", classes=["participant-row"])
+            free = [f"{x['place']}: {x['seat']}" for x in s.seats() if x["held_by"] is None]
+            solara.Select("Move to", values=free, value=None, classes=["move-participant"],
+                          on_value=lambda choice, t=p.token: act(lambda: _move(s, t, choice)))
             solara.Button("Remove", on_click=lambda t=p.token: act(lambda: s.remove(t)), text=True)
     if s.done or s.model.month >= 12:
         solara.HTML(tag="div", classes=["debrief-link"], unsafe_innerHTML=f"<a href='/?code={s.code}&debrief=1'>Debrief</a>")
+
+
+def _move(s: WorkshopSession, token: str, choice: str | None) -> None:
+    """The facilitator moves a participant to a free seat ("<place>: <seat>"); its old seat goes
+    back to its agent."""
+    if choice:
+        place, seat = choice.split(": ", 1)
+        s.take_seat(token, int(place), seat)
 
 
 @solara.component
