@@ -73,7 +73,7 @@ def test_controls_come_from_the_schema():
 def test_per_place_controls_follow_the_schema():
     if ctl.per_place_supported():
         keys = [c.key for c in ctl.place_controls("Northbridge")]
-        assert "place_settings.Northbridge.governance.form" in keys
+        assert "place_settings.northbridge.governance.form" in keys
     else:
         assert ctl.place_controls("Northbridge") == []
 
@@ -91,3 +91,15 @@ def test_entry_point_binds_loopback_and_warns_when_shared(monkeypatch, capsys):
     assert "WARNING: serving on 0.0.0.0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         dashboard.main(["--port", "70000"])
+
+
+def test_a_place_control_sets_that_place_only_and_shows_its_own_value():
+    form = next(c for c in ctl.place_controls("Herefordshire, County of") if c.schema_key == "governance.form")
+    settings = ctl.apply({"system": "herefordshire_worcestershire"}, form, "joint_committee")
+    s = Session("t", settings, None, seed=1, years=1)
+    arm = s.arms[0]
+    forms = {arm.model.layout.place_names[p.place]: p.form for p in arm.model.partnerships}
+    assert forms == {"Herefordshire, County of": "joint_committee", "Worcestershire": "committee"}
+    assert ctl.current_value(arm.cfg, form) == "joint_committee"
+    other = next(c for c in ctl.place_controls("Worcestershire") if c.schema_key == "governance.form")
+    assert ctl.current_value(arm.cfg, other) == "committee"

@@ -18,6 +18,7 @@ from typing import Any
 
 from ics_sim.config import ConfigError, schema
 from ics_sim.config.overrides import GROUP_KEYS, group_options, unused_keys
+from ics_sim.config.places import find_place, merged, slug
 
 #: the schema keys a workshop varies, in the order of the page
 WORKSHOP_KEYS = (
@@ -50,6 +51,7 @@ class Control:
         low, high: the declared range of a slider.
         unit: the unit of a slider.
         tip: the schema's one-line tip.
+        place: for a per-place control, the place's name (it shows that place's value).
     """
 
     key: str
@@ -62,6 +64,7 @@ class Control:
     unit: str = ""
     tip: str = ""
     integer: bool = False
+    place: str | None = None
 
 
 def _field(key: str, cls: type = schema.Config) -> tuple[dataclasses.Field, Any]:
@@ -123,18 +126,27 @@ def place_controls(place: str) -> list[Control]:
         return []
     out = []
     for key in PLACE_KEYS:
-        c = control_for(key, override=f"place_settings.{place}.{key}")
+        # the place by its slug: a name such as "Herefordshire, County of" is no override key
+        c = control_for(key, override=f"place_settings.{slug(place)}.{key}")
         if c.kind == "choice" and key in GROUP_KEYS:  # a place picks a form, not a group preset
             c = dataclasses.replace(c, choices=tuple(_field(key)[0].metadata["choices"]))
-        out.append(dataclasses.replace(c, label=f"{place}: {c.label[:1].lower()}{c.label[1:]}"))
+        out.append(dataclasses.replace(c, label=f"{place}: {c.label[:1].lower()}{c.label[1:]}", place=place))
     return out
+
+
+def _place_config(cfg: schema.Config, place: str) -> schema.Config:
+    """The settings ``place`` runs with: the run's, overlaid with its own ``place_settings``."""
+    for key, given in (cfg.place_settings or {}).items():
+        if find_place(key, [place], [""]) == 0:
+            return merged(cfg, given)
+    return cfg
 
 
 def current_value(cfg: schema.Config, control: Control) -> Any:
     """The value a control shows for a validated config (the shocks: the options in force)."""
     if control.kind == "multi":
         return [s.kind for s in cfg.shocks if s.kind in control.choices] if cfg.shocks else []
-    obj: Any = cfg
+    obj: Any = cfg if control.place is None else _place_config(cfg, control.place)
     for part in control.schema_key.split("."):
         obj = getattr(obj, part)
     return obj
