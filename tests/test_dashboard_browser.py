@@ -10,68 +10,42 @@ go to pytest's tmp path and a copy to ``results/test_artefacts/dashboard/`` (git
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from browser_support import (
+    foreign,
+    free_port,
+    keep,
+    launch,
+    listening_ips,
+    needs_chromium,
+    serve,
+    watch,
+)
 
 pytest.importorskip("solara", reason="the dashboard extra is not installed: pip install -e '.[test]'")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
-psutil = pytest.importorskip("psutil")
+pytest.importorskip("psutil")
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTEFACTS = Path(__file__).resolve().parents[1] / "results" / "test_artefacts" / "dashboard"
-# skipped on a developer's machine without Chromium; in CI (CI=true) a missing browser fails
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium: apt-get install -y chromium in .ci/run")
     port = free_port()
     log = tmp_path_factory.mktemp("dashboard") / "server.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ics_sim.dashboard", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the dashboard did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.3)
-    yield {"url": url, "port": port, "pid": proc.pid, "log": log}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve("ics_sim.dashboard", [], log, port) as proc:
+        yield {"url": f"http://127.0.0.1:{port}/", "port": port, "pid": proc.pid, "log": log}
 
 
 def test_server_binds_only_loopback(server):
+    import psutil
+
     listening = [c for c in psutil.Process(server["pid"]).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
     assert listening, "the dashboard process listens on no port"
-    assert {c.laddr.ip for c in listening} <= {"127.0.0.1"}, f"bound to {[c.laddr for c in listening]}"
+    assert listening_ips(server["pid"]) <= {"127.0.0.1"}, f"bound to {[c.laddr for c in listening]}"
     assert {c.laddr.port for c in listening} == {server["port"]}
 
 
@@ -91,12 +65,9 @@ class Browser:
     def __init__(self, p, server, tmp_path, prefix):
         self.server, self.tmp_path, self.prefix = server, tmp_path, prefix
         self.requests, self.problems, self.shots = [], [], []
-        self.browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        self.browser = launch(p)
         page = self.page = self.browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("request", lambda r: self.requests.append(r.url))
-        page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("response", lambda r: self.problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+        watch(page, self.problems, self.requests)
         page.goto(server["url"])
         page.get_by_role("button", name="Step a year").wait_for(timeout=60_000)
 
@@ -113,14 +84,12 @@ class Browser:
         try:
             self.shot("last")
         finally:
-            ARTEFACTS.mkdir(parents=True, exist_ok=True)
-            for path in self.shots:
-                shutil.copy(path, ARTEFACTS / path.name)
+            keep(self.shots, "dashboard")
             self.browser.close()
 
     def check_clean(self):
-        foreign = [u for u in self.requests if not u.startswith(self.server["url"]) and not u.startswith(("data:", "blob:"))]
-        assert not foreign, f"the page asked the network for {foreign[:5]}"
+        outside = foreign(self.requests, (self.server["url"],))
+        assert not outside, f"the page asked the network for {outside[:5]}"
         assert not self.problems, self.problems
         log = self.server["log"].read_text()
         assert "Could not load URL" not in log, "the server needed the internet for an asset: " + log[-1500:]

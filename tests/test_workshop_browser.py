@@ -4,75 +4,42 @@ debrief is reached; no console errors, no request beyond the server, loopback on
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from browser_support import (
+    foreign,
+    free_port,
+    keep,
+    launch,
+    listening_ips,
+    needs_chromium,
+    serve,
+    watch,
+)
 
 pytest.importorskip("solara", reason="the dashboard extra is not installed: pip install -e '.[test]'")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
-psutil = pytest.importorskip("psutil")
+pytest.importorskip("psutil")
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTEFACTS = Path(__file__).resolve().parents[1] / "results" / "test_artefacts" / "workshop"
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                                reason="Debian's chromium is not installed (apt-get install chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("workshop") / "server.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ics_sim.workshop", "--port", str(port), "--years", "1",
-                                 "--countdown", "600"], stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the workshop did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.3)
-    text = log.read_text()
-    code = re.search(r"join with code (\w{6})", text).group(1)
-    facilitator = re.search(r"facilitator: (\S+)", text).group(1)
-    yield {"url": url, "port": port, "pid": proc.pid, "log": log, "code": code, "facilitator": facilitator}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve("ics_sim.workshop", ["--years", "1", "--countdown", "600"], log, port) as proc:
+        text = log.read_text()
+        code = re.search(r"join with code (\w{6})", text).group(1)
+        facilitator = re.search(r"facilitator: (\S+)", text).group(1)
+        yield {"url": f"http://127.0.0.1:{port}/", "port": port, "pid": proc.pid, "log": log, "code": code,
+               "facilitator": facilitator}
 
 
 def test_workshop_binds_only_loopback(server):
-    listening = [c for c in psutil.Process(server["pid"]).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
-    assert listening and {c.laddr.ip for c in listening} <= {"127.0.0.1"}
-
-
-def watch(page, problems, requests):
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("response", lambda r: problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+    ips = listening_ips(server["pid"])
+    assert ips and ips <= {"127.0.0.1"}
 
 
 def test_facilitator_and_three_participants_play_a_year_and_reach_the_debrief(server, tmp_path):
@@ -84,7 +51,7 @@ def test_facilitator_and_three_participants_play_a_year_and_reach_the_debrief(se
         shots.append(path)
 
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        browser = launch(p)
         fac, people = None, []
         try:
             fac = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
@@ -167,11 +134,9 @@ def test_facilitator_and_three_participants_play_a_year_and_reach_the_debrief(se
                 print(f"--- page {i}:", page.locator("body").inner_text()[-1500:])
             raise
         finally:
-            ARTEFACTS.mkdir(parents=True, exist_ok=True)
-            for path in shots:
-                shutil.copy(path, ARTEFACTS / path.name)
+            keep(shots, "workshop")
             browser.close()
-    foreign = [u for u in requests if not u.startswith(server["url"]) and not u.startswith(("data:", "blob:"))]
-    assert not foreign, foreign[:5]
+    outside = foreign(requests, (server["url"],))
+    assert not outside, outside[:5]
     assert not problems, problems
     assert "Traceback" not in server["log"].read_text(), server["log"].read_text()[-3000:]
