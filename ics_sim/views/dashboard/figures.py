@@ -100,17 +100,22 @@ def network_figure(arm: Arm, place: int = 0, width: float = 10.0) -> Figure:
     return fig
 
 
+def _neighbourhood_values(arm: Arm, measure: str, scale: float) -> np.ndarray:
+    """A neighbourhood measure at the current month, scaled for display (month 0: HLE from the
+    starting state, other measures not yet recorded)."""
+    if arm.month > 0:
+        return arm.model.recorder.data[("neighbourhood", measure)][-1] * scale
+    if measure == "hle":
+        return arm.model.population.hle * scale
+    return np.full(arm.model.layout.n_neighbourhoods, np.nan)
+
+
 def places_figure(arm: Arm, measure: str = "hle", width: float = 10.0) -> Figure:
     """Each place a column of its neighbourhoods (most deprived at the bottom), coloured by a
     neighbourhood measure, with the place's name and population."""
     label, scale, cmap = PLACE_MEASURES[measure]
-    model, L = arm.model, arm.model.layout
-    if arm.month > 0:
-        values = model.recorder.data[("neighbourhood", measure)][-1] * scale
-    elif measure == "hle":
-        values = model.population.hle * scale
-    else:
-        values = np.full(L.n_neighbourhoods, np.nan)
+    L = arm.model.layout
+    values = _neighbourhood_values(arm, measure, scale)
     fig = Figure(figsize=(width, 5.0), dpi=80, layout="constrained")
     ax = fig.subplots()
     finite = values[np.isfinite(values)]
@@ -261,13 +266,8 @@ def network_svg(arm: Arm, place: int = 0, width: int = 760, height: int = 470) -
 def places_svg(arm: Arm, measure: str = "hle", width: int = 760, height: int = 470) -> str:
     """The places and neighbourhoods of :func:`places_figure` as SVG, with a colour key."""
     label, scale, cmap = PLACE_MEASURES[measure]
-    model, L = arm.model, arm.model.layout
-    if arm.month > 0:
-        values = model.recorder.data[("neighbourhood", measure)][-1] * scale
-    elif measure == "hle":
-        values = model.population.hle * scale
-    else:
-        values = np.full(L.n_neighbourhoods, np.nan)
+    L = arm.model.layout
+    values = _neighbourhood_values(arm, measure, scale)
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     hi = hi if hi > lo else lo + 1e-6
