@@ -13,27 +13,31 @@ import argparse
 import os
 import secrets
 import socket
-import sys
+
+from ics_sim.views.serve import (
+    LOCAL,
+    add_server_options,
+    check_server_options,
+    solara_args,
+    solara_cli,
+    warn_if_shared,
+)
 
 APP = "ics_sim.views.workshop.app:Page"
-LOCAL = ("127.0.0.1", "localhost", "::1")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ics_sim.workshop",
                                      description="Run a participatory workshop: participants play organisations at the "
                                                  "place tables; seats nobody takes stay with the model's agents.")
-    parser.add_argument("--port", type=int, default=8766, help="port to serve on (default 8766)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 shares it on the network)")
+    add_server_options(parser, 8766)
     parser.add_argument("--scenario", default="02_who_is_at_the_table",
                         help="workshop scenario (a file name in configs/workshop without .yml)")
     parser.add_argument("--years", type=int, default=None, help="simulated years (default: the scenario's)")
     parser.add_argument("--countdown", type=float, default=240.0,
                         help="seconds a meeting waits for the human seats before their agents fill in (default 240)")
     args = parser.parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port = {args.port} is out of range: allowed 0 to 65535")
+    check_server_options(parser, args)
     if args.years is not None and not 1 <= args.years <= 20:
         parser.error(f"--years = {args.years} is out of range: allowed 1 to 20")
     if args.countdown <= 0:
@@ -46,13 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    try:
-        from solara.__main__ import cli as solara_cli
-    except ModuleNotFoundError:
-        sys.exit("the workshop needs Solara: pip install 'ics_sim[dashboard]'")
-    if args.host not in LOCAL:
-        print(f"WARNING: serving on {args.host}: anyone who can reach this computer on port {args.port} can open the "
-              "join page (joining needs the session code). Use this only on a workshop network you trust.", file=sys.stderr)
+    cli = solara_cli("workshop")
+    warn_if_shared(args.host, args.port, "open the join page (joining needs the session code)")
     shown = "127.0.0.1" if args.host in LOCAL else (socket.gethostbyname(socket.gethostname()) if args.host == "0.0.0.0" else args.host)
     key = secrets.token_urlsafe(8)
     os.environ.update({"ICS_WORKSHOP_SCENARIO": args.scenario, "ICS_WORKSHOP_KEY": key,
@@ -64,8 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     code = room().code
     print(f"ics_sim workshop: participants open http://{shown}:{args.port}/ and join with code {code}", flush=True)
     print(f"facilitator: http://127.0.0.1:{args.port}/?facilitator={key}", flush=True)
-    solara_cli(["run", APP, "--host", args.host, "--port", str(args.port), "--production", "--no-open",
-                "--log-level", "warning"], prog_name="ics-sim-workshop")
+    cli(solara_args(APP, args.host, args.port), prog_name="ics-sim-workshop")
 
 
 if __name__ == "__main__":
