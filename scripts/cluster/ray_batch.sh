@@ -36,10 +36,4 @@ if [[ -z "${RAY_ADDRESS:-}" ]]; then
 fi
 "$PY" -m ics_sim.batch default --replicates "$REPLICATES" --out "$OUT" --backend ray --address "$RAY_ADDRESS" \
     --workers -1 --set "years=$YEARS" --no-progress
-"$PY" - "$OUT" <<'PYEOF'
-import sys
-from ics_sim.runs.batch import read_results
-df = read_results(sys.argv[1])
-print(f"{len(df)} runs, {(df.status == 'ok').sum()} ok, on {df.worker_pid.nunique()} worker processes; "
-      f"median hle_sii {df.hle_sii.median():.3f} years")
-PYEOF
+"$PY" scripts/cluster/summarise_batch.py "$OUT"
