@@ -34,15 +34,11 @@ def report(tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------ question files
-def test_every_packaged_question_loads_except_a_per_place_one_the_config_cannot_read_yet():
+def test_every_packaged_question_loads():
     names = rc.packaged_questions()
     assert {"herefordshire_worcestershire", "herefordshire_worcestershire_by_place", "shropshire_telford_wrekin",
             "north_east_north_cumbria", "any_icb"} <= set(names)
     for name in names:
-        if name.endswith("_by_place") and not rc.place_settings_supported():
-            with pytest.raises(ConfigError, match="place_settings"):
-                rc.load_question(name)
-            continue
         q = rc.load_question(name)
         assert len(q.ids) >= 2 and q.baseline == q.ids[0] and q.futures == 100 and q.years == 10
         assert set(q.uncertain) == set(rc.uncertain_parameters())  # default: every declared uncertain parameter
@@ -180,7 +176,6 @@ def test_the_command_writes_under_the_given_folder_only_and_resumes(tmp_path, ca
     assert main(args) == 0 and "0 new runs" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(not rc.place_settings_supported(), reason="place_settings (per-place governance) not in this config yet")
 def test_the_one_place_question_runs_and_says_what_each_place_gets(tmp_path):
     q = rc.load_question("herefordshire_worcestershire_by_place").with_changes(futures=2, years=1)
     result = rc.run_question(q, tmp_path, workers=1, progress=False)

@@ -71,11 +71,8 @@ def test_controls_come_from_the_schema():
 
 
 def test_per_place_controls_follow_the_schema():
-    if ctl.per_place_supported():
-        keys = [c.key for c in ctl.place_controls("Northbridge")]
-        assert "place_settings.northbridge.governance.form" in keys
-    else:
-        assert ctl.place_controls("Northbridge") == []
+    keys = [c.key for c in ctl.place_controls("Northbridge")]
+    assert "place_settings.northbridge.governance.form" in keys
 
 
 def test_entry_point_binds_loopback_and_warns_when_shared(monkeypatch, capsys):

@@ -22,7 +22,7 @@ A *question file* (``configs/questions/*.yaml``) says what a board wants compare
         overrides: {governance: joint_committee, governance.pooled: true}
 
 An option's ``overrides`` are those of ``python -m ics_sim`` (per place too:
-``place_settings.<Place>.governance.form: joint_committee``, where the config supports it).
+``place_settings.<Place>.governance.form: joint_committee``; see the README, "Settings for one place").
 
 :func:`load_question` reads and checks a file (a bad entry is one
 :class:`~ics_sim.config.ConfigError` line naming the field and what is allowed, and every option
@@ -206,13 +206,6 @@ def system_overrides(system: str) -> dict[str, Any]:
     if text.lower() in options:
         return {"system": text.lower()}
     return {"system": "icb", "system.icb": text}
-
-
-def place_settings_supported() -> bool:
-    """Whether the config can set governance place by place (``place_settings.<Place>...``)."""
-    import dataclasses
-
-    return any(f.name == "place_settings" for f in dataclasses.fields(Config))
 
 
 def _safe_name(text: str) -> str:

@@ -18,7 +18,7 @@ import solara.lab
 
 from ics_sim.config import ConfigError
 from ics_sim.views.dashboard import components as C
-from ics_sim.views.dashboard.controls import per_place_supported, place_controls, workshop_controls
+from ics_sim.views.dashboard.controls import place_controls, workshop_controls
 from ics_sim.views.dashboard.figures import PLACE_MEASURES, png_bytes
 from ics_sim.views.dashboard.scenarios import Scenario, load_scenarios
 from ics_sim.views.dashboard.state import Session
@@ -145,10 +145,9 @@ def Page():
         solara.Button("Reset settings to the scenario", on_click=reset_settings, outlined=True, classes=["reset-settings"])
         C.markdown(f"**Settings of {arm.label}**")
         C.Controls(workshop_controls(), arm, settings, lambda s: guarded(lambda: session.change(which.value, s)), playing.value)
-        if per_place_supported():
-            for p in arm.model.layout.place_names:
-                C.Controls(place_controls(p), arm, settings, lambda s: guarded(lambda: session.change(which.value, s)),
-                           playing.value)
+        for p in arm.model.layout.place_names:
+            C.Controls(place_controls(p), arm, settings, lambda s: guarded(lambda: session.change(which.value, s)),
+                       playing.value)
 
     with solara.Column(style={"padding": "6px"}):
         C.markdown(f"## {scenario.title}")

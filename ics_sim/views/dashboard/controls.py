@@ -5,8 +5,8 @@ tip are the schema's, declared once), turned into the override the command line 
 config group sets (``governance.form``) becomes the group (``governance=joint_committee``), so
 the option's whole preset applies exactly as on the command line.
 
-Per-place settings (``place_settings.<Place>.governance.form`` and the like) appear when the
-schema has them (:func:`per_place_supported`); nothing here names them otherwise.
+Each place also has its own controls (:func:`place_controls`), which set
+``place_settings.<place>.<key>`` and show that place's value.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ WORKSHOP_KEYS = (
     "allocation.rule",
 )
 
-#: the per-place keys offered for each place when the schema has per-place settings
+#: the keys each place has its own control for (`place_settings.<place>.<key>`)
 PLACE_KEYS = ("governance.form", "membership.vcse", "decision_rule", "chair", "delegation.share")
 
 
@@ -113,17 +113,9 @@ def workshop_controls() -> list[Control]:
     return [control_for(k) for k in WORKSHOP_KEYS] + [shocks_control()]
 
 
-def per_place_supported() -> bool:
-    """True when the schema has per-place settings (``place_settings``)."""
-    return "place_settings" in {f.name for f in dataclasses.fields(schema.Config)}
-
-
 def place_controls(place: str) -> list[Control]:
-    """The per-place controls of one place (empty when the schema has no per-place settings).
-    Each reads the system-wide key's choices, range and tip, and overrides
-    ``place_settings.<place>.<key>``."""
-    if not per_place_supported():
-        return []
+    """The controls of one place. Each reads the system-wide key's choices, range and tip, and
+    overrides ``place_settings.<place slug>.<key>``."""
     out = []
     for key in PLACE_KEYS:
         # the place by its slug: a name such as "Herefordshire, County of" is no override key
