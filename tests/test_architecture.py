@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ics_sim"
 
 #: each layer, bottom first; a module may import from its own layer and the layers below it
 LAYERS = [
-    ("bottom", ("ics_sim.version", "ics_sim.domains", "ics_sim.metrics", "ics_sim.config", "ics_sim.data")),
+    ("bottom", ("ics_sim.version", "ics_sim.domains", "ics_sim.metrics", "ics_sim.grouped", "ics_sim.config", "ics_sim.data")),
     ("model", ("ics_sim.model",)),
     ("runs", ("ics_sim.runs",)),
     ("analysis", ("ics_sim.analysis",)),

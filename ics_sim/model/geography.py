@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from ics_sim.config.schema import PlaceSpec, SystemConfig
+from ics_sim.grouped import Groups
 
 
 @dataclass
@@ -78,6 +79,22 @@ class Layout:
     def system_index(self) -> list[np.ndarray]:
         """Per system, the indices of its neighbourhoods (ascending)."""
         return [_read_only(np.flatnonzero(self.nb_system == s)) for s in range(self.n_systems)]
+
+    @cached_property
+    def places(self) -> Groups:
+        """The neighbourhoods of each place, for sums over every place at once that equal
+        summing each place on its own bit for bit (:class:`~ics_sim.grouped.Groups`)."""
+        return Groups(self.place_index, self.n_neighbourhoods)
+
+    @cached_property
+    def systems(self) -> Groups:
+        """The neighbourhoods of each system, as :attr:`places`."""
+        return Groups(self.system_index, self.n_neighbourhoods)
+
+    @cached_property
+    def system_places(self) -> Groups:
+        """The places of each system, as :attr:`places` (items are places)."""
+        return Groups([np.flatnonzero(self.place_system == s) for s in range(self.n_systems)], self.n_places)
 
     @property
     def nb_decile(self) -> np.ndarray:
