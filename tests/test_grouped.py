@@ -37,9 +37,9 @@ def test_reduceat_would_not_be_bit_for_bit():
     x = rng.random(1000)
     starts = np.arange(0, 1000, 37)
     ends = np.r_[starts[1:], 1000]
-    loop = np.array([x[s:e].sum() for s, e in zip(starts, ends)])
+    loop = np.array([x[s:e].sum() for s, e in zip(starts, ends, strict=True)])
     assert not np.array_equal(np.add.reduceat(x, starts), loop)
-    g = Groups([np.arange(s, e) for s, e in zip(starts, ends)])
+    g = Groups([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
     assert np.array_equal(g.sum(x), loop)
 
 
