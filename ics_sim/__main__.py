@@ -33,7 +33,7 @@ from ics_sim.config import CONFIG_DIR, ConfigError, from_omegaconf
 from ics_sim.config import overrides as ov
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from ics_sim.views.figure_process import FigureProcess
 
 SHOWN = [
     ("hle_mean", "Healthy life expectancy (years)", "{:.2f}"),
@@ -69,30 +69,16 @@ def summary_table(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _replicate_timeseries(folders: list[Path]) -> pd.DataFrame:
-    """The replicates' records the one-page figure reads: every month above the neighbourhoods,
-    and the neighbourhoods' last month (the deprivation gradient), so memory stays modest."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    parts = []
-    for f in folders:
-        path = f / "timeseries.parquet"
-        last = pq.read_table(path, columns=["month"]).column("month").to_numpy().max()
-        parts.append(pq.read_table(path, filters=[[("level", "!=", "neighbourhood")], [("month", "==", int(last))]]).to_pandas())
-    return pd.concat(parts, ignore_index=True)
-
-
 def write_replicate_set(folder: Path, folders: list[Path], summaries: list[dict], start_year: int,
-                        plot: bool = True) -> list[Path]:
+                        plot: bool = True, figures: FigureProcess | None = None) -> list[Path]:
     """The outputs of a set of replicates of one setting, beside their folders: ``outcomes.png``
-    (each outcome's median over the replicates with a 10-90% band) and ``summary.csv`` (per
-    summary measure: unit, direction, n, median, 10% and 90% quantiles, mean; money in GBP)."""
+    (each outcome's median over the replicates with a 10-90% band; drawn by ``figures`` when
+    given) and ``summary.csv`` (per summary measure: unit, direction, n, median, 10% and 90%
+    quantiles, mean; money in GBP)."""
     import pandas as pd
 
     from ics_sim.runs.aggregate import summarise_runs
     from ics_sim.runs.io import atomic_write_text
-    from ics_sim.views.run_figure import plot_outcomes
 
     first = summaries[0]
     runs = pd.DataFrame(summaries).rename(columns={"scenario": "setting"})
@@ -101,7 +87,13 @@ def write_replicate_set(folder: Path, folders: list[Path], summaries: list[dict]
     if not plot:
         return [folder / "summary.csv"]
     title = f"ics_sim — {first['scenario']}, {len(summaries)} replicates (median and 10-90%)"
-    plot_outcomes(_replicate_timeseries(folders), folder / "outcomes.png", title=title, start_year=start_year)
+    frames = [f / "timeseries.parquet" for f in folders]
+    if figures is not None:
+        figures.outcomes(frames, folder / "outcomes.png", title=title, start_year=start_year)
+    else:
+        from ics_sim.views.run_figure import plot_outcomes, read_figure_rows
+
+        plot_outcomes(read_figure_rows(frames), folder / "outcomes.png", title=title, start_year=start_year)
     return [folder / "outcomes.png", folder / "summary.csv"]
 
 
@@ -113,7 +105,7 @@ def _plot_wanted() -> bool:
     return os.environ.get(NO_PLOT_ENV, "") != "1"
 
 
-def run_job(cfg_omega: DictConfig, out_root: Path | None = None) -> list[Path]:
+def run_job(cfg_omega: DictConfig, out_root: Path | None = None, figures: FigureProcess | None = None) -> list[Path]:
     """Run every replicate of one composed config and write a folder for each.
 
     One run writes ``results/runs/<time>_<scenario>_s<seed>_<id>/``. Several replicates
@@ -122,12 +114,16 @@ def run_job(cfg_omega: DictConfig, out_root: Path | None = None) -> list[Path]:
     summary beside them (:func:`write_replicate_set`). In a sweep the job prints one line; the
     summary of all settings, in setting order, comes when the sweep ends
     (:class:`ics_sim.aggregate.AggregateSweep`).
+
+    With ``figures`` (a helper process started before the run, :func:`_run_direct`) the figures
+    are drawn there; without, in this process.
     """
     import time
     import uuid
 
     from ics_sim import write_run
     from ics_sim.runs.api import run_config, scenario_name
+    from ics_sim.runs.api import write_run as write_run_with
     from ics_sim.runs.seeds import replicate_seed
 
     cfg = from_omegaconf(cfg_omega)
@@ -142,14 +138,16 @@ def run_job(cfg_omega: DictConfig, out_root: Path | None = None) -> list[Path]:
         cfg_r = from_omegaconf(cfg_omega)
         result = run_config(cfg_r, seed=replicate_seed(cfg.seed, r), keep_model=False)
         result.summary["replicate"] = r
-        if out_root is None:
+        if out_root is None and plot and figures is not None:
+            folders.append(write_run_with(result, "results/runs", figure=figures.run_figure))
+        elif out_root is None:
             folders.append(write_run(result, "results/runs", plot=plot))
         else:
             folder = out_root / f"rep{r:03d}_s{result.summary['seed']}"
             folders.append(write_run(result, out_root, folder=folder, plot=plot and n == 1))
         summaries.append(result.summary)
     if n > 1:
-        write_replicate_set(out_root, folders, summaries, cfg.start_year, plot=plot)
+        write_replicate_set(out_root, folders, summaries, cfg.start_year, plot=plot, figures=figures)
     if sweep:
         print(f"{summaries[0]['scenario']}: {n} replicate(s) in {out_root}")
         return folders
@@ -296,16 +294,25 @@ def _plot_option(argv: list[str]) -> tuple[list[str], bool]:
     return rest, plot
 
 
-def _run_direct(checked: list[str]) -> None:
+def _run_direct(checked: list[str], plot: bool) -> None:
     """One run without a second composition by Hydra: the checked overrides are composed once
     (:func:`ics_sim.config.overrides.compose_plan`, the same composition ``@hydra.main`` makes)
-    and run. Used for a plain single run, the common case, to keep the command line fast."""
+    and run. Used for a plain single run, the common case, to keep the command line fast.
+
+    With ``plot``, a helper process (:class:`ics_sim.views.figure_process.FigureProcess`) imports
+    matplotlib and gets its first figure drawn on another core while this one imports Mesa and runs
+    the model; it then draws the run's figure into the run's folder before the folder is renamed
+    into place."""
     import logging
+    from contextlib import nullcontext
+
+    from ics_sim.views.figure_process import FigureProcess
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     plan = ov.plan(ov.parse_strings(checked), allow_hydra=True)
     try:
-        run_job(ov.compose_plan(plan))
+        with FigureProcess() if plot else nullcontext() as figures:
+            run_job(ov.compose_plan(plan), figures=figures)
     except ConfigError as exc:
         print(f"ConfigError: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -327,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     if not plot:
         os.environ[NO_PLOT_ENV] = "1"  # inherited by a sweep's worker processes
     if not any(a.startswith("-") or a.startswith("hydra") for a in checked):
-        _run_direct(checked)  # a plain run: no flags, no Hydra settings
+        _run_direct(checked, plot)  # a plain run: no flags, no Hydra settings
         return
     sys.argv = [sys.argv[0], *checked]
     _app()

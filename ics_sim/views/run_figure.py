@@ -35,7 +35,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
-__all__ = ["plot_outcomes", "weighted_slope"]
+__all__ = ["plot_outcomes", "read_figure_rows", "weighted_slope"]
 
 #: Figure size (inches) and resolution: 16 x 10 in at 120 dpi = 1920 x 1200 px.
 FIGSIZE: tuple[float, float] = (16.0, 10.0)
@@ -654,6 +654,20 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
     if path is not None:
         _save_atomic(fig, Path(path))
     return fig
+
+
+def read_figure_rows(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """The rows of runs' ``timeseries.parquet`` files that :func:`plot_outcomes` reads: every month
+    above the neighbourhoods, and the neighbourhoods' last month (the deprivation gradient), so
+    that memory stays modest for many replicates. The figure drawn from these rows is the figure
+    drawn from the whole tables."""
+    import pyarrow.parquet as pq
+
+    parts = []
+    for path in paths:
+        last = pq.read_table(path, columns=["month"]).column("month").to_numpy().max()
+        parts.append(pq.read_table(path, filters=[[("level", "!=", "neighbourhood")], [("month", "==", int(last))]]).to_pandas())
+    return pd.concat(parts, ignore_index=True)
 
 
 def write_run_figure(result, timeseries: pd.DataFrame, folder: Path) -> None:
