@@ -139,6 +139,7 @@ def run_job(cfg_omega: DictConfig, out_root: Path | None = None, figures: Figure
         result = run_config(cfg_r, seed=replicate_seed(cfg.seed, r), keep_model=False)
         result.summary["replicate"] = r
         if out_root is None and plot and figures is not None:
+            figures.draw_run(result)  # drawn by the helper while the folder is written
             folders.append(write_run_with(result, "results/runs", figure=figures.run_figure))
         elif out_root is None:
             folders.append(write_run(result, "results/runs", plot=plot))

@@ -11,7 +11,7 @@ import pytest
 import ics_sim
 from ics_sim.runs.api import write_run
 from ics_sim.views.figure_process import FigureProcess
-from ics_sim.views.run_figure import plot_outcomes, read_figure_rows, write_run_figure
+from ics_sim.views.run_figure import figure_rows, plot_outcomes, read_figure_rows, write_run_figure
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,27 @@ def test_the_helper_draws_the_figure_the_caller_would(run_folder, tmp_path):
     assert (tmp_path / "helper.png").read_bytes() == (tmp_path / "outcomes.png").read_bytes()
 
 
+def test_the_run_figure_drawn_by_the_helper_is_the_caller_s(run_folder, tmp_path):
+    result, folder = run_folder
+    ts = result.timeseries.assign(run=folder.name)
+    write_run_figure(result, ts, tmp_path)
+    with FigureProcess() as figures:
+        figures.draw_run(result)
+        figures.run_figure(result, ts, tmp_path / "helper")
+        assert figures._proc.poll() is None
+    assert (tmp_path / "helper" / "outcomes.png").read_bytes() == (tmp_path / "outcomes.png").read_bytes()
+
+
 def test_the_rows_read_for_the_figure_draw_the_whole_table_s_figure(run_folder, tmp_path):
     result, folder = run_folder
     whole = result.timeseries.assign(run=folder.name)
-    rows = read_figure_rows([folder / "timeseries.parquet"])
-    assert len(rows) < len(whole)
-    plot_outcomes(whole, tmp_path / "whole.png")
-    plot_outcomes(rows, tmp_path / "rows.png")
-    assert (tmp_path / "whole.png").read_bytes() == (tmp_path / "rows.png").read_bytes()
+    read = read_figure_rows([folder / "timeseries.parquet"])
+    kept = figure_rows(whole)
+    assert len(read) == len(kept) < len(whole)
+    for name, rows in (("whole", whole), ("read", read), ("kept", kept)):
+        plot_outcomes(rows, tmp_path / f"{name}.png")
+    png = (tmp_path / "whole.png").read_bytes()
+    assert (tmp_path / "read.png").read_bytes() == png and (tmp_path / "kept.png").read_bytes() == png
 
 
 def test_an_error_in_drawing_is_raised_in_the_caller(tmp_path):
@@ -52,6 +65,7 @@ def test_a_dead_helper_leaves_the_figure_to_the_caller(run_folder, tmp_path):
     proc = figures._proc
     proc.kill()
     proc.wait()
+    figures.draw_run(result)
     figures.run_figure(result, result.timeseries.assign(run=folder.name), tmp_path / "run")
     figures.outcomes([folder / "timeseries.parquet"], tmp_path / "set.png", title="t", start_year=2025)
     figures.close()

@@ -1,34 +1,41 @@
 """The one-page figure drawn by a helper process that gets ready while the model runs (issue 13).
 
-``python -m ics_sim`` spends about as long importing matplotlib and drawing its first figure as it
-does running the model. The machine has two cores or more, so the command line starts this helper
+``python -m ics_sim`` spends about as long importing matplotlib and drawing its figure as it does
+running the model. The machine has two cores or more, so the command line starts this helper
 before the run (:class:`FigureProcess`): it imports matplotlib, pandas and pyarrow on another
-core while the model runs. When the run's
-table is written, the command line sends the helper one request naming the table file(s) and the
-PNG to write; the helper reads the rows the figure needs (:func:`~ics_sim.views.run_figure.read_figure_rows`),
-draws with :func:`~ics_sim.views.run_figure.plot_outcomes` (the same function, so the same figure)
-and writes the PNG atomically inside the run's temporary folder, which the command line then
-renames into place: a results folder still appears only when whole.
+core while the model runs. When the run ends, the command line hands the helper the rows the figure
+reads (:func:`~ics_sim.views.run_figure.figure_rows`) and writes the run's table, summary and
+config while the helper draws them with :func:`~ics_sim.views.run_figure.plot_outcomes` (the same
+function, so the same figure, byte for byte). The helper then writes the PNG atomically inside the
+run's temporary folder, which the command line renames into place: a results folder still appears
+only when whole. For a set of replicates the helper reads their tables itself
+(:func:`~ics_sim.views.run_figure.read_figure_rows`).
 
-If the helper cannot start, dies, or reports an error, the figure is drawn in the calling process
+If the helper cannot start, dies, or fails to draw, the figure is drawn in the calling process
 instead, so a real error in drawing is raised there with its traceback, as without the helper.
 
-Protocol: one JSON object per line on the helper's stdin (``frames``, ``png``, ``title``,
-``start_year``), one JSON object per line back (``{"ok": true}`` or ``{"error": "<traceback>"}``);
-the helper exits when its stdin closes, so it never outlives the command line.
+Protocol: on the helper's stdin, length-prefixed pickles ``("draw", {...})`` (rows or table files,
+title, start year: draw into memory) and ``("write", path)`` (write the drawn PNG there); on its
+stdout one JSON line per ``write``: ``{"ok": true}`` or ``{"error": "<traceback>"}``. The helper
+exits when its stdin closes, so it never outlives the command line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
+import struct
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 __all__ = ["FigureProcess"]
+
+_LENGTH = struct.Struct(">Q")
 
 
 class FigureProcess:
@@ -38,14 +45,17 @@ class FigureProcess:
 
         with FigureProcess() as figures:
             result = run_config(cfg)
+            figures.draw_run(result)  # the helper draws while the folder is written
             write_run(result, "results/runs", figure=figures.run_figure)
     """
 
     def __init__(self) -> None:
+        self._sending: threading.Thread | None = None
+        self._drawing: Any = None  # the run whose figure the helper is drawing
+        self._broken = False
         try:
             self._proc: subprocess.Popen | None = subprocess.Popen(
-                [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                text=True, encoding="utf-8")
+                [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         except OSError:  # no helper: every figure is drawn in this process
             self._proc = None
 
@@ -60,6 +70,8 @@ class FigureProcess:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        if self._sending is not None:
+            self._sending.join()
         try:
             proc.stdin.close()
             proc.wait(timeout=10)
@@ -69,25 +81,71 @@ class FigureProcess:
         finally:
             proc.stdout.close()
 
-    def _ask(self, request: dict[str, Any]) -> bool:
-        """Send one request; True when the helper drew the figure."""
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
+    # ------------------------------------------------------------------ talking to the helper
+
+    def _post(self, message: tuple[str, Any]) -> None:
+        """Send a message from a thread, so this process carries on while the helper is still
+        importing and not yet reading."""
+        if self._sending is not None:
+            self._sending.join()
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self._sending = threading.Thread(target=self._send, args=(data,), daemon=True)
+        self._sending.start()
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._proc.stdin.write(_LENGTH.pack(len(data)) + data)
+            self._proc.stdin.flush()
+        except (OSError, ValueError):  # the helper died: the caller draws instead
+            self._broken = True
+
+    def _usable(self) -> bool:
+        return self._proc is not None and not self._broken and self._proc.poll() is None
+
+    def _draw(self, body: dict[str, Any]) -> bool:
+        if not self._usable():
+            return False
+        self._post(("draw", body))
+        return True
+
+    def _write(self, png: str | Path) -> bool:
+        """Ask the helper to write the figure it drew; True when it did."""
+        if not self._usable():
+            return False
+        self._post(("write", str(Path(png).resolve())))
+        self._sending.join()
+        if self._broken:
             return False
         try:
-            proc.stdin.write(json.dumps(request) + "\n")
-            proc.stdin.flush()
-            reply = proc.stdout.readline()
-        except OSError:  # the helper died: draw here
+            return json.loads(self._proc.stdout.readline()).get("ok") is True
+        except (OSError, ValueError):
             return False
-        try:
-            return json.loads(reply).get("ok") is True
-        except ValueError:
-            return False
+
+    # ------------------------------------------------------------------ figures
+
+    def draw_run(self, result: Any) -> None:
+        """Hand the helper a finished run's figure rows, to draw while the folder is written;
+        :meth:`run_figure` then writes the figure into the folder."""
+        from ics_sim.views.run_figure import figure_rows
+
+        if self._draw({"rows": figure_rows(result.timeseries), "title": _run_title(result),
+                       "start_year": int(result.config.start_year)}):
+            self._drawing = result
+
+    def run_figure(self, result: Any, timeseries: Any, folder: Path) -> None:
+        """The ``figure`` hook of :func:`ics_sim.runs.api.write_run`: the run's ``outcomes.png``
+        in ``folder``, as drawn by the helper (:meth:`draw_run`), or, when the helper did not,
+        by :func:`ics_sim.views.run_figure.write_run_figure` here."""
+        drawing, self._drawing = self._drawing, None
+        if drawing is result and self._write(Path(folder) / "outcomes.png"):
+            return
+        from ics_sim.views.run_figure import write_run_figure
+
+        write_run_figure(result, timeseries, folder)
 
     def outcomes(self, frames: Sequence[str | Path], png: str | Path, *, title: str, start_year: int) -> None:
         """Draw the one-page figure of the runs whose tables are ``frames`` (``timeseries.parquet``
-        files: one run, or the replicates of one setting) into ``png``, atomically.
+        files: the replicates of one setting) into ``png``, atomically.
 
         Args:
             frames: the runs' ``timeseries.parquet`` files.
@@ -95,37 +153,45 @@ class FigureProcess:
             title: the figure's title.
             start_year: the calendar year of month 0.
         """
-        request = _request(frames, png, title, start_year)
-        if not self._ask(request):
-            _draw(request)
+        body = {"frames": [str(Path(f).resolve()) for f in frames], "title": title, "start_year": int(start_year)}
+        if self._draw(body) and self._write(png):
+            return
+        from ics_sim.views.run_figure import plot_outcomes, read_figure_rows
 
-    def run_figure(self, result: Any, timeseries: Any, folder: Path) -> None:
-        """The ``figure`` hook of :func:`ics_sim.runs.api.write_run`: the run's ``outcomes.png``
-        in ``folder``, drawn by the helper from the table just written there, or (when the helper
-        cannot) by :func:`ics_sim.views.run_figure.write_run_figure` from ``timeseries``."""
-        folder = Path(folder)
-        request = _request([folder / "timeseries.parquet"], folder / "outcomes.png",
-                           f"ics_sim — {result.scenario}, seed {result.summary['seed']}", result.config.start_year)
-        if not self._ask(request):
-            from ics_sim.views.run_figure import write_run_figure
-
-            write_run_figure(result, timeseries, folder)
+        plot_outcomes(read_figure_rows(frames), png, title=title, start_year=start_year)
 
 
-def _request(frames: Sequence[str | Path], png: str | Path, title: str, start_year: int) -> dict[str, Any]:
-    return {"frames": [str(Path(f).resolve()) for f in frames], "png": str(Path(png).resolve()),
-            "title": title, "start_year": int(start_year)}
+def _run_title(result: Any) -> str:
+    return f"ics_sim — {result.scenario}, seed {result.summary['seed']}"
 
 
-def _draw(request: dict[str, Any]) -> None:
+# ---------------------------------------------------------------------- the helper's side
+
+
+def _read(stream: IO[bytes]) -> Any:
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None
+    return pickle.loads(stream.read(_LENGTH.unpack(head)[0]))
+
+
+def _render(body: dict[str, Any]) -> bytes:
+    """The PNG of one figure, as :func:`~ics_sim.views.run_figure.plot_outcomes` writes it."""
+    import io
+
     from ics_sim.views.run_figure import plot_outcomes, read_figure_rows
 
-    plot_outcomes(read_figure_rows(request["frames"]), request["png"], title=request["title"],
-                  start_year=request["start_year"])
+    rows = body["rows"] if body.get("rows") is not None else read_figure_rows(body["frames"])
+    fig = plot_outcomes(rows, title=body["title"], start_year=body["start_year"])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi)
+    return buffer.getvalue()
 
 
 def serve() -> None:
-    """The helper's loop: answer requests on stdin until it closes."""
+    """The helper's loop: answer messages on stdin until it closes."""
+    import traceback
+
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     sys.stdout = sys.stderr  # anything printed while drawing must not break the replies
     try:  # the imports a figure needs, made while the caller runs the model
@@ -134,14 +200,27 @@ def serve() -> None:
         import ics_sim.views.run_figure  # noqa: F401
     except Exception:  # noqa: BLE001  (reported by the first request instead)
         pass
-    for line in sys.stdin:
+    png: bytes | None = None
+    error = "nothing was drawn"
+    while (message := _read(sys.stdin.buffer)) is not None:
+        kind, body = message
+        if kind == "draw":
+            try:
+                png, error = _render(body), ""
+            except Exception:  # noqa: BLE001  (reported on write; the caller draws again and raises)
+                png, error = None, traceback.format_exc()
+            continue
         try:
-            _draw(json.loads(line))
-            reply: dict[str, Any] = {"ok": True}
-        except Exception:  # noqa: BLE001  (reported; the caller draws again and raises)
-            import traceback
+            if png is None:
+                raise RuntimeError(error)
+            from ics_sim.runs.io import atomic_path
 
+            with atomic_path(body) as tmp:
+                tmp.write_bytes(png)
+            reply: dict[str, Any] = {"ok": True}
+        except Exception:  # noqa: BLE001
             reply = {"error": traceback.format_exc()}
+        png, error = None, "nothing was drawn"
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
 

@@ -35,7 +35,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
 
-__all__ = ["plot_outcomes", "read_figure_rows", "weighted_slope"]
+__all__ = ["figure_rows", "plot_outcomes", "read_figure_rows", "weighted_slope"]
 
 #: Figure size (inches) and resolution: 16 x 10 in at 120 dpi = 1920 x 1200 px.
 FIGSIZE: tuple[float, float] = (16.0, 10.0)
@@ -654,6 +654,16 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
     if path is not None:
         _save_atomic(fig, Path(path))
     return fig
+
+
+def figure_rows(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """The rows and columns of one run's table that :func:`plot_outcomes` reads (as
+    :func:`read_figure_rows` reads them from files): every month above the neighbourhoods and the
+    neighbourhoods' last month. The figure drawn from these rows is the figure drawn from the
+    whole table."""
+    keep = (timeseries["level"] != "neighbourhood") | (timeseries["month"] == timeseries["month"].max())
+    columns = [c for c in (*_REQUIRED_COLUMNS, "run") if c in timeseries.columns]
+    return timeseries.loc[keep.to_numpy(dtype=bool), columns].reset_index(drop=True)
 
 
 def read_figure_rows(paths: Sequence[str | Path]) -> pd.DataFrame:
