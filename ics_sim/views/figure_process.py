@@ -17,7 +17,8 @@ instead, so a real error in drawing is raised there with its traceback, as witho
 Protocol: on the helper's stdin, length-prefixed pickles ``("draw", {...})`` (rows or table files,
 title, start year: draw into memory) and ``("write", path)`` (write the drawn PNG there); on its
 stdout one JSON line per ``write``: ``{"ok": true}`` or ``{"error": "<traceback>"}``. The helper
-exits when its stdin closes, so it never outlives the command line.
+is stopped when the command line closes it, and exits when its stdin closes, so it never outlives
+the command line.
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ class FigureProcess:
         self.close()
 
     def close(self) -> None:
-        """Close the helper's stdin (it exits) and wait for it."""
+        """Stop the helper. Every figure asked for has been written by now (each ``write`` waits
+        for its reply), so the helper is idle, or still importing when no figure was asked for:
+        it is stopped at once rather than left to finish its imports or its interpreter's
+        shutdown."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -74,12 +78,11 @@ class FigureProcess:
             self._sending.join()
         try:
             proc.stdin.close()
-            proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            proc.kill()
-            proc.wait()
-        finally:
-            proc.stdout.close()
+        except OSError:
+            pass
+        proc.terminate()
+        proc.wait()
+        proc.stdout.close()
 
     # ------------------------------------------------------------------ talking to the helper
 
