@@ -300,19 +300,19 @@ def _run_direct(checked: list[str], plot: bool) -> None:
     (:func:`ics_sim.config.overrides.compose_plan`, the same composition ``@hydra.main`` makes)
     and run. Used for a plain single run, the common case, to keep the command line fast.
 
-    With ``plot``, a helper process (:class:`ics_sim.views.figure_process.FigureProcess`) imports
-    matplotlib and gets its first figure drawn on another core while this one imports Mesa and runs
-    the model; it then draws the run's figure into the run's folder before the folder is renamed
-    into place."""
+    With ``plot``, and a core idle (:func:`ics_sim.views.figure_process.helper_pays`), a helper
+    process (:class:`ics_sim.views.figure_process.FigureProcess`) imports matplotlib on another core
+    while this one imports Mesa and runs the model, then draws the run's figure while this one
+    writes the run's folder; the figure goes into the folder before it is renamed into place."""
     import logging
     from contextlib import nullcontext
 
-    from ics_sim.views.figure_process import FigureProcess
+    from ics_sim.views.figure_process import FigureProcess, helper_pays
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     plan = ov.plan(ov.parse_strings(checked), allow_hydra=True)
     try:
-        with FigureProcess() if plot else nullcontext() as figures:
+        with FigureProcess() if plot and helper_pays() else nullcontext() as figures:
             run_job(ov.compose_plan(plan), figures=figures)
     except ConfigError as exc:
         print(f"ConfigError: {exc}", file=sys.stderr)

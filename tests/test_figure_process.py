@@ -11,18 +11,20 @@ import pytest
 
 import ics_sim
 from ics_sim.runs.api import write_run
-from ics_sim.views.figure_process import FigureProcess
+from ics_sim.views.figure_process import FigureProcess, helper_pays
 from ics_sim.views.run_figure import figure_rows, plot_outcomes, read_figure_rows, write_run_figure
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> tuple[ics_sim.RunResult, Path, bytes]:
-    """A one-year run's folder (no figure) and its figure drawn in this process from the whole table."""
+    """A one-year run's folder (no figure) and its figure drawn in this process from the whole
+    table, as it was drawn before the figure rows and the helper."""
     result = ics_sim.run({"years": 1}, seed=2)
     folder = write_run(result, tmp_path_factory.mktemp("runs"))
-    drawn = tmp_path_factory.mktemp("drawn")
-    write_run_figure(result, result.timeseries.assign(run=folder.name), drawn)
-    return result, folder, (drawn / "outcomes.png").read_bytes()
+    drawn = tmp_path_factory.mktemp("drawn") / "outcomes.png"
+    plot_outcomes(result.timeseries.assign(run=folder.name), drawn, title=f"ics_sim — {result.scenario}, seed 2",
+                  start_year=result.config.start_year)
+    return result, folder, drawn.read_bytes()
 
 
 def test_the_helper_draws_the_figure_the_caller_would(reference, tmp_path):
@@ -44,9 +46,8 @@ def test_the_figure_rows_draw_the_whole_table_s_figure(reference, tmp_path):
     assert 0 < len(kept) < len(whole)
     read = read_figure_rows([folder / "timeseries.parquet"])
     pd.testing.assert_frame_equal(read[kept.columns], kept)
-    plot_outcomes(kept, tmp_path / "kept.png", title=f"ics_sim — {result.scenario}, seed 2",
-                  start_year=result.config.start_year)
-    assert (tmp_path / "kept.png").read_bytes() == png
+    write_run_figure(result, whole, tmp_path)  # draws the figure rows
+    assert (tmp_path / "outcomes.png").read_bytes() == png
 
 
 def test_an_error_in_drawing_is_raised_in_the_caller(tmp_path):
@@ -72,3 +73,17 @@ def test_the_helper_is_gone_when_closed():
     figures.close()
     assert proc.poll() is not None
     figures.close()  # twice is harmless
+
+
+def test_the_helper_is_used_only_when_a_core_is_idle(monkeypatch):
+    monkeypatch.delenv("ICS_SIM_FIGURE_HELPER", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.4, 0.0, 0.0))
+    assert helper_pays()
+    monkeypatch.setattr("os.getloadavg", lambda: (1.6, 0.0, 0.0))
+    assert not helper_pays()
+    monkeypatch.setenv("ICS_SIM_FIGURE_HELPER", "1")
+    assert helper_pays()
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    monkeypatch.setenv("ICS_SIM_FIGURE_HELPER", "0")
+    assert not helper_pays()

@@ -11,7 +11,9 @@ run's temporary folder, which the command line renames into place: a results fol
 only when whole. For a set of replicates the helper reads their tables itself
 (:func:`~ics_sim.views.run_figure.read_figure_rows`).
 
-If the helper cannot start, dies, or fails to draw, the figure is drawn in the calling process
+The helper costs CPU (a second interpreter imports pandas and pyarrow again), so the command line
+starts it only when a core is idle (:func:`helper_pays`); otherwise it draws in its own process as
+before. If the helper cannot start, dies, or fails to draw, the figure is drawn in the calling process
 instead, so a real error in drawing is raised there with its traceback, as without the helper.
 
 Protocol: on the helper's stdin, length-prefixed pickles ``("draw", {...})`` (rows or table files,
@@ -34,9 +36,29 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["FigureProcess"]
+__all__ = ["FigureProcess", "helper_pays"]
 
 _LENGTH = struct.Struct(">Q")
+
+#: environment variable: ``1`` always starts the helper, ``0`` never; unset, :func:`helper_pays` decides
+HELPER_ENV = "ICS_SIM_FIGURE_HELPER"
+
+
+def helper_pays() -> bool:
+    """Whether a helper process would make the command line faster: only when a core is idle.
+    The helper imports pandas and pyarrow a second time (about half a second of CPU), which is
+    free on an idle core but slows everything when every core is busy; so it is used when the
+    load average (last minute) leaves at least one core free. ``ICS_SIM_FIGURE_HELPER=1`` or
+    ``=0`` decides instead (benchmarks, tests)."""
+    forced = os.environ.get(HELPER_ENV, "")
+    if forced in ("0", "1"):
+        return forced == "1"
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return cores > 1
+    return load <= cores - 1
 
 
 class FigureProcess:

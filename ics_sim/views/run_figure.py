@@ -684,4 +684,4 @@ def write_run_figure(result, timeseries: pd.DataFrame, folder: Path) -> None:
     """Draw a run's one-page figure into its results folder as ``outcomes.png`` (the ``figure``
     hook of :func:`ics_sim.runs.api.write_run`)."""
     title = f"ics_sim — {result.scenario}, seed {result.summary['seed']}"
-    plot_outcomes(timeseries, Path(folder) / "outcomes.png", title=title, start_year=result.config.start_year)
+    plot_outcomes(figure_rows(timeseries), Path(folder) / "outcomes.png", title=title, start_year=result.config.start_year)
