@@ -61,6 +61,7 @@ def dask_cluster():
         yield cluster
 
 
+@pytest.mark.slow  # starting a two-process LocalCluster takes tens of seconds
 def test_dask_batch_matches_local_batch(dask_cluster, local_runs, tmp_path):
     from distributed import Client
 
@@ -72,6 +73,7 @@ def test_dask_batch_matches_local_batch(dask_cluster, local_runs, tmp_path):
     pd.testing.assert_frame_equal(runs(df), local_runs)
 
 
+@pytest.mark.slow  # shares the LocalCluster above
 def test_dask_by_scheduler_address_resumes_an_interrupted_batch(dask_cluster, local_runs, tmp_path):
     address = dask_cluster.scheduler_address
     first = run_batch(DESIGN, 2, tmp_path, workers=2, backend="dask", address=address, base_overrides=BASE, max_runs=3,

@@ -42,6 +42,7 @@ def test_workshop_binds_only_loopback(server):
     assert ips and ips <= {"127.0.0.1"}
 
 
+@pytest.mark.slow  # four browser contexts play a whole year (about half a minute); loopback stays in the fast suite
 def test_facilitator_and_three_participants_play_a_year_and_reach_the_debrief(server, tmp_path):
     problems, requests, shots = [], [], []
 

@@ -1,0 +1,17 @@
+"""Shared test settings.
+
+The command line draws its figure in a helper process when a core is idle
+(:func:`ics_sim.views.figure_process.helper_pays`). Tests run on every core, so which path a
+command-line test takes would depend on the machine's load at that moment: the suite fixes it to the
+in-process figure (``ICS_SIM_FIGURE_HELPER=0``, inherited by the commands the tests start), and the
+tests of the helper ask for it explicitly (``tests/test_figure_process.py``,
+``tests/test_cli_fast.py``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ics_sim.views.figure_process import HELPER_ENV
+
+os.environ.setdefault(HELPER_ENV, "0")
