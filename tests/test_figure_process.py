@@ -4,6 +4,8 @@ process draws it (and raises a real error itself)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +14,8 @@ import pytest
 import ics_sim
 from ics_sim.runs.api import write_run
 from ics_sim.views.figure_process import FigureProcess, helper_pays
-from ics_sim.views.run_figure import figure_rows, plot_outcomes, read_figure_rows, write_run_figure
+from ics_sim.views.figure_rows import figure_rows, read_figure_rows
+from ics_sim.views.run_figure import plot_outcomes, write_run_figure
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +90,15 @@ def test_the_helper_is_used_only_when_a_core_is_idle(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     monkeypatch.setenv("ICS_SIM_FIGURE_HELPER", "0")
     assert not helper_pays()
+
+
+def test_the_caller_never_imports_matplotlib(tmp_path):
+    """The point of the helper: the command line's own process pays for no matplotlib import."""
+    code = ("import sys, ics_sim; from ics_sim.views.figure_process import FigureProcess\n"
+            "r = ics_sim.run({'years': 1}, seed=0)\n"
+            "with FigureProcess() as f:\n"
+            f"    f.draw_run(r); f.run_figure(r, r.timeseries, {str(tmp_path)!r})\n"
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
+    assert (tmp_path / "outcomes.png").read_bytes()[:4] == b"\x89PNG"

@@ -4,12 +4,13 @@
 running the model. The machine has two cores or more, so the command line starts this helper
 before the run (:class:`FigureProcess`): it imports matplotlib, pandas and pyarrow, and renders an
 empty page once (matplotlib's first-figure set-up), on another core while the model runs. When the run ends, the command line hands the helper the rows the figure
-reads (:func:`~ics_sim.views.run_figure.figure_rows`) and writes the run's table, summary and
+reads (:func:`~ics_sim.views.figure_rows.figure_rows`, pandas only: this process never imports
+matplotlib) and writes the run's table, summary and
 config while the helper draws them with :func:`~ics_sim.views.run_figure.plot_outcomes` (the same
 function, so the same figure, byte for byte). The helper then writes the PNG atomically inside the
 run's temporary folder, which the command line renames into place: a results folder still appears
 only when whole. For a set of replicates the helper reads their tables itself
-(:func:`~ics_sim.views.run_figure.read_figure_rows`).
+(:func:`~ics_sim.views.figure_rows.read_figure_rows`).
 
 The helper costs CPU (a second interpreter imports pandas and pyarrow again), so the command line
 starts it only when a core is idle (:func:`helper_pays`); otherwise it draws in its own process as
@@ -151,7 +152,7 @@ class FigureProcess:
     def draw_run(self, result: Any) -> None:
         """Hand the helper a finished run's figure rows, to draw while the folder is written;
         :meth:`run_figure` then writes the figure into the folder."""
-        from ics_sim.views.run_figure import figure_rows
+        from ics_sim.views.figure_rows import figure_rows
 
         if self._draw({"rows": figure_rows(result.timeseries), "title": _run_title(result),
                        "start_year": int(result.config.start_year)}):

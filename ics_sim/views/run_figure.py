@@ -34,6 +34,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text  # noqa: F401
+from ics_sim.views.figure_rows import REQUIRED_COLUMNS as _REQUIRED_COLUMNS
+from ics_sim.views.figure_rows import figure_rows, read_figure_rows
 
 __all__ = ["figure_rows", "plot_outcomes", "read_figure_rows", "weighted_slope"]
 
@@ -41,7 +43,6 @@ __all__ = ["figure_rows", "plot_outcomes", "read_figure_rows", "weighted_slope"]
 FIGSIZE: tuple[float, float] = (16.0, 10.0)
 DPI: int = 120
 
-_REQUIRED_COLUMNS = ("scenario", "seed", "month", "level", "area", "metric", "value")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
            "August", "September", "October", "November", "December")
 # Okabe-Ito colour-blind-safe palette (black last; it is reserved for the system line).
@@ -654,30 +655,6 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
     if path is not None:
         _save_atomic(fig, Path(path))
     return fig
-
-
-def figure_rows(timeseries: pd.DataFrame) -> pd.DataFrame:
-    """The rows and columns of one run's table that :func:`plot_outcomes` reads (as
-    :func:`read_figure_rows` reads them from files): every month above the neighbourhoods and the
-    neighbourhoods' last month. The figure drawn from these rows is the figure drawn from the
-    whole table."""
-    keep = (timeseries["level"] != "neighbourhood") | (timeseries["month"] == timeseries["month"].max())
-    columns = [c for c in (*_REQUIRED_COLUMNS, "run") if c in timeseries.columns]
-    return timeseries.loc[keep.to_numpy(dtype=bool), columns].reset_index(drop=True)
-
-
-def read_figure_rows(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """The rows of runs' ``timeseries.parquet`` files that :func:`plot_outcomes` reads: every month
-    above the neighbourhoods, and the neighbourhoods' last month (the deprivation gradient), so
-    that memory stays modest for many replicates. The figure drawn from these rows is the figure
-    drawn from the whole tables."""
-    import pyarrow.parquet as pq
-
-    parts = []
-    for path in paths:
-        last = pq.read_table(path, columns=["month"]).column("month").to_numpy().max()
-        parts.append(pq.read_table(path, filters=[[("level", "!=", "neighbourhood")], [("month", "==", int(last))]]).to_pandas())
-    return pd.concat(parts, ignore_index=True)
 
 
 def write_run_figure(result, timeseries: pd.DataFrame, folder: Path) -> None:
