@@ -2,8 +2,9 @@
 
 ``python -m ics_sim`` spends about as long importing matplotlib and drawing its figure as it does
 running the model. The machine has two cores or more, so the command line starts this helper
-before the run (:class:`FigureProcess`): it imports matplotlib, pandas and pyarrow, and renders an
-empty page once (matplotlib's first-figure set-up), on another core while the model runs. When the run ends, the command line hands the helper the rows the figure
+before the run (:class:`FigureProcess`): on another core while the model runs, it imports
+matplotlib, pandas and pyarrow, renders an empty page once (matplotlib's first-figure set-up) and
+builds the page the figure will be drawn on (:func:`~ics_sim.views.run_figure.new_page`). When the run ends, the command line hands the helper the rows the figure
 reads (:func:`~ics_sim.views.figure_rows.figure_rows`, pandas only: this process never imports
 matplotlib) and writes the run's table, summary and
 config while the helper draws them with :func:`~ics_sim.views.run_figure.plot_outcomes` (the same
@@ -201,36 +202,29 @@ def _read(stream: IO[bytes]) -> Any:
     return pickle.loads(stream.read(_LENGTH.unpack(head)[0]))
 
 
-def _render(body: dict[str, Any]) -> bytes:
-    """The PNG of one figure, as :func:`~ics_sim.views.run_figure.plot_outcomes` writes it."""
+def _render(body: dict[str, Any], page: Any = None) -> bytes:
+    """The PNG of one figure, as :func:`~ics_sim.views.run_figure.plot_outcomes` writes it (on
+    ``page``, an empty page built beforehand, when given)."""
     import io
 
     from ics_sim.views.run_figure import plot_outcomes, read_figure_rows
 
     rows = body["rows"] if body.get("rows") is not None else read_figure_rows(body["frames"])
-    fig = plot_outcomes(rows, title=body["title"], start_year=body["start_year"])
+    fig = plot_outcomes(rows, title=body["title"], start_year=body["start_year"], page=page)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=fig.dpi)
     return buffer.getvalue()
 
 
 def _warm_up() -> None:
-    """Build the figure's empty page once and render it small: the first figure of a process pays
-    for matplotlib's lazy set-up (fonts, tick machinery, the PNG writer), about a tenth of a second
+    """Render an empty page once, small, and throw it away: the first figure of a process pays for
+    matplotlib's lazy set-up (fonts, tick machinery, the PNG writer), about a tenth of a second
     that this moves onto the helper's idle time while the model runs."""
     import io
 
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from ics_sim.views.run_figure import new_page
 
-    from ics_sim.views import run_figure
-
-    fig = Figure(figsize=run_figure.FIGSIZE, dpi=run_figure.DPI)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(2, 3, gridspec_kw=run_figure._GRID)
-    for ax in axes.ravel():
-        run_figure._style_axes(ax)
-    axes[1, 0].twinx()
+    fig = new_page()
     fig.text(0.5, 0.5, "Warm-up", fontsize=12, fontweight="bold")
     fig.savefig(io.BytesIO(), format="png", dpi=10)
 
@@ -244,20 +238,22 @@ def serve() -> None:
     try:  # the imports a figure needs, made while the caller runs the model
         import pyarrow.parquet  # noqa: F401
 
-        import ics_sim.views.run_figure  # noqa: F401
+        from ics_sim.views.run_figure import new_page
 
         _warm_up()
+        page = new_page()  # the next figure's page, built while the caller runs the model
     except Exception:  # noqa: BLE001  (reported by the first request instead)
-        pass
+        page = None
     png: bytes | None = None
     error = "nothing was drawn"
     while (message := _read(sys.stdin.buffer)) is not None:
         kind, body = message
         if kind == "draw":
             try:
-                png, error = _render(body), ""
+                png, error = _render(body, page), ""
             except Exception:  # noqa: BLE001  (reported on write; the caller draws again and raises)
                 png, error = None, traceback.format_exc()
+            page = None  # a page is used once
             continue
         try:
             if png is None:

@@ -37,7 +37,7 @@ from ics_sim.runs.io import atomic_path, atomic_write_parquet, atomic_write_text
 from ics_sim.views.figure_rows import REQUIRED_COLUMNS as _REQUIRED_COLUMNS
 from ics_sim.views.figure_rows import figure_rows, read_figure_rows
 
-__all__ = ["figure_rows", "plot_outcomes", "read_figure_rows", "weighted_slope"]
+__all__ = ["figure_rows", "new_page", "plot_outcomes", "read_figure_rows", "weighted_slope"]
 
 #: Figure size (inches) and resolution: 16 x 10 in at 120 dpi = 1920 x 1200 px.
 FIGSIZE: tuple[float, float] = (16.0, 10.0)
@@ -348,8 +348,7 @@ def _twin_panel(ax: Axes, ctx: _Context, left: _Series, right: _Series, *, title
     right axis (labelled ``name``; dashed when several scenarios share colours). With
     ``left_unit_range`` the left axis is fixed to 0-1 (a share or an index)."""
     ax.set_title(title, fontsize=13, loc="left", fontweight="bold")
-    ax2 = ax.twinx()
-    ax2.set_label(name)
+    ax2 = _twin_of(ax, name)
     st_left, st_right = _stats(ctx, left), _stats(ctx, right)
     c_left = "0.3" if ctx.multi else _PALETTE[0]
     c_right = "0.3" if ctx.multi else _PALETTE[1]
@@ -574,8 +573,37 @@ def _save_atomic(fig: Figure, path: Path) -> None:
         fig.savefig(tmp, format=fmt, dpi=fig.dpi)
 
 
+#: the six panels' axes labels, in grid order, and the twin right axes' (after them, in this order)
+_PANELS = ("hle", "inequality", "unmet_need", "coordination", "partnership", "gradient")
+_TWINS = (("coordination", "coordination_gaps"), ("partnership", "partnership_delay"))
+
+
+def new_page() -> Figure:
+    """The figure's empty page, before any data: the 2 x 3 grid of styled panels and the two twin
+    right axes, on an Agg canvas. :func:`plot_outcomes` draws on one (a page is used once); the
+    command line's figure helper builds it while the model runs
+    (:mod:`ics_sim.views.figure_process`)."""
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    # A fixed grid, not a layout engine: the page is always 16 x 10 in with the same six panels,
+    # so fixed margins fit, and drawing once instead of measuring every label first halves the
+    # time `python -m ics_sim` spends on its figure (issue 13).
+    axes = fig.subplots(2, 3, gridspec_kw=_GRID)
+    for ax, name in zip(axes.ravel(), _PANELS, strict=True):
+        ax.set_label(name)
+        _style_axes(ax)
+    panels = dict(zip(_PANELS, axes.ravel(), strict=True))
+    for panel, name in _TWINS:
+        panels[panel].twinx().set_label(name)
+    return fig
+
+
+def _twin_of(ax: Axes, name: str) -> Axes:
+    return next(a for a in ax.get_figure().axes if a.get_label() == name)
+
+
 def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
-                  title: str | None = None, start_year: int = 2025) -> Figure:
+                  title: str | None = None, start_year: int = 2025, page: Figure | None = None) -> Figure:
     """Draw the one-page "main outcomes" figure of a run (or several seeds/scenarios).
 
     Six panels in a 2 x 3 grid: healthy life expectancy (system and places),
@@ -599,6 +627,8 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
             suffix selects that format instead.
         title: Figure title; defaults to ``"ics_sim — main outcomes"``.
         start_year: Calendar year of month 0 (April start of the financial year).
+        page: An empty page from :func:`new_page` to draw on (made here when None); the same
+            figure either way.
 
     Returns:
         The :class:`matplotlib.figure.Figure` (16 x 10 in at 120 dpi, i.e.
@@ -616,17 +646,8 @@ def plot_outcomes(timeseries: pd.DataFrame, path: str | Path | None = None, *,
     ctx = _Context(df=df, scenarios=scenarios, colours=colours, rep_cols=rep_cols,
                    start_year=int(start_year), whole_level=whole_level, n_systems=max(n_systems, 1))
 
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, facecolor="white")
-    FigureCanvasAgg(fig)
-    # A fixed grid, not a layout engine: the page is always 16 x 10 in with the same six panels,
-    # so fixed margins fit, and drawing once instead of measuring every label first halves the
-    # time `python -m ics_sim` spends on its figure (issue 13).
-    axes = fig.subplots(2, 3, gridspec_kw=_GRID)
-    a_hle, a_ineq, a_unmet, a_coord, a_part, a_grad = axes.ravel()
-    for ax, name in zip(axes.ravel(), ("hle", "inequality", "unmet_need", "coordination",
-                                       "partnership", "gradient"), strict=True):
-        ax.set_label(name)
-        _style_axes(ax)
+    fig = page if page is not None else new_page()
+    a_hle, a_ineq, a_unmet, a_coord, a_part, a_grad = fig.axes[:6]
 
     _hle_panel(a_hle, ctx)
     _series_panel(a_ineq, ctx, [
