@@ -23,7 +23,11 @@ def figure_rows(timeseries: pd.DataFrame) -> pd.DataFrame:
     month. The figure drawn from these rows is the figure drawn from the whole table."""
     keep = (timeseries["level"] != "neighbourhood") | (timeseries["month"] == timeseries["month"].max())
     columns = [c for c in (*REQUIRED_COLUMNS, "run") if c in timeseries.columns]
-    return timeseries.loc[keep.to_numpy(dtype=bool), columns].reset_index(drop=True)
+    rows = timeseries.loc[keep.to_numpy(dtype=bool), columns].reset_index(drop=True)
+    for c in ("run", "scenario", "level", "area", "metric"):  # the figure groups by them as categories:
+        if c in rows.columns:  # a few names each, so the rows pickle small for the figure helper
+            rows[c] = rows[c].astype("category")
+    return rows
 
 
 def read_figure_rows(paths: Sequence[str | Path]) -> pd.DataFrame:
