@@ -11,7 +11,9 @@ Each run writes a folder under ``results/runs/`` (in a sweep: under the job's fo
 ``results/sweeps/``) with ``timeseries.parquet``, ``summary.json``, ``config.yaml`` and
 ``outcomes.png``, and prints a short summary table (money in GBP per year, as in the files).
 Replicates share one folder with their combined figure and summary (:func:`run_job`); a sweep is
-aggregated when it ends (tables, figures, a summary in setting order).
+aggregated when it ends (tables, figures, a summary in setting order). A plain run (no flags) is
+composed once (:func:`_run_direct`), and when a core is idle its figure is drawn by a helper process
+that imports matplotlib while the model runs (:mod:`ics_sim.views.figure_process`; the same PNG).
 
 The command line is checked before Hydra starts (:func:`check_command_line`): a bad override
 prints one line, ``ConfigError: <the field and what is allowed>``, to stderr and exits with
