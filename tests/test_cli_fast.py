@@ -18,9 +18,10 @@ from ics_sim.views.figure_process import HELPER_ENV
 from ics_sim.views.run_figure import write_run_figure
 
 
-def _cli(tmp_path: Path, *args: str, helper: str | None = None) -> tuple[subprocess.CompletedProcess, list[Path]]:
+def _cli(tmp_path: Path, *args: str, helper: str | None = None,
+         flags: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess, list[Path]]:
     env = {**os.environ, HELPER_ENV: helper} if helper is not None else None
-    proc = subprocess.run([sys.executable, "-m", "ics_sim", *args], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, *flags, "-m", "ics_sim", *args], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300, env=env)
     runs = tmp_path / "results" / "runs"
     return proc, sorted(runs.iterdir()) if runs.exists() else []
@@ -37,8 +38,12 @@ def test_no_plot_writes_the_results_without_the_figure(tmp_path, flag):
 
 
 def test_the_direct_path_gives_the_api_numbers_and_the_figure(tmp_path):
-    proc, folders = _cli(tmp_path, "years=2", "seed=5", "governance=joint_committee", helper="1")
-    assert proc.returncode == 0, proc.stderr
+    proc, folders = _cli(tmp_path, "years=2", "seed=5", "governance=joint_committee", helper="1",
+                         flags=("-X", "importtime"))  # the modules this process imports, on stderr
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "ics_sim.views.figure_process" in imported and "mesa" in imported
+    assert "matplotlib" not in imported  # the point of the helper: this process never imports it
     summary = json.loads((folders[0] / "summary.json").read_text())
     result = ics_sim.run({"years": 2, "governance": "joint_committee"}, seed=5)
     for key in ("hle_sii", "hle_mean", "unmet_need", "duplicated_spend_gbp", "trust_mean"):

@@ -4,8 +4,6 @@ process draws it (and raises a real error itself)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +28,7 @@ def reference(tmp_path_factory) -> tuple[ics_sim.RunResult, Path, bytes]:
     return result, folder, drawn.read_bytes()
 
 
-def test_the_helper_draws_the_figure_the_caller_would(reference, tmp_path):
+def test_the_helper_draws_the_figure_the_caller_would_and_leaves_errors_to_it(reference, tmp_path):
     result, folder, png = reference
     with FigureProcess() as figures:
         figures.draw_run(result)  # from the rows in memory, while the caller writes the folder
@@ -38,6 +36,10 @@ def test_the_helper_draws_the_figure_the_caller_would(reference, tmp_path):
         figures.outcomes([folder / "timeseries.parquet"], tmp_path / "read.png",  # from the table file
                          title=f"ics_sim — {result.scenario}, seed 2", start_year=result.config.start_year)
         assert figures._proc.poll() is None  # both drawn by the helper, which is still serving
+        # an error in drawing is raised here, by the caller drawing again, with nothing written
+        with pytest.raises(OSError):
+            figures.outcomes([tmp_path / "missing.parquet"], tmp_path / "x.png", title="t", start_year=2025)
+        assert figures._proc.poll() is None and not (tmp_path / "x.png").exists()
     assert (tmp_path / "run" / "outcomes.png").read_bytes() == png
     assert (tmp_path / "read.png").read_bytes() == png
 
@@ -51,12 +53,6 @@ def test_the_figure_rows_draw_the_whole_table_s_figure(reference, tmp_path):
     pd.testing.assert_frame_equal(read[kept.columns], kept, check_categorical=False, check_dtype=False)
     write_run_figure(result, whole, tmp_path)  # draws the figure rows
     assert (tmp_path / "outcomes.png").read_bytes() == png
-
-
-def test_an_error_in_drawing_is_raised_in_the_caller(tmp_path):
-    with FigureProcess() as figures, pytest.raises(OSError):
-        figures.outcomes([tmp_path / "missing.parquet"], tmp_path / "x.png", title="t", start_year=2025)
-    assert not (tmp_path / "x.png").exists()
 
 
 def test_a_dead_helper_leaves_the_figure_to_the_caller(reference, tmp_path):
@@ -90,15 +86,3 @@ def test_the_helper_is_used_only_when_a_core_is_idle(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     monkeypatch.setenv("ICS_SIM_FIGURE_HELPER", "0")
     assert not helper_pays()
-
-
-def test_the_caller_never_imports_matplotlib(tmp_path):
-    """The point of the helper: the command line's own process pays for no matplotlib import."""
-    code = ("import sys, ics_sim; from ics_sim.views.figure_process import FigureProcess\n"
-            "r = ics_sim.run({'years': 1}, seed=0)\n"
-            "with FigureProcess() as f:\n"
-            f"    f.draw_run(r); f.run_figure(r, r.timeseries, {str(tmp_path)!r})\n"
-            "print('matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False"]
-    assert (tmp_path / "outcomes.png").read_bytes()[:4] == b"\x89PNG"
