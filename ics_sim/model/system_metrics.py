@@ -1,8 +1,10 @@
 """System-level measures of one month (MODEL.md section 7): health, inequality, coordination,
 partnership and value, for one system or for England when a run holds several.
 
-Pure functions of the model's state after delivery; :class:`~ics_sim.model.record.Recorder`
-stores what they return. Inequality measures come from :mod:`ics_sim.metrics`.
+:func:`system_metrics` defines the measures of one group of neighbourhoods (a system, or
+England); :class:`SystemMeasures` computes them for every group at once, the same numbers bit for
+bit, in a few grouped numpy operations a month, and is what
+:class:`~ics_sim.model.record.Recorder` stores. Inequality measures come from :mod:`ics_sim.metrics`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import numpy as np
 
 from ics_sim import metrics
 from ics_sim.domains import DOMAINS
+from ics_sim.grouped import Groups
+
+#: measures recorded for each system but not for England as a whole (social and economic development)
+SYSTEM_ONLY = ("external_funding_gbp", "local_spend_share")
 
 
 def place_unmet_share(layout, need: np.ndarray, unmet: np.ndarray) -> np.ndarray:
@@ -65,7 +71,8 @@ def group_indices(model, idx: np.ndarray, place_pop: np.ndarray) -> dict:
 
 
 def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, s: int | None, full: dict, system_alignment: np.ndarray | None = None) -> dict[str, float]:
-    """The system-level measures of one group (a system, or England when ``s`` is None).
+    """The system-level measures of one group (a system, or England when ``s`` is None): the
+    definition, one group at a time (:class:`SystemMeasures` gives the same numbers for all).
 
     The inequality measures are those of :mod:`ics_sim.metrics` (SII, RII, Gini, concentration
     index, Theil), computed with its unvalidated kernels over the group's static design
@@ -217,3 +224,375 @@ def own_service_bias(parts, spend, need, place_of) -> float:
         s, n = spend[i].sum(axis=0), need[i].sum(axis=0)
         vals.append(s[own].sum() / s.sum() - n[own].sum() / n.sum())
     return float(np.mean(vals)) if vals else 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# every group at once
+# --------------------------------------------------------------------------------------------
+class _Runs:
+    """Consecutive runs of the last axis of an array (e.g. each system's neighbourhoods, one
+    system after another), with per-run sums and dot products equal bit for bit to computing each
+    run on its own.
+
+    Runs of equal length are gathered (``np.take``, which keeps C order: ``x[..., idx]`` of a
+    stacked ``x`` does not, and numpy then sums in another order) as the rows of a matrix: numpy
+    sums each row of a C-ordered matrix exactly as it sums that row alone (pairwise), and ``np.vecdot`` takes each row's dot
+    product with the same BLAS call as ``np.dot`` of that row alone (both checked in
+    ``tests/test_performance_equivalence.py``); ``np.add.reduceat``, ``np.bincount`` or zero padding
+    would add in another order. This is :class:`~ics_sim.grouped.Groups` for runs, over stacked
+    arrays, with dot products.
+
+    Args:
+        lengths: items per run, in order (a run may be empty: its sum is 0).
+    """
+
+    def __init__(self, lengths):
+        self.lengths = np.asarray(lengths, dtype=np.intp)
+        self.n = len(self.lengths)
+        self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.intp)
+        #: per item, its run and its position in the run
+        self.of = np.repeat(np.arange(self.n), self.lengths)
+        self.pos = np.arange(int(self.lengths.sum())) - self.starts[self.of]
+        self._blocks: list[tuple[np.ndarray, np.ndarray]] | None = None
+
+    @property
+    def blocks(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per length present, (the runs of that length, their items as a runs x length matrix)."""
+        if self._blocks is None:
+            self._blocks = [(runs, self.starts[runs][:, None] + np.arange(k))
+                            for k in np.unique(self.lengths) if k > 0
+                            for runs in [np.flatnonzero(self.lengths == k)]]
+        return self._blocks
+
+    def sum(self, x: np.ndarray) -> np.ndarray:
+        """Per run, ``x[..., run].sum(axis=-1)`` bit for bit: an array ``(..., runs)``."""
+        out = np.zeros(x.shape[:-1] + (self.n,))
+        for runs, idx in self.blocks:
+            out[..., runs] = np.take(x, idx, axis=-1).sum(axis=-1)
+        return out
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Per run, ``np.dot(a[..., run], b[..., run])`` bit for bit (leading axes broadcast)."""
+        out = np.zeros(np.broadcast_shapes(a.shape[:-1], b.shape[:-1]) + (self.n,))
+        for runs, idx in self.blocks:
+            out[..., runs] = np.vecdot(np.take(a, idx, axis=-1), np.take(b, idx, axis=-1))
+        return out
+
+    def all_equal(self, x: np.ndarray) -> np.ndarray:
+        """Per run (none empty), whether all its values are equal (as ``metrics._all_equal``)."""
+        return np.logical_and.reduceat(x == x[..., self.starts[self.of]], self.starts, axis=-1)
+
+    def spread(self, v: np.ndarray) -> np.ndarray:
+        """Per-run values ``(..., runs)``, repeated for each item of the run."""
+        return v[..., self.of]
+
+    def _padded(self, x: np.ndarray, shift: int) -> np.ndarray:
+        width = int(self.lengths.max(initial=0)) + shift
+        padded = np.zeros(x.shape[:-1] + (self.n, max(width, 1)))
+        padded[..., self.of, self.pos + shift] = x
+        return padded
+
+    def cumsum(self, x: np.ndarray) -> np.ndarray:
+        """Per run, ``np.cumsum(x[run])`` (added one after another), laid out as ``x``."""
+        return np.cumsum(self._padded(x, 0), axis=-1)[..., self.of, self.pos]
+
+    def running_sum(self, x: np.ndarray) -> np.ndarray:
+        """Per run, ``total = 0.0; for v in run: total += v`` in that order (a sum from 0.0 is
+        never -0.0, so the zeros padding the shorter runs change nothing)."""
+        return np.cumsum(self._padded(x, 1), axis=-1)[..., -1]
+
+
+def _cat(parts: list[np.ndarray], dtype=float) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+class SystemMeasures:
+    """The measures of :func:`system_metrics` for every system, and England when the run holds
+    several, in one pass a month: the same numbers, bit for bit (``tests/test_performance_equivalence.py``
+    checks them against :func:`system_metrics` group by group).
+
+    The groups' neighbourhoods are laid end to end ("group space"; England's are all of them); the
+    groups' deprivation deciles and places are runs of reorderings of that space, and their places
+    and partnerships runs of a place space and a partnership space. Every static part of
+    :func:`group_indices` (shares, ranks, the designs of the fits and decompositions) is laid out the
+    same way once, so a month gathers the values, combines them element by element as the one-group
+    code does, and reduces each run with :class:`_Runs`: the same sums and dot products over the
+    same numbers in the same order. Sums that the one-group code builds term by term in a loop
+    (Theil's components and the mismatch over places) are added in that order too.
+
+    Args:
+        model: the :class:`~ics_sim.model.ICSModel`.
+        groups: :func:`group_indices` of each system, then of England when ``national``.
+        national: whether the last group is England.
+    """
+
+    def __init__(self, model, groups: list[dict], national: bool):
+        self.n_groups = G = len(groups)
+        self.n_systems = G - int(national)
+        self.national = national
+        n_domains = model.population.need.shape[1]
+        # group space: each group's neighbourhoods, end to end
+        self.nb = _cat([g["idx"] for g in groups], np.intp)
+        self.runs = runs = _Runs([len(g["idx"]) for g in groups])
+        self.people = _cat([g["people"] for g in groups])
+        self.shares = _cat([g["shares"] for g in groups])
+        self.people_sum = np.array([g["people_sum"] for g in groups])
+        self.population = np.array([g["population"] for g in groups])
+        self.w1, self.w5 = _cat([g["fifths"][0] for g in groups]), _cat([g["fifths"][2] for g in groups])
+        self.w1_sum, self.w5_sum = np.array([g["fifths"][1] for g in groups]), np.array([g["fifths"][3] for g in groups])
+        self.local_fifths = np.array([g["fifths"][4] for g in groups], dtype=float)
+        self.rank_centred = _cat([g["rank_centred"] for g in groups])
+        # the same, flattened over domains: sums of a group's neighbourhood x domain block
+        self.flat = (self.nb[:, None] * n_domains + np.arange(n_domains)).ravel()
+        self.flat_runs = _Runs(runs.lengths * n_domains)
+        # deprivation deciles: a run per group and decile present (most deprived first)
+        dec = [g["deciles"] for g in groups]
+        self.dec_items = _cat([o + r for o, (rows, _, _) in zip(runs.starts, dec, strict=True) for r in rows], np.intp)
+        self.dec_runs = _Runs([len(r) for rows, _, _ in dec for r in rows])
+        self.dec_people = _cat([n for _, pops_of, _ in dec for n in pops_of])
+        self.dec_pops = _cat([pops for _, _, pops in dec])
+        # the Low and Low fit over each group's deciles (none for a group with one decile)
+        self.fit_runs = _Runs([len(pops) for _, _, pops in dec])
+        self.has_fit = np.array([g["decile_fit"] is not None for g in groups])
+        designs = [metrics._sii_design(pops) for _, _, pops in dec]
+        self.fit_p, self.fit_dx = _cat([d[0] for d in designs]), _cat([d[2] for d in designs])
+        self.fit_x_bar, self.fit_sxx = np.array([d[1] for d in designs]), np.array([d[3] for d in designs])
+        # each group's places (ascending): Theil's decomposition and the mismatch within places
+        cells = [(i, o, part) for i, (o, g) in enumerate(zip(runs.starts, groups, strict=True)) for part in g["theil_groups"][1]]
+        for g in groups:  # the mismatch's places are Theil's
+            assert [list(r) for r in g["place_rows"]] == [list(c[0]) for c in g["theil_groups"][1]]
+        self.cell_items = _cat([o + c[0] for _, o, c in cells], np.intp)
+        self.cell_runs = _Runs([len(c[0]) for _, _, c in cells])
+        self.cell_share = np.array([c[1] for _, _, c in cells])
+        self.cell_s = _cat([c[2] for _, _, c in cells])
+        self.cell_s_within = _cat([c[3] for _, _, c in cells])
+        self.cell_group = np.array([i for i, _, _ in cells], dtype=np.intp)
+        self.group_cells = _Runs(np.bincount(self.cell_group, minlength=G))
+        self.cell_flat = (self.nb[self.cell_items][:, None] * n_domains + np.arange(n_domains)).ravel()
+        self.cell_flat_runs = _Runs(self.cell_runs.lengths * n_domains)
+        # place space: each group's places (ascending), end to end
+        self.places = _cat([np.flatnonzero(g["places_mask"]) for g in groups], np.intp)
+        self.place_runs = _Runs([int(g["places_mask"].sum()) for g in groups])
+        self.place_pop = _cat([g["place_pop"] for g in groups])
+        self.place_pop_sum = np.array([g["place_pop"].sum() for g in groups])
+        # partnership space: each group's partnerships, in the model's order
+        number = {id(p): i for i, p in enumerate(model.partnerships)}
+        self.parts = _cat([np.array([number[id(p)] for p in g["parts"]], dtype=np.intp) for g in groups], np.intp)
+        self.part_runs = _Runs([len(g["parts"]) for g in groups])
+        self._lists: dict[str, tuple[tuple, np.ndarray, _Runs]] = {}
+        # the system's spending and budgets by domain, for strategy alignment
+        self.system_nbs = Groups([g["idx"] for g in groups[: self.n_systems]], model.layout.n_neighbourhoods)
+        self.system_places = Groups([np.flatnonzero(g["places_mask"]) for g in groups[: self.n_systems]], model.layout.n_places)
+
+    # ------------------------------------------------------------------ per month
+    def measures(self, model, d, unmet: np.ndarray, delay: np.ndarray, full: dict) -> dict[str, np.ndarray]:
+        """This month's measures of every group: per measure, in :func:`system_metrics`' order,
+        an array with one value per group (the systems, then England; England's values of
+        :data:`SYSTEM_ONLY` are NaN). Arguments as :func:`system_metrics`; ``full`` also holds
+        ``spend_nb`` and ``need_nb``, each neighbourhood's spending and need over all domains."""
+        m, pop, R, nb = model, model.population, self.runs, self.nb
+        people, s = self.people, self.shares
+        hle, health, cov = full["hle"][nb], pop.health[nb], np.maximum(m.coverage[nb], 1e-9)
+        spend_nb, need_nb = full["spend_nb"][nb], full["need_nb"][nb]
+        spend_ph, need_ph = spend_nb / people, need_nb / people
+        unmet_g, need_g = unmet[nb], pop.need[nb]
+        k = need_g.shape[1]
+        sums = R.sum(np.vstack([health * people, hle * people, hle * self.w1, hle * self.w5, spend_ph,
+                                people * (hle - m.initial_hle[nb]), m.cumulative_spend_nb[nb], pop.qalys_nb[nb],
+                                unmet_g.T, need_g.T]))
+        health_sum, hle_sum, q1_sum, q5_sum, spend_ph_sum, gained, spent_so_far, qalys = sums[:8]
+        unmet_k, need_k = sums[8 : 8 + k], sums[8 + k :]
+        blocks = (unmet, pop.need, full["hidden"], full["unmet_hidden"], d.duplicated, d.unfunded, d.spend)
+        unmet_sum, need_sum, hidden_sum, unmet_hidden_sum, duplicated, unfunded, spend_sum = self.flat_runs.sum(
+            np.vstack([np.ravel(a)[self.flat] for a in blocks]))
+        # deprivation gradients (decile means, each group's fit); concentration; Theil
+        ratio = spend_nb / np.maximum(need_nb, 1e-12)
+        dec_values = self.dec_runs.dot(self.dec_people, np.take(np.vstack([hle, ratio]), self.dec_items, axis=-1)) / self.dec_pops
+        (hle_sii, hle_rii, hle_relative_sii), inverse_care_sii = self._fits(dec_values)
+        mu_health, mu_spend, mu_need, mu_hle, mu_cov = R.dot(s, np.vstack([health, spend_ph, need_ph, hle, cov]))
+        cov_health, cov_spend, cov_need = R.dot(s, np.vstack([
+            (health - R.spread(mu_health)) * self._centred_rank(health),
+            (spend_ph - R.spread(mu_spend)) * self.rank_centred,
+            (need_ph - R.spread(mu_need)) * self.rank_centred,
+        ]))
+        gini = self._concentration(R.all_equal(health), cov_health, mu_health)
+        spending = spend_ph_sum > 0
+        ci_spend = self._concentration(R.all_equal(spend_ph) | ~spending, cov_spend, mu_spend)
+        ci_need = self._concentration(R.all_equal(need_ph) | ~spending, cov_need, mu_need)
+        (theil_between, coverage_between), (theil_within, coverage_within) = self._theil(
+            np.vstack([hle, cov]), np.vstack([mu_hle, mu_cov]))
+        # per place (and partnership), summed over each group's places
+        pl = self.places
+        place_sums = self.place_runs.sum(np.vstack([
+            delay[pl], m.transaction_cost[pl], full["place_trust"][pl], full["vcse_alive"][pl],
+            full["vcse_capacity"][pl] * self.place_pop, m.cumulative_running[pl], full["delegated_share"][pl] * self.place_pop]))
+        delay_sum, cost_sum, trust_sum, alive_sum, capacity_sum, running_sum, delegated_sum = place_sums
+        count = self.place_runs.lengths
+        deadlocks = self.part_runs.sum(np.array([p.deadlocks_total for p in m.partnerships], dtype=float)[self.parts])
+
+        out: dict[str, np.ndarray] = {}
+        out["population"] = self.population
+        out["health_mean"] = health_sum / self.people_sum
+        out["hle_mean"] = hle_sum / self.people_sum
+        out["hle_sii"], out["hle_rii"], out["hle_relative_sii"] = hle_sii, hle_rii, hle_relative_sii
+        out["hle_gap_local_fifths"] = self.local_fifths
+        out["hle_q1"] = q1_sum / self.w1_sum
+        out["hle_q5"] = q5_sum / self.w5_sum
+        out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"]
+        out["health_gini"] = np.where((-metrics._CLAMP_TOL < gini) & (gini < 0.0), 0.0, gini)
+        out["spend_concentration_index"] = np.where(spending, ci_spend, 0.0)
+        out["horizontal_inequity"] = np.where(spending, ci_spend - ci_need, 0.0)
+        out["inverse_care_sii"] = inverse_care_sii
+        out["theil_between_places"], out["theil_within_places"] = theil_between, theil_within
+        out["coverage_theil_between_places"], out["coverage_theil_within_places"] = coverage_between, coverage_within
+        out["need_mismatch_within_places"] = self._mismatch(d.spend, pop.need)
+        out["unmet_need"] = unmet_sum / need_sum
+        out["unmet_need_hidden"] = unmet_hidden_sum / np.maximum(hidden_sum, 1e-12)
+        for j, name in enumerate(DOMAINS):
+            out[f"unmet_need_{name}"] = unmet_k[j] / np.maximum(need_k[j], 1e-12)
+        out["duplicated_spend_gbp"] = duplicated
+        out["unfunded_need"] = unfunded
+        out["spend_gbp"] = spend_sum
+        out["need_gbp"] = need_sum
+        out["decision_delay_months"] = delay_sum / count
+        out["deadlocks"] = deadlocks
+        out["transaction_cost_gbp"] = cost_sum * 12.0
+        out["strategy_alignment"] = self._alignment(m, d.spend)
+        out["trust_mean"] = trust_sum / count
+        out["vcse_survival"] = alive_sum / count
+        out["vcse_capacity"] = capacity_sum / self.place_pop_sum
+        out["power_imbalance"] = self._means("power_imbalance", [p.power_imbalance for p in m.partnerships], float("nan"))
+        out["health_gain_per_million_gbp"] = gained / np.maximum(spent_so_far / 1e6, 1e-9)
+        out["qalys"] = qalys
+        out["spend_gbp_total"] = spent_so_far
+        out["running_cost_gbp_total"] = running_sum
+        out["own_service_bias"] = self._means("own_service_bias", _own_service_values(m, d.spend, pop.need), 0.0)
+        out["unspent_gbp"] = np.full(self.n_groups, np.nan)
+        if m.layout.n_systems == 1:  # budgets of several systems are not comparable with one group's spending
+            budget = sum(v for k, v in m.ledger.year_budget.items() if k.startswith(("icb:", "council:")) and (not k.startswith("icb:") or k == "icb:0"))
+            out["unspent_gbp"][0] = float(max(budget - spend_sum[0], 0.0))
+        out["delegated_share"] = delegated_sum / self.place_pop_sum
+        if m.cfg.sed.enabled:
+            national = np.full(self.n_groups - self.n_systems, np.nan)
+            out["external_funding_gbp"] = np.concatenate([np.asarray(m.external_funding, dtype=float)[: self.n_systems], national])
+            out["local_spend_share"] = m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"])
+            out["local_spend_share"][self.n_systems :] = np.nan
+        return out
+
+    # ------------------------------------------------------------------ the measures' parts
+    def _fits(self, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+        """``metrics._fit_sii`` of HLE's and of spending per pound of need's decile means
+        (``y``: 2 x cells) in every group: ((SII, RII, relative SII) of HLE, SII of the ratio)."""
+        F = self.fit_runs
+        y_bar = F.dot(self.fit_p, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = F.dot(self.fit_p, self.fit_dx * (y - F.spread(y_bar))) / self.fit_sxx
+            intercept = y_bar - slope * self.fit_x_bar
+            fitted = self.has_fit & ~F.all_equal(y)  # one decile, or every value the same: no gradient
+            if np.any(fitted & (intercept == 0.0)):
+                raise ValueError("RII undefined: the fitted value at the most deprived end is 0")
+            if np.any(fitted[0] & (y_bar[0] == 0.0)):
+                raise ValueError("relative SII undefined: the population-weighted mean of `values` is 0")
+            rii = (intercept[0] + slope[0]) / intercept[0]
+            relative = slope[0] / y_bar[0]
+        hle = (np.where(fitted[0], slope[0], 0.0), np.where(fitted[0], rii, 1.0), np.where(fitted[0], relative, 0.0))
+        return hle, np.where(fitted[1], slope[1], 0.0)
+
+    def _centred_rank(self, y: np.ndarray) -> np.ndarray:
+        """``metrics._centred_rank(y, shares)`` of every group: the weighted fractional rank by
+        ``y`` (ties averaged) minus its weighted mean."""
+        R = self.runs
+        order = np.lexsort((y, R.of))  # by group, then by y; ties keep their order, as a stable argsort
+        y_sorted, s_sorted = y[order], self.shares[order]
+        new = np.ones(len(y), dtype=bool)
+        new[1:] = y_sorted[1:] != y_sorted[:-1]
+        new[R.starts] = True
+        starts = np.flatnonzero(new)
+        block_share = np.add.reduceat(s_sorted, starts)
+        blocks = _Runs(np.bincount(R.of[starts], minlength=R.n))
+        before = blocks.cumsum(block_share)
+        block_before = np.where(blocks.pos == 0, 0.0, np.concatenate([[0.0], before[:-1]]))
+        ranks = np.empty_like(y)
+        ranks[order] = (block_before + block_share / 2.0)[np.cumsum(new) - 1]
+        return ranks - R.spread(R.dot(self.shares, ranks))
+
+    @staticmethod
+    def _concentration(flat: np.ndarray, cov: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        """``metrics._concentration_ranked`` from its covariance and mean (0 where ``flat``)."""
+        if np.any(~flat & (mu == 0.0)):
+            raise ValueError("index undefined: the weighted mean of `values` is 0")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(flat, 0.0, 2.0 * cov / mu)
+
+    def _theil(self, y: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``metrics._theil_decomposition`` of each row of ``y`` (group space) over each group's
+        places, given each group's weighted mean ``mu``: (between, within), each rows x groups."""
+        C = self.cell_runs
+        yc = np.take(y, self.cell_items, axis=-1)  # C-ordered, as the one-group code's arrays
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = C.dot(self.cell_s, yc) / self.cell_share / mu[:, self.cell_group]
+            ratio = yc / C.spread(C.dot(self.cell_s_within, yc))
+            theil_t = np.where(C.all_equal(yc), 0.0, C.dot(self.cell_s_within, ratio * np.log(ratio)))
+            between = self.group_cells.running_sum(self.cell_share * rel * np.log(rel))
+            within = self.group_cells.running_sum(self.cell_share * rel * theil_t)
+        flat = self.runs.all_equal(y)
+        clamp = lambda x: np.where(flat | ((-metrics._CLAMP_TOL < x) & (x < 0.0)), 0.0, x)  # noqa: E731
+        return clamp(between), clamp(within)
+
+    def _mismatch(self, spend: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """:func:`within_mismatch` of every group."""
+        C = self.cell_flat_runs
+        s, n = np.ravel(spend)[self.cell_flat], np.ravel(need)[self.cell_flat]
+        s_sum, n_sum = C.sum(np.vstack([s, n]))
+        paid = s_sum > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = 0.5 * C.sum(np.abs(s / C.spread(s_sum) - n / C.spread(n_sum))) * s_sum
+            total = self.group_cells.running_sum(np.where(paid, term, 0.0))
+            weight = self.group_cells.running_sum(np.where(paid, s_sum, 0.0))
+            return np.where(weight > 0, total / weight, 0.0)
+
+    def _alignment(self, m, spend: np.ndarray) -> np.ndarray:
+        """:func:`strategy_alignment` of each system (NaN without a strategy); England's is their mean."""
+        out = np.full(self.n_groups, np.nan)
+        with_strategy = [s for s in range(self.n_systems) if m.icps[s].strategy is not None]
+        if with_strategy:
+            mix = self.system_nbs.sum_rows(spend)[with_strategy]
+            budgets = m.finance.nhs_budget[with_strategy] + self.system_places.sum_rows(m.finance.council_budget)[with_strategy]
+            strategy = np.array([m.icps[s].strategy for s in with_strategy])
+            x = mix / np.maximum(mix.sum(axis=1), 1e-12)[:, None]
+            ref = budgets / np.maximum(budgets.sum(axis=1), 1e-12)[:, None]
+            out[with_strategy] = 1.0 - np.abs(x - strategy).sum(axis=1) / np.maximum(np.abs(ref - strategy).sum(axis=1), 0.005)
+        if self.national:
+            out[self.n_systems] = float(np.mean(out[: self.n_systems]))
+        return out
+
+    def _means(self, name: str, lists: list, empty: float) -> np.ndarray:
+        """Per group, ``np.mean`` of its partnerships' lists laid end to end (``empty`` where none
+        has a value); the layout is rebuilt only when a list's length changes."""
+        lengths = np.array([len(x) for x in lists], dtype=np.intp)
+        key = lengths.tobytes()
+        if name not in self._lists or self._lists[name][0] != key:
+            per_part = lengths[self.parts]
+            offset = np.concatenate([[0], np.cumsum(lengths)[:-1]])[self.parts]
+            first = np.concatenate([[0], np.cumsum(per_part)[:-1]])
+            items = np.repeat(offset - first, per_part) + np.arange(int(per_part.sum()))
+            self._lists[name] = (key, items, _Runs(self.part_runs.sum(per_part.astype(float)).astype(np.intp)))
+        _, items, runs = self._lists[name]
+        values = np.array([v for x in lists for v in x], dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(runs.lengths > 0, runs.sum(values[items]) / runs.lengths, empty)
+
+
+def _own_service_values(model, spend: np.ndarray, need: np.ndarray) -> list[list[float]]:
+    """Per partnership, :func:`own_service_bias`' value of its place (a one-item list), or an
+    empty list where no provider holds the pot."""
+    out = []
+    for p in model.partnerships:
+        if not p.contracted or not p.voters:
+            out.append([])
+            continue
+        own = list(p.voters[0].org.own_domains)
+        rows = model.layout.place_index[p.place]
+        s, n = spend[rows].sum(axis=0), need[rows].sum(axis=0)
+        out.append([s[own].sum() / s.sum() - n[own].sum() / n.sum()])
+    return out
