@@ -230,76 +230,95 @@ def own_service_bias(parts, spend, need, place_of) -> float:
 # every group at once
 # --------------------------------------------------------------------------------------------
 class _Runs:
-    """Consecutive runs of the last axis of an array (e.g. each system's neighbourhoods, one
-    system after another), with per-run sums and dot products equal bit for bit to computing each
-    run on its own.
+    """Runs of items (e.g. each system's neighbourhoods, or each place's), laid end to end, with
+    per-run sums and dot products equal bit for bit to computing each run on its own.
 
-    Runs of equal length are gathered (``np.take``, which keeps C order: ``x[..., idx]`` of a
-    stacked ``x`` does not, and numpy then sums in another order) as the rows of a matrix: numpy
-    sums each row of a C-ordered matrix exactly as it sums that row alone (pairwise), and ``np.vecdot`` takes each row's dot
-    product with the same BLAS call as ``np.dot`` of that row alone (both checked in
-    ``tests/test_performance_equivalence.py``); ``np.add.reduceat``, ``np.bincount`` or zero padding
-    would add in another order. This is :class:`~ics_sim.grouped.Groups` for runs, over stacked
-    arrays, with dot products.
+    The runs are laid out shortest first, so that the runs of one length are one slice of the
+    layout, viewed as a runs x length matrix: numpy sums each row of such a matrix exactly as it
+    sums that row alone (pairwise), and ``np.vecdot`` takes each row's dot product with the same
+    BLAS call as ``np.dot`` of that row alone (both checked in
+    ``tests/test_performance_equivalence.py``); ``np.add.reduceat``, ``np.bincount``, zero padding
+    or a fancy-indexed stack (``x[..., idx]``, whose rows numpy does not store in order) would add
+    in another order. This is :class:`~ics_sim.grouped.Groups` over stacked arrays, with dot products.
+
+    Arrays "in the layout" have the items of every run along their last axis, as :meth:`gather`
+    and :meth:`lay` make them; per-run results come back in the runs' own order.
 
     Args:
-        lengths: items per run, in order (a run may be empty: its sum is 0).
+        members: per run, the indices of its items in some array (the run's order is kept).
     """
 
-    def __init__(self, lengths):
-        self.lengths = np.asarray(lengths, dtype=np.intp)
-        self.n = len(self.lengths)
-        self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.intp)
-        #: per item, its run and its position in the run
-        self.of = np.repeat(np.arange(self.n), self.lengths)
-        self.pos = np.arange(int(self.lengths.sum())) - self.starts[self.of]
-        self._blocks: list[tuple[np.ndarray, np.ndarray]] | None = None
+    def __init__(self, members: list[np.ndarray]):
+        members = [np.asarray(m, dtype=np.intp) for m in members]
+        self.n = len(members)
+        self.lengths = np.array([len(m) for m in members], dtype=np.intp)
+        self._slots = np.argsort(self.lengths, kind="stable")  # the run at each slot of the layout
+        self._inverse = np.argsort(self._slots)
+        lengths = self.lengths[self._slots]
+        slot_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
+        #: per run, where its items start in the layout
+        self.starts = slot_starts[self._inverse]
+        #: per item of the layout, its index in the members' array, its run and its place in the run
+        self.items = np.concatenate([members[r] for r in self._slots]) if self.n else np.zeros(0, dtype=np.intp)
+        self.of = np.repeat(self._slots, lengths)
+        self.pos = np.arange(len(self.items)) - self.starts[self.of]
+        #: per item of the layout, its slot (ascending)
+        self.slot = np.repeat(np.arange(self.n), lengths)
+        self._empty = int((lengths == 0).sum())
+        self._nonempty_starts = slot_starts[self._empty :]
+        # per length present: (first item, runs, length), one slice of the layout
+        self._blocks = [(int(slot_starts[first]), int((lengths == k).sum()), int(k))
+                        for k, first in zip(*np.unique(lengths, return_index=True), strict=True) if k > 0]
 
-    @property
-    def blocks(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per length present, (the runs of that length, their items as a runs x length matrix)."""
-        if self._blocks is None:
-            self._blocks = [(runs, self.starts[runs][:, None] + np.arange(k))
-                            for k in np.unique(self.lengths) if k > 0
-                            for runs in [np.flatnonzero(self.lengths == k)]]
-        return self._blocks
+    def gather(self, x: np.ndarray) -> np.ndarray:
+        """``x[..., items]`` in the layout (C-ordered)."""
+        return np.take(x, self.items, axis=-1)
+
+    def lay(self, per_run: list[np.ndarray]) -> np.ndarray:
+        """Per-run arrays (in run order) laid end to end in the layout."""
+        return np.concatenate([np.asarray(per_run[r], dtype=float) for r in self._slots]) if self.n else np.zeros(0)
+
+    def _per_run(self, parts: list[np.ndarray], lead: tuple) -> np.ndarray:
+        out = np.concatenate([np.zeros(lead + (self._empty,)), *parts], axis=-1)
+        return out[..., self._inverse]
 
     def sum(self, x: np.ndarray) -> np.ndarray:
-        """Per run, ``x[..., run].sum(axis=-1)`` bit for bit: an array ``(..., runs)``."""
-        out = np.zeros(x.shape[:-1] + (self.n,))
-        for runs, idx in self.blocks:
-            out[..., runs] = np.take(x, idx, axis=-1).sum(axis=-1)
-        return out
+        """Per run, its items' sum (``x`` in the layout, any leading axes), as numpy sums the run
+        alone: an array ``(..., runs)``; 0 for an empty run."""
+        lead = x.shape[:-1]
+        return self._per_run([x[..., a : a + k * n].reshape(lead + (k, n)).sum(axis=-1) for a, k, n in self._blocks], lead)
 
     def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Per run, ``np.dot(a[..., run], b[..., run])`` bit for bit (leading axes broadcast)."""
-        out = np.zeros(np.broadcast_shapes(a.shape[:-1], b.shape[:-1]) + (self.n,))
-        for runs, idx in self.blocks:
-            out[..., runs] = np.vecdot(np.take(a, idx, axis=-1), np.take(b, idx, axis=-1))
-        return out
+        """Per run, ``np.dot`` of its items of ``a`` and ``b`` (both in the layout; leading axes
+        broadcast): an array ``(..., runs)``."""
+        lead = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+        return self._per_run([np.vecdot(a[..., i : i + k * n].reshape(a.shape[:-1] + (k, n)),
+                                        b[..., i : i + k * n].reshape(b.shape[:-1] + (k, n)))
+                              for i, k, n in self._blocks], lead)
 
     def all_equal(self, x: np.ndarray) -> np.ndarray:
-        """Per run (none empty), whether all its values are equal (as ``metrics._all_equal``)."""
-        return np.logical_and.reduceat(x == x[..., self.starts[self.of]], self.starts, axis=-1)
+        """Per run (none empty), whether its items' values are all equal (``metrics._all_equal``)."""
+        same = x == x[..., self.starts[self.of]]
+        return np.logical_and.reduceat(same, self._nonempty_starts, axis=-1)[..., self._inverse]
 
     def spread(self, v: np.ndarray) -> np.ndarray:
-        """Per-run values ``(..., runs)``, repeated for each item of the run."""
+        """Per-run values ``(..., runs)`` repeated for each item of the run, in the layout."""
         return v[..., self.of]
 
-    def _padded(self, x: np.ndarray, shift: int) -> np.ndarray:
-        width = int(self.lengths.max(initial=0)) + shift
-        padded = np.zeros(x.shape[:-1] + (self.n, max(width, 1)))
-        padded[..., self.of, self.pos + shift] = x
-        return padded
 
-    def cumsum(self, x: np.ndarray) -> np.ndarray:
-        """Per run, ``np.cumsum(x[run])`` (added one after another), laid out as ``x``."""
-        return np.cumsum(self._padded(x, 0), axis=-1)[..., self.of, self.pos]
+def _padded(x: np.ndarray, of: np.ndarray, pos: np.ndarray, n: int, shift: int) -> np.ndarray:
+    """``x``'s items in an ``n`` x longest matrix (zeros after each run's items; ``shift``
+    leading zero columns)."""
+    width = (int(pos.max()) + 1 if len(pos) else 0) + shift
+    out = np.zeros(x.shape[:-1] + (n, max(width, 1)))
+    out[..., of, pos + shift] = x
+    return out
 
-    def running_sum(self, x: np.ndarray) -> np.ndarray:
-        """Per run, ``total = 0.0; for v in run: total += v`` in that order (a sum from 0.0 is
-        never -0.0, so the zeros padding the shorter runs change nothing)."""
-        return np.cumsum(self._padded(x, 1), axis=-1)[..., -1]
+
+def _running_sum(x: np.ndarray, of: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
+    """Per run (``of``: each item's run, ``pos``: its place in it), ``total = 0.0; for v in run:
+    total += v``, in that order (a sum from 0.0 is never -0.0, so the padding zeros change nothing)."""
+    return np.cumsum(_padded(x, of, pos, n, 1), axis=-1)[..., -1]
 
 
 def _cat(parts: list[np.ndarray], dtype=float) -> np.ndarray:
@@ -311,14 +330,14 @@ class SystemMeasures:
     several, in one pass a month: the same numbers, bit for bit (``tests/test_performance_equivalence.py``
     checks them against :func:`system_metrics` group by group).
 
-    The groups' neighbourhoods are laid end to end ("group space"; England's are all of them); the
-    groups' deprivation deciles and places are runs of reorderings of that space, and their places
-    and partnerships runs of a place space and a partnership space. Every static part of
-    :func:`group_indices` (shares, ranks, the designs of the fits and decompositions) is laid out the
-    same way once, so a month gathers the values, combines them element by element as the one-group
-    code does, and reduces each run with :class:`_Runs`: the same sums and dot products over the
-    same numbers in the same order. Sums that the one-group code builds term by term in a loop
-    (Theil's components and the mismatch over places) are added in that order too.
+    Each measure reduces runs of neighbourhoods (each group's; each group's deprivation deciles;
+    each group's places), of neighbourhood x domain cells, of places or of partnerships. Each kind
+    of run is a :class:`_Runs`, built once with the static parts of :func:`group_indices` (shares,
+    ranks, the designs of the fits and decompositions) laid out alongside; a month gathers the
+    values, combines them element by element as the one-group code does, and reduces every run at
+    once: the same sums and dot products over the same numbers in the same order. Sums the
+    one-group code builds term by term in a loop (Theil's components and the mismatch over
+    places) are added term by term in that order too.
 
     Args:
         model: the :class:`~ics_sim.model.ICSModel`.
@@ -331,58 +350,56 @@ class SystemMeasures:
         self.n_systems = G - int(national)
         self.national = national
         n_domains = model.population.need.shape[1]
-        # group space: each group's neighbourhoods, end to end
-        self.nb = _cat([g["idx"] for g in groups], np.intp)
-        self.runs = runs = _Runs([len(g["idx"]) for g in groups])
-        self.people = _cat([g["people"] for g in groups])
-        self.shares = _cat([g["shares"] for g in groups])
+
+        def flat(idx: np.ndarray) -> np.ndarray:  # a block of neighbourhoods x domains, row by row
+            return (idx[:, None] * n_domains + np.arange(n_domains)).ravel()
+
+        # each group's neighbourhoods, and (flattened) its neighbourhood x domain block
+        self.nbs = R = _Runs([g["idx"] for g in groups])
+        self.flat = _Runs([flat(g["idx"]) for g in groups])
+        self.people = R.lay([g["people"] for g in groups])
+        self.shares = R.lay([g["shares"] for g in groups])
+        self.w1, self.w5 = R.lay([g["fifths"][0] for g in groups]), R.lay([g["fifths"][2] for g in groups])
+        self.rank_centred = R.lay([g["rank_centred"] for g in groups])
         self.people_sum = np.array([g["people_sum"] for g in groups])
         self.population = np.array([g["population"] for g in groups])
-        self.w1, self.w5 = _cat([g["fifths"][0] for g in groups]), _cat([g["fifths"][2] for g in groups])
         self.w1_sum, self.w5_sum = np.array([g["fifths"][1] for g in groups]), np.array([g["fifths"][3] for g in groups])
         self.local_fifths = np.array([g["fifths"][4] for g in groups], dtype=float)
-        self.rank_centred = _cat([g["rank_centred"] for g in groups])
-        # the same, flattened over domains: sums of a group's neighbourhood x domain block
-        self.flat = (self.nb[:, None] * n_domains + np.arange(n_domains)).ravel()
-        self.flat_runs = _Runs(runs.lengths * n_domains)
-        # deprivation deciles: a run per group and decile present (most deprived first)
+        # each group's deprivation deciles (most deprived first)
         dec = [g["deciles"] for g in groups]
-        self.dec_items = _cat([o + r for o, (rows, _, _) in zip(runs.starts, dec, strict=True) for r in rows], np.intp)
-        self.dec_runs = _Runs([len(r) for rows, _, _ in dec for r in rows])
-        self.dec_people = _cat([n for _, pops_of, _ in dec for n in pops_of])
-        self.dec_pops = _cat([pops for _, _, pops in dec])
+        self.deciles = _Runs([g["idx"][r] for g, (rows, _, _) in zip(groups, dec, strict=True) for r in rows])
+        self.decile_people = self.deciles.lay([n for _, pops_of, _ in dec for n in pops_of])
+        self.decile_pops = _cat([pops for _, _, pops in dec])
         # the Low and Low fit over each group's deciles (none for a group with one decile)
-        self.fit_runs = _Runs([len(pops) for _, _, pops in dec])
+        first = np.concatenate([[0], np.cumsum([len(pops) for _, _, pops in dec])[:-1]])
+        self.fit = _Runs([f + np.arange(len(pops)) for f, (_, _, pops) in zip(first, dec, strict=True)])
         self.has_fit = np.array([g["decile_fit"] is not None for g in groups])
         designs = [metrics._sii_design(pops) for _, _, pops in dec]
-        self.fit_p, self.fit_dx = _cat([d[0] for d in designs]), _cat([d[2] for d in designs])
+        self.fit_p, self.fit_dx = self.fit.lay([d[0] for d in designs]), self.fit.lay([d[2] for d in designs])
         self.fit_x_bar, self.fit_sxx = np.array([d[1] for d in designs]), np.array([d[3] for d in designs])
         # each group's places (ascending): Theil's decomposition and the mismatch within places
-        cells = [(i, o, part) for i, (o, g) in enumerate(zip(runs.starts, groups, strict=True)) for part in g["theil_groups"][1]]
         for g in groups:  # the mismatch's places are Theil's
             assert [list(r) for r in g["place_rows"]] == [list(c[0]) for c in g["theil_groups"][1]]
-        self.cell_items = _cat([o + c[0] for _, o, c in cells], np.intp)
-        self.cell_runs = _Runs([len(c[0]) for _, _, c in cells])
+        cells = [(i, g["idx"][c[0]], c) for i, g in enumerate(groups) for c in g["theil_groups"][1]]
+        self.cells = C = _Runs([nbs for _, nbs, _ in cells])
+        self.cell_flat = _Runs([flat(nbs) for _, nbs, _ in cells])
         self.cell_share = np.array([c[1] for _, _, c in cells])
-        self.cell_s = _cat([c[2] for _, _, c in cells])
-        self.cell_s_within = _cat([c[3] for _, _, c in cells])
+        self.cell_s = C.lay([c[2] for _, _, c in cells])
+        self.cell_s_within = C.lay([c[3] for _, _, c in cells])
         self.cell_group = np.array([i for i, _, _ in cells], dtype=np.intp)
-        self.group_cells = _Runs(np.bincount(self.cell_group, minlength=G))
-        self.cell_flat = (self.nb[self.cell_items][:, None] * n_domains + np.arange(n_domains)).ravel()
-        self.cell_flat_runs = _Runs(self.cell_runs.lengths * n_domains)
-        # place space: each group's places (ascending), end to end
-        self.places = _cat([np.flatnonzero(g["places_mask"]) for g in groups], np.intp)
-        self.place_runs = _Runs([int(g["places_mask"].sum()) for g in groups])
-        self.place_pop = _cat([g["place_pop"] for g in groups])
+        self.cell_pos = np.arange(len(cells)) - np.searchsorted(self.cell_group, self.cell_group)
+        # each group's places and partnerships (in the model's order)
+        self.places = _Runs([np.flatnonzero(g["places_mask"]) for g in groups])
+        self.place_pop = self.places.lay([g["place_pop"] for g in groups])
         self.place_pop_sum = np.array([g["place_pop"].sum() for g in groups])
-        # partnership space: each group's partnerships, in the model's order
         number = {id(p): i for i, p in enumerate(model.partnerships)}
-        self.parts = _cat([np.array([number[id(p)] for p in g["parts"]], dtype=np.intp) for g in groups], np.intp)
-        self.part_runs = _Runs([len(g["parts"]) for g in groups])
-        self._lists: dict[str, tuple[tuple, np.ndarray, _Runs]] = {}
-        # the system's spending and budgets by domain, for strategy alignment
-        self.system_nbs = Groups([g["idx"] for g in groups[: self.n_systems]], model.layout.n_neighbourhoods)
-        self.system_places = Groups([np.flatnonzero(g["places_mask"]) for g in groups[: self.n_systems]], model.layout.n_places)
+        self.parts = [np.array([number[id(p)] for p in g["parts"]], dtype=np.intp) for g in groups]
+        self.part_runs = _Runs(self.parts)
+        self._lists: dict[str, tuple[bytes, _Runs]] = {}
+        # each system's spending and budgets by domain, for strategy alignment
+        L = model.layout
+        self.system_nbs = Groups([g["idx"] for g in groups[: self.n_systems]], L.n_neighbourhoods)
+        self.system_places = Groups([np.flatnonzero(g["places_mask"]) for g in groups[: self.n_systems]], L.n_places)
 
     # ------------------------------------------------------------------ per month
     def measures(self, model, d, unmet: np.ndarray, delay: np.ndarray, full: dict) -> dict[str, np.ndarray]:
@@ -390,28 +407,31 @@ class SystemMeasures:
         an array with one value per group (the systems, then England; England's values of
         :data:`SYSTEM_ONLY` are NaN). Arguments as :func:`system_metrics`; ``full`` also holds
         ``spend_nb`` and ``need_nb``, each neighbourhood's spending and need over all domains."""
-        m, pop, R, nb = model, model.population, self.runs, self.nb
+        m, pop, R = model, model.population, self.nbs
         people, s = self.people, self.shares
-        hle, health, cov = full["hle"][nb], pop.health[nb], np.maximum(m.coverage[nb], 1e-9)
-        spend_nb, need_nb = full["spend_nb"][nb], full["need_nb"][nb]
+        cov_nb = np.maximum(m.coverage, 1e-9)
+        ratio_nb = full["spend_nb"] / np.maximum(full["need_nb"], 1e-12)
+        k = pop.need.shape[1]
+        # every neighbourhood-level input of a group, gathered once
+        g = R.gather(np.vstack([full["hle"], pop.health, cov_nb, full["spend_nb"], full["need_nb"], m.initial_hle,
+                                m.cumulative_spend_nb, pop.qalys_nb, unmet.T, pop.need.T]))
+        hle, health, cov, spend_nb, need_nb, initial, spent, qalys_nb = g[:8]
+        unmet_g, need_g = g[8 : 8 + k], g[8 + k :]
         spend_ph, need_ph = spend_nb / people, need_nb / people
-        unmet_g, need_g = unmet[nb], pop.need[nb]
-        k = need_g.shape[1]
         sums = R.sum(np.vstack([health * people, hle * people, hle * self.w1, hle * self.w5, spend_ph,
-                                people * (hle - m.initial_hle[nb]), m.cumulative_spend_nb[nb], pop.qalys_nb[nb],
-                                unmet_g.T, need_g.T]))
+                                people * (hle - initial), spent, qalys_nb, unmet_g, need_g]))
         health_sum, hle_sum, q1_sum, q5_sum, spend_ph_sum, gained, spent_so_far, qalys = sums[:8]
         unmet_k, need_k = sums[8 : 8 + k], sums[8 + k :]
         blocks = (unmet, pop.need, full["hidden"], full["unmet_hidden"], d.duplicated, d.unfunded, d.spend)
-        unmet_sum, need_sum, hidden_sum, unmet_hidden_sum, duplicated, unfunded, spend_sum = self.flat_runs.sum(
-            np.vstack([np.ravel(a)[self.flat] for a in blocks]))
+        unmet_sum, need_sum, hidden_sum, unmet_hidden_sum, duplicated, unfunded, spend_sum = self.flat.sum(
+            self.flat.gather(np.vstack([np.ravel(a) for a in blocks])))
         # deprivation gradients (decile means, each group's fit); concentration; Theil
-        ratio = spend_nb / np.maximum(need_nb, 1e-12)
-        dec_values = self.dec_runs.dot(self.dec_people, np.take(np.vstack([hle, ratio]), self.dec_items, axis=-1)) / self.dec_pops
+        dec_values = self.deciles.dot(self.decile_people, self.deciles.gather(np.vstack([full["hle"], ratio_nb]))) / self.decile_pops
         (hle_sii, hle_rii, hle_relative_sii), inverse_care_sii = self._fits(dec_values)
-        mu_health, mu_spend, mu_need, mu_hle, mu_cov = R.dot(s, np.vstack([health, spend_ph, need_ph, hle, cov]))
+        ranks = self._ranks(health)
+        rank_mean, mu_health, mu_spend, mu_need, mu_hle, mu_cov = R.dot(s, np.vstack([ranks, health, spend_ph, need_ph, hle, cov]))
         cov_health, cov_spend, cov_need = R.dot(s, np.vstack([
-            (health - R.spread(mu_health)) * self._centred_rank(health),
+            (health - R.spread(mu_health)) * (ranks - R.spread(rank_mean)),
             (spend_ph - R.spread(mu_spend)) * self.rank_centred,
             (need_ph - R.spread(mu_need)) * self.rank_centred,
         ]))
@@ -419,16 +439,17 @@ class SystemMeasures:
         spending = spend_ph_sum > 0
         ci_spend = self._concentration(R.all_equal(spend_ph) | ~spending, cov_spend, mu_spend)
         ci_need = self._concentration(R.all_equal(need_ph) | ~spending, cov_need, mu_need)
+        flat = R.all_equal(np.vstack([hle, cov]))
         (theil_between, coverage_between), (theil_within, coverage_within) = self._theil(
-            np.vstack([hle, cov]), np.vstack([mu_hle, mu_cov]))
+            np.vstack([full["hle"], cov_nb]), np.vstack([mu_hle, mu_cov]), flat)
         # per place (and partnership), summed over each group's places
-        pl = self.places
-        place_sums = self.place_runs.sum(np.vstack([
-            delay[pl], m.transaction_cost[pl], full["place_trust"][pl], full["vcse_alive"][pl],
-            full["vcse_capacity"][pl] * self.place_pop, m.cumulative_running[pl], full["delegated_share"][pl] * self.place_pop]))
-        delay_sum, cost_sum, trust_sum, alive_sum, capacity_sum, running_sum, delegated_sum = place_sums
-        count = self.place_runs.lengths
-        deadlocks = self.part_runs.sum(np.array([p.deadlocks_total for p in m.partnerships], dtype=float)[self.parts])
+        P = self.places
+        delay_sum, cost_sum, trust_sum, alive_sum, capacity_sum, running_sum, delegated_sum = P.sum(
+            np.vstack([P.gather(np.vstack([delay, m.transaction_cost, full["place_trust"], full["vcse_alive"]])),
+                       P.gather(full["vcse_capacity"]) * self.place_pop, P.gather(m.cumulative_running),
+                       P.gather(full["delegated_share"]) * self.place_pop]))
+        count = P.lengths
+        deadlocks = self.part_runs.sum(self.part_runs.gather(np.array([p.deadlocks_total for p in m.partnerships], dtype=float)))
 
         out: dict[str, np.ndarray] = {}
         out["population"] = self.population
@@ -439,7 +460,7 @@ class SystemMeasures:
         out["hle_q1"] = q1_sum / self.w1_sum
         out["hle_q5"] = q5_sum / self.w5_sum
         out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"]
-        out["health_gini"] = np.where((-metrics._CLAMP_TOL < gini) & (gini < 0.0), 0.0, gini)
+        out["health_gini"] = _clamp(gini)
         out["spend_concentration_index"] = np.where(spending, ci_spend, 0.0)
         out["horizontal_inequity"] = np.where(spending, ci_spend - ci_need, 0.0)
         out["inverse_care_sii"] = inverse_care_sii
@@ -481,9 +502,10 @@ class SystemMeasures:
 
     # ------------------------------------------------------------------ the measures' parts
     def _fits(self, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
-        """``metrics._fit_sii`` of HLE's and of spending per pound of need's decile means
-        (``y``: 2 x cells) in every group: ((SII, RII, relative SII) of HLE, SII of the ratio)."""
-        F = self.fit_runs
+        """``metrics._fit_sii`` of the decile means of HLE and of spending per pound of need
+        (``y``: 2 x deciles of every group): ((SII, RII, relative SII) of HLE, SII of the ratio)."""
+        F = self.fit
+        y = F.gather(y)
         y_bar = F.dot(self.fit_p, y)
         with np.errstate(divide="ignore", invalid="ignore"):
             slope = F.dot(self.fit_p, self.fit_dx * (y - F.spread(y_bar))) / self.fit_sxx
@@ -498,23 +520,24 @@ class SystemMeasures:
         hle = (np.where(fitted[0], slope[0], 0.0), np.where(fitted[0], rii, 1.0), np.where(fitted[0], relative, 0.0))
         return hle, np.where(fitted[1], slope[1], 0.0)
 
-    def _centred_rank(self, y: np.ndarray) -> np.ndarray:
-        """``metrics._centred_rank(y, shares)`` of every group: the weighted fractional rank by
-        ``y`` (ties averaged) minus its weighted mean."""
-        R = self.runs
-        order = np.lexsort((y, R.of))  # by group, then by y; ties keep their order, as a stable argsort
+    def _ranks(self, y: np.ndarray) -> np.ndarray:
+        """``metrics._fractional_rank(y, shares)`` within every group (``y`` in the layout of
+        :attr:`nbs`): the midpoint of each value's cumulative share, ties averaged."""
+        R = self.nbs
+        order = np.lexsort((y, R.slot))  # by group, then by y; ties keep their order, as a stable argsort
         y_sorted, s_sorted = y[order], self.shares[order]
         new = np.ones(len(y), dtype=bool)
         new[1:] = y_sorted[1:] != y_sorted[:-1]
         new[R.starts] = True
-        starts = np.flatnonzero(new)
+        starts = np.flatnonzero(new)  # blocks of tied values
         block_share = np.add.reduceat(s_sorted, starts)
-        blocks = _Runs(np.bincount(R.of[starts], minlength=R.n))
-        before = blocks.cumsum(block_share)
-        block_before = np.where(blocks.pos == 0, 0.0, np.concatenate([[0.0], before[:-1]]))
+        slot = R.slot[starts]
+        pos = np.arange(len(starts)) - np.searchsorted(slot, slot)  # each block's place in its group
+        cumulative = np.cumsum(_padded(block_share, slot, pos, R.n, 0), axis=-1)[slot, pos]
+        block_before = np.where(pos == 0, 0.0, np.concatenate([[0.0], cumulative[:-1]]))
         ranks = np.empty_like(y)
         ranks[order] = (block_before + block_share / 2.0)[np.cumsum(new) - 1]
-        return ranks - R.spread(R.dot(self.shares, ranks))
+        return ranks
 
     @staticmethod
     def _concentration(flat: np.ndarray, cov: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -524,31 +547,32 @@ class SystemMeasures:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(flat, 0.0, 2.0 * cov / mu)
 
-    def _theil(self, y: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``metrics._theil_decomposition`` of each row of ``y`` (group space) over each group's
-        places, given each group's weighted mean ``mu``: (between, within), each rows x groups."""
-        C = self.cell_runs
-        yc = np.take(y, self.cell_items, axis=-1)  # C-ordered, as the one-group code's arrays
+    def _theil(self, y: np.ndarray, mu: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``metrics._theil_decomposition`` over each group's places of each row of ``y`` (per
+        neighbourhood), given each group's weighted mean ``mu`` and whether its values are all
+        equal (``flat``): (between, within), each rows x groups."""
+        C = self.cells
+        y = C.gather(y)
+        G, of, pos = self.n_groups, self.cell_group, self.cell_pos
         with np.errstate(divide="ignore", invalid="ignore"):
-            rel = C.dot(self.cell_s, yc) / self.cell_share / mu[:, self.cell_group]
-            ratio = yc / C.spread(C.dot(self.cell_s_within, yc))
-            theil_t = np.where(C.all_equal(yc), 0.0, C.dot(self.cell_s_within, ratio * np.log(ratio)))
-            between = self.group_cells.running_sum(self.cell_share * rel * np.log(rel))
-            within = self.group_cells.running_sum(self.cell_share * rel * theil_t)
-        flat = self.runs.all_equal(y)
-        clamp = lambda x: np.where(flat | ((-metrics._CLAMP_TOL < x) & (x < 0.0)), 0.0, x)  # noqa: E731
-        return clamp(between), clamp(within)
+            mu_place, mu_within = C.dot(np.vstack([self.cell_s, self.cell_s_within])[:, None, :], y[None])
+            rel = mu_place / self.cell_share / mu[:, of]
+            ratio = y / C.spread(mu_within)
+            theil_t = np.where(C.all_equal(y), 0.0, C.dot(self.cell_s_within, ratio * np.log(ratio)))
+            between = _running_sum(self.cell_share * rel * np.log(rel), of, pos, G)
+            within = _running_sum(self.cell_share * rel * theil_t, of, pos, G)
+        return np.where(flat, 0.0, _clamp(between)), np.where(flat, 0.0, _clamp(within))
 
     def _mismatch(self, spend: np.ndarray, need: np.ndarray) -> np.ndarray:
         """:func:`within_mismatch` of every group."""
-        C = self.cell_flat_runs
-        s, n = np.ravel(spend)[self.cell_flat], np.ravel(need)[self.cell_flat]
+        C = self.cell_flat
+        s, n = C.gather(np.vstack([np.ravel(spend), np.ravel(need)]))
         s_sum, n_sum = C.sum(np.vstack([s, n]))
         paid = s_sum > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             term = 0.5 * C.sum(np.abs(s / C.spread(s_sum) - n / C.spread(n_sum))) * s_sum
-            total = self.group_cells.running_sum(np.where(paid, term, 0.0))
-            weight = self.group_cells.running_sum(np.where(paid, s_sum, 0.0))
+            total = _running_sum(np.where(paid, term, 0.0), self.cell_group, self.cell_pos, self.n_groups)
+            weight = _running_sum(np.where(paid, s_sum, 0.0), self.cell_group, self.cell_pos, self.n_groups)
             return np.where(weight > 0, total / weight, 0.0)
 
     def _alignment(self, m, spend: np.ndarray) -> np.ndarray:
@@ -567,20 +591,26 @@ class SystemMeasures:
         return out
 
     def _means(self, name: str, lists: list, empty: float) -> np.ndarray:
-        """Per group, ``np.mean`` of its partnerships' lists laid end to end (``empty`` where none
-        has a value); the layout is rebuilt only when a list's length changes."""
+        """Per group, ``np.mean`` of its partnerships' lists laid end to end (``empty`` where they
+        hold nothing); the runs are rebuilt only when a list's length has changed."""
         lengths = np.array([len(x) for x in lists], dtype=np.intp)
         key = lengths.tobytes()
         if name not in self._lists or self._lists[name][0] != key:
-            per_part = lengths[self.parts]
-            offset = np.concatenate([[0], np.cumsum(lengths)[:-1]])[self.parts]
-            first = np.concatenate([[0], np.cumsum(per_part)[:-1]])
-            items = np.repeat(offset - first, per_part) + np.arange(int(per_part.sum()))
-            self._lists[name] = (key, items, _Runs(self.part_runs.sum(per_part.astype(float)).astype(np.intp)))
-        _, items, runs = self._lists[name]
+            offset = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            members = []
+            for parts in self.parts:
+                n = lengths[parts]
+                members.append(np.repeat(offset[parts] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum()))
+            self._lists[name] = (key, _Runs(members))
+        runs = self._lists[name][1]
         values = np.array([v for x in lists for v in x], dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(runs.lengths > 0, runs.sum(values[items]) / runs.lengths, empty)
+            return np.where(runs.lengths > 0, runs.sum(runs.gather(values)) / runs.lengths, empty)
+
+
+def _clamp(x: np.ndarray) -> np.ndarray:
+    """``metrics._clamp`` of every value: rounding noise in (-1e-12, 0) is 0."""
+    return np.where((-metrics._CLAMP_TOL < x) & (x < 0.0), 0.0, x)
 
 
 def _own_service_values(model, spend: np.ndarray, need: np.ndarray) -> list[list[float]]:
