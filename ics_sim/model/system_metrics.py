@@ -254,7 +254,7 @@ class _Runs:
         self.lengths = np.array([len(m) for m in members], dtype=np.intp)
         self._slots = np.argsort(self.lengths, kind="stable")  # the run at each slot of the layout
         self._inverse = np.argsort(self._slots)
-        lengths = self.lengths[self._slots]
+        self._slot_lengths = lengths = self.lengths[self._slots]
         slot_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
         #: per run, where its items start in the layout
         self.starts = slot_starts[self._inverse]
@@ -303,7 +303,7 @@ class _Runs:
 
     def spread(self, v: np.ndarray) -> np.ndarray:
         """Per-run values ``(..., runs)`` repeated for each item of the run, in the layout."""
-        return v[..., self.of]
+        return np.repeat(v[..., self._slots], self._slot_lengths, axis=-1)
 
 
 def _padded(x: np.ndarray, of: np.ndarray, pos: np.ndarray, n: int, shift: int) -> np.ndarray:
@@ -339,6 +339,8 @@ class SystemMeasures:
     one-group code builds term by term in a loop (Theil's components and the mismatch over
     places) are added term by term in that order too.
 
+    A run of one system has nothing to group: there :func:`system_metrics` is called directly.
+
     Args:
         model: the :class:`~ics_sim.model.ICSModel`.
         groups: :func:`group_indices` of each system, then of England when ``national``.
@@ -349,6 +351,10 @@ class SystemMeasures:
         self.n_groups = G = len(groups)
         self.n_systems = G - int(national)
         self.national = national
+        #: a run of one system: :func:`system_metrics` itself is quicker than any grouping
+        self.single = groups[0] if G == 1 else None
+        if self.single is not None:
+            return
         n_domains = model.population.need.shape[1]
 
         def flat(idx: np.ndarray) -> np.ndarray:  # a block of neighbourhoods x domains, row by row
@@ -407,6 +413,8 @@ class SystemMeasures:
         an array with one value per group (the systems, then England; England's values of
         :data:`SYSTEM_ONLY` are NaN). Arguments as :func:`system_metrics`; ``full`` also holds
         ``spend_nb`` and ``need_nb``, each neighbourhood's spending and need over all domains."""
+        if self.single is not None:
+            return {k: np.array([v], dtype=float) for k, v in system_metrics(model, self.single, d, unmet, delay, 0, full).items()}
         m, pop, R = model, model.population, self.nbs
         people, s = self.people, self.shares
         cov_nb = np.maximum(m.coverage, 1e-9)
@@ -490,8 +498,11 @@ class SystemMeasures:
         out["own_service_bias"] = self._means("own_service_bias", _own_service_values(m, d.spend, pop.need), 0.0)
         out["unspent_gbp"] = np.full(self.n_groups, np.nan)
         if m.layout.n_systems == 1:  # budgets of several systems are not comparable with one group's spending
-            budget = sum(v for k, v in m.ledger.year_budget.items() if k.startswith(("icb:", "council:")) and (not k.startswith("icb:") or k == "icb:0"))
-            out["unspent_gbp"][0] = float(max(budget - spend_sum[0], 0.0))
+            for i in range(self.n_groups):
+                s_ = i if i < self.n_systems else None
+                budget = sum(v for k, v in m.ledger.year_budget.items() if k.startswith(("icb:", "council:"))
+                             and (s_ is None or not k.startswith("icb:") or k == f"icb:{s_}"))
+                out["unspent_gbp"][i] = float(max(budget - spend_sum[i], 0.0))
         out["delegated_share"] = delegated_sum / self.place_pop_sum
         if m.cfg.sed.enabled:
             national = np.full(self.n_groups - self.n_systems, np.nan)
