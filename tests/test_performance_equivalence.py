@@ -366,3 +366,25 @@ def test_place_settings_follow_a_place_whose_settings_change():
     assert rec.series("pooled", "place", 1)[-1] == float(part.pooled)
     assert rec.series("pooled", "place", 1)[-2] == float(not part.pooled)
     assert rec.series("chair", "place", 0)[-1] == CHAIRS.index(m.partnerships[0].settings.chair)
+
+
+def test_recorded_pair_trust_equals_each_place_pair_trust_as_tables_change():
+    """The recorder reads every table's trust matrix in one gather; it records what each
+    partnership's ``pair_trust()`` gives, for tables of different members (no VCSE at one place)
+    and after a table's trust network is rebuilt with other members, in another order."""
+    from ics_sim.model.governance.trust import TrustNetwork
+
+    m = _stepped_model({"years": 1, "system": "herefordshire_worcestershire",
+                        "place_settings.herefordshire.membership.vcse": False}, 2)
+    rec = m.recorder
+    ref = np.concatenate([p.pair_trust() for p in m.partnerships])
+    np.testing.assert_array_equal(rec.data[("pair", "trust")][-1], ref)
+    assert np.isnan(ref).any() and not np.isnan(ref).all()
+    part = m.partnerships[1]
+    members = [k for k in reversed(part.trust.members) if k != "pcn"]
+    part.trust = TrustNetwork(members, m.cfg.trust)
+    part.trust.matrix[:] = np.random.default_rng(0).random((len(members), len(members)))
+    m.step()
+    ref = np.concatenate([p.pair_trust() for p in m.partnerships])
+    np.testing.assert_array_equal(rec.data[("pair", "trust")][-1], ref)
+    assert np.isnan(ref[len(ref) // 2 :]).sum() == len(members)  # the pairs with the PCN

@@ -292,6 +292,8 @@ class Recorder:
         self._systems = SystemMeasures(model, groups, national=L.n_systems > 1)
         #: per place, the settings object and pooled flag last recorded and their values (:data:`SETTINGS`)
         self._settings: list[tuple[Any, bool, tuple[float, ...]] | None] = [None] * L.n_places
+        #: every table's members, and where each recorded pair's trust sits in their matrices
+        self._pairs: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ per month
     def record(self, d) -> None:
@@ -350,7 +352,7 @@ class Recorder:
         self._put("place", "vcse_capacity", vcse_capacity)
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
         if self.timeseries:
-            self._put("pair", "trust", np.concatenate([p.pair_trust() for p in parts]))
+            self._put("pair", "trust", self._pair_trust(parts))
 
         # systems (and England), all at once
         full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden, "place_trust": place_trust,
@@ -379,6 +381,19 @@ class Recorder:
         table = np.array(rows, dtype=float).reshape(len(parts), len(SETTINGS))
         for j, metric in enumerate(SETTINGS):
             self._put("place", metric, table[:, j])
+
+    def _pair_trust(self, parts) -> np.ndarray:
+        """Every place's :meth:`~ics_sim.model.governance.partnership.PlacePartnership.pair_trust`
+        end to end, from one gather over all the trust matrices: each seated pair's
+        ``0.5 * (t[i, j] + t[j, i])``, NaN where one of the pair is not seated."""
+        members = tuple(tuple(p.trust.members) for p in parts)
+        if self._pairs is None or self._pairs[0] != members:
+            self._pairs = (members, _pair_positions(members))
+        ij, ji, seated = self._pairs[1]
+        t = np.concatenate([p.trust.matrix.ravel() for p in parts])
+        out = np.full(seated.shape, np.nan)
+        out[seated] = 0.5 * (t[ij] + t[ji])
+        return out
 
     def _put(self, level: str, metric: str, values: np.ndarray) -> None:
         self.data[(level, metric)].append(np.asarray(values, dtype=float))
@@ -437,6 +452,26 @@ class Recorder:
     def series(self, metric: str, level: str = "system", area: int = 0) -> np.ndarray:
         """One metric's monthly values for one area (fast access without building the frame)."""
         return np.array([v[area] for v in self.data[(level, metric)]])
+
+
+def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every place's table (its members, in its trust matrix's order) and every pair of
+    :data:`MEMBER_PAIRS`, end to end: where ``t[i, j]`` and ``t[j, i]`` sit in the place's
+    flattened matrices laid end to end, for the pairs whose both members are seated (``seated``)."""
+    ij, ji, seated = [], [], []
+    offset = 0
+    for keys in members:
+        n = len(keys)
+        at = {k: i for i, k in enumerate(keys)}
+        assert len(at) == n, keys
+        for a, b in MEMBER_PAIRS:
+            both = a in at and b in at
+            seated.append(both)
+            if both:
+                ij.append(offset + at[a] * n + at[b])
+                ji.append(offset + at[b] * n + at[a])
+        offset += n * n
+    return np.array(ij, dtype=np.intp), np.array(ji, dtype=np.intp), np.array(seated, dtype=bool)
 
 
 def summarise(recorder: Recorder) -> dict[str, float | str]:
