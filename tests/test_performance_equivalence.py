@@ -282,7 +282,12 @@ def test_runs_sum_and_dot_each_run_as_numpy_does_alone():
 def _system_measures_check(m, national: bool) -> None:
     """The batched measures of every group equal :func:`system_metrics` group by group, bit for
     bit and key for key, for this month's state of ``m``."""
-    from ics_sim.model.system_metrics import SYSTEM_ONLY, SystemMeasures, group_indices, system_metrics
+    from ics_sim.model.system_metrics import (
+        SYSTEM_ONLY,
+        SystemMeasures,
+        group_indices,
+        system_metrics,
+    )
 
     L, pop, d = m.layout, m.population, m.last_delivery
     unmet = np.maximum(pop.need - d.met, 0.0)
