@@ -18,9 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
+from ics_sim.grouped import Groups
 from ics_sim.model import running_costs
 from ics_sim.model.delivery import Delivery, Funder, deliver, scale_efficiency
 from ics_sim.model.finance import icb_system_belief
+from ics_sim.model.governance.allocation import Belief
 from ics_sim.model.governance.views import whole_belief
 
 
@@ -73,70 +75,206 @@ def integration(model, part) -> float:
     return 1.0 - (1.0 - min(max(pooled, 0.0), 1.0)) * (1.0 - one_commissioner)
 
 
+# --- every place at once ------------------------------------------------------------------------
+# The functions below give, row by row, the numbers the per-place functions above give (the same
+# operations on the same numbers: per-place sums through Layout.places, element-wise arithmetic
+# on gathered arrays); tests/test_performance_equivalence.py checks them against each other.
+
+
+def _laid_out(layout, blocks: list) -> np.ndarray:
+    """Per-place blocks (a place's neighbourhoods x domains, or None for zeros) laid into one
+    neighbourhoods x domains array."""
+    out = np.zeros((layout.n_neighbourhoods, N_DOMAINS))
+    for idx, block in zip(layout.place_index, blocks, strict=True):
+        if block is not None:
+            out[idx] = block
+    return out
+
+
+def _capped(layout, plan: np.ndarray, envelope: np.ndarray) -> np.ndarray:
+    """Each place's plan (rows of ``plan``) with each domain capped by the place's ``envelope``
+    (places x domains), as :func:`pot_spend` and :func:`council_spend` cap one place's."""
+    col = layout.places.sum_rows(plan)
+    scale = np.divide(np.minimum(col, envelope), col, out=np.zeros_like(col), where=col > 0)
+    return plan * scale[layout.nb_place]
+
+
+def pot_spending(model) -> np.ndarray:
+    """:func:`pot_spend` of every place, as one neighbourhoods x domains array."""
+    L, parts = model.layout, model.partnerships
+    pot = _laid_out(L, [part.pot_plan for part in parts])
+    carried = [part.last_pot_plan if part.pot_plan is None else None for part in parts]
+    if any(plan is not None for plan in carried):
+        rows = np.array([plan is not None for plan in carried])[L.nb_place]
+        pot[rows] = _capped(L, _laid_out(L, carried), model.finance.pot_envelope)[rows]
+    return pot
+
+
+def council_spending(model) -> np.ndarray:
+    """:func:`council_spend` of every place, as one neighbourhoods x domains array."""
+    plans = [part.council_plan if part.council_plan is not None else part.last_council_plan for part in model.partnerships]
+    return _capped(model.layout, _laid_out(model.layout, plans), model.finance.council_own_envelopes())
+
+
+def integrations(model) -> np.ndarray:
+    """:func:`integration` of every place (0..1 each)."""
+    fin = model.finance
+    council = fin.council_budget.sum(axis=1)
+    inside = fin.pot_envelope.sum(axis=1) - fin.pot_nhs.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.where(council > 0, inside / council, 0.0)
+    one_commissioner = np.array([1.0 if part.contracted else 0.0 for part in model.partnerships])
+    return 1.0 - (1.0 - np.minimum(np.maximum(pooled, 0.0), 1.0)) * (1.0 - one_commissioner)
+
+
+def _whole_own_beliefs(model, orgs: list) -> tuple[np.ndarray, np.ndarray]:
+    """The own beliefs (visible, hidden) of one organisation per place (``orgs[p]``, of any
+    kinds) over the whole population: each neighbourhood's row is its place's organisation's
+    :meth:`~ics_sim.model.organisations.Organisation.belief`."""
+    obs, L = model.observation, model.layout
+    kinds: dict[tuple, list[int]] = {}
+    for p, org in enumerate(orgs):
+        kinds.setdefault((type(org), org.observer), []).append(p)
+    if len(kinds) == 1:
+        belief = whole_belief(model, orgs)
+        return belief.visible, belief.hidden
+    visible = np.zeros((L.n_neighbourhoods, N_DOMAINS))
+    hidden = np.zeros((L.n_neighbourhoods, N_DOMAINS))
+    for places in kinds.values():
+        first = orgs[places[0]]
+        reach = np.zeros(L.n_places)
+        for p in places:
+            r = orgs[p].hidden_reach()
+            reach[p] = obs.reach.get(first.observer, 0.0) if r is None else r
+        rows = np.isin(L.nb_place, places)
+        visible[rows] = obs.whole_visible_estimate(first.observer)[rows]
+        hidden[rows] = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))[rows]
+    return visible, hidden
+
+
+def holder_outreach(model, holders: list, forums: list[Belief]) -> np.ndarray:
+    """The outreach share of every place's pot holder after listening to its table
+    (:meth:`PlacePartnership.working_belief
+    <ics_sim.model.governance.partnership.PlacePartnership.working_belief>`, for every place at
+    once: the same arithmetic, element by element), or of the table's pooled view where no one
+    holds the pot (``holders[p]`` None). ``forums[p]`` is place ``p``'s pooled view."""
+    L, parts, cfg = model.layout, model.partnerships, model.cfg
+    nb = L.nb_place
+    f_visible = np.zeros((L.n_neighbourhoods, N_DOMAINS))
+    f_hidden = np.zeros((L.n_neighbourhoods, N_DOMAINS))
+    for idx, forum in zip(L.place_index, forums, strict=True):
+        f_visible[idx] = forum.visible
+        f_hidden[idx] = forum.hidden
+    held = [h is not None for h in holders]
+    if not any(held):
+        return Belief(f_visible, f_hidden).outreach_share
+    orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
+    own_visible, own_hidden = _whole_own_beliefs(model, orgs)
+    joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
+    if joint.any():  # a joint post reads both bodies' intelligence
+        council = whole_belief(model, model.councils)
+        rows = joint[nb]
+        own_visible = np.where(rows[:, None], np.sqrt(own_visible * council.visible), own_visible)
+        own_hidden = np.where(rows[:, None], np.maximum(own_hidden, council.hidden), own_hidden)
+    w = np.array([part.listening_weight(h.label) if h is not None else 0.0 for h, part in zip(holders, parts, strict=True)])[nb][:, None]
+    visible = np.exp((1.0 - w) * np.log(own_visible) + w * np.log(f_visible))
+    heard = w * f_hidden
+    if cfg.interests.enabled:
+        councils = np.array([h is not None and h.org.kind == "council" for h in holders])[nb]
+        heard = np.where(councils[:, None], heard * (1.0 - cfg.interests.council_visible_bias), heard)
+    out = Belief(visible, np.maximum(own_hidden, heard)).outreach_share
+    if not all(held):  # no pot holder: the table's pooled view
+        rows = ~np.array(held)[nb]
+        out[rows] = Belief(f_visible, f_hidden).outreach_share[rows]
+    return out
+
+
+def _column_groups(layout, columns: int) -> Groups:
+    """Each place's cells of a neighbourhoods x ``columns`` array stacked column after column
+    (``X.T.ravel()``), for sums equal bit for bit to summing a place's block as a whole: numpy
+    sums a block in its memory order, and a block picked by a list of columns
+    (``X[idx][:, [a, b]]``) is laid out column by column."""
+    key = (id(layout), columns)
+    cached = _COLUMN_GROUPS.get(key)
+    if cached is None or cached[0] is not layout:
+        n = layout.n_neighbourhoods
+        members = [(idx[None, :] + n * np.arange(columns)[:, None]).ravel() for idx in layout.place_index]
+        _COLUMN_GROUPS.clear()  # one layout at a time: a sweep does not keep every layout alive
+        cached = _COLUMN_GROUPS[key] = (layout, Groups(members, n * columns))
+    return cached[1]
+
+
+_COLUMN_GROUPS: dict[tuple, tuple] = {}
+
+
 def commission(model) -> tuple[Delivery, Spending]:
-    """Assemble this month's funders and deliver care; returns what was delivered and the plans."""
+    """Assemble this month's funders and deliver care; returns what was delivered and the plans.
+
+    Every place at once: each place's trust, co-ordination and grant terms are numbers per place
+    (one short loop over the places' tables), broadcast to its neighbourhoods; the money and the
+    beliefs are whole-population arrays."""
     L, c, pop, fin = model.layout, model.cfg, model.population, model.finance
+    parts = model.partnerships
     shape = pop.need.shape
+    nb = L.nb_place
     elasticity = np.array(c.delegation.scale_elasticity.as_tuple())
-    pot = np.zeros(shape)
-    council = np.zeros(shape)
-    vcse_ext = np.zeros(shape)
-    pot_out = np.zeros(shape)
-    vcse_out = np.zeros(shape)
     place_eff = scale_efficiency(fin.place_pop, elasticity)  # places x domains
     sys_eff = scale_efficiency(L.system_population(), elasticity)
-    # per place: the integration bonus and the co-ordination between each pair of funders, then
-    # broadcast to the place's neighbourhoods; the council's and the ICB's system views are read
-    # for the whole population at once (row by row the same numbers as place by place)
+    pot = pot_spending(model)
+    council = council_spending(model)
+    model.pot_spend_by_domain[:] = L.places.sum_rows(pot)
+    # per place: trust and who holds the pot; co-ordination is structural where a funder's
+    # controller votes on the pot's plan (it knows the plan), and otherwise only as good as the
+    # trust between the two bodies
     n_places = L.n_places
-    bonus = np.zeros(n_places)
+    trust = np.zeros(n_places)
     coord_central_pot = np.zeros(n_places)
     coord_central_council = np.zeros(n_places)
     coord_pot_council = np.zeros(n_places)
     coord_vcse = np.zeros(n_places)
-    grant_share = np.zeros(n_places)  # share of prevention money granted to the VCSE body
-    council_out = whole_belief(model, [part.orgs["council"] for part in model.partnerships]).outreach_share
-    central_out = np.zeros(shape)
-    for s_, rows in enumerate(L.system_index):
-        central_out[rows] = icb_system_belief(model, s_, rows).outreach_share
-    for part in model.partnerships:
-        i, p = part.idx, part.place
-        pot_p = pot_spend(model, part)
-        pot[i] = pot_p
-        council[i] = council_spend(model, part)
-        forum = part.forum_belief()
+    t_vcse = np.zeros(n_places)
+    holders, forums = [], []
+    vcses = model.vcses
+    operating = np.array([v.operating for v in vcses])
+    for p, part in enumerate(parts):
+        forums.append(part.forum_belief())
         voters = part.voters
-        pot_holder = voters[0] if voters else None
-        holder_belief = part.working_belief(pot_holder, forum) if pot_holder else forum
-        pot_out[i] = holder_belief.outreach_share
+        holder = voters[0] if voters else None
+        holders.append(holder)
+        holder_key = holder.label if holder else "icb"
         t = part.mean_trust()
-        model.pot_spend_by_domain[p] = pot_p.sum(axis=0)
-        bonus[p] = c.costs.integration_bonus * t * integration(model, part)
-        # co-ordination is structural where a funder's controller votes on the pot's plan (it
-        # knows the plan), and otherwise only as good as the trust between the two bodies
-        holder_key = pot_holder.label if pot_holder else "icb"
+        trust[p] = t
         coord_central_pot[p] = 0.5 + (0.5 * t if part.controls("icb") else 0.0)
         coord_central_council[p] = part.trust_between("icb", "council")
-        if part.controls("council"):
-            coord_pot_council[p] = 0.5 + 0.5 * t
-        else:
-            coord_pot_council[p] = part.trust_between(holder_key, "council")
-        vcse = model.vcses[p]
-        if vcse.operating:
+        coord_pot_council[p] = 0.5 + 0.5 * t if part.controls("council") else part.trust_between(holder_key, "council")
+        if operating[p]:
             coord_vcse[p] = part.trust_between("vcse", holder_key)
-            vb = vcse.belief(i)
-            w = vb.total[:, [PRIMARY, PREVENTION]]
-            w = w / np.maximum(w.sum(), 1e-12)
-            x = fin.vcse_external[p] * vcse.external_capacity() * w  # folded bodies raise nothing
-            vcse_ext[i, PRIMARY] = x[:, 0]  # written in place column by column (vcse_ext[i][:, cols] = ...
-            vcse_ext[i, PREVENTION] = x[:, 1]  # would write into a copy; np.ix_ is slower)
-            vcse_out[i] = vb.outreach_share
-            # VCSE grants: part of every funder's prevention money goes through the place's VCSE
-            # bodies, more where they are trusted, less while funders cut against plan, and only
-            # to bodies that still operate; it is cheaper and reaches hidden need
-            t_vcse = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
-            grant_share[p] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse) * fin.grant_climate[p] * vcse.grant_capacity()
-    nb = L.nb_place
+            t_vcse[p] = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
+    bonus = c.costs.integration_bonus * trust * integrations(model)
+    pot_out = holder_outreach(model, holders, forums)
+    council_out = whole_belief(model, [part.orgs["council"] for part in parts]).outreach_share
+    central_out = icb_system_belief(model, None, np.arange(L.n_neighbourhoods)).outreach_share
+    # the VCSE bodies that still operate: their external income spent on primary care and
+    # prevention where they believe it is needed (folded bodies raise nothing), and their outreach
+    vcse_ext = np.zeros(shape)
+    vcse_out = np.zeros(shape)
+    grant_share = np.zeros(n_places)  # share of prevention money granted to the VCSE body
+    if operating.any():
+        vb = whole_belief(model, vcses)
+        rows = operating[nb]
+        w = vb.total[:, [PRIMARY, PREVENTION]]
+        w = w / np.maximum(_column_groups(L, 2).sum(w.T.ravel()), 1e-12)[nb][:, None]
+        external = np.array([fin.vcse_external[p] * v.external_capacity() for p, v in enumerate(vcses)])
+        x = external[nb][:, None] * w
+        vcse_ext[rows, PRIMARY] = x[rows, 0]
+        vcse_ext[rows, PREVENTION] = x[rows, 1]
+        vcse_out[rows] = vb.outreach_share[rows]
+        # VCSE grants: part of every funder's prevention money goes through the place's VCSE
+        # bodies, more where they are trusted, less while funders cut against plan, and only to
+        # bodies that still operate; it is cheaper and reaches hidden need
+        capacity = np.array([v.grant_capacity() for v in vcses])
+        share = c.providers.vcse_grant_share * np.minimum(1.0, 0.5 + t_vcse) * fin.grant_climate * capacity
+        grant_share = np.where(operating, share, 0.0)
     pot_eff = (place_eff * (1.0 + bonus)[:, None])[nb]
     coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = (
         coord_central_pot[nb], coord_central_council[nb], coord_pot_council[nb], coord_vcse[nb], grant_share[nb])
