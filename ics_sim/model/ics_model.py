@@ -257,10 +257,7 @@ class ICSModel(mesa.Model):
     def _deliver(self) -> Delivery:
         """Standing running costs accrue; commissioning and delivery (running costs come out of
         the payers' care spending); money leaves the ledger; capacity adjusts."""
-        L = self.layout
-        for part in self.partnerships:
-            p = part.place
-            running_costs.book_overheads(self.running_costs, part.settings, part, int(L.place_system[p]), self.finance.pot_envelope[p])
+        running_costs.book_overheads(self.running_costs, self.layout, self.partnerships, self.finance.pot_envelope)
         d, spending = commissioning.commission(self)
         self.cumulative_running += spending.running.by_place
         self.ledger.book(self, spending)
