@@ -234,8 +234,8 @@ def commission(model) -> tuple[Delivery, Spending]:
     coord_vcse = np.zeros(n_places)
     t_vcse = np.zeros(n_places)
     holders, forums = [], []
-    vcses = model.vcses
-    operating = np.array([v.operating for v in vcses])
+    sectors = model.vcse_sectors
+    operating = sectors.operating()
     for p, part in enumerate(parts):
         forums.append(part.forum_belief())
         voters = part.voters
@@ -260,11 +260,11 @@ def commission(model) -> tuple[Delivery, Spending]:
     vcse_out = np.zeros(shape)
     grant_share = np.zeros(n_places)  # share of prevention money granted to the VCSE body
     if operating.any():
-        vb = whole_belief(model, vcses)
+        vb = whole_belief(model, model.vcses)
         rows = operating[nb]
         w = vb.total[:, [PRIMARY, PREVENTION]]
         w = w / np.maximum(_column_groups(L, 2).sum(w.T.ravel()), 1e-12)[nb][:, None]
-        external = np.array([fin.vcse_external[p] * v.external_capacity() for p, v in enumerate(vcses)])
+        external = fin.vcse_external * sectors.external_capacity()
         x = external[nb][:, None] * w
         vcse_ext[rows, PRIMARY] = x[rows, 0]
         vcse_ext[rows, PREVENTION] = x[rows, 1]
@@ -272,8 +272,7 @@ def commission(model) -> tuple[Delivery, Spending]:
         # VCSE grants: part of every funder's prevention money goes through the place's VCSE
         # bodies, more where they are trusted, less while funders cut against plan, and only to
         # bodies that still operate; it is cheaper and reaches hidden need
-        capacity = np.array([v.grant_capacity() for v in vcses])
-        share = c.providers.vcse_grant_share * np.minimum(1.0, 0.5 + t_vcse) * fin.grant_climate * capacity
+        share = c.providers.vcse_grant_share * np.minimum(1.0, 0.5 + t_vcse) * fin.grant_climate * sectors.grant_capacity()
         grant_share = np.where(operating, share, 0.0)
     pot_eff = (place_eff * (1.0 + bonus)[:, None])[nb]
     coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = (
@@ -321,8 +320,10 @@ def pay_vcse(model, spending: Spending) -> None:
     """Each place's VCSE bodies are paid this month's grants and external income (the whole of it:
     the part their people's time at the table took from care, ``spending.running.vcse``, is still
     their income)."""
-    for p, i in enumerate(model.layout.place_index):
-        model.vcses[p].receive(spending.grants[i].sum() / 12.0, spending.vcse_external[i].sum() / 12.0 + spending.running.vcse[p])
+    L, sectors = model.layout, model.vcse_sectors
+    cells = running_costs.cell_groups(L, L.place_index, spending.vcse_external.shape[1], "places")
+    sectors.grants_month[:] = L.places.sum(spending.grants) / 12.0
+    sectors.external_month[:] = cells.sum(spending.vcse_external.ravel()) / 12.0 + spending.running.vcse
 
 
 def note_spending(model, d: Delivery) -> None:

@@ -43,7 +43,9 @@ from ics_sim.model.organisations import (
     Council,
     Healthwatch,
     NHSProvider,
+    Organisation,
     SocialCareProvider,
+    VCSESectors,
 )
 from ics_sim.model.population import Population
 from ics_sim.model.record import Recorder
@@ -101,6 +103,9 @@ class ICSModel(mesa.Model):
         self.outcome_payments = any(c.governance.outcome_payment_share > 0.0 for c in self.place_cfgs)
         self.month = 0
         self._create_organisations()
+        self.vcse_sectors = VCSESectors(self.vcses)  # every place's VCSE bodies, stepped at once
+        #: organisations with monthly bookkeeping of their own beyond the VCSE sectors' (none yet)
+        self._self_stepping = [a for a in self.agents if type(a).step is not Organisation.step and not isinstance(a, VCSE)]
         self.finance = Finance(self)
         self.ledger = Ledger()
         # state the month's mechanisms share
@@ -296,7 +301,9 @@ class ICSModel(mesa.Model):
                 part.year_end(bool(change[p] <= 0.0))
                 delay = part.year.delay if part.year.decided else 12
                 self.performance[p] = delegation.assurance_score(part.settings, change[p] - system_change[p], delay)
-        self.agents.do("step")  # VCSE finances and other per-organisation bookkeeping
+        self.vcse_sectors.step()  # VCSE finances, every place's at once (VCSE.step is one place's)
+        for agent in self._self_stepping:  # other per-organisation bookkeeping, in Mesa's order
+            agent.step()
 
     # ------------------------------------------------------------------ running
     def run(self) -> ICSModel:
