@@ -330,11 +330,9 @@ def note_spending(model, d: Delivery) -> None:
     """What partners see of the month's spending: by place and domain, each system's domain mix
     (which the ICP strategy pulls on) and the cumulative total."""
     L, fin = model.layout, model.finance
-    for p, i in enumerate(L.place_index):
-        model.place_spend_by_domain[p] = d.spend[i].sum(axis=0)
-    for s, m in enumerate(L.system_index):
-        tot = d.spend[m].sum(axis=0)
-        fin.system_spend_share[s] = tot / max(tot.sum(), 1e-12)
+    model.place_spend_by_domain[:] = L.places.sum_rows(d.spend)
+    tot = L.systems.sum_rows(d.spend)
+    fin.system_spend_share[:] = tot / np.maximum(tot.sum(axis=1), 1e-12)[:, None]
     model.cumulative_spend_nb += d.spend.sum(axis=1) / 12.0
     model.cumulative_spend += d.spend.sum() / 12.0
 
