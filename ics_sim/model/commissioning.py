@@ -312,7 +312,7 @@ def commission(model) -> tuple[Delivery, Spending]:
     if c.providers.collaborative:
         mutual[[ACUTE, MENTAL, PRIMARY]] = True
     cap = model.capacity * model.shocks.capacity_factor(model.month)[None, :]
-    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, mutual)
+    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, mutual, L.system_places)
     return d, Spending(central, pot, council, grants, vcse_ext, paid)
 
 

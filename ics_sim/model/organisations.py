@@ -303,7 +303,11 @@ class VCSE(Organisation):
     # --- what the sector can do --------------------------------------------------------------
     def operating_share(self) -> float:
         """The sector's working capacity: operating bodies' size x capacity (0..1)."""
-        return float((self.size * self.capacity * self.alive).sum())
+        s = self._sectors
+        if s is None:
+            return float((self.size * self.capacity * self.alive).sum())
+        r = self._row
+        return float((s.size[r] * s.capacity[r] * s.alive[r]).sum())
 
     def grant_capacity(self) -> float:
         """How much of the sector's grant-funded work still operates (0..1): funders can pass
