@@ -37,9 +37,10 @@ class Ledger:
         self._spent: dict[str, np.ndarray] = {}
         self._running: dict[str, np.ndarray] = {}
         self.rows: list[dict] = []
+        self._grown = 0  # how many times an array was grown (a new holder's unit)
+        self._sized: tuple | None = None  # (layout id, _grown) when the arrays were last sized
 
-    @staticmethod
-    def _slot(store: dict[str, np.ndarray], key: str) -> tuple[np.ndarray, int]:
+    def _slot(self, store: dict[str, np.ndarray], key: str) -> tuple[np.ndarray, int]:
         """The array of ``key``'s kind of holder (grown to hold its unit) and the unit."""
         kind, _, unit = key.partition(":")
         u = int(unit)
@@ -49,6 +50,7 @@ class Ledger:
             if arr is not None:
                 grown[: len(arr)] = arr
             arr = store[kind] = grown
+            self._grown += 1
         return arr, u
 
     def _read(self, store: dict[str, np.ndarray]) -> dict[str, float]:
@@ -139,8 +141,11 @@ class Ledger:
 
     def _arrays(self, layout) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Every holder kind's arrays of spending and running costs, sized for ``layout``."""
+        if self._sized == (id(layout), self._grown):
+            return self._spent, self._running
         for store in (self._spent, self._running):
             for kinds, n in ((("icb", "icb_retained", "icb_delegated"), layout.n_systems), (("pot", "council", "vcse"), layout.n_places)):
                 for kind in kinds:
                     self._slot(store, f"{kind}:{n - 1}")
+        self._sized = (id(layout), self._grown)
         return self._spent, self._running

@@ -207,6 +207,8 @@ def _take_each(spend: np.ndarray, cells: Groups, of: np.ndarray, amount: np.ndar
     """:func:`_take` for every group at once (the groups' rows do not overlap): ``cells`` are each
     group's cells of ``spend``, ``of`` each row's group, ``amount`` each group's GBP. Returns
     each group's part of ``amount`` not covered."""
+    if not (amount > 0.0).any():  # nothing to pay: nothing taken, nothing left over
+        return np.maximum(amount, 0.0)
     available = cells.sum(spend.ravel()) / 12.0
     active = (amount > 0.0) & (available > 0.0)
     taken = np.minimum(amount, available)
