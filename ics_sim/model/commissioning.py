@@ -121,8 +121,7 @@ def integrations(model) -> np.ndarray:
     fin = model.finance
     council = fin.council_budget.sum(axis=1)
     inside = fin.pot_envelope.sum(axis=1) - fin.pot_nhs.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pooled = np.where(council > 0, inside / council, 0.0)
+    pooled = np.divide(inside, council, out=np.zeros_like(council), where=council > 0)
     one_commissioner = np.array([1.0 if part.contracted else 0.0 for part in model.partnerships])
     return 1.0 - (1.0 - np.minimum(np.maximum(pooled, 0.0), 1.0)) * (1.0 - one_commissioner)
 

@@ -115,8 +115,8 @@ def deliver(
         fill = np.divide(0.9 * spare, short, out=np.zeros_like(spare), where=short > 0)
         fill = np.where(mutual_aid, np.minimum(fill, 1.0), 0.0)
         extra = gap * fill[system_places.of]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(demand > 0, np.minimum((np.minimum(capacity, demand) + extra) / demand, 1.0), 1.0)
+        reached = np.divide(np.minimum(capacity, demand) + extra, demand, out=np.ones_like(demand), where=demand > 0)
+        ratio = np.minimum(reached, 1.0)
     assert ratio.shape[0] == n_places
     cell_ratio = ratio[nb_place]
     delivered = effective * cell_ratio

@@ -408,9 +408,8 @@ class VCSESectors:
         return self._working(self._external_weights[rows], self._external_total[rows], rows)
 
     def _working(self, w: np.ndarray, total: np.ndarray, rows) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = (w * self.capacity[rows] * self.alive[rows]).sum(axis=1) / total
-        return np.where(total > 0, share, 0.0)
+        working = (w * self.capacity[rows] * self.alive[rows]).sum(axis=1)
+        return np.divide(working, total, out=np.zeros_like(total), where=total > 0)
 
     def step(self, rows=slice(None)) -> None:
         """The month of every place's sector (of ``rows``, in place order). Each operating body is
@@ -428,9 +427,8 @@ class VCSESectors:
             e = size * (1.0 - dep) * capacity * live
             g_total, e_total = g.sum(axis=1)[:, None], e.sum(axis=1)[:, None]
             paid = np.zeros_like(income)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                paid += np.where(g_total > 0, self.grants_month[rows][:, None] * g / g_total, 0.0)
-                paid += np.where(e_total > 0, self.external_month[rows][:, None] * e / e_total, 0.0)
+            paid += np.divide(self.grants_month[rows][:, None] * g, g_total, out=np.zeros_like(g), where=g_total > 0)
+            paid += np.divide(self.external_month[rows][:, None] * e, e_total, out=np.zeros_like(e), where=e_total > 0)
             income = np.where(live, income + (12.0 * paid - income) / 12.0, income)
             reserves = np.where(live, reserves + (paid - cost / 12.0), reserves)
             # reserves beyond the body's reserves policy are spent on its purposes

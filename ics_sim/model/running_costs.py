@@ -212,8 +212,7 @@ def _take_each(spend: np.ndarray, cells: Groups, of: np.ndarray, amount: np.ndar
     available = cells.sum(spend.ravel()) / 12.0
     active = (amount > 0.0) & (available > 0.0)
     taken = np.minimum(amount, available)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = 1.0 - taken / available
+    factor = 1.0 - np.divide(taken, available, out=np.zeros_like(available), where=active)
     rows = active[of]
     spend[rows] = spend[rows] * factor[of[rows]][:, None]
     return np.where(active, amount - taken, np.maximum(amount, 0.0))
