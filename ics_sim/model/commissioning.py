@@ -13,6 +13,7 @@ follows funded activity with a lag.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,6 +207,46 @@ def _column_groups(layout, columns: int) -> Groups:
 _COLUMN_GROUPS: dict[tuple, tuple] = {}
 
 
+@dataclass(frozen=True)
+class _Design:
+    """What commissioning reads every month that is fixed for a run (its config and layout):
+    funders' scale efficiencies (places x domains, and per neighbourhood for the ICB's retained
+    money, the councils and the VCSE bodies) and the domains a provider collaborative shares.
+    Read-only arrays."""
+
+    place_eff: np.ndarray
+    central_eff: np.ndarray
+    council_eff: np.ndarray
+    vcse_eff: np.ndarray
+    mutual: np.ndarray
+
+
+def _design(model) -> _Design:
+    """The run's :class:`_Design`, built on first use (the config and layout do not change)."""
+    design = _DESIGNS.get(model)
+    if design is None:
+        L, c = model.layout, model.cfg
+        elasticity = np.array(c.delegation.scale_elasticity.as_tuple())
+        place_eff = scale_efficiency(model.finance.place_pop, elasticity)  # places x domains
+        mutual = np.zeros(N_DOMAINS, dtype=bool)
+        if c.providers.collaborative:
+            mutual[[ACUTE, MENTAL, PRIMARY]] = True
+        arrays = (
+            place_eff,
+            scale_efficiency(L.system_population(), elasticity)[L.nb_system],
+            place_eff[L.nb_place],
+            np.full((L.n_neighbourhoods, N_DOMAINS), 1.0 / c.providers.vcse_cost_factor),
+            mutual,
+        )
+        for a in arrays:
+            a.flags.writeable = False
+        design = _DESIGNS[model] = _Design(*arrays)
+    return design
+
+
+_DESIGNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def commission(model) -> tuple[Delivery, Spending]:
     """Assemble this month's funders and deliver care; returns what was delivered and the plans.
 
@@ -216,9 +257,7 @@ def commission(model) -> tuple[Delivery, Spending]:
     parts = model.partnerships
     shape = pop.need.shape
     nb = L.nb_place
-    elasticity = np.array(c.delegation.scale_elasticity.as_tuple())
-    place_eff = scale_efficiency(fin.place_pop, elasticity)  # places x domains
-    sys_eff = scale_efficiency(L.system_population(), elasticity)
+    design = _design(model)
     pot = pot_spending(model)
     council = council_spending(model)
     model.pot_spend_by_domain[:] = L.places.sum_rows(pot)
@@ -273,16 +312,16 @@ def commission(model) -> tuple[Delivery, Spending]:
         # bodies that still operate; it is cheaper and reaches hidden need
         share = c.providers.vcse_grant_share * np.minimum(1.0, 0.5 + t_vcse) * fin.grant_climate * sectors.grant_capacity()
         grant_share = np.where(operating, share, 0.0)
-    pot_eff = (place_eff * (1.0 + bonus)[:, None])[nb]
+    pot_eff = (design.place_eff * (1.0 + bonus)[:, None])[nb]
     coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = (
         coord_central_pot[nb], coord_central_council[nb], coord_pot_council[nb], coord_vcse[nb], grant_share[nb])
     central = fin.central_plan.copy()
     # running costs come out of the payers' care spending before anything is delivered
     paid = running_costs.charge(model.running_costs, L, central, pot, council, vcse_ext)
     funders = [
-        Funder("central", central, central_out, sys_eff[L.nb_system]),
+        Funder("central", central, central_out, design.central_eff),
         Funder("pot", pot, pot_out, pot_eff),
-        Funder("council", council, council_out, place_eff[L.nb_place]),
+        Funder("council", council, council_out, design.council_eff),
     ]
     grants = np.zeros(L.n_neighbourhoods)
     for f in funders:
@@ -292,8 +331,7 @@ def commission(model) -> tuple[Delivery, Spending]:
         f.spend[:, PREVENTION] -= moved
     vcse_spend = vcse_ext.copy()
     vcse_spend[:, PREVENTION] += grants
-    vcse_eff = np.full(shape, 1.0 / c.providers.vcse_cost_factor)
-    funders.append(Funder("vcse", vcse_spend, vcse_out, vcse_eff))
+    funders.append(Funder("vcse", vcse_spend, vcse_out, design.vcse_eff))
     coordination = {
         (0, 1): coord_central_pot,
         (0, 2): coord_central_council,
@@ -307,11 +345,8 @@ def commission(model) -> tuple[Delivery, Spending]:
         eff_total = sum(f.spend * f.efficiency for f in funders)
         np.add.at(model.capacity, L.nb_place, eff_total)
         model.capacity *= 1.0 + c.providers.capacity_slack
-    mutual = np.zeros(N_DOMAINS, dtype=bool)
-    if c.providers.collaborative:
-        mutual[[ACUTE, MENTAL, PRIMARY]] = True
     cap = model.capacity * model.shocks.capacity_factor(model.month)[None, :]
-    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, mutual, L.system_places)
+    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, design.mutual, L.system_places)
     return d, Spending(central, pot, council, grants, vcse_ext, paid)
 
 
