@@ -76,6 +76,8 @@ class ICSModel(mesa.Model):
             ``place_settings`` laid over it (:func:`ics_sim.config.places.merged`; ``cfg`` itself
             for a place without settings of its own).
         partnerships: one :class:`PlacePartnership` per place.
+        vcse_sectors: every place's VCSE bodies as arrays, stepped at once
+            (:class:`~ics_sim.model.organisations.VCSESectors`; ``vcses[p]`` reads its row).
         icps: one :class:`IntegratedCarePartnership` per system.
         recorder: the monthly outputs.
     """
