@@ -294,11 +294,12 @@ class VCSE(Organisation):
         else:
             self._folds = int(value)
 
-    def _rows(self) -> np.ndarray:
-        """This sector's row of the shared arrays (joining a lone sector into its own set)."""
+    def _joined(self) -> tuple[VCSESectors, np.ndarray]:
+        """The sectors this one is part of, and its row of their arrays (a sector on its own,
+        outside a model, joins a set of its own)."""
         if self._sectors is None:
             VCSESectors([self])
-        return np.array([self._row])
+        return self._sectors, np.array([self._row])
 
     # --- what the sector can do --------------------------------------------------------------
     def operating_share(self) -> float:
@@ -312,15 +313,13 @@ class VCSE(Organisation):
     def grant_capacity(self) -> float:
         """How much of the sector's grant-funded work still operates (0..1): funders can pass
         grants only to bodies that exist."""
-        return float(self._sectors_or_own().grant_capacity(self._rows())[0])
+        sectors, rows = self._joined()
+        return float(sectors.grant_capacity(rows)[0])
 
     def external_capacity(self) -> float:
         """How much of the sector's externally funded work still operates (0..1)."""
-        return float(self._sectors_or_own().external_capacity(self._rows())[0])
-
-    def _sectors_or_own(self) -> VCSESectors:
-        self._rows()
-        return self._sectors
+        sectors, rows = self._joined()
+        return float(sectors.external_capacity(rows)[0])
 
     @property
     def operating(self) -> bool:
@@ -343,14 +342,15 @@ class VCSE(Organisation):
     # --- money -------------------------------------------------------------------------------
     def receive(self, grants_per_month: float, external_per_month: float) -> None:
         """This month's grants and external income of the sector, GBP per month."""
-        rows = self._rows()
-        self._sectors.grants_month[rows] = grants_per_month
-        self._sectors.external_month[rows] = external_per_month
+        sectors, rows = self._joined()
+        sectors.grants_month[rows] = grants_per_month
+        sectors.external_month[rows] = external_per_month
 
     def step(self) -> None:
         """This sector's month (:meth:`VCSESectors.step` for its row alone; the model steps every
         place's sector at once)."""
-        self._sectors_or_own().step(self._rows())
+        sectors, rows = self._joined()
+        sectors.step(rows)
 
 
 class VCSESectors:
