@@ -222,3 +222,19 @@ def test_each_vcse_agent_reads_and_writes_its_row_of_the_sectors():
     copied = copy.deepcopy(m)  # a snapshot (the workshop's) keeps its own, linked, state
     copied.vcses[0].alive[:] = False
     assert not copied.vcse_sectors.alive[0].any() and m.vcse_sectors.alive[0].all()
+
+
+def test_per_place_blocks_are_laid_out_whatever_the_numbering():
+    from ics_sim.model.geography import Layout
+
+    rng = np.random.default_rng(2)
+    for nb_place in (np.array([0, 0, 0, 1, 1, 2]), np.array([1, 0, 2, 1, 0, 0])):  # place after place, or interleaved
+        n = len(nb_place)
+        L = Layout(["S"], ["a", "b", "c"], np.zeros(3, int), nb_place, np.ones(n), np.linspace(0, 1, n), np.full(n, 0.2), np.ones(1))
+        blocks = [rng.random((len(i), N_DOMAINS)) for i in L.place_index]
+        blocks[1] = None  # a place with no plan: zeros
+        expected = np.zeros((n, N_DOMAINS))
+        for i, b in zip(L.place_index, blocks, strict=True):
+            if b is not None:
+                expected[i] = b
+        np.testing.assert_array_equal(commissioning._laid_out(L, blocks), expected)

@@ -85,11 +85,29 @@ def integration(model, part) -> float:
 def _laid_out(layout, blocks: list) -> np.ndarray:
     """Per-place blocks (a place's neighbourhoods x domains, or None for zeros) laid into one
     neighbourhoods x domains array."""
+    if _in_place_order(layout):  # each place's neighbourhoods follow the last place's: stack them
+        return np.concatenate(
+            [b if b is not None else np.zeros((len(i), N_DOMAINS)) for b, i in zip(blocks, layout.place_index, strict=True)]
+        )
     out = np.zeros((layout.n_neighbourhoods, N_DOMAINS))
     for idx, block in zip(layout.place_index, blocks, strict=True):
         if block is not None:
             out[idx] = block
     return out
+
+
+def _in_place_order(layout) -> bool:
+    """Whether the neighbourhoods are numbered place after place (every builder numbers them so),
+    so per-place blocks stacked in place order are the whole-population array."""
+    cached = _ORDERED.get(id(layout))
+    if cached is None or cached[0] is not layout:
+        _ORDERED.clear()  # one layout at a time
+        ordered = bool(np.array_equal(np.concatenate(layout.place_index), np.arange(layout.n_neighbourhoods)))
+        cached = _ORDERED[id(layout)] = (layout, ordered)
+    return cached[1]
+
+
+_ORDERED: dict[int, tuple] = {}
 
 
 def _capped(layout, plan: np.ndarray, envelope: np.ndarray) -> np.ndarray:
@@ -160,11 +178,8 @@ def holder_outreach(model, holders: list, forums: list[Belief]) -> np.ndarray:
     holds the pot (``holders[p]`` None). ``forums[p]`` is place ``p``'s pooled view."""
     L, parts, cfg = model.layout, model.partnerships, model.cfg
     nb = L.nb_place
-    f_visible = np.zeros((L.n_neighbourhoods, N_DOMAINS))
-    f_hidden = np.zeros((L.n_neighbourhoods, N_DOMAINS))
-    for idx, forum in zip(L.place_index, forums, strict=True):
-        f_visible[idx] = forum.visible
-        f_hidden[idx] = forum.hidden
+    f_visible = _laid_out(L, [forum.visible for forum in forums])
+    f_hidden = _laid_out(L, [forum.hidden for forum in forums])
     held = [h is not None for h in holders]
     if not any(held):
         return Belief(f_visible, f_hidden).outreach_share
