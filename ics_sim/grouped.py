@@ -15,7 +15,8 @@ regression baseline, for no reason a reader could see. :class:`Groups` keeps num
   array (one row after another, as ``X[idx].sum(axis=0)`` does), except that a single column is
   summed as 1-D, pairwise, as numpy sums it.
 
-``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
+With eight groups or fewer, or no two groups of one size, each group is summed on its own, which
+is quicker there. ``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
 
 ``tests/test_grouped.py`` checks both against the per-group loop on random groups and values.
 """
@@ -53,6 +54,9 @@ class Groups:
         sizes = self.size[self._slots]
         self._items = np.concatenate([members[g] for g in self._slots]) if self.n else np.zeros(0, np.intp)
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+        # a few groups, or no two of a size: one group at a time is quicker than the layout
+        self._members = members
+        self._by_group = self.n <= 8 or len(np.unique(sizes)) == self.n
         self._inverse = np.argsort(self._slots)  # each group's slot
         self._empty = int((sizes == 0).sum())
         #: per size present: (first item of the layout, groups, size)
@@ -70,6 +74,8 @@ class Groups:
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Per group, ``x[members].sum()`` (``x`` 1-D over items), bit for bit."""
+        if self._by_group:
+            return np.array([x[m].sum() for m in self._members], dtype=float)
         return self._per_group(x, lambda m: m.sum(axis=1))
 
     def mean(self, x: np.ndarray) -> np.ndarray:
@@ -82,4 +88,6 @@ class Groups:
         array of groups x columns."""
         if X.shape[1] == 1:  # numpy sums a single column as a 1-D array: pairwise
             return self.sum(X[:, 0])[:, None]
+        if self._by_group:
+            return np.array([X[m].sum(axis=0) for m in self._members], dtype=float).reshape(self.n, X.shape[1])
         return self._per_group(X, lambda m: m.sum(axis=1))
