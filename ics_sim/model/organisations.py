@@ -59,9 +59,8 @@ class Organisation(mesa.Agent):
         cached = self._beliefs.get(id(idx))
         if cached is not None and cached[0] is idx and cached[1] == reach:
             return cached[2]
-        visible = obs.visible_estimate(self.observer, idx)
-        hidden = self.hidden_belief(obs.hidden_seen(self.observer, idx, reach))
-        visible.flags.writeable = False
+        visible, seen = obs.belief_rows(self.observer, idx, reach)
+        hidden = self.hidden_belief(seen)
         hidden.flags.writeable = False
         belief = Belief(visible, hidden)
         self._beliefs[id(idx)] = (idx, reach, belief)  # idx is held, so its id is not reused

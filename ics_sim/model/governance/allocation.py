@@ -34,7 +34,19 @@ class Belief:
     def outreach_share(self) -> np.ndarray:
         """Share of a cell's money aimed at hidden need: the hidden share the holder recognises."""
         tot = self.total
-        return np.divide(self.hidden, tot, out=np.zeros_like(tot), where=tot > 0)
+        return np.divide(self.hidden, tot, out=np.zeros(tot.shape), where=tot > 0)
+
+    def log_visible(self) -> np.ndarray:
+        """``np.log(visible)``; kept with a shared belief (one whose visible estimate is read-only,
+        as every organisation's and table's belief of the month is), so it is taken once."""
+        cached = self.__dict__.get("_log_visible")
+        if cached is not None and cached[0] is self.visible:
+            return cached[1]
+        out = np.log(self.visible)
+        if not self.visible.flags.writeable:
+            out.flags.writeable = False
+            self._log_visible = (self.visible, out)
+        return out
 
 
 def area_weights(rule: str, belief: Belief, population: np.ndarray, rank: np.ndarray, hi: float) -> np.ndarray:
@@ -79,7 +91,7 @@ def shift_domains(envelope: np.ndarray, log_pref: np.ndarray, mh_floor: float | 
 def make_plan(envelope: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Divide each domain's envelope across neighbourhoods in proportion to ``weights``."""
     col = weights.sum(axis=0)
-    share = np.divide(weights, col, out=np.zeros_like(weights, dtype=float), where=col > 0)
+    share = np.divide(weights, col, out=np.zeros(weights.shape), where=col > 0)
     # a domain nobody is believed to need is spread per neighbourhood evenly rather than lost
     empty = col <= 0
     if np.any(empty):

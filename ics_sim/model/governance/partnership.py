@@ -85,7 +85,6 @@ PROVIDER_KINDS = ("acute_trust", "community_trust", "mental_health_trust")
 MEMBER_KEYS = ("icb", "council", "acute_trust", "community_trust", "mental_health_trust", "pcn", "social_care", "vcse", "healthwatch")
 #: the unordered pairs of :data:`MEMBER_KEYS` (the edges of the recorded trust network)
 MEMBER_PAIRS = tuple((a, b) for i, a in enumerate(MEMBER_KEYS) for b in MEMBER_KEYS[i + 1 :])
-_PAIR_ROWS, _PAIR_COLS = np.triu_indices(len(MEMBER_KEYS), k=1)
 
 
 @dataclass
@@ -216,6 +215,29 @@ class PlacePartnership:
         #: observer fields (governance/views.py)
         self.seating = tuple((type(s.org), s.org.observer) for s in self.seats)
         self._forum_cache: tuple[int, Belief] | None = None
+        self._indexed_for: TrustNetwork | None = None
+
+    def _indices(self) -> None:
+        """Where each seat sits in the trust network, worked out once per network (the network is
+        replaced when the form changes): the voters' rows, every other member's rows for each
+        body judged on its conduct, and the seated pairs of :data:`MEMBER_PAIRS`."""
+        trust = self.trust
+        self._indexed_for = trust
+        self._voter_idx = np.array([trust.index(s.label) for s in self._voters], dtype=np.intp)
+        self._others = {
+            key: np.array([trust.index(s.label) for s in self.seats if s.label != key], dtype=np.intp)
+            for key in ("icb", "council")
+        }
+        local = {k: trust.index(k) for k in trust.members}
+        seated = [(k, a, b) for k, (a, b) in enumerate(MEMBER_PAIRS) if a in local and b in local]
+        self._pairs = np.array([k for k, _, _ in seated], dtype=np.intp)
+        self._pair_a = np.array([local[a] for _, a, _ in seated], dtype=np.intp)
+        self._pair_b = np.array([local[b] for _, _, b in seated], dtype=np.intp)
+
+    def _indexed(self) -> PlacePartnership:
+        if self._indexed_for is not self.trust:
+            self._indices()
+        return self
 
     @property
     def holder_key(self) -> str:
@@ -248,7 +270,7 @@ class PlacePartnership:
         others; a body that only takes advice (the SRO, or a body planning its own money beside a
         consultative forum) gives it ``governance.advice_weight`` at the initial level of trust,
         more as trust grows."""
-        t = float(self.trust.outgoing_mean()[self.trust.index(key)])
+        t = self.trust.outgoing_mean_of(self.trust.index(key))
         if not self.advisory_for(key):
             return t
         ref = max(self.model.cfg.trust.initial, 1e-9)
@@ -274,11 +296,11 @@ class PlacePartnership:
 
     def pair_trust(self) -> np.ndarray:
         """Mutual trust for every pair of :data:`MEMBER_PAIRS` (NaN where one is not seated)."""
-        full = np.full((len(MEMBER_KEYS), len(MEMBER_KEYS)), np.nan)
-        pos = [MEMBER_KEYS.index(k) for k in self.trust.members]
+        ix = self._indexed()
         t = self.trust.matrix
-        full[np.ix_(pos, pos)] = 0.5 * (t + t.T)
-        return full[_PAIR_ROWS, _PAIR_COLS]
+        out = np.full(len(MEMBER_PAIRS), np.nan)
+        out[ix._pairs] = 0.5 * (t[ix._pair_a, ix._pair_b] + t[ix._pair_b, ix._pair_a])
+        return out
 
     # --- information --------------------------------------------------------------------------
     def forum_belief(self) -> Belief:
@@ -288,6 +310,8 @@ class PlacePartnership:
         if self._forum_cache is not None and self._forum_cache[0] == self.model.month:
             return self._forum_cache[1]
         belief = self._pool_views()
+        belief.visible.flags.writeable = False  # shared by every reader this month
+        belief.hidden.flags.writeable = False
         self._forum_cache = (self.model.month, belief)
         return belief
 
@@ -302,7 +326,7 @@ class PlacePartnership:
             council = self.orgs["council"].belief(self.idx)
             own = Belief(np.sqrt(own.visible * council.visible), np.maximum(own.hidden, council.hidden))
         w = self.listening_weight(seat.label)
-        visible = np.exp((1.0 - w) * np.log(own.visible) + w * np.log(forum.visible))
+        visible = np.exp((1.0 - w) * own.log_visible() + w * forum.log_visible())
         heard = w * forum.hidden
         if seat.org.kind == "council" and self.model.cfg.interests.enabled:
             # the council discounts hidden need it hears as it discounts its own (Council.belief)
@@ -368,7 +392,8 @@ class PlacePartnership:
         else:
             votes = np.array([s.votes for s in voters])
         setter = 0  # the pot holder opens: seated first under every form (ICB; the SRO; the lead)
-        tolerance = self._tolerance(voters[setter].label, [s.label for s in voters])
+        seat_idx = self._indexed()._voter_idx
+        tolerance = self._tolerance_of(int(seat_idx[setter]), seat_idx)
         if binding:  # a voter answers for its own money in a binding pot (an advisory view binds none)
             pot, nhs = envelope.sum(), m.finance.pot_nhs[self.place].sum()
             own = np.array([nhs if s.label == "icb" else pot - nhs if s.label == "council" else 0.0 for s in voters]) / pot
@@ -388,7 +413,6 @@ class PlacePartnership:
                                    out.decided, out.accepted, out.compromise, out.plan, keys)
             for source in {id(v): v for v in self.sources.values()}.values():
                 source.heard(record)
-        seat_idx = np.array([self.trust.index(s.label) for s in voters])
         s_idx = seat_idx[setter]
         if out.decided:
             self.year.decided = True
@@ -463,9 +487,12 @@ class PlacePartnership:
 
     def _tolerance(self, setter: str, labels: list[str]) -> np.ndarray:
         """Each member's tolerance of a plan tabled by ``setter``: grows with its trust in it."""
+        return self._tolerance_of(self.trust.index(setter), np.array([self.trust.index(k) for k in labels], dtype=np.intp))
+
+    def _tolerance_of(self, j: int, rows: np.ndarray) -> np.ndarray:
+        """:meth:`_tolerance` by trust index: the members in ``rows`` judging member ``j``."""
         d = self.model.cfg.decision
-        j = self.trust.index(setter)
-        return d.tolerance + d.tolerance_trust * self.trust.matrix[[self.trust.index(k) for k in labels], j]
+        return d.tolerance + d.tolerance_trust * self.trust.matrix[rows, j]
 
     def _held_meeting(self) -> None:
         self.meetings_total += 1
@@ -477,7 +504,7 @@ class PlacePartnership:
         ``trust.dialogue`` of a success. A failed meeting earns none."""
         n = len(self.seats)
         if n > 1 and self.model.cfg.trust.dialogue > 0:
-            ii, jj = np.where(~np.eye(n, dtype=bool))
+            ii, jj = self.trust.off_diagonal
             self.trust.success(ii, jj, weight=self.model.cfg.trust.dialogue)
 
     def own_money_planners(self) -> list[tuple[str, np.ndarray]]:
@@ -500,9 +527,11 @@ class PlacePartnership:
         """The reference plan's distribution across neighbourhoods within each domain, applied to a
         body's own envelope (domains the reference does not fund keep the body's own distribution)."""
         col = reference.sum(axis=0)
-        dist = np.divide(reference, col, out=np.zeros_like(reference), where=col > 0)
+        dist = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0)
         target = dist * env[None, :]
-        target[:, col <= 0] = own[:, col <= 0]
+        empty = col <= 0
+        if empty.any():
+            target[:, empty] = own[:, empty]
         return target
 
     def _judge_conduct(self) -> None:
@@ -517,28 +546,38 @@ class PlacePartnership:
         if reference is None:
             return
         fin = self.model.finance
-        own = dict(self.own_money_planners())
+        binding = self.structure.binding
+        ix = self._indexed()
+        pot_total = pot_nhs = None
         for key in ("icb", "council"):
-            if not self.member(key):
+            if key not in self._labels:
                 continue
-            env = own.get(key)
-            outside = float(env.sum()) if env is not None else 0.0
-            if key == "icb":
-                inside = 0.0 if not self.structure.binding else float(fin.pot_nhs[self.place].sum())
+            if pot_total is None:
+                pot_total, pot_nhs = fin.pot_envelope[self.place].sum(), fin.pot_nhs[self.place].sum()
+            # the money it plans itself beside the table (own_money_planners), and its money in the pot
+            if key == "council":
+                env = fin.council_own_envelope(self.place)
+                inside = float(pot_total - pot_nhs) if binding else 0.0
+                plan = self.council_plan
             else:
-                inside = float(fin.pot_envelope[self.place].sum() - fin.pot_nhs[self.place].sum()) if self.structure.binding else 0.0
+                env = None if binding else fin.pot_envelope[self.place]
+                inside = 0.0 if not binding else float(pot_nhs)
+                plan = self.pot_plan
+            outside = float(env.sum()) if env is not None else 0.0
             if outside + inside <= 0:
                 continue
             drift = 0.0
-            plan = self.council_plan if key == "council" else self.pot_plan
             if outside > 0 and plan is not None:
                 drift = plan_distance(plan, self.aligned_target(reference, plan, env)) * outside / (outside + inside)
             j = self.trust.index(key)
-            others = np.array([self.trust.index(s.label) for s in self.seats if s.label != key])
-            kept = drift <= self._tolerance(key, [self.trust.members[i] for i in others])
-            if kept.any():
+            others = ix._others[key]
+            kept = drift <= self._tolerance_of(j, others)
+            if kept.all():
+                self.trust.success(others, j)
+            elif not kept.any():
+                self.trust.violation(others, j)
+            else:
                 self.trust.success(others[kept], j)
-            if (~kept).any():
                 self.trust.violation(others[~kept], j)
 
     def plan_own_budgets(self) -> None:
@@ -583,7 +622,7 @@ class PlacePartnership:
         n = len(self.seats)
         if n < 2:
             return
-        ii, jj = np.where(~np.eye(n, dtype=bool))
+        ii, jj = self.trust.off_diagonal
         if improved:
             self.trust.success(ii, jj, weight=0.5)
         else:
