@@ -81,7 +81,6 @@ def commission(model) -> tuple[Delivery, Spending]:
     pot = np.zeros(shape)
     council = np.zeros(shape)
     vcse_ext = np.zeros(shape)
-    pot_out = np.zeros(shape)
     vcse_out = np.zeros(shape)
     place_eff = scale_efficiency(fin.place_pop, elasticity)  # places x domains
     sys_eff = scale_efficiency(L.system_population(), elasticity)
@@ -99,16 +98,14 @@ def commission(model) -> tuple[Delivery, Spending]:
     central_out = np.zeros(shape)
     for s_, rows in enumerate(L.system_index):
         central_out[rows] = icb_system_belief(model, s_, rows).outreach_share
+    pot_out = model.table_views.holder_outreach()  # every place's pot holder at once
     for part in model.partnerships:
         i, p = part.idx, part.place
         pot_p = pot_spend(model, part)
         pot[i] = pot_p
         council[i] = council_spend(model, part)
-        forum = part.forum_belief()
         voters = part.voters
         pot_holder = voters[0] if voters else None
-        holder_belief = part.working_belief(pot_holder, forum) if pot_holder else forum
-        pot_out[i] = holder_belief.outreach_share
         t = part.mean_trust()
         model.pot_spend_by_domain[p] = pot_p.sum(axis=0)
         bonus[p] = c.costs.integration_bonus * t * integration(model, part)

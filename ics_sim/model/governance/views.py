@@ -19,6 +19,7 @@ import numpy as np
 
 from ics_sim.domains import N_DOMAINS
 from ics_sim.model.governance.allocation import Belief
+from ics_sim.model.organisations import Organisation
 
 
 class TableViews:
@@ -34,24 +35,80 @@ class TableViews:
         self.model = model
         self._key: tuple | None = None
         self._pooled: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._logs: dict[tuple, np.ndarray] = {}
 
     def forum(self, part) -> Belief:
         """The pooled view of ``part``'s table over its neighbourhoods (fresh arrays)."""
         visible, hidden = self._whole(part)
-        return Belief(visible.take(part.idx, axis=0), hidden.take(part.idx, axis=0))
+        rows = self.model.observation.rows(part.idx)  # a place's run of rows: views, not copies
+        return Belief(visible[rows], hidden[rows])
 
     def _whole(self, part) -> tuple[np.ndarray, np.ndarray]:
-        m = self.model
-        obs = m.observation
-        key = (m.month, obs.state())
-        if self._key is None or self._key[0] != key[0] or self._key[1] is not key[1]:
-            self._key, self._pooled = key, {}
+        self._whole_state()
         seating = part.seating
         pooled = self._pooled.get(seating)
         if pooled is None:
             pooled = self._pool(seating)
             self._pooled[seating] = pooled
         return pooled
+
+    def _log_visible(self, key: tuple, visible: np.ndarray) -> np.ndarray:
+        """``np.log(visible)`` of a whole-population array, once a month (``key`` names it)."""
+        self._whole_state()
+        out = self._logs.get(key)
+        if out is None:
+            out = self._logs[key] = np.log(visible)
+        return out
+
+    def _whole_state(self) -> None:
+        m = self.model
+        state = m.observation.state()
+        if self._key is None or self._key[0] != m.month or self._key[1] is not state:
+            self._key, self._pooled, self._logs = (m.month, state), {}, {}
+
+    def holder_outreach(self) -> np.ndarray:
+        """Per neighbourhood, the outreach share (:attr:`Belief.outreach_share`) of the pot
+        holder's working belief at its place's table: the first voter's
+        :meth:`~ics_sim.model.governance.partnership.PlacePartnership.working_belief`, or the
+        table's pooled view where nobody votes. For every place at once: a holder that reads its
+        own observer field with its kind's reach (an ICB, a lead provider) is worked out on
+        whole-population arrays, element by element the same operations on the same numbers as
+        place by place; any other holder (a joint ICB-council post) place by place."""
+        m = self.model
+        obs, L = m.observation, m.layout
+        shape = m.population.need.shape
+        out = np.zeros(shape)
+        weight = np.zeros(L.n_places)
+        fast: dict[tuple, list[int]] = {}  # (observer, seating) -> places worked out together
+        for part in m.partnerships:
+            voters = part._voters
+            seat = voters[0] if voters else None
+            if seat is not None and _reads_own_field(seat.org) and not (seat.label == "icb" and part.joint_sro):
+                weight[part.place] = part.listening_weight(seat.label)
+                fast.setdefault((seat.org.observer, part.seating), []).append(part.place)
+                continue
+            forum = part.forum_belief()
+            belief = part.working_belief(seat, forum) if seat is not None else forum
+            out[obs.rows(part.idx)] = belief.outreach_share
+        if not fast:
+            return out
+        own_log, forum_log = np.empty(shape), np.empty(shape)
+        own_hidden, forum_hidden = np.empty(shape), np.empty(shape)
+        fast_rows = np.zeros(L.n_neighbourhoods, dtype=bool)
+        for (observer, seating), places in fast.items():
+            whole_visible, whole_hidden = self._whole(m.partnerships[places[0]])
+            rows = np.isin(L.nb_place, places)
+            fast_rows |= rows
+            where = rows[:, None]
+            np.copyto(own_log, self._log_visible(("est", observer), obs.whole_visible_estimate(observer)), where=where)
+            np.copyto(own_hidden, obs.whole_seen(observer), where=where)
+            np.copyto(forum_log, self._log_visible(("forum", seating), whole_visible), where=where)
+            np.copyto(forum_hidden, whole_hidden, where=where)
+        w = weight[L.nb_place][:, None]
+        visible = np.exp((1.0 - w) * own_log + w * forum_log)
+        hidden = np.maximum(own_hidden, w * forum_hidden)
+        np.copyto(out, Belief(visible, hidden).outreach_share, where=fast_rows[:, None])
+        return out
 
     def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
@@ -66,14 +123,35 @@ class TableViews:
             num += w * obs.whole_log_visible(observer)
             den += w
             # each place's member in this seat, with its own reach (the kind's default when None)
-            reach = np.zeros(L.n_places)
-            for p in parts:
-                r = p.seats[j].org.hidden_reach()
-                reach[p.place] = obs.reach.get(observer, 0.0) if r is None else r
+            reach = _reaches(obs, observer, [p.seats[j].org for p in parts], [p.place for p in parts], L.n_places)
             seen = obs.whole_hidden_seen(observer, reach[L.nb_place])
             hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
         assert num.shape[1] == N_DOMAINS
         return np.exp(num / den), hidden
+
+
+def _reads_own_field(org) -> bool:
+    """Whether ``org``'s belief is its observer field with the kind's default reach, unchanged
+    (no reach of its own, no discount of the hidden need it sees), so it can be read for the whole
+    population."""
+    return (getattr(org.hidden_reach, "__func__", None) is Organisation.hidden_reach
+            and getattr(org.hidden_belief, "__func__", None) is Organisation.hidden_belief)
+
+
+def _reaches(obs, observer: str, orgs: list, places: list[int], n_places: int) -> np.ndarray:
+    """Per place, the reach into hidden need of its organisation in ``orgs`` (the observer kind's
+    default when the organisation has none of its own); 0 for places not listed. An organisation
+    whose class keeps the default reach is not asked one by one."""
+    reach = np.zeros(n_places)
+    default = obs.reach.get(observer, 0.0)
+    own = [getattr(o.hidden_reach, "__func__", None) is not Organisation.hidden_reach for o in orgs]
+    if not any(own):
+        reach[places] = default
+        return reach
+    for org, p in zip(orgs, places, strict=True):
+        r = org.hidden_reach()
+        reach[p] = default if r is None else r
+    return reach
 
 
 def whole_belief(model, orgs: list) -> Belief:
@@ -85,9 +163,6 @@ def whole_belief(model, orgs: list) -> Belief:
     first = orgs[0]
     if any(type(o) is not type(first) or o.observer != first.observer for o in orgs):
         raise ValueError("whole_belief: organisations of one kind and observer field, one per place")
-    reach = np.zeros(L.n_places)
-    for p, org in enumerate(orgs):
-        r = org.hidden_reach()
-        reach[p] = obs.reach.get(org.observer, 0.0) if r is None else r
+    reach = _reaches(obs, first.observer, orgs, list(range(len(orgs))), L.n_places)
     hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
     return Belief(obs.whole_visible_estimate(first.observer), hidden)
