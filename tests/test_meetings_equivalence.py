@@ -125,3 +125,37 @@ def test_pair_trust_equals_the_full_matrix_construction(form):
         got = part.pair_trust()
         assert got.shape == (len(MEMBER_PAIRS),)
         np.testing.assert_array_equal(got, _pair_trust_reference(part))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["years=1", "interests.enabled=true"],  # a council voter discounts the hidden need it hears
+        ["years=1", "allocation=need_weighted_hi", "governance=individual_executive", "governance.sro_appointment=joint"],
+        ["years=1", "allocation=per_head", "governance=consultative_forum"],
+        ["years=1", "observation.perfect=true", "governance=joint_committee"],
+    ],
+)
+def test_voters_proposals_at_once_equal_each_voter_s_proposal(overrides):
+    m = _stepped(overrides, 4)
+    for part in m.partnerships:
+        envelope = m.finance.pot_envelope[part.place] + m.finance.council_envelope[part.place]
+        forum = part.forum_belief()
+        voters = part.voters
+        got = part.voter_proposals(voters, envelope, forum)
+        for k, s in enumerate(voters):
+            want = part.proposal(s, envelope, part.working_belief(s, forum), nhs=s.label == "icb")
+            np.testing.assert_array_equal(got[k], want, err_msg=s.label)
+
+
+def test_plans_stacked_equal_each_plan_made_alone_with_empty_domains_and_odd_sizes():
+    from ics_sim.model.governance.allocation import make_plan, stacked_plans
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 7, 8, 9, 17, 64, 300):
+        weights = rng.random((4, n, 5)) * 10.0 ** rng.uniform(-3, 9, (4, n, 5))
+        weights[1, :, 2] = 0.0  # a domain nobody is believed to need
+        envs = rng.random((4, 5)) * 1e8
+        got = stacked_plans(envs, weights)
+        for k in range(4):
+            np.testing.assert_array_equal(got[k], make_plan(envs[k], weights[k]))

@@ -99,6 +99,19 @@ def make_plan(envelope: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return share * envelope[None, :]
 
 
+def stacked_plans(envelopes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`make_plan` for a stack of plans at once: ``envelopes`` (plans, domains), ``weights``
+    (plans, neighbourhoods, domains). Each plan is the same number :func:`make_plan` gives for its
+    envelope and weights (numpy adds the rows of each plan in order either way)."""
+    col = weights.sum(axis=1)
+    share = np.divide(weights, col[:, None, :], out=np.zeros(weights.shape), where=(col > 0)[:, None, :])
+    empty = col <= 0
+    if np.any(empty):
+        for k in np.flatnonzero(empty.any(axis=1)):
+            share[k][:, empty[k]] = 1.0 / weights.shape[1]
+    return share * envelopes[:, None, :]
+
+
 def plan_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Share of the budget that would have to move to turn plan ``b`` into plan ``a`` (0..1)."""
     total = max(a.sum(), b.sum(), 1e-12)

@@ -38,6 +38,7 @@ from ics_sim.model.governance.allocation import (
     make_plan,
     plan_distance,
     shift_domains,
+    stacked_plans,
 )
 from ics_sim.model.governance.decisions import Outcome, decide
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
@@ -321,10 +322,7 @@ class PlacePartnership:
 
     def working_belief(self, seat: Seat, forum: Belief) -> Belief:
         """A member's belief after listening to the table, in proportion to its trust in the others."""
-        own = seat.org.belief(self.idx)
-        if seat.label == "icb" and self.joint_sro:  # a joint post reads both bodies' intelligence
-            council = self.orgs["council"].belief(self.idx)
-            own = Belief(np.sqrt(own.visible * council.visible), np.maximum(own.hidden, council.hidden))
+        own = self._own_belief(seat)
         w = self.listening_weight(seat.label)
         visible = np.exp((1.0 - w) * own.log_visible() + w * forum.log_visible())
         heard = w * forum.hidden
@@ -333,18 +331,66 @@ class PlacePartnership:
             heard = heard * (1.0 - self.model.cfg.interests.council_visible_bias)
         return Belief(visible, np.maximum(own.hidden, heard))
 
+    def _own_belief(self, seat: Seat) -> Belief:
+        """What a member brings to the table: its own belief (a joint ICB-council post reads both
+        bodies' intelligence)."""
+        own = seat.org.belief(self.idx)
+        if seat.label == "icb" and self.joint_sro:
+            council = self.orgs["council"].belief(self.idx)
+            own = Belief(np.sqrt(own.visible * council.visible), np.maximum(own.hidden, council.hidden))
+        return own
+
     # --- proposals and decisions ----------------------------------------------------------------
-    def proposal(self, seat: Seat, envelope: np.ndarray, belief: Belief, nhs: bool) -> np.ndarray:
+    def _envelope_for(self, seat: Seat, envelope: np.ndarray, nhs: bool) -> np.ndarray:
+        """The envelope a member divides: shifted between domains by its preferences (and, for NHS
+        money, kept above the mental health floor)."""
         m = self.model
         pref = seat.org.proposal_preferences()
         if seat.label == "icb" and self.joint_sro:
             pref = 0.5 * (pref + self.orgs["council"].proposal_preferences())
         floor = m.cfg.finance.mental_health_floor * m.finance.pot_nhs[self.place].sum() if nhs else None
-        env = shift_domains(envelope, pref, floor)
-        rank = m.layout.nb_rank[self.idx]
-        pops = m.layout.nb_population[self.idx]
+        return shift_domains(envelope, pref, floor)
+
+    def _areas(self) -> tuple[np.ndarray, np.ndarray]:
+        """The place's neighbourhoods' deprivation rank and population (fixed by the layout)."""
+        areas = self.__dict__.get("_area_cache")
+        if areas is None or areas[0] is not self.idx:
+            L = self.model.layout
+            areas = self._area_cache = (self.idx, L.nb_rank[self.idx], L.nb_population[self.idx])
+        return areas[1], areas[2]
+
+    def proposal(self, seat: Seat, envelope: np.ndarray, belief: Belief, nhs: bool) -> np.ndarray:
+        """A member's plan for ``envelope``: its domain envelopes divided across the place's
+        neighbourhoods by the allocation rule on ``belief``."""
+        m = self.model
+        env = self._envelope_for(seat, envelope, nhs)
+        rank, pops = self._areas()
         w = area_weights(m.cfg.allocation.rule, belief, pops, rank, m.cfg.allocation.hi_adjustment)
         return make_plan(env, w)
+
+    def voter_proposals(self, voters: list[Seat], envelope: np.ndarray, forum: Belief) -> np.ndarray:
+        """Every voter's :meth:`proposal` from its :meth:`working_belief` (``nhs`` for the ICB), as
+        one (voters, neighbourhoods, domains) array, with the arithmetic done for all voters at
+        once: element by element the same operations on the same numbers as voter by voter (each
+        voter's column sums are its own rows added in order, as numpy adds them for one plan)."""
+        m = self.model
+        a = m.cfg.allocation
+        envs = np.stack([self._envelope_for(s, envelope, nhs=s.label == "icb") for s in voters])
+        rank, pops = self._areas()
+        if a.rule == "per_head":  # need-blind: beliefs play no part
+            weights = np.broadcast_to(area_weights(a.rule, forum, pops, rank, a.hi_adjustment), (len(voters), *forum.visible.shape))
+            return stacked_plans(envs, weights)
+        own_log = np.stack([self._own_belief(s).log_visible() for s in voters])
+        own_hidden = np.stack([self._own_belief(s).hidden for s in voters])
+        w = np.array([self.listening_weight(s.label) for s in voters])[:, None, None]
+        visible = np.exp((1.0 - w) * own_log + w * forum.log_visible())
+        heard = w * forum.hidden
+        if m.cfg.interests.enabled:
+            for k, s in enumerate(voters):
+                if s.org.kind == "council":  # as in working_belief
+                    heard[k] = heard[k] * (1.0 - m.cfg.interests.council_visible_bias)
+        weights = area_weights(a.rule, Belief(visible, np.maximum(own_hidden, heard)), pops, rank, a.hi_adjustment)
+        return stacked_plans(envs, weights)
 
     def money_held(self, seat: Seat) -> float:
         """Money a member brings to the table (votes under the budget-weighted rule)."""
@@ -382,7 +428,7 @@ class PlacePartnership:
             return None
         # each voter proposes from its own view after listening to the table (voices inform the
         # pooled view; only voters table proposals)
-        proposals = np.stack([self.proposal(s, envelope, self.working_belief(s, forum), nhs=s.label == "icb") for s in voters])
+        proposals = self.voter_proposals(voters, envelope, forum)
         raw = proposals
         if self.concession > 0 and len(voters) > 1:
             proposals = (1.0 - self.concession) * proposals + self.concession * proposals.mean(axis=0)
