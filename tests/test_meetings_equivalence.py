@@ -159,3 +159,17 @@ def test_plans_stacked_equal_each_plan_made_alone_with_empty_domains_and_odd_siz
         got = stacked_plans(envs, weights)
         for k in range(4):
             np.testing.assert_array_equal(got[k], make_plan(envs[k], weights[k]))
+
+
+def test_envelopes_shifted_at_once_equal_each_shift_with_the_mental_health_floor():
+    from ics_sim.model.governance.allocation import shift_domains, shift_stacked
+
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        envelope = rng.random(5) * 1e8 * (rng.random(5) > 0.2)
+        prefs = rng.normal(0.0, 0.8, (6, 5)) * (rng.random((6, 1)) > 0.3)  # some holders have none
+        floors = [None if rng.random() < 0.4 else float(rng.random() * envelope.sum()) for _ in range(6)]
+        got = shift_stacked(envelope, prefs, floors)
+        for k in range(6):
+            np.testing.assert_array_equal(got[k], shift_domains(envelope, prefs[k], floors[k]))
+    np.testing.assert_array_equal(shift_stacked(np.zeros(5), prefs, floors), np.zeros((6, 5)))

@@ -88,6 +88,31 @@ def shift_domains(envelope: np.ndarray, log_pref: np.ndarray, mh_floor: float | 
     return env
 
 
+def shift_stacked(envelope: np.ndarray, log_prefs: np.ndarray, mh_floors: list[float | None]) -> np.ndarray:
+    """:func:`shift_domains` of one envelope by several holders' preferences at once: row ``k``
+    is ``shift_domains(envelope, log_prefs[k], mh_floors[k])``, the same numbers (each row's sum
+    is added as numpy adds that row alone)."""
+    total = envelope.sum()
+    rows = len(log_prefs)
+    if total <= 0:
+        return np.repeat(envelope[None, :], rows, axis=0)
+    env = envelope * np.exp(log_prefs)
+    env *= (total / env.sum(axis=1))[:, None]
+    plain = ~log_prefs.any(axis=1)
+    if plain.any():
+        env[plain] = envelope
+    for k, mh_floor in enumerate(mh_floors):
+        if mh_floor is not None and env[k, MENTAL] < mh_floor - 1e-9 and envelope[MENTAL] > 0:
+            row = env[k]
+            floor = min(mh_floor, total)
+            need = floor - row[MENTAL]
+            others = row.copy()
+            others[MENTAL] = 0.0
+            row -= others * (need / others.sum())
+            row[MENTAL] = floor
+    return env
+
+
 def make_plan(envelope: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Divide each domain's envelope across neighbourhoods in proportion to ``weights``."""
     col = weights.sum(axis=0)

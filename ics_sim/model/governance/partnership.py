@@ -38,6 +38,7 @@ from ics_sim.model.governance.allocation import (
     make_plan,
     plan_distance,
     shift_domains,
+    shift_stacked,
     stacked_plans,
 )
 from ics_sim.model.governance.decisions import Outcome, decide
@@ -341,15 +342,22 @@ class PlacePartnership:
         return own
 
     # --- proposals and decisions ----------------------------------------------------------------
-    def _envelope_for(self, seat: Seat, envelope: np.ndarray, nhs: bool) -> np.ndarray:
-        """The envelope a member divides: shifted between domains by its preferences (and, for NHS
-        money, kept above the mental health floor)."""
-        m = self.model
+    def _preferences(self, seat: Seat) -> np.ndarray:
+        """A member's domain log-weights (a joint ICB-council post weighs both bodies')."""
         pref = seat.org.proposal_preferences()
         if seat.label == "icb" and self.joint_sro:
             pref = 0.5 * (pref + self.orgs["council"].proposal_preferences())
-        floor = m.cfg.finance.mental_health_floor * m.finance.pot_nhs[self.place].sum() if nhs else None
-        return shift_domains(envelope, pref, floor)
+        return pref
+
+    def _mh_floor(self, nhs: bool) -> float | None:
+        """The mental health floor (GBP) on a plan of NHS money; None for other money."""
+        m = self.model
+        return m.cfg.finance.mental_health_floor * m.finance.pot_nhs[self.place].sum() if nhs else None
+
+    def _envelope_for(self, seat: Seat, envelope: np.ndarray, nhs: bool) -> np.ndarray:
+        """The envelope a member divides: shifted between domains by its preferences (and, for NHS
+        money, kept above the mental health floor)."""
+        return shift_domains(envelope, self._preferences(seat), self._mh_floor(nhs))
 
     def _areas(self) -> tuple[np.ndarray, np.ndarray]:
         """The place's neighbourhoods' deprivation rank and population (fixed by the layout)."""
@@ -375,7 +383,8 @@ class PlacePartnership:
         voter's column sums are its own rows added in order, as numpy adds them for one plan)."""
         m = self.model
         a = m.cfg.allocation
-        envs = np.stack([self._envelope_for(s, envelope, nhs=s.label == "icb") for s in voters])
+        prefs = np.stack([self._preferences(s) for s in voters])
+        envs = shift_stacked(envelope, prefs, [self._mh_floor(s.label == "icb") for s in voters])
         rank, pops = self._areas()
         if a.rule == "per_head":  # need-blind: beliefs play no part
             weights = np.broadcast_to(area_weights(a.rule, forum, pops, rank, a.hi_adjustment), (len(voters), *forum.visible.shape))
