@@ -114,16 +114,17 @@ class TableViews:
         m = self.model
         obs, L = m.observation, m.layout
         parts = [p for p in m.partnerships if p.seating == seating]
+        places = [p.place for p in parts]
         shape = m.population.need.shape
         num = np.zeros(shape)
         den = 0.0
         hidden = np.zeros(shape)
-        for j, (_, observer) in enumerate(seating):
+        for j, (kind, observer) in enumerate(seating):
             w = obs.precision(observer)
             num += w * obs.whole_log_visible(observer)
             den += w
             # each place's member in this seat, with its own reach (the kind's default when None)
-            reach = _reaches(obs, observer, [p.seats[j].org for p in parts], [p.place for p in parts], L.n_places)
+            reach = _reaches(obs, observer, kind, lambda j=j: [p.seats[j].org for p in parts], places, L.n_places)
             seen = obs.whole_hidden_seen(observer, reach[L.nb_place])
             hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
         assert num.shape[1] == N_DOMAINS
@@ -132,23 +133,23 @@ class TableViews:
 
 def _reads_own_field(org) -> bool:
     """Whether ``org``'s belief is its observer field with the kind's default reach, unchanged
-    (no reach of its own, no discount of the hidden need it sees), so it can be read for the whole
-    population."""
-    return (getattr(org.hidden_reach, "__func__", None) is Organisation.hidden_reach
-            and getattr(org.hidden_belief, "__func__", None) is Organisation.hidden_belief)
+    (its class has no reach of its own and no discount of the hidden need it sees), so it can be
+    read for the whole population."""
+    cls = type(org)
+    return cls.hidden_reach is Organisation.hidden_reach and cls.hidden_belief is Organisation.hidden_belief
 
 
-def _reaches(obs, observer: str, orgs: list, places: list[int], n_places: int) -> np.ndarray:
-    """Per place, the reach into hidden need of its organisation in ``orgs`` (the observer kind's
-    default when the organisation has none of its own); 0 for places not listed. An organisation
-    whose class keeps the default reach is not asked one by one."""
+def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: int) -> np.ndarray:
+    """Per place in ``places``, the reach into hidden need of its organisation (``orgs()`` lists
+    them, all of class ``kind``; the observer kind's default when the organisation has none of its
+    own); 0 for places not listed. Organisations of a class that keeps the default reach are not
+    asked one by one."""
     reach = np.zeros(n_places)
     default = obs.reach.get(observer, 0.0)
-    own = [getattr(o.hidden_reach, "__func__", None) is not Organisation.hidden_reach for o in orgs]
-    if not any(own):
+    if kind.hidden_reach is Organisation.hidden_reach:
         reach[places] = default
         return reach
-    for org, p in zip(orgs, places, strict=True):
+    for org, p in zip(orgs(), places, strict=True):
         r = org.hidden_reach()
         reach[p] = default if r is None else r
     return reach
@@ -163,6 +164,6 @@ def whole_belief(model, orgs: list) -> Belief:
     first = orgs[0]
     if any(type(o) is not type(first) or o.observer != first.observer for o in orgs):
         raise ValueError("whole_belief: organisations of one kind and observer field, one per place")
-    reach = _reaches(obs, first.observer, orgs, list(range(len(orgs))), L.n_places)
+    reach = _reaches(obs, first.observer, type(first), lambda: orgs, list(range(len(orgs))), L.n_places)
     hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
     return Belief(obs.whole_visible_estimate(first.observer), hidden)
