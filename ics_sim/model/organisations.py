@@ -50,7 +50,8 @@ class Organisation(mesa.Agent):
         """What it believes of need in neighbourhoods ``idx``: its estimate of visible need and
         what it sees of hidden need. Read-only arrays, computed once while what it observes is
         unchanged (a month: the meetings and delivery read the same belief), for the same ``idx``
-        array and reach."""
+        array and reach; for a place's neighbourhoods (a contiguous run) they are views of the
+        month's whole-population arrays (:meth:`~ics_sim.model.observation.Observation.belief_rows`)."""
         obs = self.model.observation
         reach = self.hidden_reach()
         state = obs.state()

@@ -389,8 +389,9 @@ class PlacePartnership:
         if a.rule == "per_head":  # need-blind: beliefs play no part
             weights = np.broadcast_to(area_weights(a.rule, forum, pops, rank, a.hi_adjustment), (len(voters), *forum.visible.shape))
             return stacked_plans(envs, weights)
-        own_log = np.stack([self._own_belief(s).log_visible() for s in voters])
-        own_hidden = np.stack([self._own_belief(s).hidden for s in voters])
+        own = [self._own_belief(s) for s in voters]
+        own_log = np.stack([b.log_visible() for b in own])
+        own_hidden = np.stack([b.hidden for b in own])
         w = np.array([self.listening_weight(s.label) for s in voters])[:, None, None]
         visible = np.exp((1.0 - w) * own_log + w * forum.log_visible())
         heard = w * forum.hidden

@@ -11,6 +11,11 @@ bodies fold) as a per-neighbourhood array, and each place reads its rows.
 Element by element these are the operations the per-place pooling performed, in the same order on
 the same numbers (a scalar reach and the same reach repeated over a place's rows multiply alike),
 so every view is bit-for-bit what it was.
+
+Commissioning needs, every month and for every place, the share of need the pot holder
+recognises as hidden after listening to its table (:meth:`TableViews.holder_outreach`): the same
+element-by-element arithmetic as the holder's working belief, on whole-population arrays with each
+place's listening weight repeated over its rows.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from ics_sim.model.organisations import Organisation
 
 
 class TableViews:
-    """This month's pooled views of every seating of the place tables.
+    """This month's pooled views of every seating of the place tables, and what the pot holders
+    make of them (:meth:`holder_outreach`, for every place at once).
 
     Valid while the month and the observation state are unchanged (need moves, errors drift or a
     needs assessment sharpens them: the observation's cache is replaced, and so is this one).
