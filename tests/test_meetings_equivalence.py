@@ -173,3 +173,21 @@ def test_envelopes_shifted_at_once_equal_each_shift_with_the_mental_health_floor
         for k in range(6):
             np.testing.assert_array_equal(got[k], shift_domains(envelope, prefs[k], floors[k]))
     np.testing.assert_array_equal(shift_stacked(np.zeros(5), prefs, floors), np.zeros((6, 5)))
+
+
+def test_the_kept_drift_is_worked_out_again_when_a_plan_changes_even_in_place():
+    from ics_sim.model.governance.allocation import plan_distance
+
+    m = _stepped(["years=1"], 8)
+    part = next(p for p in m.partnerships if p.council_plan is not None and p.reference_plan() is not None)
+    reference, plan = part.reference_plan(), part.council_plan.copy()
+    env = m.finance.council_own_envelope(part.place)
+
+    def direct() -> float:
+        return plan_distance(plan, part.aligned_target(reference, plan, env))
+
+    assert part._drift("council", reference, plan, env) == direct()
+    plan[0] *= 1.7  # written into the same array
+    assert part._drift("council", reference, plan, env) == direct()
+    env = env * 0.5
+    assert part._drift("council", reference, plan, env) == direct()

@@ -89,6 +89,11 @@ MEMBER_KEYS = ("icb", "council", "acute_trust", "community_trust", "mental_healt
 MEMBER_PAIRS = tuple((a, b) for i, a in enumerate(MEMBER_KEYS) for b in MEMBER_KEYS[i + 1 :])
 
 
+def _equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape and equal values."""
+    return a.shape == b.shape and bool((a == b).all())
+
+
 @dataclass
 class Seat:
     org: Organisation
@@ -218,6 +223,7 @@ class PlacePartnership:
         self.seating = tuple((type(s.org), s.org.observer) for s in self.seats)
         self._forum_cache: tuple[int, Belief] | None = None
         self._indexed_for: TrustNetwork | None = None
+        self._drift_memo: dict[str, tuple] = {}
 
     def _indices(self) -> None:
         """Where each seat sits in the trust network, worked out once per network (the network is
@@ -624,7 +630,7 @@ class PlacePartnership:
                 continue
             drift = 0.0
             if outside > 0 and plan is not None:
-                drift = plan_distance(plan, self.aligned_target(reference, plan, env)) * outside / (outside + inside)
+                drift = self._drift(key, reference, plan, env) * outside / (outside + inside)
             j = self.trust.index(key)
             others = ix._others[key]
             kept = drift <= self._tolerance_of(j, others)
@@ -635,6 +641,18 @@ class PlacePartnership:
             else:
                 self.trust.success(others[kept], j)
                 self.trust.violation(others[~kept], j)
+
+    def _drift(self, key: str, reference: np.ndarray, plan: np.ndarray, env: np.ndarray) -> float:
+        """How far ``key``'s own plan is from the table's plan applied to its envelope
+        (:func:`plan_distance` to :meth:`aligned_target`). Plans change a few times a year and the
+        partners judge conduct at every meeting, so the last answer is kept with copies of what it
+        was worked out from, and given again while they are equal (the same inputs, the same number)."""
+        memo = self._drift_memo.get(key)
+        if memo is not None and _equal(memo[0], reference) and _equal(memo[1], plan) and _equal(memo[2], env):
+            return memo[3]
+        drift = plan_distance(plan, self.aligned_target(reference, plan, env))
+        self._drift_memo[key] = (reference.copy(), plan.copy(), env.copy(), drift)
+        return drift
 
     def plan_own_budgets(self) -> None:
         """Bodies outside the pot plan their own money, informed by the table (aligned budgets).
