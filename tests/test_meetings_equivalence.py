@@ -191,3 +191,19 @@ def test_the_kept_drift_is_worked_out_again_when_a_plan_changes_even_in_place():
     assert part._drift("council", reference, plan, env) == direct()
     env = env * 0.5
     assert part._drift("council", reference, plan, env) == direct()
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.5, 0.25, 2.0])
+def test_every_pair_updated_at_once_equals_the_pairs_updated_by_index(weight):
+    cfg = TrustConfig(initial=0.35, baseline=0.42, gain=0.2, loss_ratio=3.0, reversion=0.07, dialogue=0.1)
+    rng = np.random.default_rng(5)
+    start = rng.random((6, 6))
+    np.fill_diagonal(start, 1.0)
+    ii, jj = np.where(~np.eye(6, dtype=bool))
+    for update in ("success", "violation"):
+        by_index, at_once = TrustNetwork(list("abcdef"), cfg), TrustNetwork(list("abcdef"), cfg)
+        by_index.matrix[...] = start
+        at_once.matrix[...] = start
+        getattr(by_index, update)(ii, jj, weight=weight)
+        getattr(at_once, f"{update}_all")(weight=weight)
+        np.testing.assert_array_equal(at_once.matrix, by_index.matrix)

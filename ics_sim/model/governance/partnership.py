@@ -566,8 +566,7 @@ class PlacePartnership:
         ``trust.dialogue`` of a success. A failed meeting earns none."""
         n = len(self.seats)
         if n > 1 and self.model.cfg.trust.dialogue > 0:
-            ii, jj = self.trust.off_diagonal
-            self.trust.success(ii, jj, weight=self.model.cfg.trust.dialogue)
+            self.trust.success_all(weight=self.model.cfg.trust.dialogue)
 
     def own_money_planners(self) -> list[tuple[str, np.ndarray]]:
         """Bodies that plan money of their own beside the table, with their envelopes: the council
@@ -696,11 +695,10 @@ class PlacePartnership:
         n = len(self.seats)
         if n < 2:
             return
-        ii, jj = self.trust.off_diagonal
         if improved:
-            self.trust.success(ii, jj, weight=0.5)
+            self.trust.success_all(weight=0.5)
         else:
-            self.trust.violation(ii, jj, weight=0.25)
+            self.trust.violation_all(weight=0.25)
         if not self.year.decided:
             self.delays.append(12)
 

@@ -54,8 +54,6 @@ class TrustNetwork:
         self.n = n
         self._bind(np.full((n, n), cfg.initial))
         np.fill_diagonal(self.matrix, 1.0)
-        # every ordered pair of distinct members (small wins, a year's delivery feedback)
-        self.off_diagonal = np.where(~np.eye(n, dtype=bool))
         # what a success or violation of weight 1 moves (the common case), worked out once
         self._success_1 = success_share(cfg.gain, 1.0)
         self._violation_1 = violation_share(cfg.gain, cfg.loss_ratio, 1.0)
@@ -80,6 +78,21 @@ class TrustNetwork:
         share = self._violation_1 if _unit(weight) else violation_share(self.cfg.gain, self.cfg.loss_ratio, weight)
         t = self.matrix[i, j]
         self.matrix[i, j] = t - share * t
+        self._diagonal[:] = 1.0
+
+    def success_all(self, weight: float = 1.0) -> None:
+        """:meth:`success` of every member in every other (the off-diagonal pairs), as one
+        whole-matrix update: the diagonal is 1 either way."""
+        share = self._success_1 if _unit(weight) else success_share(self.cfg.gain, weight)
+        m = self.matrix
+        m += share * (1.0 - m)
+        self._diagonal[:] = 1.0
+
+    def violation_all(self, weight: float = 1.0) -> None:
+        """:meth:`violation` of every member in every other (the off-diagonal pairs), at once."""
+        share = self._violation_1 if _unit(weight) else violation_share(self.cfg.gain, self.cfg.loss_ratio, weight)
+        m = self.matrix
+        m -= share * m
         self._diagonal[:] = 1.0
 
     def relax(self) -> None:
