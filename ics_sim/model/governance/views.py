@@ -42,6 +42,7 @@ class TableViews:
         self._key: tuple | None = None
         self._pooled: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._logs: dict[tuple, np.ndarray] = {}
+        self._holder_plan: tuple | None = None
 
     def forum(self, part) -> Belief:
         """The pooled view of ``part``'s table over its neighbourhoods (fresh arrays)."""
@@ -84,37 +85,68 @@ class TableViews:
         obs, L = m.observation, m.layout
         shape = m.population.need.shape
         out = np.zeros(shape)
-        weight = np.zeros(L.n_places)
-        fast: dict[tuple, list[int]] = {}  # (observer, seating) -> places worked out together
-        for part in m.partnerships:
+        fast, groups, slow = self._holders()
+        for part in slow:
             voters = part._voters
             seat = voters[0] if voters else None
-            if seat is not None and _reads_own_field(seat.org) and not (seat.label == "icb" and part.joint_sro):
-                weight[part.place] = part.listening_weight(seat.label)
-                fast.setdefault((seat.org.observer, part.seating), []).append(part.place)
-                continue
             forum = part.forum_belief()
             belief = part.working_belief(seat, forum) if seat is not None else forum
             out[obs.rows(part.idx)] = belief.outreach_share
         if not fast:
             return out
-        own_log, forum_log = np.empty(shape), np.empty(shape)
-        own_hidden, forum_hidden = np.empty(shape), np.empty(shape)
-        fast_rows = np.zeros(L.n_neighbourhoods, dtype=bool)
-        for (observer, seating), places in fast.items():
-            whole_visible, whole_hidden = self._whole(m.partnerships[places[0]])
-            rows = np.isin(L.nb_place, places)
-            fast_rows |= rows
-            where = rows[:, None]
-            np.copyto(own_log, self._log_visible(("est", observer), obs.whole_visible_estimate(observer)), where=where)
-            np.copyto(own_hidden, obs.whole_seen(observer), where=where)
-            np.copyto(forum_log, self._log_visible(("forum", seating), whole_visible), where=where)
-            np.copyto(forum_hidden, whole_hidden, where=where)
+        weight = np.zeros(L.n_places)
+        for part, label in fast:
+            weight[part.place] = part.listening_weight(label)
+        pieces = []
+        for (observer, seating), (first, rows) in groups.items():
+            whole_visible, whole_hidden = self._whole(first)
+            pieces.append((rows, self._log_visible(("est", observer), obs.whole_visible_estimate(observer)),
+                           obs.whole_seen(observer), self._log_visible(("forum", seating), whole_visible), whole_hidden))
+        if len(pieces) == 1 and pieces[0][0].all():  # one kind of holder at one seating everywhere
+            _, own_log, own_hidden, forum_log, forum_hidden = pieces[0]
+        else:
+            own_log, forum_log = np.empty(shape), np.empty(shape)
+            own_hidden, forum_hidden = np.empty(shape), np.empty(shape)
+            for rows, a, b, c, d in pieces:
+                where = rows[:, None]
+                np.copyto(own_log, a, where=where)
+                np.copyto(own_hidden, b, where=where)
+                np.copyto(forum_log, c, where=where)
+                np.copyto(forum_hidden, d, where=where)
         w = weight[L.nb_place][:, None]
         visible = np.exp((1.0 - w) * own_log + w * forum_log)
         hidden = np.maximum(own_hidden, w * forum_hidden)
-        np.copyto(out, Belief(visible, hidden).outreach_share, where=fast_rows[:, None])
+        share = Belief(visible, hidden).outreach_share
+        if not slow:
+            return share
+        fast_rows = np.zeros(L.n_neighbourhoods, dtype=bool)
+        for rows, *_ in pieces:
+            fast_rows |= rows
+        np.copyto(out, share, where=fast_rows[:, None])
         return out
+
+    def _holders(self) -> tuple[list, dict, list]:
+        """Which places' pot holders :meth:`holder_outreach` works out on whole-population arrays
+        (with their seat labels), grouped by (observer field, seating) with each group's first
+        place and rows, and the places worked out one by one. Kept while every table keeps its
+        seats (a change of seats makes a new list of voters)."""
+        parts = self.model.partnerships
+        held = self._holder_plan
+        if held is not None and len(held[0]) == len(parts) and all(a is p._voters for a, p in zip(held[0], parts, strict=True)):
+            return held[1]
+        L = self.model.layout
+        fast, places, slow = [], {}, []
+        for part in parts:
+            voters = part._voters
+            seat = voters[0] if voters else None
+            if seat is not None and _reads_own_field(seat.org) and not (seat.label == "icb" and part.joint_sro):
+                fast.append((part, seat.label))
+                places.setdefault((seat.org.observer, part.seating), []).append(part)
+            else:
+                slow.append(part)
+        groups = {key: (ps[0], np.isin(L.nb_place, [p.place for p in ps])) for key, ps in places.items()}
+        self._holder_plan = ([p._voters for p in parts], (fast, groups, slow))
+        return fast, groups, slow
 
     def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
