@@ -207,3 +207,23 @@ def test_every_pair_updated_at_once_equals_the_pairs_updated_by_index(weight):
         getattr(by_index, update)(ii, jj, weight=weight)
         getattr(at_once, f"{update}_all")(weight=weight)
         np.testing.assert_array_equal(at_once.matrix, by_index.matrix)
+
+
+def test_a_deep_copy_of_the_model_goes_on_exactly_as_the_original():
+    """The workshop deep-copies the model before a month it may replay: copied trust matrices are
+    no longer views of the copied array of all tables, and must still relax and update."""
+    import copy
+
+    from ics_sim.model.record import summarise
+
+    original = _stepped(["years=2", "governance=consultative_forum", "governance.ladder=true",
+                         "governance.ladder_up_trust=0.35", "governance.ladder_down_trust=0.2",
+                         "governance.ladder_months=3"], 7, seed=1)
+    twin = copy.deepcopy(original)
+    for _ in range(17):
+        original.step()
+        twin.step()
+    for a, b in zip(original.partnerships, twin.partnerships, strict=True):
+        np.testing.assert_array_equal(a.trust.matrix, b.trust.matrix)
+        assert np.all(np.diag(b.trust.matrix) == 1.0)
+    assert summarise(original.recorder) == summarise(twin.recorder)

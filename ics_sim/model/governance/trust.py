@@ -59,9 +59,12 @@ class TrustNetwork:
         self._violation_1 = violation_share(cfg.gain, cfg.loss_ratio, 1.0)
 
     def _bind(self, matrix: np.ndarray) -> None:
-        """Hold trust in ``matrix`` (n x n, C-ordered), with a view of its diagonal."""
+        """Hold trust in ``matrix`` (n x n, C-ordered)."""
         self.matrix = matrix
-        self._diagonal = matrix.reshape(-1)[:: self.n + 1]  # a view: self-trust is always 1
+
+    def _unit_diagonal(self) -> None:
+        """Self-trust is always 1."""
+        self.matrix.flat[:: self.n + 1] = 1.0
 
     def index(self, name: str) -> int:
         return self._pos[name]
@@ -71,14 +74,14 @@ class TrustNetwork:
         share = self._success_1 if _unit(weight) else success_share(self.cfg.gain, weight)
         t = self.matrix[i, j]
         self.matrix[i, j] = t + share * (1.0 - t)
-        self._diagonal[:] = 1.0
+        self._unit_diagonal()
 
     def violation(self, i: int | np.ndarray, j: int | np.ndarray, weight: float | np.ndarray = 1.0) -> None:
         """i's trust in j falls after being overruled or let down: about loss_ratio times a success."""
         share = self._violation_1 if _unit(weight) else violation_share(self.cfg.gain, self.cfg.loss_ratio, weight)
         t = self.matrix[i, j]
         self.matrix[i, j] = t - share * t
-        self._diagonal[:] = 1.0
+        self._unit_diagonal()
 
     def success_all(self, weight: float = 1.0) -> None:
         """:meth:`success` of every member in every other (the off-diagonal pairs), as one
@@ -86,19 +89,19 @@ class TrustNetwork:
         share = self._success_1 if _unit(weight) else success_share(self.cfg.gain, weight)
         m = self.matrix
         m += share * (1.0 - m)
-        self._diagonal[:] = 1.0
+        self._unit_diagonal()
 
     def violation_all(self, weight: float = 1.0) -> None:
         """:meth:`violation` of every member in every other (the off-diagonal pairs), at once."""
         share = self._violation_1 if _unit(weight) else violation_share(self.cfg.gain, self.cfg.loss_ratio, weight)
         m = self.matrix
         m -= share * m
-        self._diagonal[:] = 1.0
+        self._unit_diagonal()
 
     def relax(self) -> None:
         """Monthly slow return towards the baseline."""
         self.matrix += self.cfg.reversion * (self.cfg.baseline - self.matrix)
-        self._diagonal[:] = 1.0
+        self._unit_diagonal()
 
     def trust_in(self, j: int) -> np.ndarray:
         """Every member's trust in member j."""
@@ -143,34 +146,35 @@ class TrustTables:
     element the relaxation is the per-network one, so trust is bit-for-bit what it was. A table
     that changes form gets a new network (:meth:`PlacePartnership.change_form
     <ics_sim.model.governance.partnership.PlacePartnership.change_form>`): :meth:`relax` notices a
-    network it does not hold and packs the array again.
+    network it does not hold, or one whose matrix is no longer a view of its array (a deep copy of
+    the model, as the workshop takes before a month it may replay, copies views as separate
+    arrays), and packs the array again.
     """
 
     def __init__(self, cfg: TrustConfig):
         self.cfg = cfg
         self._networks: list[TrustNetwork] = []
-        self._views: list[np.ndarray] = []
         self._flat = np.zeros(0)
         self._diagonal = np.zeros(0, dtype=np.intp)
 
     def _pack(self, networks: list[TrustNetwork]) -> None:
         sizes = [net.n * net.n for net in networks]
         flat = np.empty(sum(sizes))
-        diagonal, views, start = [], [], 0
+        diagonal, start = [], 0
         for net, size in zip(networks, sizes, strict=True):
             block = flat[start : start + size].reshape(net.n, net.n)
             block[...] = net.matrix
             net._bind(block)
-            views.append(block)
             diagonal.append(start + np.arange(net.n) * (net.n + 1))
             start += size
-        self._flat, self._networks, self._views = flat, list(networks), views
+        self._flat, self._networks = flat, list(networks)
         self._diagonal = np.concatenate(diagonal) if diagonal else np.zeros(0, dtype=np.intp)
 
     def relax(self, networks: list[TrustNetwork]) -> None:
         """Every network's :meth:`TrustNetwork.relax`, in one operation."""
+        flat = self._flat
         held = len(networks) == len(self._networks) and all(
-            a is b and a.matrix is v for a, b, v in zip(networks, self._networks, self._views, strict=True))
+            a is b and a.matrix.base is flat for a, b in zip(networks, self._networks, strict=True))
         if not held:
             self._pack(networks)
         c = self.cfg
