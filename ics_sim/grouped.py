@@ -7,13 +7,16 @@ row after another; ``np.add.reduceat`` and ``np.bincount`` add in yet other orde
 replaces a loop over places by one of those changes its results by about 1e-16, and with them the
 regression baseline, for no reason a reader could see. :class:`Groups` keeps numpy's order:
 
-- :meth:`Groups.sum` sums each group's values with the groups of equal size stacked as the rows of
-  a matrix and summed along the rows (numpy sums each row of a C-ordered matrix exactly as it
-  sums that row alone: pairwise, same blocks);
-- :meth:`Groups.sum_rows` sums each group's rows with the groups padded with zero rows to one
-  length and summed down the padding axis (one row after another, as ``X[idx].sum(axis=0)``
-  does; adding 0.0 changes nothing), except that a single column is summed as 1-D, pairwise, as
-  numpy sums it.
+- the groups are laid end to end, shortest first, so that the groups of one size are one slice,
+  viewed as a groups x size matrix;
+- :meth:`Groups.sum` sums along the rows of each such matrix (numpy sums each row of a C-ordered
+  matrix exactly as it sums that row alone: pairwise, same blocks);
+- :meth:`Groups.sum_rows` sums each group's rows down the size axis of a groups x size x columns
+  array (one row after another, as ``X[idx].sum(axis=0)`` does), except that a single column is
+  summed as 1-D, pairwise, as numpy sums it.
+
+With eight groups or fewer, or no two groups of one size, each group is summed on its own, which
+is quicker there. ``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
 
 ``tests/test_grouped.py`` checks both against the per-group loop on random groups and values.
 """
@@ -45,24 +48,35 @@ class Groups:
         self.of = np.full(self.n_items, -1, dtype=np.intp)
         for g, m in enumerate(members):
             self.of[m] = g
-        # groups of equal size, stacked: (which groups, their members as a matrix)
-        by_size: dict[int, list[int]] = {}
-        for g, m in enumerate(members):
-            if len(m):
-                by_size.setdefault(len(m), []).append(g)
-        self._blocks = [(np.array(gs, dtype=np.intp), np.stack([members[g] for g in gs])) for gs in by_size.values()]
-        # every group padded to the longest with an index past the end (a zero row)
-        width = int(self.size.max()) if self.n else 0
-        self._padded = np.full((self.n, width), self.n_items, dtype=np.intp)
-        for g, m in enumerate(members):
-            self._padded[g, : len(m)] = m
+        # the groups laid end to end, shortest first: the groups of one size are one slice of the
+        # layout, viewed as a groups x size matrix (or groups x size x columns)
+        self._slots = np.argsort(self.size, kind="stable")  # the group at each slot of the layout
+        sizes = self.size[self._slots]
+        self._items = np.concatenate([members[g] for g in self._slots]) if self.n else np.zeros(0, np.intp)
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+        # a few groups, or no two of a size: one group at a time is quicker than the layout
+        self._members = members
+        self._by_group = self.n <= 8 or len(np.unique(sizes)) == self.n
+        self._inverse = np.argsort(self._slots)  # each group's slot
+        self._empty = int((sizes == 0).sum())
+        #: per size present: (first item of the layout, groups, size)
+        self._blocks = [
+            (int(starts[first]), int((sizes == k).sum()), int(k))
+            for k, first in zip(*np.unique(sizes, return_index=True), strict=True)
+            if k > 0
+        ]
+
+    def _per_group(self, x: np.ndarray, reduce) -> np.ndarray:
+        laid = x[self._items]
+        tail = x.shape[1:]
+        parts = [reduce(laid[a : a + k * n].reshape((k, n) + tail)) for a, k, n in self._blocks]
+        return np.concatenate([np.zeros((self._empty,) + tail), *parts])[self._inverse]
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Per group, ``x[members].sum()`` (``x`` 1-D over items), bit for bit."""
-        out = np.zeros(self.n)
-        for groups, idx in self._blocks:
-            out[groups] = x[idx].sum(axis=1)
-        return out
+        if self._by_group:
+            return np.array([x[m].sum() for m in self._members], dtype=float)
+        return self._per_group(x, lambda m: m.sum(axis=1))
 
     def mean(self, x: np.ndarray) -> np.ndarray:
         """Per group, ``x[members].mean()`` bit for bit (NaN for an empty group, as numpy's)."""
@@ -74,5 +88,6 @@ class Groups:
         array of groups x columns."""
         if X.shape[1] == 1:  # numpy sums a single column as a 1-D array: pairwise
             return self.sum(X[:, 0])[:, None]
-        padded = np.concatenate([X, np.zeros((1,) + X.shape[1:], dtype=X.dtype)])
-        return padded[self._padded].sum(axis=1)
+        if self._by_group:
+            return np.array([X[m].sum(axis=0) for m in self._members], dtype=float).reshape(self.n, X.shape[1])
+        return self._per_group(X, lambda m: m.sum(axis=1))

@@ -1,6 +1,5 @@
 """Meetings, beliefs and trust worked out for every place at once give exactly the numbers the
-place-by-place definitions give (issue 13): trust relaxed as one array, the pot holders' outreach
-for the whole population, beliefs read as views of the month's whole-population arrays, the
+place-by-place definitions give (issue 13): trust relaxed as one array, beliefs read as views of the month's whole-population arrays, the
 recorded pair trust and each member's mean trust in the others. Whole runs are held to the same
 standard by ``scripts/fingerprint.py``; these tests name the piece that moved if one does."""
 
@@ -61,26 +60,6 @@ def test_a_member_s_mean_trust_is_its_entry_of_every_member_s_mean():
     full = net.outgoing_mean()
     for i in range(9):
         assert net.outgoing_mean_of(i) == full[i]
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        ["years=1"],
-        ["years=1", "governance=lead_provider", "interests.enabled=true"],
-        ["years=1", "governance=individual_executive", "governance.sro_appointment=joint"],
-        ["years=1", "system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=joint_committee"],
-        ["years=1", "observation.perfect=true", "governance=consultative_forum"],
-    ],
-)
-def test_pot_holders_outreach_for_every_place_equals_each_holder_s_working_belief(overrides):
-    m = _stepped(overrides, 7)
-    got = m.table_views.holder_outreach()
-    for part in m.partnerships:
-        forum = part.forum_belief()
-        seat = part.voters[0] if part.voters else None
-        belief = part.working_belief(seat, forum) if seat is not None else forum
-        np.testing.assert_array_equal(got[part.idx], belief.outreach_share)
 
 
 def test_beliefs_are_views_of_the_month_s_whole_population_arrays_with_the_same_numbers():

@@ -245,3 +245,152 @@ def test_plan_distances_equal_plan_distance_pair_by_pair():
         ref = np.array([[plan_distance(c, p) for p in proposals] for c in cands])
         np.testing.assert_array_equal(got, ref)
         np.testing.assert_array_equal(plan_distances(cands[0], proposals), ref[0])
+
+
+# --- issue 13, second round: the system measures of every system at once ---------------------
+def _bits(x) -> np.ndarray:
+    return np.asarray(x, dtype=float).view(np.int64)
+
+
+def test_runs_sum_and_dot_each_run_as_numpy_does_alone():
+    """``_Runs`` sums and dot products over stacked runs of any lengths (equal, empty, long) give
+    each run's ``.sum()`` and ``np.dot`` bit for bit: the order the model's numbers depend on."""
+    from ics_sim.model.system_metrics import _Runs
+
+    rng = np.random.default_rng(13)
+    lengths = [8, 13, 13, 0, 1, 2, 66, 7, 66, 30, 129, 1254, 9, 9, 9, 3, 0, 41]
+    base = rng.standard_normal((3, 2000)) * rng.random((3, 2000)) * 1e6
+    weights = rng.random(2000)
+    members = [rng.choice(2000, size=n, replace=False) for n in lengths]
+    runs = _Runs(members)
+    x, w = runs.gather(base), runs.gather(weights)
+    sums, dots = runs.sum(x), runs.dot(w, x)
+    assert sums.shape == dots.shape == (3, len(lengths))
+    for r, idx in enumerate(members):
+        for q in range(3):
+            assert _bits(sums[q, r]) == _bits(base[q][idx].sum())
+            assert _bits(dots[q, r]) == _bits(np.dot(weights[idx], base[q][idx]))
+    np.testing.assert_array_equal(runs.sum(w), [weights[idx].sum() for idx in members])
+    spread = runs.spread(np.arange(runs.n))
+    for r, n in enumerate(lengths):
+        assert np.all(spread[runs.starts[r] : runs.starts[r] + n] == r)
+    y = np.round(rng.random(2000), 1)
+    y[:100] = 2.5  # runs drawn from here are flat
+    some = _Runs([np.arange(9), np.arange(10, 11), np.arange(20, 86), rng.choice(2000, 30, replace=False), np.arange(95, 105)])
+    np.testing.assert_array_equal(some.all_equal(some.gather(y)), [True, True, True, False, False])
+
+
+def _system_measures_check(m, national: bool) -> None:
+    """The batched measures of every group equal :func:`system_metrics` group by group, bit for
+    bit and key for key, for this month's state of ``m``."""
+    from ics_sim.model.system_metrics import (
+        SYSTEM_ONLY,
+        SystemMeasures,
+        group_indices,
+        system_metrics,
+    )
+
+    L, pop, d = m.layout, m.population, m.last_delivery
+    unmet = np.maximum(pop.need - d.met, 0.0)
+    parts = m.partnerships
+    full = {"hle": pop.hle, "hidden": pop.hidden_need, "unmet_hidden": np.maximum(pop.hidden_need - d.met_hidden, 0.0),
+            "place_trust": np.array([p.mean_trust() for p in parts]), "vcse_alive": np.array([v.survival() for v in m.vcses]),
+            "vcse_capacity": np.array([v.operating_share() for v in m.vcses]), "delegated_share": m.finance.shares.mean(axis=1),
+            "spend_nb": d.spend.sum(axis=1), "need_nb": pop.need.sum(axis=1)}
+    delay = np.arange(L.n_places, dtype=float) % 7 + 1
+    m.transaction_cost[:] = np.linspace(1e4, 2e5, L.n_places)  # the recorder has reset this month's
+    pp = L.place_population()
+    groups = [group_indices(m, idx, pp) for idx in L.system_index]
+    if national:
+        groups.append(group_indices(m, np.arange(L.n_neighbourhoods), pp))
+    got = SystemMeasures(m, groups, national).measures(m, d, unmet, delay, full)
+    rows = [system_metrics(m, g, d, unmet, delay, s, full) for s, g in enumerate(groups[: L.n_systems])]
+    if national:
+        alignment = np.array([r["strategy_alignment"] for r in rows], dtype=float)
+        rows.append(system_metrics(m, groups[-1], d, unmet, delay, None, full, alignment))
+    assert list(got) == list(rows[0])
+    for key, values in got.items():
+        assert values.shape == (len(groups),), key
+        for i, row in enumerate(rows):
+            if key in SYSTEM_ONLY and i >= L.n_systems:
+                assert key not in row and np.isnan(values[i])
+                continue
+            assert _bits(values[i]) == _bits(row[key]), (key, i, values[i], row[key])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "months"),
+    [
+        ({"system": "england", "years": 2}, (1, 13)),  # 42 systems and England
+        ({"system": "herefordshire_worcestershire", "years": 2, "governance": "lead_provider",
+          "sed.enabled": True, "shocks": "funding_cut"}, (2, 12, 14)),  # one system, forced into a batch with "England"
+        ({"years": 2, "governance": "joint_committee", "delegation": "earned_autonomy", "sed.enabled": True}, (3, 13)),
+    ],
+)
+def test_system_measures_equal_system_metrics_group_by_group(overrides, months):
+    """After the given months (a decision year's start, its end, the next), for England's 42
+    systems, a lead provider's own-service bias, SED, shocks and earned autonomy. A run of one
+    system is checked with an "England" group added, so that the batch holds two groups (the
+    recorder calls :func:`system_metrics` itself for a lone system)."""
+    m = ICSModel(load_config(overrides)[0], seed=5)
+    for month in range(1, max(months) + 1):
+        m.step()
+        if month in months:
+            _system_measures_check(m, national=True)
+
+
+def test_system_measures_rank_ties_as_the_fractional_rank():
+    """Tied values (rare in the model) share the midpoint of their block, within each group."""
+    from ics_sim import metrics
+
+    m = _stepped_model({"system": "england", "years": 1}, 1)
+    S = m.recorder._systems
+    y = np.round(np.random.default_rng(1).random(m.layout.n_neighbourhoods), 1)  # many ties
+    ranks = S._ranks(S.nbs.gather(y))
+    L = m.layout
+    groups = [*L.system_index, np.arange(L.n_neighbourhoods)]
+    for r, idx in enumerate(groups):
+        shares = L.nb_population[idx] / L.nb_population[idx].sum()
+        got = ranks[S.nbs.starts[r] : S.nbs.starts[r] + len(idx)]
+        np.testing.assert_array_equal(_bits(got), _bits(metrics._fractional_rank(y[idx], shares)))
+
+
+def test_place_settings_follow_a_place_whose_settings_change():
+    """The recorder works a place's settings out again only when they change; a replaced
+    settings object or a new pooled flag shows in the next month's record."""
+    import dataclasses
+
+    from ics_sim.domains import CHAIRS
+
+    m = _stepped_model({"years": 1}, 2)
+    rec, part = m.recorder, m.partnerships[1]
+    other = next(c for c in CHAIRS if c != part.settings.chair)
+    part.settings = dataclasses.replace(part.settings, chair=other)
+    part.pooled = not part.pooled
+    m.step()
+    assert rec.series("chair", "place", 1)[-1] == CHAIRS.index(other)
+    assert rec.series("pooled", "place", 1)[-1] == float(part.pooled)
+    assert rec.series("pooled", "place", 1)[-2] == float(not part.pooled)
+    assert rec.series("chair", "place", 0)[-1] == CHAIRS.index(m.partnerships[0].settings.chair)
+
+
+def test_recorded_pair_trust_equals_each_place_pair_trust_as_tables_change():
+    """The recorder reads every table's trust matrix in one gather; it records what each
+    partnership's ``pair_trust()`` gives, for tables of different members (no VCSE at one place)
+    and after a table's trust network is rebuilt with other members, in another order."""
+    from ics_sim.model.governance.trust import TrustNetwork
+
+    m = _stepped_model({"years": 1, "system": "herefordshire_worcestershire",
+                        "place_settings.herefordshire.membership.vcse": False}, 2)
+    rec = m.recorder
+    ref = np.concatenate([p.pair_trust() for p in m.partnerships])
+    np.testing.assert_array_equal(rec.data[("pair", "trust")][-1], ref)
+    assert np.isnan(ref).any() and not np.isnan(ref).all()
+    part = m.partnerships[1]
+    members = [k for k in reversed(part.trust.members) if k != "pcn"]
+    part.trust = TrustNetwork(members, m.cfg.trust)
+    part.trust.matrix[:] = np.random.default_rng(0).random((len(members), len(members)))
+    m.step()
+    ref = np.concatenate([p.pair_trust() for p in m.partnerships])
+    np.testing.assert_array_equal(rec.data[("pair", "trust")][-1], ref)
+    assert np.isnan(ref[len(ref) // 2 :]).sum() == len(members)  # the pairs with the PCN

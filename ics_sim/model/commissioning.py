@@ -13,14 +13,17 @@ follows funded activity with a lag.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
+from ics_sim.grouped import Groups
 from ics_sim.model import running_costs
 from ics_sim.model.delivery import Delivery, Funder, deliver, scale_efficiency
 from ics_sim.model.finance import icb_system_belief
+from ics_sim.model.governance.allocation import Belief
 from ics_sim.model.governance.views import whole_belief
 
 
@@ -73,77 +76,267 @@ def integration(model, part) -> float:
     return 1.0 - (1.0 - min(max(pooled, 0.0), 1.0)) * (1.0 - one_commissioner)
 
 
+# --- every place at once ------------------------------------------------------------------------
+# The functions below give, row by row, the numbers the per-place functions above give (the same
+# operations on the same numbers: per-place sums through Layout.places, element-wise arithmetic
+# on gathered arrays); tests/test_performance_equivalence.py checks them against each other.
+
+
+def _laid_out(layout, blocks: list) -> np.ndarray:
+    """Per-place blocks (a place's neighbourhoods x domains, or None for zeros) laid into one
+    neighbourhoods x domains array."""
+    if _in_place_order(layout):  # each place's neighbourhoods follow the last place's: stack them
+        return np.concatenate(
+            [b if b is not None else np.zeros((len(i), N_DOMAINS)) for b, i in zip(blocks, layout.place_index, strict=True)]
+        )
+    out = np.zeros((layout.n_neighbourhoods, N_DOMAINS))
+    for idx, block in zip(layout.place_index, blocks, strict=True):
+        if block is not None:
+            out[idx] = block
+    return out
+
+
+def _in_place_order(layout) -> bool:
+    """Whether the neighbourhoods are numbered place after place (every builder numbers them so),
+    so per-place blocks stacked in place order are the whole-population array."""
+    cached = _ORDERED.get(id(layout))
+    if cached is None or cached[0] is not layout:
+        _ORDERED.clear()  # one layout at a time
+        ordered = bool(np.array_equal(np.concatenate(layout.place_index), np.arange(layout.n_neighbourhoods)))
+        cached = _ORDERED[id(layout)] = (layout, ordered)
+    return cached[1]
+
+
+_ORDERED: dict[int, tuple] = {}
+
+
+def _capped(layout, plan: np.ndarray, envelope: np.ndarray) -> np.ndarray:
+    """Each place's plan (rows of ``plan``) with each domain capped by the place's ``envelope``
+    (places x domains), as :func:`pot_spend` and :func:`council_spend` cap one place's."""
+    col = layout.places.sum_rows(plan)
+    scale = np.divide(np.minimum(col, envelope), col, out=np.zeros_like(col), where=col > 0)
+    return plan * scale[layout.nb_place]
+
+
+def pot_spending(model) -> np.ndarray:
+    """:func:`pot_spend` of every place, as one neighbourhoods x domains array."""
+    L, parts = model.layout, model.partnerships
+    pot = _laid_out(L, [part.pot_plan for part in parts])
+    carried = [part.last_pot_plan if part.pot_plan is None else None for part in parts]
+    if any(plan is not None for plan in carried):
+        rows = np.array([plan is not None for plan in carried])[L.nb_place]
+        pot[rows] = _capped(L, _laid_out(L, carried), model.finance.pot_envelope)[rows]
+    return pot
+
+
+def council_spending(model) -> np.ndarray:
+    """:func:`council_spend` of every place, as one neighbourhoods x domains array."""
+    plans = [part.council_plan if part.council_plan is not None else part.last_council_plan for part in model.partnerships]
+    return _capped(model.layout, _laid_out(model.layout, plans), model.finance.council_own_envelopes())
+
+
+def integrations(model) -> np.ndarray:
+    """:func:`integration` of every place (0..1 each)."""
+    fin = model.finance
+    council = fin.council_budget.sum(axis=1)
+    inside = fin.pot_envelope.sum(axis=1) - fin.pot_nhs.sum(axis=1)
+    pooled = np.divide(inside, council, out=np.zeros_like(council), where=council > 0)
+    one_commissioner = np.array([1.0 if part.contracted else 0.0 for part in model.partnerships])
+    return 1.0 - (1.0 - np.minimum(np.maximum(pooled, 0.0), 1.0)) * (1.0 - one_commissioner)
+
+
+def _whole_own_beliefs(model, orgs: list) -> tuple[np.ndarray, np.ndarray]:
+    """The own beliefs (visible, hidden) of one organisation per place (``orgs[p]``, of any
+    kinds) over the whole population: each neighbourhood's row is its place's organisation's
+    :meth:`~ics_sim.model.organisations.Organisation.belief`."""
+    obs, L = model.observation, model.layout
+    kinds: dict[tuple, list[int]] = {}
+    for p, org in enumerate(orgs):
+        kinds.setdefault((type(org), org.observer), []).append(p)
+    if len(kinds) == 1:
+        belief = whole_belief(model, orgs)
+        return belief.visible, belief.hidden
+    visible = np.zeros((L.n_neighbourhoods, N_DOMAINS))
+    hidden = np.zeros((L.n_neighbourhoods, N_DOMAINS))
+    for places in kinds.values():
+        first = orgs[places[0]]
+        reach = np.zeros(L.n_places)
+        for p in places:
+            r = orgs[p].hidden_reach()
+            reach[p] = obs.reach.get(first.observer, 0.0) if r is None else r
+        rows = np.isin(L.nb_place, places)
+        visible[rows] = obs.whole_visible_estimate(first.observer)[rows]
+        hidden[rows] = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))[rows]
+    return visible, hidden
+
+
+def holder_outreach(model, holders: list, forums: list[Belief]) -> np.ndarray:
+    """The outreach share of every place's pot holder after listening to its table
+    (:meth:`PlacePartnership.working_belief
+    <ics_sim.model.governance.partnership.PlacePartnership.working_belief>`, for every place at
+    once: the same arithmetic, element by element), or of the table's pooled view where no one
+    holds the pot (``holders[p]`` None). ``forums[p]`` is place ``p``'s pooled view."""
+    L, parts, cfg = model.layout, model.partnerships, model.cfg
+    nb = L.nb_place
+    f_visible = _laid_out(L, [forum.visible for forum in forums])
+    f_hidden = _laid_out(L, [forum.hidden for forum in forums])
+    held = [h is not None for h in holders]
+    if not any(held):
+        return Belief(f_visible, f_hidden).outreach_share
+    orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
+    own_visible, own_hidden = _whole_own_beliefs(model, orgs)
+    joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
+    if joint.any():  # a joint post reads both bodies' intelligence
+        council = whole_belief(model, model.councils)
+        rows = joint[nb]
+        own_visible = np.where(rows[:, None], np.sqrt(own_visible * council.visible), own_visible)
+        own_hidden = np.where(rows[:, None], np.maximum(own_hidden, council.hidden), own_hidden)
+    w = np.array([part.listening_weight(h.label) if h is not None else 0.0 for h, part in zip(holders, parts, strict=True)])[nb][:, None]
+    visible = np.exp((1.0 - w) * np.log(own_visible) + w * np.log(f_visible))
+    heard = w * f_hidden
+    if cfg.interests.enabled:
+        councils = np.array([h is not None and h.org.kind == "council" for h in holders])[nb]
+        heard = np.where(councils[:, None], heard * (1.0 - cfg.interests.council_visible_bias), heard)
+    out = Belief(visible, np.maximum(own_hidden, heard)).outreach_share
+    if not all(held):  # no pot holder: the table's pooled view
+        rows = ~np.array(held)[nb]
+        out[rows] = Belief(f_visible, f_hidden).outreach_share[rows]
+    return out
+
+
+def _column_groups(layout, columns: int) -> Groups:
+    """Each place's cells of a neighbourhoods x ``columns`` array stacked column after column
+    (``X.T.ravel()``), for sums equal bit for bit to summing a place's block as a whole: numpy
+    sums a block in its memory order, and a block picked by a list of columns
+    (``X[idx][:, [a, b]]``) is laid out column by column."""
+    key = (id(layout), columns)
+    cached = _COLUMN_GROUPS.get(key)
+    if cached is None or cached[0] is not layout:
+        n = layout.n_neighbourhoods
+        members = [(idx[None, :] + n * np.arange(columns)[:, None]).ravel() for idx in layout.place_index]
+        _COLUMN_GROUPS.clear()  # one layout at a time: a sweep does not keep every layout alive
+        cached = _COLUMN_GROUPS[key] = (layout, Groups(members, n * columns))
+    return cached[1]
+
+
+_COLUMN_GROUPS: dict[tuple, tuple] = {}
+
+
+@dataclass(frozen=True)
+class _Design:
+    """What commissioning reads every month that is fixed for a run (its config and layout):
+    funders' scale efficiencies (places x domains, and per neighbourhood for the ICB's retained
+    money, the councils and the VCSE bodies) and the domains a provider collaborative shares.
+    Read-only arrays."""
+
+    place_eff: np.ndarray
+    central_eff: np.ndarray
+    council_eff: np.ndarray
+    vcse_eff: np.ndarray
+    mutual: np.ndarray
+
+
+def _design(model) -> _Design:
+    """The run's :class:`_Design`, built on first use (the config and layout do not change)."""
+    design = _DESIGNS.get(model)
+    if design is None:
+        L, c = model.layout, model.cfg
+        elasticity = np.array(c.delegation.scale_elasticity.as_tuple())
+        place_eff = scale_efficiency(model.finance.place_pop, elasticity)  # places x domains
+        mutual = np.zeros(N_DOMAINS, dtype=bool)
+        if c.providers.collaborative:
+            mutual[[ACUTE, MENTAL, PRIMARY]] = True
+        arrays = (
+            place_eff,
+            scale_efficiency(L.system_population(), elasticity)[L.nb_system],
+            place_eff[L.nb_place],
+            np.full((L.n_neighbourhoods, N_DOMAINS), 1.0 / c.providers.vcse_cost_factor),
+            mutual,
+        )
+        for a in arrays:
+            a.flags.writeable = False
+        design = _DESIGNS[model] = _Design(*arrays)
+    return design
+
+
+_DESIGNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def commission(model) -> tuple[Delivery, Spending]:
-    """Assemble this month's funders and deliver care; returns what was delivered and the plans."""
+    """Assemble this month's funders and deliver care; returns what was delivered and the plans.
+
+    Every place at once: each place's trust, co-ordination and grant terms are numbers per place
+    (one short loop over the places' tables), broadcast to its neighbourhoods; the money and the
+    beliefs are whole-population arrays."""
     L, c, pop, fin = model.layout, model.cfg, model.population, model.finance
+    parts = model.partnerships
     shape = pop.need.shape
-    elasticity = np.array(c.delegation.scale_elasticity.as_tuple())
-    pot = np.zeros(shape)
-    council = np.zeros(shape)
-    vcse_ext = np.zeros(shape)
-    vcse_out = np.zeros(shape)
-    place_eff = scale_efficiency(fin.place_pop, elasticity)  # places x domains
-    sys_eff = scale_efficiency(L.system_population(), elasticity)
-    # per place: the integration bonus and the co-ordination between each pair of funders, then
-    # broadcast to the place's neighbourhoods; the council's and the ICB's system views are read
-    # for the whole population at once (row by row the same numbers as place by place)
+    nb = L.nb_place
+    design = _design(model)
+    pot = pot_spending(model)
+    council = council_spending(model)
+    model.pot_spend_by_domain[:] = L.places.sum_rows(pot)
+    # per place: trust and who holds the pot; co-ordination is structural where a funder's
+    # controller votes on the pot's plan (it knows the plan), and otherwise only as good as the
+    # trust between the two bodies
     n_places = L.n_places
-    bonus = np.zeros(n_places)
+    trust = np.zeros(n_places)
     coord_central_pot = np.zeros(n_places)
     coord_central_council = np.zeros(n_places)
     coord_pot_council = np.zeros(n_places)
     coord_vcse = np.zeros(n_places)
-    grant_share = np.zeros(n_places)  # share of prevention money granted to the VCSE body
-    council_out = whole_belief(model, [part.orgs["council"] for part in model.partnerships]).outreach_share
-    central_out = np.zeros(shape)
-    for s_, rows in enumerate(L.system_index):
-        central_out[rows] = icb_system_belief(model, s_, rows).outreach_share
-    pot_out = model.table_views.holder_outreach()  # every place's pot holder at once
-    for part in model.partnerships:
-        i, p = part.idx, part.place
-        pot_p = pot_spend(model, part)
-        pot[i] = pot_p
-        council[i] = council_spend(model, part)
+    t_vcse = np.zeros(n_places)
+    holders, forums = [], []
+    sectors = model.vcse_sectors
+    operating = sectors.operating()
+    for p, part in enumerate(parts):
+        forums.append(part.forum_belief())
         voters = part.voters
-        pot_holder = voters[0] if voters else None
+        holder = voters[0] if voters else None
+        holders.append(holder)
+        holder_key = holder.label if holder else "icb"
         t = part.mean_trust()
-        model.pot_spend_by_domain[p] = pot_p.sum(axis=0)
-        bonus[p] = c.costs.integration_bonus * t * integration(model, part)
-        # co-ordination is structural where a funder's controller votes on the pot's plan (it
-        # knows the plan), and otherwise only as good as the trust between the two bodies
-        holder_key = pot_holder.label if pot_holder else "icb"
+        trust[p] = t
         coord_central_pot[p] = 0.5 + (0.5 * t if part.controls("icb") else 0.0)
         coord_central_council[p] = part.trust_between("icb", "council")
-        if part.controls("council"):
-            coord_pot_council[p] = 0.5 + 0.5 * t
-        else:
-            coord_pot_council[p] = part.trust_between(holder_key, "council")
-        vcse = model.vcses[p]
-        if vcse.operating:
+        coord_pot_council[p] = 0.5 + 0.5 * t if part.controls("council") else part.trust_between(holder_key, "council")
+        if operating[p]:
             coord_vcse[p] = part.trust_between("vcse", holder_key)
-            vb = vcse.belief(i)
-            w = vb.total[:, [PRIMARY, PREVENTION]]
-            w = w / np.maximum(w.sum(), 1e-12)
-            x = fin.vcse_external[p] * vcse.external_capacity() * w  # folded bodies raise nothing
-            vcse_ext[i, PRIMARY] = x[:, 0]  # written in place column by column (vcse_ext[i][:, cols] = ...
-            vcse_ext[i, PREVENTION] = x[:, 1]  # would write into a copy; np.ix_ is slower)
-            vcse_out[i] = vb.outreach_share
-            # VCSE grants: part of every funder's prevention money goes through the place's VCSE
-            # bodies, more where they are trusted, less while funders cut against plan, and only
-            # to bodies that still operate; it is cheaper and reaches hidden need
-            t_vcse = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
-            grant_share[p] = c.providers.vcse_grant_share * min(1.0, 0.5 + t_vcse) * fin.grant_climate[p] * vcse.grant_capacity()
-    nb = L.nb_place
-    pot_eff = (place_eff * (1.0 + bonus)[:, None])[nb]
+            t_vcse[p] = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
+    bonus = c.costs.integration_bonus * trust * integrations(model)
+    pot_out = holder_outreach(model, holders, forums)
+    council_out = whole_belief(model, [part.orgs["council"] for part in parts]).outreach_share
+    central_out = icb_system_belief(model, None, np.arange(L.n_neighbourhoods)).outreach_share
+    # the VCSE bodies that still operate: their external income spent on primary care and
+    # prevention where they believe it is needed (folded bodies raise nothing), and their outreach
+    vcse_ext = np.zeros(shape)
+    vcse_out = np.zeros(shape)
+    grant_share = np.zeros(n_places)  # share of prevention money granted to the VCSE body
+    if operating.any():
+        vb = whole_belief(model, model.vcses)
+        rows = operating[nb]
+        w = vb.total[:, [PRIMARY, PREVENTION]]
+        w = w / np.maximum(_column_groups(L, 2).sum(w.T.ravel()), 1e-12)[nb][:, None]
+        external = fin.vcse_external * sectors.external_capacity()
+        x = external[nb][:, None] * w
+        vcse_ext[rows, PRIMARY] = x[rows, 0]
+        vcse_ext[rows, PREVENTION] = x[rows, 1]
+        vcse_out[rows] = vb.outreach_share[rows]
+        # VCSE grants: part of every funder's prevention money goes through the place's VCSE
+        # bodies, more where they are trusted, less while funders cut against plan, and only to
+        # bodies that still operate; it is cheaper and reaches hidden need
+        share = c.providers.vcse_grant_share * np.minimum(1.0, 0.5 + t_vcse) * fin.grant_climate * sectors.grant_capacity()
+        grant_share = np.where(operating, share, 0.0)
+    pot_eff = (design.place_eff * (1.0 + bonus)[:, None])[nb]
     coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = (
         coord_central_pot[nb], coord_central_council[nb], coord_pot_council[nb], coord_vcse[nb], grant_share[nb])
     central = fin.central_plan.copy()
     # running costs come out of the payers' care spending before anything is delivered
     paid = running_costs.charge(model.running_costs, L, central, pot, council, vcse_ext)
     funders = [
-        Funder("central", central, central_out, sys_eff[L.nb_system]),
+        Funder("central", central, central_out, design.central_eff),
         Funder("pot", pot, pot_out, pot_eff),
-        Funder("council", council, council_out, place_eff[L.nb_place]),
+        Funder("council", council, council_out, design.council_eff),
     ]
     grants = np.zeros(L.n_neighbourhoods)
     for f in funders:
@@ -153,8 +346,7 @@ def commission(model) -> tuple[Delivery, Spending]:
         f.spend[:, PREVENTION] -= moved
     vcse_spend = vcse_ext.copy()
     vcse_spend[:, PREVENTION] += grants
-    vcse_eff = np.full(shape, 1.0 / c.providers.vcse_cost_factor)
-    funders.append(Funder("vcse", vcse_spend, vcse_out, vcse_eff))
+    funders.append(Funder("vcse", vcse_spend, vcse_out, design.vcse_eff))
     coordination = {
         (0, 1): coord_central_pot,
         (0, 2): coord_central_council,
@@ -168,11 +360,8 @@ def commission(model) -> tuple[Delivery, Spending]:
         eff_total = sum(f.spend * f.efficiency for f in funders)
         np.add.at(model.capacity, L.nb_place, eff_total)
         model.capacity *= 1.0 + c.providers.capacity_slack
-    mutual = np.zeros(N_DOMAINS, dtype=bool)
-    if c.providers.collaborative:
-        mutual[[ACUTE, MENTAL, PRIMARY]] = True
     cap = model.capacity * model.shocks.capacity_factor(model.month)[None, :]
-    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, mutual)
+    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, design.mutual, L.system_places)
     return d, Spending(central, pot, council, grants, vcse_ext, paid)
 
 
@@ -180,19 +369,19 @@ def pay_vcse(model, spending: Spending) -> None:
     """Each place's VCSE bodies are paid this month's grants and external income (the whole of it:
     the part their people's time at the table took from care, ``spending.running.vcse``, is still
     their income)."""
-    for p, i in enumerate(model.layout.place_index):
-        model.vcses[p].receive(spending.grants[i].sum() / 12.0, spending.vcse_external[i].sum() / 12.0 + spending.running.vcse[p])
+    L, sectors = model.layout, model.vcse_sectors
+    cells = running_costs.cell_groups(L, L.place_index, spending.vcse_external.shape[1], "places")
+    sectors.grants_month[:] = L.places.sum(spending.grants) / 12.0
+    sectors.external_month[:] = cells.sum(spending.vcse_external.ravel()) / 12.0 + spending.running.vcse
 
 
 def note_spending(model, d: Delivery) -> None:
     """What partners see of the month's spending: by place and domain, each system's domain mix
     (which the ICP strategy pulls on) and the cumulative total."""
     L, fin = model.layout, model.finance
-    for p, i in enumerate(L.place_index):
-        model.place_spend_by_domain[p] = d.spend[i].sum(axis=0)
-    for s, m in enumerate(L.system_index):
-        tot = d.spend[m].sum(axis=0)
-        fin.system_spend_share[s] = tot / max(tot.sum(), 1e-12)
+    model.place_spend_by_domain[:] = L.places.sum_rows(d.spend)
+    tot = L.systems.sum_rows(d.spend)
+    fin.system_spend_share[:] = tot / np.maximum(tot.sum(axis=1), 1e-12)[:, None]
     model.cumulative_spend_nb += d.spend.sum(axis=1) / 12.0
     model.cumulative_spend += d.spend.sum() / 12.0
 

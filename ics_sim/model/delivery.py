@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ics_sim.grouped import Groups
+
 
 @dataclass
 class Funder:
@@ -60,6 +62,7 @@ def deliver(
     place_system: np.ndarray,
     duplication_rate: float,
     mutual_aid: np.ndarray,
+    system_places: Groups | None = None,
 ) -> Delivery:
     """Turn funders' spending into met need.
 
@@ -73,6 +76,8 @@ def deliver(
         duplication_rate: share of the overlapping (smaller) contribution wasted when two funders
             do not co-ordinate at all.
         mutual_aid: per domain, whether a provider collaborative shares spare capacity across places.
+        system_places: the places of each system (``Layout.system_places``; default: built from
+            ``place_system``).
     """
     spend = np.zeros_like(visible_need)
     effective = np.zeros_like(visible_need)
@@ -100,18 +105,18 @@ def deliver(
     np.add.at(demand, nb_place, effective)
     ratio = np.divide(capacity, demand, out=np.ones_like(capacity), where=demand > 0)
     ratio = np.minimum(ratio, 1.0)
-    if mutual_aid.any():
-        for s in np.unique(place_system):
-            ps = place_system == s
-            spare = np.maximum(capacity[ps] - demand[ps], 0.0).sum(axis=0)
-            short = np.maximum(demand[ps] - capacity[ps], 0.0).sum(axis=0)
-            fill = np.divide(0.9 * spare, short, out=np.zeros_like(spare), where=short > 0)
-            fill = np.where(mutual_aid, np.minimum(fill, 1.0), 0.0)
-            gap = np.maximum(demand[ps] - capacity[ps], 0.0)
-            extra = gap * fill[None, :]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                r = np.where(demand[ps] > 0, np.minimum((np.minimum(capacity[ps], demand[ps]) + extra) / demand[ps], 1.0), 1.0)
-            ratio[ps] = r
+    if mutual_aid.any():  # every system at once: each system's places summed as one system alone
+        if system_places is None:
+            system_places = Groups([np.flatnonzero(place_system == s) for s in np.unique(place_system)], n_places)
+        over = np.maximum(capacity - demand, 0.0)
+        gap = np.maximum(demand - capacity, 0.0)
+        spare = system_places.sum_rows(over)
+        short = system_places.sum_rows(gap)
+        fill = np.divide(0.9 * spare, short, out=np.zeros_like(spare), where=short > 0)
+        fill = np.where(mutual_aid, np.minimum(fill, 1.0), 0.0)
+        extra = gap * fill[system_places.of]
+        reached = np.divide(np.minimum(capacity, demand) + extra, demand, out=np.ones_like(demand), where=demand > 0)
+        ratio = np.minimum(reached, 1.0)
     assert ratio.shape[0] == n_places
     cell_ratio = ratio[nb_place]
     delivered = effective * cell_ratio

@@ -121,6 +121,15 @@ class Finance:
         keep = 1.0 - (m.cfg.finance.pooled_council_share if pooled else 0.0)
         return self.council_budget[p] * keep
 
+    def council_own_envelopes(self) -> np.ndarray:
+        """:meth:`council_own_envelope` of every place at once (places x domains): row by row the
+        same numbers."""
+        m = self.model
+        share = m.cfg.finance.pooled_council_share
+        pooled = [part.pooled for part in m.partnerships] if m.partnerships else [c.governance.pooled for c in m.place_cfgs]
+        keep = np.array([1.0 - (share if p else 0.0) for p in pooled])
+        return self.council_budget * keep[:, None]
+
     def set_budgets(self, month: int, ledger, performance: np.ndarray, first: bool = False) -> None:
         """April: allocations grow (or are cut), delegation is reviewed, envelopes and the ICB's
         plan for its retained money are set, and each holder's budget opens in the ledger."""

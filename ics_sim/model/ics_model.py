@@ -44,7 +44,9 @@ from ics_sim.model.organisations import (
     Council,
     Healthwatch,
     NHSProvider,
+    Organisation,
     SocialCareProvider,
+    VCSESectors,
 )
 from ics_sim.model.population import Population
 from ics_sim.model.record import Recorder
@@ -75,6 +77,8 @@ class ICSModel(mesa.Model):
             ``place_settings`` laid over it (:func:`ics_sim.config.places.merged`; ``cfg`` itself
             for a place without settings of its own).
         partnerships: one :class:`PlacePartnership` per place.
+        vcse_sectors: every place's VCSE bodies as arrays, stepped at once
+            (:class:`~ics_sim.model.organisations.VCSESectors`; ``vcses[p]`` reads its row).
         icps: one :class:`IntegratedCarePartnership` per system.
         recorder: the monthly outputs.
     """
@@ -103,6 +107,9 @@ class ICSModel(mesa.Model):
         self.outcome_payments = any(c.governance.outcome_payment_share > 0.0 for c in self.place_cfgs)
         self.month = 0
         self._create_organisations()
+        self.vcse_sectors = VCSESectors(self.vcses)  # every place's VCSE bodies, stepped at once
+        #: organisations with monthly bookkeeping of their own beyond the VCSE sectors' (none yet)
+        self._self_stepping = [a for a in self.agents if type(a).step is not Organisation.step and not isinstance(a, VCSE)]
         self.finance = Finance(self)
         self.ledger = Ledger()
         # state the month's mechanisms share
@@ -259,10 +266,7 @@ class ICSModel(mesa.Model):
     def _deliver(self) -> Delivery:
         """Standing running costs accrue; commissioning and delivery (running costs come out of
         the payers' care spending); money leaves the ledger; capacity adjusts."""
-        L = self.layout
-        for part in self.partnerships:
-            p = part.place
-            running_costs.book_overheads(self.running_costs, part.settings, part, int(L.place_system[p]), self.finance.pot_envelope[p])
+        running_costs.book_overheads(self.running_costs, self.layout, self.partnerships, self.finance.pot_envelope)
         d, spending = commissioning.commission(self)
         self.cumulative_running += spending.running.by_place
         self.ledger.book(self, spending)
@@ -300,7 +304,9 @@ class ICSModel(mesa.Model):
                 part.year_end(bool(change[p] <= 0.0))
                 delay = part.year.delay if part.year.decided else 12
                 self.performance[p] = delegation.assurance_score(part.settings, change[p] - system_change[p], delay)
-        self.agents.do("step")  # VCSE finances and other per-organisation bookkeeping
+        self.vcse_sectors.step()  # VCSE finances, every place's at once (VCSE.step is one place's)
+        for agent in self._self_stepping:  # other per-organisation bookkeeping, in Mesa's order
+            agent.step()
 
     # ------------------------------------------------------------------ running
     def run(self) -> ICSModel:

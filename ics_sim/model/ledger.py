@@ -12,88 +12,140 @@ unspent), with ``budget = spent + running + unspent``.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ics_sim.model.running_costs import cell_groups
+
 
 class Ledger:
     """Budgets and spending by holder, closed into :attr:`rows` once a year.
 
+    What each holder has spent is kept as arrays, one per kind of holder (``icb``,
+    ``icb_retained``, ``icb_delegated`` per system; ``pot``, ``council``, ``vcse`` per place), so a
+    month's spending is booked for every holder at once; :attr:`year_spent` and
+    :attr:`year_running` read them by key.
+
     Attributes:
         year_budget: this year's budget per key ``"holder:unit"``, GBP.
-        year_spent: spent on care so far this year per key, GBP.
-        year_running: running costs paid so far this year per key, GBP.
+        year_spent: spent on care so far this year per key, GBP (read-only).
+        year_running: running costs paid so far this year per key, GBP (read-only).
         rows: one dict per holder and closed year.
     """
 
     def __init__(self):
         self.year_budget: dict[str, float] = {}
-        self.year_spent: dict[str, float] = {}
-        self.year_running: dict[str, float] = {}
+        self._spent: dict[str, np.ndarray] = {}
+        self._running: dict[str, np.ndarray] = {}
         self.rows: list[dict] = []
+        self._grown = 0  # how many times an array was grown (a new holder's unit)
+        self._sized: tuple | None = None  # (layout id, _grown) when the arrays were last sized
+
+    def _slot(self, store: dict[str, np.ndarray], key: str) -> tuple[np.ndarray, int]:
+        """The array of ``key``'s kind of holder (grown to hold its unit) and the unit."""
+        kind, _, unit = key.partition(":")
+        u = int(unit)
+        arr = store.get(kind)
+        if arr is None or len(arr) <= u:
+            grown = np.zeros(u + 1)
+            if arr is not None:
+                grown[: len(arr)] = arr
+            arr = store[kind] = grown
+            self._grown += 1
+        return arr, u
+
+    def _read(self, store: dict[str, np.ndarray]) -> dict[str, float]:
+        out = {}
+        for key in self.year_budget:
+            kind, _, unit = key.partition(":")
+            arr = store.get(kind)
+            out[key] = arr[int(unit)] if arr is not None and int(unit) < len(arr) else 0.0
+        return out
+
+    @property
+    def year_spent(self) -> dict[str, float]:
+        return self._read(self._spent)
+
+    @property
+    def year_running(self) -> dict[str, float]:
+        return self._read(self._running)
 
     def open(self, key: str, budget: float, spent: float | None = None) -> None:
         """Set this year's budget of ``key`` (and, when given, reset what it has spent)."""
         self.year_budget[key] = budget
         if spent is not None:
-            self.year_spent[key] = spent
-            self.year_running[key] = 0.0
+            arr, u = self._slot(self._spent, key)
+            arr[u] = spent
+            arr, u = self._slot(self._running, key)
+            arr[u] = 0.0
 
     def start_year(self) -> None:
         """Nothing spent yet by any holder."""
-        self.year_spent = {k: 0.0 for k in self.year_budget}
-        self.year_running = {k: 0.0 for k in self.year_budget}
+        for key in self.year_budget:
+            self._slot(self._spent, key)
+            self._slot(self._running, key)
+        for store in (self._spent, self._running):
+            for arr in store.values():
+                arr[:] = 0.0
 
     def close_year(self, year: int) -> None:
         """One row per holder: the year's budget, what was spent on care, the running costs paid
         and what was left."""
+        spent_by_key, running_by_key = self.year_spent, self.year_running
         for key, budget in self.year_budget.items():
-            spent = self.year_spent.get(key, 0.0)
-            running = self.year_running.get(key, 0.0)
+            spent = spent_by_key[key]
+            running = running_by_key[key]
             kind, _, unit = key.partition(":")
             self.rows.append(
                 {"year": year, "holder": kind, "unit": int(unit), "budget": budget, "spent": spent, "running": running, "unspent": budget - spent - running}
             )
 
     def book(self, model, spending) -> None:
-        """Money leaves budgets as it is spent (a twelfth of the annual plan each month).
+        """Money leaves budgets as it is spent (a twelfth of the annual plan each month), for every
+        holder at once; each holder's total takes the month's amounts in the order one place (and
+        system) after another would book them.
 
         Args:
             model: the :class:`~ics_sim.model.ICSModel` (its finance and layout).
             spending: this month's :class:`~ics_sim.model.commissioning.Spending`.
         """
-        L, fin, spent, run = model.layout, model.finance, self.year_spent, self.year_running
-        central, pot, council, paid = spending.central, spending.pot, spending.council, spending.running
-        sys_keys, place_keys = self._keys(L)
-        for s, m in enumerate(L.system_index):
-            retained, icb, _ = sys_keys[s]
-            spent[retained] += central[m].sum() / 12.0
-            run[retained] += paid.icb[s]
-            run[icb] += paid.icb[s]
-        for p, i in enumerate(L.place_index):
-            pot_key, council_key, vcse_key, s = place_keys[p]
-            _, icb, delegated = sys_keys[s]
-            pot_p = pot[i].sum() / 12.0
-            spent[pot_key] += pot_p
-            run[pot_key] += paid.pot[p]
-            env = fin.pot_envelope[p].sum()
-            council_in_pot = (fin.council_budget[p] - fin.council_own_envelope(p)).sum()
-            nhs_pot_share = (env - council_in_pot) / env if env > 0 else 1.0
-            own = council[i].sum() / 12.0
-            spent[council_key] += own + pot_p * (1 - nhs_pot_share)
-            run[council_key] += paid.council[p] + paid.pot[p] * (1 - nhs_pot_share)
-            spent[icb] += pot_p * nhs_pot_share
-            spent[delegated] += pot_p * nhs_pot_share
-            run[icb] += paid.pot[p] * nhs_pot_share
-            run[delegated] += paid.pot[p] * nhs_pot_share
-            spent[vcse_key] += spending.vcse_external[i].sum() / 12.0
-            run[vcse_key] += paid.vcse[p]
-        for s, m in enumerate(L.system_index):
-            spent[sys_keys[s][1]] += central[m].sum() / 12.0
+        L, fin = model.layout, model.finance
+        central, paid = spending.central, spending.running
+        columns = central.shape[1]
+        places = cell_groups(L, L.place_index, columns, "places")
+        systems = cell_groups(L, L.system_index, columns, "systems")
+        spent, run = self._arrays(L)
+        central_month = systems.sum(central.ravel()) / 12.0
+        spent["icb_retained"] += central_month
+        run["icb_retained"] += paid.icb
+        run["icb"] += paid.icb
+        pot = places.sum(spending.pot.ravel()) / 12.0
+        spent["pot"] += pot
+        run["pot"] += paid.pot
+        env = fin.pot_envelope.sum(axis=1)
+        council_in_pot = (fin.council_budget - fin.council_own_envelopes()).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            nhs_pot_share = np.where(env > 0, (env - council_in_pot) / env, 1.0)
+        own = places.sum(spending.council.ravel()) / 12.0
+        spent["council"] += own + pot * (1 - nhs_pot_share)
+        run["council"] += paid.council + paid.pot * (1 - nhs_pot_share)
+        # the ICB's totals take their places' shares one place after another (np.add.at adds in
+        # index order)
+        system = L.place_system
+        np.add.at(spent["icb"], system, pot * nhs_pot_share)
+        np.add.at(spent["icb_delegated"], system, pot * nhs_pot_share)
+        np.add.at(run["icb"], system, paid.pot * nhs_pot_share)
+        np.add.at(run["icb_delegated"], system, paid.pot * nhs_pot_share)
+        spent["vcse"] += places.sum(spending.vcse_external.ravel()) / 12.0
+        run["vcse"] += paid.vcse
+        spent["icb"] += central_month
 
-    def _keys(self, layout) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str, int]]]:
-        """The holders' keys per system (retained, whole ICB, delegated) and per place (pot,
-        council, VCSE, and the place's system), made once for a layout."""
-        cached = getattr(self, "_key_cache", None)
-        if cached is None or cached[0] is not layout:
-            systems = [(f"icb_retained:{s}", f"icb:{s}", f"icb_delegated:{s}") for s in range(layout.n_systems)]
-            places = [(f"pot:{p}", f"council:{p}", f"vcse:{p}", int(layout.place_system[p])) for p in range(layout.n_places)]
-            cached = self._key_cache = (layout, systems, places)
-        return cached[1], cached[2]
+    def _arrays(self, layout) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Every holder kind's arrays of spending and running costs, sized for ``layout``."""
+        if self._sized == (id(layout), self._grown):
+            return self._spent, self._running
+        for store in (self._spent, self._running):
+            for kinds, n in ((("icb", "icb_retained", "icb_delegated"), layout.n_systems), (("pot", "council", "vcse"), layout.n_places)):
+                for kind in kinds:
+                    self._slot(store, f"{kind}:{n - 1}")
+        self._sized = (id(layout), self._grown)
+        return self._spent, self._running

@@ -159,10 +159,6 @@ class Observation:
             return self._whole("hidden")
         return reach[:, None] * self._whole("hidden") * self._whole("exp_error", kind)
 
-    def whole_seen(self, kind: str) -> np.ndarray:
-        """:meth:`hidden_seen` with the kind's own reach, for every neighbourhood (read-only)."""
-        return self._whole("seen", kind, self.reach.get(kind, 0.0))
-
     def belief_rows(self, kind: str, idx: np.ndarray, reach: float | None) -> tuple[np.ndarray, np.ndarray]:
         """``visible_estimate(kind, idx)`` and ``hidden_seen(kind, idx, reach)`` (the same numbers)
         as read-only arrays, for a reader that keeps them unchanged (an organisation's belief of the

@@ -191,6 +191,28 @@ class SocialCareProvider(Organisation):
     own_domains = (SOCIAL,)
 
 
+class _BodyArray:
+    """A VCSE sector's per-body array (one value per body): the sector's own until it joins
+    :class:`VCSESectors`, then its row of the sectors' array (a view, read afresh each time, so
+    reading and writing it reads and writes the shared state, also in a copy of the model)."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        if obj._sectors is not None:
+            return getattr(obj._sectors, self.name)[obj._row]
+        return obj._arrays[self.name]
+
+    def __set__(self, obj, value):
+        if obj._sectors is not None:
+            getattr(obj._sectors, self.name)[obj._row] = value
+        else:
+            obj._arrays[self.name] = np.array(value)
+
+
 class VCSE(Organisation):
     """A place's voluntary, community and social enterprise sector: several bodies that reach
     excluded groups (they reveal hidden need), deliver low-cost prevention and community support,
@@ -200,6 +222,10 @@ class VCSE(Organisation):
     premises) committed in advance: costs follow income only slowly, and are cut more slowly still,
     so a body whose grants fall runs down its reserves and folds when they run out. A folded body
     is replaced only after years, by a small new body that grows back.
+
+    The money is stepped for every place's sector at once (:class:`VCSESectors`, which the model
+    builds once its sectors exist); each attribute below is then this sector's row of the shared
+    arrays (reading or writing it reads or writes the shared state).
 
     Attributes:
         size: each body's share of the sector at full capacity.
@@ -217,11 +243,27 @@ class VCSE(Organisation):
     kind = "vcse"
     own_domains = (PREVENTION,)
 
+    size = _BodyArray()
+    grant_dependence = _BodyArray()
+    capacity = _BodyArray()
+    alive = _BodyArray()
+    base_income = _BodyArray()
+    income = _BodyArray()
+    cost = _BodyArray()
+    reserve_months = _BodyArray()
+    reserves = _BodyArray()
+    months_folded = _BodyArray()
+    original = _BodyArray()
+
+    _sectors: VCSESectors | None = None
+
     def __init__(self, model, system, place, name, income: float, grants: float):
         super().__init__(model, system, place, name)
         c = model.cfg.providers
         rng = model.rng_sector
         k = c.vcse_bodies
+        self._sectors, self._row = None, None
+        self._arrays: dict[str, np.ndarray] = {}
         self.size = rng.dirichlet(np.full(k, 2.0))
         mean_dependence = grants / income if income > 0 else 0.0
         # bodies differ in how much they live on grants; the sector's mean stays what it takes
@@ -237,31 +279,47 @@ class VCSE(Organisation):
         self.reserves = self.cost / 12.0 * self.reserve_months
         self.months_folded = np.zeros(k)
         self.original = np.ones(k, dtype=bool)  # operating since the start, never folded
-        self.folds = 0
-        # each body's weight in the grant-funded and the externally funded work (fixed: a body
-        # keeps its size and its dependence on grants), with their totals
-        w = self.size * self.grant_dependence
-        self._grant_weights = (w, w.sum())
-        w = self.size * (1.0 - self.grant_dependence)
-        self._external_weights = (w, w.sum())
+        self._folds = 0
         self._grants_month = 0.0
         self._external_month = 0.0
+
+    @property
+    def folds(self) -> int:
+        return int(self._sectors.folds[self._row]) if self._sectors is not None else self._folds
+
+    @folds.setter
+    def folds(self, value: int) -> None:
+        if self._sectors is not None:
+            self._sectors.folds[self._row] = value
+        else:
+            self._folds = int(value)
+
+    def _joined(self) -> tuple[VCSESectors, np.ndarray]:
+        """The sectors this one is part of, and its row of their arrays (a sector on its own,
+        outside a model, joins a set of its own)."""
+        if self._sectors is None:
+            VCSESectors([self])
+        return self._sectors, np.array([self._row])
 
     # --- what the sector can do --------------------------------------------------------------
     def operating_share(self) -> float:
         """The sector's working capacity: operating bodies' size x capacity (0..1)."""
-        return float((self.size * self.capacity * self.alive).sum())
+        s = self._sectors
+        if s is None:
+            return float((self.size * self.capacity * self.alive).sum())
+        r = self._row
+        return float((s.size[r] * s.capacity[r] * s.alive[r]).sum())
 
     def grant_capacity(self) -> float:
         """How much of the sector's grant-funded work still operates (0..1): funders can pass
         grants only to bodies that exist."""
-        w, total = self._grant_weights
-        return float((w * self.capacity * self.alive).sum() / total) if total > 0 else 0.0
+        sectors, rows = self._joined()
+        return float(sectors.grant_capacity(rows)[0])
 
     def external_capacity(self) -> float:
         """How much of the sector's externally funded work still operates (0..1)."""
-        w, total = self._external_weights
-        return float((w * self.capacity * self.alive).sum() / total) if total > 0 else 0.0
+        sectors, rows = self._joined()
+        return float(sectors.external_capacity(rows)[0])
 
     @property
     def operating(self) -> bool:
@@ -284,60 +342,138 @@ class VCSE(Organisation):
     # --- money -------------------------------------------------------------------------------
     def receive(self, grants_per_month: float, external_per_month: float) -> None:
         """This month's grants and external income of the sector, GBP per month."""
-        self._grants_month = grants_per_month
-        self._external_month = external_per_month
+        sectors, rows = self._joined()
+        sectors.grants_month[rows] = grants_per_month
+        sectors.external_month[rows] = external_per_month
 
     def step(self) -> None:
-        """Each operating body is paid its share of the month's grants and external income (by its
-        size, capacity and dependence), pays its running cost, and folds when its reserves run out.
-        Costs move towards ``vcse_running_cost`` x income over ``vcse_cost_months``, and fall by
-        at most ``vcse_cost_cut`` a year (contracts, leases, redundancy). A folded body is
-        replaced after ``vcse_rebuild_years`` on average, by a body at a fifth of its size that
-        grows back over as long."""
-        c = self.model.cfg.providers
-        live = self.alive
-        if live.any():
-            g = self.size * self.grant_dependence * self.capacity * live
-            e = self.size * (1.0 - self.grant_dependence) * self.capacity * live
-            paid = np.zeros_like(self.income)
-            if g.sum() > 0:
-                paid += self._grants_month * g / g.sum()
-            if e.sum() > 0:
-                paid += self._external_month * e / e.sum()
-            self.income[live] += (12.0 * paid[live] - self.income[live]) / 12.0
-            self.reserves[live] += paid[live] - self.cost[live] / 12.0
-            # reserves beyond the body's reserves policy are spent on its purposes
-            np.minimum(self.reserves, self.reserve_months * self.cost / 12.0, out=self.reserves)
-            target = c.vcse_running_cost * self.income
-            step = (target - self.cost) / c.vcse_cost_months
-            floor = -self.cost * c.vcse_cost_cut / 12.0
-            self.cost[live] += np.maximum(step, floor)[live]
-            broke = live & (self.reserves < 0.0)
-            if broke.any():
-                self.alive[broke] = False
-                self.original[broke] = False
-                self.folds += int(broke.sum())
-                self.months_folded[broke] = 0.0
-        self._rebuild(c)
+        """This sector's month (:meth:`VCSESectors.step` for its row alone; the model steps every
+        place's sector at once)."""
+        sectors, rows = self._joined()
+        sectors.step(rows)
 
-    def _rebuild(self, c) -> None:
+
+class VCSESectors:
+    """Every place's VCSE sector as arrays of places x bodies, stepped at once.
+
+    Building it joins the sectors: each :class:`VCSE`'s per-body attributes become its row of
+    these arrays (views), so the agents' attributes stay true for their readers (the record, the
+    dashboard, the workshop, tests).
+
+    Args:
+        vcses: one sector per place, in place order (each with the same number of bodies).
+
+    Attributes:
+        size, grant_dependence, capacity, alive, base_income, income, cost, reserve_months,
+            reserves, months_folded, original: places x bodies (see :class:`VCSE`).
+        folds: per place, bodies folded so far.
+        grants_month, external_month: per place, this month's grants and external income, GBP.
+    """
+
+    FIELDS = ("size", "grant_dependence", "capacity", "alive", "base_income", "income", "cost",
+              "reserve_months", "reserves", "months_folded", "original")
+
+    def __init__(self, vcses: list[VCSE]):
+        self.vcses = list(vcses)
+        self.model = self.vcses[0].model
+        for name in self.FIELDS:
+            setattr(self, name, np.stack([v._arrays[name] for v in self.vcses]))
+        self._place = np.array([v.place for v in self.vcses], dtype=int)
+        self.folds = np.array([v.folds for v in self.vcses], dtype=int)
+        self.grants_month = np.array([v._grants_month for v in self.vcses], dtype=float)
+        self.external_month = np.array([v._external_month for v in self.vcses], dtype=float)
+        # each body's weight in the grant-funded and the externally funded work (fixed: a body
+        # keeps its size and its dependence on grants), with their totals
+        self._grant_weights = self.size * self.grant_dependence
+        self._grant_total = self._grant_weights.sum(axis=1)
+        self._external_weights = self.size * (1.0 - self.grant_dependence)
+        self._external_total = self._external_weights.sum(axis=1)
+        for row, v in enumerate(self.vcses):
+            v._sectors, v._row, v._arrays = self, row, {}
+
+    def operating(self) -> np.ndarray:
+        """Per place, whether any body operates."""
+        return self.alive.any(axis=1)
+
+    def operating_share(self) -> np.ndarray:
+        """Per place, :meth:`VCSE.operating_share`."""
+        return (self.size * self.capacity * self.alive).sum(axis=1)
+
+    def grant_capacity(self, rows=slice(None)) -> np.ndarray:
+        """Per place (of ``rows``), how much of the sector's grant-funded work still operates."""
+        return self._working(self._grant_weights[rows], self._grant_total[rows], rows)
+
+    def external_capacity(self, rows=slice(None)) -> np.ndarray:
+        """Per place (of ``rows``), how much of the sector's externally funded work still operates."""
+        return self._working(self._external_weights[rows], self._external_total[rows], rows)
+
+    def _working(self, w: np.ndarray, total: np.ndarray, rows) -> np.ndarray:
+        working = (w * self.capacity[rows] * self.alive[rows]).sum(axis=1)
+        return np.divide(working, total, out=np.zeros_like(total), where=total > 0)
+
+    def step(self, rows=slice(None)) -> None:
+        """The month of every place's sector (of ``rows``, in place order). Each operating body is
+        paid its share of the month's grants and external income (by its size, capacity and
+        dependence), pays its running cost, and folds when its reserves run out. Costs move
+        towards ``vcse_running_cost`` x income over ``vcse_cost_months``, and fall by at most
+        ``vcse_cost_cut`` a year (contracts, leases, redundancy). Then :meth:`_rebuild`."""
+        c = self.model.cfg.providers
+        live = self.alive[rows]
+        any_live = live.any(axis=1)
+        if any_live.any():
+            size, dep, capacity = self.size[rows], self.grant_dependence[rows], self.capacity[rows]
+            income, cost, reserves = self.income[rows], self.cost[rows], self.reserves[rows]
+            g = size * dep * capacity * live
+            e = size * (1.0 - dep) * capacity * live
+            g_total, e_total = g.sum(axis=1)[:, None], e.sum(axis=1)[:, None]
+            paid = np.zeros_like(income)
+            paid += np.divide(self.grants_month[rows][:, None] * g, g_total, out=np.zeros_like(g), where=g_total > 0)
+            paid += np.divide(self.external_month[rows][:, None] * e, e_total, out=np.zeros_like(e), where=e_total > 0)
+            income = np.where(live, income + (12.0 * paid - income) / 12.0, income)
+            reserves = np.where(live, reserves + (paid - cost / 12.0), reserves)
+            # reserves beyond the body's reserves policy are spent on its purposes
+            reserves = np.where(any_live[:, None], np.minimum(reserves, self.reserve_months[rows] * cost / 12.0), reserves)
+            target = c.vcse_running_cost * income
+            step = (target - cost) / c.vcse_cost_months
+            floor = -cost * c.vcse_cost_cut / 12.0
+            cost = np.where(live, cost + np.maximum(step, floor), cost)
+            self.income[rows], self.cost[rows], self.reserves[rows] = income, cost, reserves
+            broke = live & (reserves < 0.0)
+            if broke.any():
+                alive, original, folded = self.alive[rows], self.original[rows], self.months_folded[rows]
+                alive[broke] = False
+                original[broke] = False
+                folded[broke] = 0.0
+                self.alive[rows], self.original[rows], self.months_folded[rows] = alive, original, folded
+                self.folds[rows] += broke.sum(axis=1)
+        self._rebuild(c, rows)
+
+    def _rebuild(self, c, rows) -> None:
         """New bodies grow back to full size; a folded body's place is taken by a new one at a
-        monthly rate ``1 / (12 vcse_rebuild_years)`` while grants are not being cut."""
+        monthly rate ``1 / (12 vcse_rebuild_years)`` while grants are not being cut (one draw per
+        body of every place with a folded body, in place order)."""
         rate = 1.0 / (12.0 * c.vcse_rebuild_years)
-        growing = self.alive & (self.capacity < 1.0)
-        self.capacity[growing] = np.minimum(1.0, self.capacity[growing] + 0.8 * rate)
-        dead = ~self.alive
-        if not dead.any():
+        alive, capacity = self.alive[rows], self.capacity[rows]
+        growing = alive & (capacity < 1.0)
+        self.capacity[rows] = np.where(growing, np.minimum(1.0, capacity + 0.8 * rate), capacity)
+        dead = ~alive
+        places = np.flatnonzero(dead.any(axis=1))
+        if not len(places):
             return
-        self.months_folded[dead] += 1.0
-        climate = self.model.finance.grant_climate[self.place]
-        start = dead & (self.model.rng_sector.random(len(self.alive)) < rate * climate)
+        folded = self.months_folded[rows]
+        folded[dead] += 1.0
+        self.months_folded[rows] = folded
+        where = np.arange(len(self.vcses))[rows][places]  # the places' rows of the whole arrays
+        climate = self.model.finance.grant_climate[self._place[where]]
+        draws = self.model.rng_sector.random((len(places), dead.shape[1]))
+        start = dead[places] & (draws < (rate * climate)[:, None])
         if start.any():
-            self.alive[start] = True
-            self.capacity[start] = 0.2
-            self.income[start] = 0.2 * self.base_income[start]
-            self.cost[start] = self.income[start] * c.vcse_running_cost
-            self.reserves[start] = self.cost[start] / 12.0 * self.reserve_months[start]
+            rows_, bodies = where[np.nonzero(start)[0]], np.nonzero(start)[1]
+            self.alive[rows_, bodies] = True
+            self.capacity[rows_, bodies] = 0.2
+            self.income[rows_, bodies] = 0.2 * self.base_income[rows_, bodies]
+            self.cost[rows_, bodies] = self.income[rows_, bodies] * c.vcse_running_cost
+            self.reserves[rows_, bodies] = self.cost[rows_, bodies] / 12.0 * self.reserve_months[rows_, bodies]
 
 
 class Healthwatch(Organisation):

@@ -2,7 +2,8 @@
 
 Every month the recorder stores, per neighbourhood, place and system (and nationally when a run
 holds several systems), the health, inequality, coordination, partnership and value measures as
-arrays; the system-level measures are computed by :mod:`ics_sim.model.system_metrics`.
+arrays; the system-level measures of every system (and England) are computed at once by
+:class:`~ics_sim.model.system_metrics.SystemMeasures`.
 :meth:`Recorder.frame` returns the tidy long table (month, date, level, area, metric,
 measure_unit, value); :data:`METRICS` is the data dictionary (unit, direction, levels) of every measure;
 :func:`summarise` reduces it to the horizon values.
@@ -19,7 +20,12 @@ import pandas as pd
 
 from ics_sim.domains import CHAIRS, DECISION_RULES, DELEGATION_RULES, DOMAINS, GOVERNANCE_FORMS
 from ics_sim.model.governance.partnership import MEMBER_PAIRS
-from ics_sim.model.system_metrics import group_indices, place_unmet_share, system_metrics
+from ics_sim.model.system_metrics import (
+    SYSTEM_ONLY,
+    SystemMeasures,
+    group_indices,
+    place_unmet_share,
+)
 
 #: summary keys (issue 2) with how each is reduced: "last" = value at the horizon,
 #: "mean12" = mean of the last 12 months (flows and noisy measures)
@@ -280,8 +286,14 @@ class Recorder:
         # the layout is fixed for a run: each group's (system's, or England's) neighbourhoods,
         # places and partnerships are found once rather than every month
         place_pop = L.place_population()
-        self._groups = [group_indices(model, idx, place_pop) for idx in L.system_index]
-        self._national = group_indices(model, np.arange(L.n_neighbourhoods), place_pop) if L.n_systems > 1 else None
+        groups = [group_indices(model, idx, place_pop) for idx in L.system_index]
+        if L.n_systems > 1:
+            groups.append(group_indices(model, np.arange(L.n_neighbourhoods), place_pop))
+        self._systems = SystemMeasures(model, groups, national=L.n_systems > 1)
+        #: per place, the settings object and pooled flag last recorded and their values (:data:`SETTINGS`)
+        self._settings: list[tuple[Any, bool, tuple[float, ...]] | None] = [None] * L.n_places
+        #: every table's members, and where each recorded pair's trust sits in their matrices
+        self._pairs: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ per month
     def record(self, d) -> None:
@@ -340,25 +352,48 @@ class Recorder:
         self._put("place", "vcse_capacity", vcse_capacity)
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
         if self.timeseries:
-            self._put("pair", "trust", np.concatenate([p.pair_trust() for p in parts]))
+            self._put("pair", "trust", self._pair_trust(parts))
 
-        # systems (and England); whole-population arrays are computed once and indexed per group
+        # systems (and England), all at once
         full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden, "place_trust": place_trust,
-                "vcse_alive": vcse_alive, "vcse_capacity": vcse_capacity, "delegated_share": delegated_share}
-        rows = [system_metrics(m, g, d, unmet, delay, s, full) for s, g in enumerate(self._groups)]
-        for key in rows[0]:
-            self._put("system", key, np.array([r[key] for r in rows]))
-        if self._national is not None:
-            alignment = np.array([r["strategy_alignment"] for r in rows], dtype=float)
-            nat = system_metrics(m, self._national, d, unmet, delay, None, full, alignment)
-            for key, v in nat.items():
-                self._put("national", key, np.array([v]))
+                "vcse_alive": vcse_alive, "vcse_capacity": vcse_capacity, "delegated_share": delegated_share,
+                "spend_nb": spend_nb, "need_nb": need_nb}
+        values = self._systems.measures(m, d, unmet, delay, full)
+        n = L.n_systems
+        for key, v in values.items():
+            self._put("system", key, v[:n])
+        if n > 1:
+            for key, v in values.items():
+                if key not in SYSTEM_ONLY:
+                    self._put("national", key, v[n:])
         m.transaction_cost[:] = 0.0
 
     def _put_settings(self, parts) -> None:
-        """Each place's settings (:data:`SETTINGS`), as numbers."""
-        for metric, value in SETTINGS.items():
-            self._put("place", metric, np.array([value(p) for p in parts], dtype=float))
+        """Each place's settings (:data:`SETTINGS`), as numbers, every month. A place's values are
+        worked out again only when its settings object or its pooled flag has changed (settings
+        are replaced, never edited, during a run)."""
+        rows = []
+        for p in parts:
+            last = self._settings[p.place]
+            if last is None or last[0] is not p.settings or last[1] != p.pooled:
+                last = self._settings[p.place] = (p.settings, p.pooled, tuple(float(value(p)) for value in SETTINGS.values()))
+            rows.append(last[2])
+        table = np.array(rows, dtype=float).reshape(len(parts), len(SETTINGS))
+        for j, metric in enumerate(SETTINGS):
+            self._put("place", metric, table[:, j])
+
+    def _pair_trust(self, parts) -> np.ndarray:
+        """Every place's :meth:`~ics_sim.model.governance.partnership.PlacePartnership.pair_trust`
+        end to end, from one gather over all the trust matrices: each seated pair's
+        ``0.5 * (t[i, j] + t[j, i])``, NaN where one of the pair is not seated."""
+        members = tuple(tuple(p.trust.members) for p in parts)
+        if self._pairs is None or self._pairs[0] != members:
+            self._pairs = (members, _pair_positions(members))
+        ij, ji, seated = self._pairs[1]
+        t = np.concatenate([p.trust.matrix.ravel() for p in parts])
+        out = np.full(seated.shape, np.nan)
+        out[seated] = 0.5 * (t[ij] + t[ji])
+        return out
 
     def _put(self, level: str, metric: str, values: np.ndarray) -> None:
         self.data[(level, metric)].append(np.asarray(values, dtype=float))
@@ -417,6 +452,26 @@ class Recorder:
     def series(self, metric: str, level: str = "system", area: int = 0) -> np.ndarray:
         """One metric's monthly values for one area (fast access without building the frame)."""
         return np.array([v[area] for v in self.data[(level, metric)]])
+
+
+def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every place's table (its members, in its trust matrix's order) and every pair of
+    :data:`MEMBER_PAIRS`, end to end: where ``t[i, j]`` and ``t[j, i]`` sit in the place's
+    flattened matrices laid end to end, for the pairs whose both members are seated (``seated``)."""
+    ij, ji, seated = [], [], []
+    offset = 0
+    for keys in members:
+        n = len(keys)
+        at = {k: i for i, k in enumerate(keys)}
+        assert len(at) == n, keys
+        for a, b in MEMBER_PAIRS:
+            both = a in at and b in at
+            seated.append(both)
+            if both:
+                ij.append(offset + at[a] * n + at[b])
+                ji.append(offset + at[b] * n + at[a])
+        offset += n * n
+    return np.array(ij, dtype=np.intp), np.array(ji, dtype=np.intp), np.array(seated, dtype=bool)
 
 
 def summarise(recorder: Recorder) -> dict[str, float | str]:

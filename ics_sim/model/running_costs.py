@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ics_sim.grouped import Groups
+
 #: who pays for a seat's time, by seat label: "icb", "council", "pot" (providers' time, recovered
 #: through contracts) or "vcse"
 PAYER: dict[str, str] = {
@@ -142,22 +144,51 @@ def book_icp_meeting(costs: RunningCosts, cfg, layout, place_pop: np.ndarray, pl
             costs.add("icb", int(p), s, k.secretariat_hours * k.officer_hourly_cost_gbp * share[p])
 
 
-def book_overheads(costs: RunningCosts, cfg, part, system: int, pot_envelope: np.ndarray) -> None:
-    """A month's standing costs of one place's arrangement: reporting on the delegated pot,
+def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.ndarray) -> None:
+    """A month's standing costs of every place's arrangement: reporting on the delegated pot,
     administering a pooled budget and managing a lead provider's contract (paid from the pot), an
-    independent chair's fee (shared by the ICB and the council). ``cfg`` is the place's own
-    settings (``part.settings``: its chair)."""
-    k = cfg.costs
-    pot = k.reporting_share * pot_envelope.sum() / 12.0
-    if part.pooled:
-        pot += k.pooled_admin_gbp / 12.0
-    if part.contracted:  # the pot is held by a provider under contract
-        pot += k.contract_management * pot_envelope.sum() / 12.0
-    if pot > 0:
-        costs.add("pot", part.place, system, pot)
-    if cfg.chair == "independent":
-        costs.add("icb", part.place, system, 0.5 * k.independent_chair_gbp / 12.0)
-        costs.add("council", part.place, system, 0.5 * k.independent_chair_gbp / 12.0)
+    independent chair's fee (shared by the ICB and the council). Each place's own settings
+    (``part.settings``: its costs and its chair) price its own; ``pot_envelope`` is places x
+    domains. Booked in place order, as one place after another would book them."""
+    n = len(parts)
+    reporting, admin, contract, chair = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    pooled, contracted, independent = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    for p, part in enumerate(parts):
+        cfg = part.settings
+        k = cfg.costs
+        reporting[p], admin[p], contract[p], chair[p] = k.reporting_share, k.pooled_admin_gbp, k.contract_management, k.independent_chair_gbp
+        pooled[p], contracted[p], independent[p] = part.pooled, part.contracted, cfg.chair == "independent"
+    envelope = pot_envelope.sum(axis=1)
+    pot = reporting * envelope / 12.0
+    pot = np.where(pooled, pot + admin / 12.0, pot)
+    pot = np.where(contracted, pot + contract * envelope / 12.0, pot)  # a provider holds the pot under contract
+    paying = pot > 0
+    costs.pot[paying] += pot[paying]
+    costs.by_place[paying] += pot[paying]
+    if independent.any():
+        places = np.flatnonzero(independent)
+        half = 0.5 * chair[places] / 12.0
+        np.add.at(costs.icb, layout.place_system[places], half)  # in place order, as add() would
+        costs.by_place[places] += half
+        costs.council[places] += half
+        costs.by_place[places] += half
+
+
+def cell_groups(layout, members: list[np.ndarray], columns: int, key: str) -> Groups:
+    """Groups of the cells of a neighbourhoods x ``columns`` array (flattened in C order) whose
+    rows are each group's ``members`` (e.g. ``layout.place_index``): a group's sum equals
+    ``X[members].sum()`` bit for bit (numpy sums the block in its C order). Cached for one layout
+    at a time under ``key``."""
+    cached = _CELL_GROUPS.get((key, columns))
+    if cached is None or cached[0] is not layout:
+        if cached is not None:
+            _CELL_GROUPS.clear()  # a new layout: a sweep does not keep every layout alive
+        cells = [(idx[:, None] * columns + np.arange(columns)).ravel() for idx in members]
+        cached = _CELL_GROUPS[(key, columns)] = (layout, Groups(cells, layout.n_neighbourhoods * columns))
+    return cached[1]
+
+
+_CELL_GROUPS: dict[tuple, tuple] = {}
 
 
 def _take(spend: np.ndarray, rows: np.ndarray, amount: float) -> float:
@@ -172,39 +203,55 @@ def _take(spend: np.ndarray, rows: np.ndarray, amount: float) -> float:
     return amount - taken
 
 
+def _take_each(spend: np.ndarray, cells: Groups, of: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """:func:`_take` for every group at once (the groups' rows do not overlap): ``cells`` are each
+    group's cells of ``spend``, ``of`` each row's group, ``amount`` each group's GBP. Returns
+    each group's part of ``amount`` not covered."""
+    if not (amount > 0.0).any():  # nothing to pay: nothing taken, nothing left over
+        return np.maximum(amount, 0.0)
+    available = cells.sum(spend.ravel()) / 12.0
+    active = (amount > 0.0) & (available > 0.0)
+    taken = np.minimum(amount, available)
+    factor = 1.0 - np.divide(taken, available, out=np.zeros_like(available), where=active)
+    rows = active[of]
+    spend[rows] = spend[rows] * factor[of[rows]][:, None]
+    return np.where(active, amount - taken, np.maximum(amount, 0.0))
+
+
 def charge(costs: RunningCosts, layout, central: np.ndarray, pot: np.ndarray, council: np.ndarray, vcse: np.ndarray) -> RunningCosts:
     """Take this month's running costs out of the payers' care spending (arrays changed in place).
 
     Each payer pays from its own spending this month; what it cannot cover (an empty pot, a VCSE
     body that has folded) falls to the next body down the chain — VCSE to council, council to
-    pot, pot to the ICB's retained money, the ICB to the pots of its places.
+    pot, pot to the ICB's retained money, the ICB to the pots of its places. Every place (and
+    every system) at once: each place's block of cells is scaled as one place at a time would.
 
     Returns:
         What each payer actually paid, GBP this month (same shape as ``costs``).
     """
     L = layout
+    places = cell_groups(L, L.place_index, central.shape[1], "places")
     paid = RunningCosts.zeros(L.n_systems, L.n_places)
     paid.by_place[:] = costs.by_place
+    rest = _take_each(vcse, places, L.nb_place, costs.vcse)
+    paid.vcse[:] = costs.vcse - rest
+    due = costs.council + rest
+    rest = _take_each(council, places, L.nb_place, due)
+    paid.council[:] = due - rest
+    due = costs.pot + rest
+    rest = _take_each(pot, places, L.nb_place, due)
+    paid.pot[:] = due - rest
     left_icb = costs.icb.copy()
-    for p, i in enumerate(L.place_index):
-        s = int(L.place_system[p])
-        rest = _take(vcse, i, costs.vcse[p])
-        paid.vcse[p] = costs.vcse[p] - rest
-        due = costs.council[p] + rest
-        rest = _take(council, i, due)
-        paid.council[p] = due - rest
-        due = costs.pot[p] + rest
-        rest = _take(pot, i, due)
-        paid.pot[p] = due - rest
-        left_icb[s] += rest
-    for s, m in enumerate(L.system_index):
-        rest = _take(central, m, left_icb[s])
-        paid.icb[s] = left_icb[s] - rest
-        if rest > 0.0:  # no retained money: the places' pots pay, in proportion to their spending
-            for p in np.flatnonzero(L.place_system == s):
-                before = rest
-                rest = _take(pot, L.place_index[p], rest)
-                paid.pot[p] += before - rest
-        if rest > 1e-6:
-            raise ValueError(f"system {s}: running costs of GBP {rest:,.0f} exceed all of its care spending this month")
+    np.add.at(left_icb, L.place_system, rest)  # in place order, as one place after another
+    systems = cell_groups(L, L.system_index, central.shape[1], "systems")
+    rest = _take_each(central, systems, L.nb_system, left_icb)
+    paid.icb[:] = left_icb - rest
+    for s in np.flatnonzero(rest > 0.0):  # no retained money: the places' pots pay, in proportion to their spending
+        left = rest[s]
+        for p in np.flatnonzero(L.place_system == s):
+            before = left
+            left = _take(pot, L.place_index[p], left)
+            paid.pot[p] += before - left
+        if left > 1e-6:
+            raise ValueError(f"system {s}: running costs of GBP {left:,.0f} exceed all of its care spending this month")
     return paid

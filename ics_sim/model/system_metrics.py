@@ -1,8 +1,10 @@
 """System-level measures of one month (MODEL.md section 7): health, inequality, coordination,
 partnership and value, for one system or for England when a run holds several.
 
-Pure functions of the model's state after delivery; :class:`~ics_sim.model.record.Recorder`
-stores what they return. Inequality measures come from :mod:`ics_sim.metrics`.
+:func:`system_metrics` defines the measures of one group of neighbourhoods (a system, or
+England); :class:`SystemMeasures` computes them for every group at once, the same numbers bit for
+bit, in a few grouped numpy operations a month, and is what
+:class:`~ics_sim.model.record.Recorder` stores. Inequality measures come from :mod:`ics_sim.metrics`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import numpy as np
 
 from ics_sim import metrics
 from ics_sim.domains import DOMAINS
+from ics_sim.grouped import Groups
+
+#: measures recorded for each system but not for England as a whole (social and economic development)
+SYSTEM_ONLY = ("external_funding_gbp", "local_spend_share")
 
 
 def place_unmet_share(layout, need: np.ndarray, unmet: np.ndarray) -> np.ndarray:
@@ -65,7 +71,8 @@ def group_indices(model, idx: np.ndarray, place_pop: np.ndarray) -> dict:
 
 
 def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, s: int | None, full: dict, system_alignment: np.ndarray | None = None) -> dict[str, float]:
-    """The system-level measures of one group (a system, or England when ``s`` is None).
+    """The system-level measures of one group (a system, or England when ``s`` is None): the
+    definition, one group at a time (:class:`SystemMeasures` gives the same numbers for all).
 
     The inequality measures are those of :mod:`ics_sim.metrics` (SII, RII, Gini, concentration
     index, Theil), computed with its unvalidated kernels over the group's static design
@@ -217,3 +224,416 @@ def own_service_bias(parts, spend, need, place_of) -> float:
         s, n = spend[i].sum(axis=0), need[i].sum(axis=0)
         vals.append(s[own].sum() / s.sum() - n[own].sum() / n.sum())
     return float(np.mean(vals)) if vals else 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# every group at once
+# --------------------------------------------------------------------------------------------
+class _Runs:
+    """Runs of items (e.g. each system's neighbourhoods, or each place's), laid end to end, with
+    per-run sums and dot products equal bit for bit to computing each run on its own.
+
+    The runs are laid out shortest first, so that the runs of one length are one slice of the
+    layout, viewed as a runs x length matrix: numpy sums each row of such a matrix exactly as it
+    sums that row alone (pairwise), and ``np.vecdot`` takes each row's dot product with the same
+    BLAS call as ``np.dot`` of that row alone (both checked in
+    ``tests/test_performance_equivalence.py``); ``np.add.reduceat``, ``np.bincount``, zero padding
+    or a fancy-indexed stack (``x[..., idx]``, whose rows numpy does not store in order) would add
+    in another order. This is :class:`~ics_sim.grouped.Groups` over stacked arrays, with dot products.
+
+    Arrays "in the layout" have the items of every run along their last axis, as :meth:`gather`
+    and :meth:`lay` make them; per-run results come back in the runs' own order.
+
+    Args:
+        members: per run, the indices of its items in some array (the run's order is kept).
+    """
+
+    def __init__(self, members: list[np.ndarray]):
+        members = [np.asarray(m, dtype=np.intp) for m in members]
+        self.n = len(members)
+        self.lengths = np.array([len(m) for m in members], dtype=np.intp)
+        self._slots = np.argsort(self.lengths, kind="stable")  # the run at each slot of the layout
+        self._inverse = np.argsort(self._slots)
+        self._slot_lengths = lengths = self.lengths[self._slots]
+        slot_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
+        #: per run, where its items start in the layout
+        self.starts = slot_starts[self._inverse]
+        #: per item of the layout, its index in the members' array, its run and its place in the run
+        self.items = np.concatenate([members[r] for r in self._slots]) if self.n else np.zeros(0, dtype=np.intp)
+        self.of = np.repeat(self._slots, lengths)
+        self.pos = np.arange(len(self.items)) - self.starts[self.of]
+        #: per item of the layout, its slot (ascending)
+        self.slot = np.repeat(np.arange(self.n), lengths)
+        self._empty = int((lengths == 0).sum())
+        self._nonempty_starts = slot_starts[self._empty :]
+        # per length present: (first item, runs, length), one slice of the layout
+        self._blocks = [(int(slot_starts[first]), int((lengths == k).sum()), int(k))
+                        for k, first in zip(*np.unique(lengths, return_index=True), strict=True) if k > 0]
+
+    def gather(self, x: np.ndarray) -> np.ndarray:
+        """``x[..., items]`` in the layout (C-ordered)."""
+        return np.take(x, self.items, axis=-1)
+
+    def lay(self, per_run: list[np.ndarray]) -> np.ndarray:
+        """Per-run arrays (in run order) laid end to end in the layout."""
+        return np.concatenate([np.asarray(per_run[r], dtype=float) for r in self._slots]) if self.n else np.zeros(0)
+
+    def _per_run(self, parts: list[np.ndarray], lead: tuple) -> np.ndarray:
+        out = np.concatenate([np.zeros(lead + (self._empty,)), *parts], axis=-1)
+        return out[..., self._inverse]
+
+    def sum(self, x: np.ndarray) -> np.ndarray:
+        """Per run, its items' sum (``x`` in the layout, any leading axes), as numpy sums the run
+        alone: an array ``(..., runs)``; 0 for an empty run."""
+        lead = x.shape[:-1]
+        return self._per_run([x[..., a : a + k * n].reshape(lead + (k, n)).sum(axis=-1) for a, k, n in self._blocks], lead)
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Per run, ``np.dot`` of its items of ``a`` and ``b`` (both in the layout; leading axes
+        broadcast): an array ``(..., runs)``."""
+        lead = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+        return self._per_run([np.vecdot(a[..., i : i + k * n].reshape(a.shape[:-1] + (k, n)),
+                                        b[..., i : i + k * n].reshape(b.shape[:-1] + (k, n)))
+                              for i, k, n in self._blocks], lead)
+
+    def all_equal(self, x: np.ndarray) -> np.ndarray:
+        """Per run (none empty), whether its items' values are all equal (``metrics._all_equal``)."""
+        same = x == x[..., self.starts[self.of]]
+        return np.logical_and.reduceat(same, self._nonempty_starts, axis=-1)[..., self._inverse]
+
+    def spread(self, v: np.ndarray) -> np.ndarray:
+        """Per-run values ``(..., runs)`` repeated for each item of the run, in the layout."""
+        return np.repeat(v[..., self._slots], self._slot_lengths, axis=-1)
+
+
+def _padded(x: np.ndarray, of: np.ndarray, pos: np.ndarray, n: int, shift: int) -> np.ndarray:
+    """``x``'s items in an ``n`` x longest matrix (zeros after each run's items; ``shift``
+    leading zero columns)."""
+    width = (int(pos.max()) + 1 if len(pos) else 0) + shift
+    out = np.zeros(x.shape[:-1] + (n, max(width, 1)))
+    out[..., of, pos + shift] = x
+    return out
+
+
+def _running_sum(x: np.ndarray, of: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
+    """Per run (``of``: each item's run, ``pos``: its place in it), ``total = 0.0; for v in run:
+    total += v``, in that order (a sum from 0.0 is never -0.0, so the padding zeros change nothing)."""
+    return np.cumsum(_padded(x, of, pos, n, 1), axis=-1)[..., -1]
+
+
+def _cat(parts: list[np.ndarray], dtype=float) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+class SystemMeasures:
+    """The measures of :func:`system_metrics` for every system, and England when the run holds
+    several, in one pass a month: the same numbers, bit for bit (``tests/test_performance_equivalence.py``
+    checks them against :func:`system_metrics` group by group).
+
+    Each measure reduces runs of neighbourhoods (each group's; each group's deprivation deciles;
+    each group's places), of neighbourhood x domain cells, of places or of partnerships. Each kind
+    of run is a :class:`_Runs`, built once with the static parts of :func:`group_indices` (shares,
+    ranks, the designs of the fits and decompositions) laid out alongside; a month gathers the
+    values, combines them element by element as the one-group code does, and reduces every run at
+    once: the same sums and dot products over the same numbers in the same order. Sums the
+    one-group code builds term by term in a loop (Theil's components and the mismatch over
+    places) are added term by term in that order too.
+
+    A run of one system has nothing to group: there :func:`system_metrics` is called directly.
+
+    Args:
+        model: the :class:`~ics_sim.model.ICSModel`.
+        groups: :func:`group_indices` of each system, then of England when ``national``.
+        national: whether the last group is England.
+    """
+
+    def __init__(self, model, groups: list[dict], national: bool):
+        self.n_groups = G = len(groups)
+        self.n_systems = G - int(national)
+        self.national = national
+        #: a run of one system: :func:`system_metrics` itself is quicker than any grouping
+        self.single = groups[0] if G == 1 else None
+        if self.single is not None:
+            return
+        n_domains = model.population.need.shape[1]
+
+        def flat(idx: np.ndarray) -> np.ndarray:  # a block of neighbourhoods x domains, row by row
+            return (idx[:, None] * n_domains + np.arange(n_domains)).ravel()
+
+        # each group's neighbourhoods, and (flattened) its neighbourhood x domain block
+        self.nbs = R = _Runs([g["idx"] for g in groups])
+        self.flat = _Runs([flat(g["idx"]) for g in groups])
+        self.people = R.lay([g["people"] for g in groups])
+        self.shares = R.lay([g["shares"] for g in groups])
+        self.w1, self.w5 = R.lay([g["fifths"][0] for g in groups]), R.lay([g["fifths"][2] for g in groups])
+        self.rank_centred = R.lay([g["rank_centred"] for g in groups])
+        self.people_sum = np.array([g["people_sum"] for g in groups])
+        self.population = np.array([g["population"] for g in groups])
+        self.w1_sum, self.w5_sum = np.array([g["fifths"][1] for g in groups]), np.array([g["fifths"][3] for g in groups])
+        self.local_fifths = np.array([g["fifths"][4] for g in groups], dtype=float)
+        # each group's deprivation deciles (most deprived first)
+        dec = [g["deciles"] for g in groups]
+        self.deciles = _Runs([g["idx"][r] for g, (rows, _, _) in zip(groups, dec, strict=True) for r in rows])
+        self.decile_people = self.deciles.lay([n for _, pops_of, _ in dec for n in pops_of])
+        self.decile_pops = _cat([pops for _, _, pops in dec])
+        # the Low and Low fit over each group's deciles (none for a group with one decile)
+        first = np.concatenate([[0], np.cumsum([len(pops) for _, _, pops in dec])[:-1]])
+        self.fit = _Runs([f + np.arange(len(pops)) for f, (_, _, pops) in zip(first, dec, strict=True)])
+        self.has_fit = np.array([g["decile_fit"] is not None for g in groups])
+        designs = [metrics._sii_design(pops) for _, _, pops in dec]
+        self.fit_p, self.fit_dx = self.fit.lay([d[0] for d in designs]), self.fit.lay([d[2] for d in designs])
+        self.fit_x_bar, self.fit_sxx = np.array([d[1] for d in designs]), np.array([d[3] for d in designs])
+        # each group's places (ascending): Theil's decomposition and the mismatch within places
+        for g in groups:  # the mismatch's places are Theil's
+            assert [list(r) for r in g["place_rows"]] == [list(c[0]) for c in g["theil_groups"][1]]
+        cells = [(i, g["idx"][c[0]], c) for i, g in enumerate(groups) for c in g["theil_groups"][1]]
+        self.cells = C = _Runs([nbs for _, nbs, _ in cells])
+        self.cell_flat = _Runs([flat(nbs) for _, nbs, _ in cells])
+        self.cell_share = np.array([c[1] for _, _, c in cells])
+        self.cell_s = C.lay([c[2] for _, _, c in cells])
+        self.cell_s_within = C.lay([c[3] for _, _, c in cells])
+        self.cell_group = np.array([i for i, _, _ in cells], dtype=np.intp)
+        self.cell_pos = np.arange(len(cells)) - np.searchsorted(self.cell_group, self.cell_group)
+        # each group's places and partnerships (in the model's order)
+        self.places = _Runs([np.flatnonzero(g["places_mask"]) for g in groups])
+        self.place_pop = self.places.lay([g["place_pop"] for g in groups])
+        self.place_pop_sum = np.array([g["place_pop"].sum() for g in groups])
+        number = {id(p): i for i, p in enumerate(model.partnerships)}
+        self.parts = [np.array([number[id(p)] for p in g["parts"]], dtype=np.intp) for g in groups]
+        self.part_runs = _Runs(self.parts)
+        self._lists: dict[str, tuple[bytes, _Runs]] = {}
+        # each system's spending and budgets by domain, for strategy alignment
+        L = model.layout
+        self.system_nbs = Groups([g["idx"] for g in groups[: self.n_systems]], L.n_neighbourhoods)
+        self.system_places = Groups([np.flatnonzero(g["places_mask"]) for g in groups[: self.n_systems]], L.n_places)
+
+    # ------------------------------------------------------------------ per month
+    def measures(self, model, d, unmet: np.ndarray, delay: np.ndarray, full: dict) -> dict[str, np.ndarray]:
+        """This month's measures of every group: per measure, in :func:`system_metrics`' order,
+        an array with one value per group (the systems, then England; England's values of
+        :data:`SYSTEM_ONLY` are NaN). Arguments as :func:`system_metrics`; ``full`` also holds
+        ``spend_nb`` and ``need_nb``, each neighbourhood's spending and need over all domains."""
+        if self.single is not None:
+            return {k: np.array([v], dtype=float) for k, v in system_metrics(model, self.single, d, unmet, delay, 0, full).items()}
+        m, pop, R = model, model.population, self.nbs
+        people, s = self.people, self.shares
+        cov_nb = np.maximum(m.coverage, 1e-9)
+        ratio_nb = full["spend_nb"] / np.maximum(full["need_nb"], 1e-12)
+        k = pop.need.shape[1]
+        # every neighbourhood-level input of a group, gathered once
+        g = R.gather(np.vstack([full["hle"], pop.health, cov_nb, full["spend_nb"], full["need_nb"], m.initial_hle,
+                                m.cumulative_spend_nb, pop.qalys_nb, unmet.T, pop.need.T]))
+        hle, health, cov, spend_nb, need_nb, initial, spent, qalys_nb = g[:8]
+        unmet_g, need_g = g[8 : 8 + k], g[8 + k :]
+        spend_ph, need_ph = spend_nb / people, need_nb / people
+        sums = R.sum(np.vstack([health * people, hle * people, hle * self.w1, hle * self.w5, spend_ph,
+                                people * (hle - initial), spent, qalys_nb, unmet_g, need_g]))
+        health_sum, hle_sum, q1_sum, q5_sum, spend_ph_sum, gained, spent_so_far, qalys = sums[:8]
+        unmet_k, need_k = sums[8 : 8 + k], sums[8 + k :]
+        blocks = (unmet, pop.need, full["hidden"], full["unmet_hidden"], d.duplicated, d.unfunded, d.spend)
+        unmet_sum, need_sum, hidden_sum, unmet_hidden_sum, duplicated, unfunded, spend_sum = self.flat.sum(
+            self.flat.gather(np.vstack([np.ravel(a) for a in blocks])))
+        # deprivation gradients (decile means, each group's fit); concentration; Theil
+        dec_values = self.deciles.dot(self.decile_people, self.deciles.gather(np.vstack([full["hle"], ratio_nb]))) / self.decile_pops
+        (hle_sii, hle_rii, hle_relative_sii), inverse_care_sii = self._fits(dec_values)
+        ranks = self._ranks(health)
+        rank_mean, mu_health, mu_spend, mu_need, mu_hle, mu_cov = R.dot(s, np.vstack([ranks, health, spend_ph, need_ph, hle, cov]))
+        cov_health, cov_spend, cov_need = R.dot(s, np.vstack([
+            (health - R.spread(mu_health)) * (ranks - R.spread(rank_mean)),
+            (spend_ph - R.spread(mu_spend)) * self.rank_centred,
+            (need_ph - R.spread(mu_need)) * self.rank_centred,
+        ]))
+        gini = self._concentration(R.all_equal(health), cov_health, mu_health)
+        spending = spend_ph_sum > 0
+        ci_spend = self._concentration(R.all_equal(spend_ph) | ~spending, cov_spend, mu_spend)
+        ci_need = self._concentration(R.all_equal(need_ph) | ~spending, cov_need, mu_need)
+        flat = R.all_equal(np.vstack([hle, cov]))
+        (theil_between, coverage_between), (theil_within, coverage_within) = self._theil(
+            np.vstack([full["hle"], cov_nb]), np.vstack([mu_hle, mu_cov]), flat)
+        # per place (and partnership), summed over each group's places
+        P = self.places
+        delay_sum, cost_sum, trust_sum, alive_sum, capacity_sum, running_sum, delegated_sum = P.sum(
+            np.vstack([P.gather(np.vstack([delay, m.transaction_cost, full["place_trust"], full["vcse_alive"]])),
+                       P.gather(full["vcse_capacity"]) * self.place_pop, P.gather(m.cumulative_running),
+                       P.gather(full["delegated_share"]) * self.place_pop]))
+        count = P.lengths
+        deadlocks = self.part_runs.sum(self.part_runs.gather(np.array([p.deadlocks_total for p in m.partnerships], dtype=float)))
+
+        out: dict[str, np.ndarray] = {}
+        out["population"] = self.population
+        out["health_mean"] = health_sum / self.people_sum
+        out["hle_mean"] = hle_sum / self.people_sum
+        out["hle_sii"], out["hle_rii"], out["hle_relative_sii"] = hle_sii, hle_rii, hle_relative_sii
+        out["hle_gap_local_fifths"] = self.local_fifths
+        out["hle_q1"] = q1_sum / self.w1_sum
+        out["hle_q5"] = q5_sum / self.w5_sum
+        out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"]
+        out["health_gini"] = _clamp(gini)
+        out["spend_concentration_index"] = np.where(spending, ci_spend, 0.0)
+        out["horizontal_inequity"] = np.where(spending, ci_spend - ci_need, 0.0)
+        out["inverse_care_sii"] = inverse_care_sii
+        out["theil_between_places"], out["theil_within_places"] = theil_between, theil_within
+        out["coverage_theil_between_places"], out["coverage_theil_within_places"] = coverage_between, coverage_within
+        out["need_mismatch_within_places"] = self._mismatch(d.spend, pop.need)
+        out["unmet_need"] = unmet_sum / need_sum
+        out["unmet_need_hidden"] = unmet_hidden_sum / np.maximum(hidden_sum, 1e-12)
+        for j, name in enumerate(DOMAINS):
+            out[f"unmet_need_{name}"] = unmet_k[j] / np.maximum(need_k[j], 1e-12)
+        out["duplicated_spend_gbp"] = duplicated
+        out["unfunded_need"] = unfunded
+        out["spend_gbp"] = spend_sum
+        out["need_gbp"] = need_sum
+        out["decision_delay_months"] = delay_sum / count
+        out["deadlocks"] = deadlocks
+        out["transaction_cost_gbp"] = cost_sum * 12.0
+        out["strategy_alignment"] = self._alignment(m, d.spend)
+        out["trust_mean"] = trust_sum / count
+        out["vcse_survival"] = alive_sum / count
+        out["vcse_capacity"] = capacity_sum / self.place_pop_sum
+        out["power_imbalance"] = self._means("power_imbalance", [p.power_imbalance for p in m.partnerships], float("nan"))
+        out["health_gain_per_million_gbp"] = gained / np.maximum(spent_so_far / 1e6, 1e-9)
+        out["qalys"] = qalys
+        out["spend_gbp_total"] = spent_so_far
+        out["running_cost_gbp_total"] = running_sum
+        out["own_service_bias"] = self._means("own_service_bias", _own_service_values(m, d.spend, pop.need), 0.0)
+        out["unspent_gbp"] = np.full(self.n_groups, np.nan)
+        if m.layout.n_systems == 1:  # budgets of several systems are not comparable with one group's spending
+            for i in range(self.n_groups):
+                s_ = i if i < self.n_systems else None
+                budget = sum(v for k, v in m.ledger.year_budget.items() if k.startswith(("icb:", "council:"))
+                             and (s_ is None or not k.startswith("icb:") or k == f"icb:{s_}"))
+                out["unspent_gbp"][i] = float(max(budget - spend_sum[i], 0.0))
+        out["delegated_share"] = delegated_sum / self.place_pop_sum
+        if m.cfg.sed.enabled:
+            national = np.full(self.n_groups - self.n_systems, np.nan)
+            out["external_funding_gbp"] = np.concatenate([np.asarray(m.external_funding, dtype=float)[: self.n_systems], national])
+            out["local_spend_share"] = m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"])
+            out["local_spend_share"][self.n_systems :] = np.nan
+        return out
+
+    # ------------------------------------------------------------------ the measures' parts
+    def _fits(self, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+        """``metrics._fit_sii`` of the decile means of HLE and of spending per pound of need
+        (``y``: 2 x deciles of every group): ((SII, RII, relative SII) of HLE, SII of the ratio)."""
+        F = self.fit
+        y = F.gather(y)
+        y_bar = F.dot(self.fit_p, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = F.dot(self.fit_p, self.fit_dx * (y - F.spread(y_bar))) / self.fit_sxx
+            intercept = y_bar - slope * self.fit_x_bar
+            fitted = self.has_fit & ~F.all_equal(y)  # one decile, or every value the same: no gradient
+            if np.any(fitted & (intercept == 0.0)):
+                raise ValueError("RII undefined: the fitted value at the most deprived end is 0")
+            if np.any(fitted[0] & (y_bar[0] == 0.0)):
+                raise ValueError("relative SII undefined: the population-weighted mean of `values` is 0")
+            rii = (intercept[0] + slope[0]) / intercept[0]
+            relative = slope[0] / y_bar[0]
+        hle = (np.where(fitted[0], slope[0], 0.0), np.where(fitted[0], rii, 1.0), np.where(fitted[0], relative, 0.0))
+        return hle, np.where(fitted[1], slope[1], 0.0)
+
+    def _ranks(self, y: np.ndarray) -> np.ndarray:
+        """``metrics._fractional_rank(y, shares)`` within every group (``y`` in the layout of
+        :attr:`nbs`): the midpoint of each value's cumulative share, ties averaged."""
+        R = self.nbs
+        order = np.lexsort((y, R.slot))  # by group, then by y; ties keep their order, as a stable argsort
+        y_sorted, s_sorted = y[order], self.shares[order]
+        new = np.ones(len(y), dtype=bool)
+        new[1:] = y_sorted[1:] != y_sorted[:-1]
+        new[R.starts] = True
+        starts = np.flatnonzero(new)  # blocks of tied values
+        block_share = np.add.reduceat(s_sorted, starts)
+        slot = R.slot[starts]
+        pos = np.arange(len(starts)) - np.searchsorted(slot, slot)  # each block's place in its group
+        cumulative = np.cumsum(_padded(block_share, slot, pos, R.n, 0), axis=-1)[slot, pos]
+        block_before = np.where(pos == 0, 0.0, np.concatenate([[0.0], cumulative[:-1]]))
+        ranks = np.empty_like(y)
+        ranks[order] = (block_before + block_share / 2.0)[np.cumsum(new) - 1]
+        return ranks
+
+    @staticmethod
+    def _concentration(flat: np.ndarray, cov: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        """``metrics._concentration_ranked`` from its covariance and mean (0 where ``flat``)."""
+        if np.any(~flat & (mu == 0.0)):
+            raise ValueError("index undefined: the weighted mean of `values` is 0")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(flat, 0.0, 2.0 * cov / mu)
+
+    def _theil(self, y: np.ndarray, mu: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``metrics._theil_decomposition`` over each group's places of each row of ``y`` (per
+        neighbourhood), given each group's weighted mean ``mu`` and whether its values are all
+        equal (``flat``): (between, within), each rows x groups."""
+        C = self.cells
+        y = C.gather(y)
+        G, of, pos = self.n_groups, self.cell_group, self.cell_pos
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mu_place, mu_within = C.dot(np.vstack([self.cell_s, self.cell_s_within])[:, None, :], y[None])
+            rel = mu_place / self.cell_share / mu[:, of]
+            ratio = y / C.spread(mu_within)
+            theil_t = np.where(C.all_equal(y), 0.0, C.dot(self.cell_s_within, ratio * np.log(ratio)))
+            between = _running_sum(self.cell_share * rel * np.log(rel), of, pos, G)
+            within = _running_sum(self.cell_share * rel * theil_t, of, pos, G)
+        return np.where(flat, 0.0, _clamp(between)), np.where(flat, 0.0, _clamp(within))
+
+    def _mismatch(self, spend: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """:func:`within_mismatch` of every group."""
+        C = self.cell_flat
+        s, n = C.gather(np.vstack([np.ravel(spend), np.ravel(need)]))
+        s_sum, n_sum = C.sum(np.vstack([s, n]))
+        paid = s_sum > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = 0.5 * C.sum(np.abs(s / C.spread(s_sum) - n / C.spread(n_sum))) * s_sum
+            total = _running_sum(np.where(paid, term, 0.0), self.cell_group, self.cell_pos, self.n_groups)
+            weight = _running_sum(np.where(paid, s_sum, 0.0), self.cell_group, self.cell_pos, self.n_groups)
+            return np.where(weight > 0, total / weight, 0.0)
+
+    def _alignment(self, m, spend: np.ndarray) -> np.ndarray:
+        """:func:`strategy_alignment` of each system (NaN without a strategy); England's is their mean."""
+        out = np.full(self.n_groups, np.nan)
+        with_strategy = [s for s in range(self.n_systems) if m.icps[s].strategy is not None]
+        if with_strategy:
+            mix = self.system_nbs.sum_rows(spend)[with_strategy]
+            budgets = m.finance.nhs_budget[with_strategy] + self.system_places.sum_rows(m.finance.council_budget)[with_strategy]
+            strategy = np.array([m.icps[s].strategy for s in with_strategy])
+            x = mix / np.maximum(mix.sum(axis=1), 1e-12)[:, None]
+            ref = budgets / np.maximum(budgets.sum(axis=1), 1e-12)[:, None]
+            out[with_strategy] = 1.0 - np.abs(x - strategy).sum(axis=1) / np.maximum(np.abs(ref - strategy).sum(axis=1), 0.005)
+        if self.national:
+            out[self.n_systems] = float(np.mean(out[: self.n_systems]))
+        return out
+
+    def _means(self, name: str, lists: list, empty: float) -> np.ndarray:
+        """Per group, ``np.mean`` of its partnerships' lists laid end to end (``empty`` where they
+        hold nothing); the runs are rebuilt only when a list's length has changed."""
+        lengths = np.array([len(x) for x in lists], dtype=np.intp)
+        key = lengths.tobytes()
+        if name not in self._lists or self._lists[name][0] != key:
+            offset = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            members = []
+            for parts in self.parts:
+                n = lengths[parts]
+                members.append(np.repeat(offset[parts] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum()))
+            self._lists[name] = (key, _Runs(members))
+        runs = self._lists[name][1]
+        values = np.array([v for x in lists for v in x], dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(runs.lengths > 0, runs.sum(runs.gather(values)) / runs.lengths, empty)
+
+
+def _clamp(x: np.ndarray) -> np.ndarray:
+    """``metrics._clamp`` of every value: rounding noise in (-1e-12, 0) is 0."""
+    return np.where((-metrics._CLAMP_TOL < x) & (x < 0.0), 0.0, x)
+
+
+def _own_service_values(model, spend: np.ndarray, need: np.ndarray) -> list[list[float]]:
+    """Per partnership, :func:`own_service_bias`' value of its place (a one-item list), or an
+    empty list where no provider holds the pot."""
+    out = []
+    for p in model.partnerships:
+        if not p.contracted or not p.voters:
+            out.append([])
+            continue
+        own = list(p.voters[0].org.own_domains)
+        rows = model.layout.place_index[p.place]
+        s, n = spend[rows].sum(axis=0), need[rows].sum(axis=0)
+        out.append([s[own].sum() / s.sum() - n[own].sum() / n.sum()])
+    return out

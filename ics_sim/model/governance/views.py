@@ -11,11 +11,6 @@ bodies fold) as a per-neighbourhood array, and each place reads its rows.
 Element by element these are the operations the per-place pooling performed, in the same order on
 the same numbers (a scalar reach and the same reach repeated over a place's rows multiply alike),
 so every view is bit-for-bit what it was.
-
-Commissioning needs, every month and for every place, the share of need the pot holder
-recognises as hidden after listening to its table (:meth:`TableViews.holder_outreach`): the same
-element-by-element arithmetic as the holder's working belief, on whole-population arrays with each
-place's listening weight repeated over its rows.
 """
 
 from __future__ import annotations
@@ -28,8 +23,7 @@ from ics_sim.model.organisations import Organisation
 
 
 class TableViews:
-    """This month's pooled views of every seating of the place tables, and what the pot holders
-    make of them (:meth:`holder_outreach`, for every place at once).
+    """This month's pooled views of every seating of the place tables.
 
     Valid while the month and the observation state are unchanged (need moves, errors drift or a
     needs assessment sharpens them: the observation's cache is replaced, and so is this one).
@@ -41,11 +35,10 @@ class TableViews:
         self.model = model
         self._key: tuple | None = None
         self._pooled: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        self._logs: dict[tuple, np.ndarray] = {}
-        self._holder_plan: tuple | None = None
 
     def forum(self, part) -> Belief:
-        """The pooled view of ``part``'s table over its neighbourhoods (fresh arrays)."""
+        """The pooled view of ``part``'s table over its neighbourhoods (views of this month's pooled
+        arrays when its neighbourhoods are a contiguous run)."""
         visible, hidden = self._whole(part)
         rows = self.model.observation.rows(part.idx)  # a place's run of rows: views, not copies
         return Belief(visible[rows], hidden[rows])
@@ -59,94 +52,11 @@ class TableViews:
             self._pooled[seating] = pooled
         return pooled
 
-    def _log_visible(self, key: tuple, visible: np.ndarray) -> np.ndarray:
-        """``np.log(visible)`` of a whole-population array, once a month (``key`` names it)."""
-        self._whole_state()
-        out = self._logs.get(key)
-        if out is None:
-            out = self._logs[key] = np.log(visible)
-        return out
-
     def _whole_state(self) -> None:
         m = self.model
         state = m.observation.state()
         if self._key is None or self._key[0] != m.month or self._key[1] is not state:
-            self._key, self._pooled, self._logs = (m.month, state), {}, {}
-
-    def holder_outreach(self) -> np.ndarray:
-        """Per neighbourhood, the outreach share (:attr:`Belief.outreach_share`) of the pot
-        holder's working belief at its place's table: the first voter's
-        :meth:`~ics_sim.model.governance.partnership.PlacePartnership.working_belief`, or the
-        table's pooled view where nobody votes. For every place at once: a holder that reads its
-        own observer field with its kind's reach (an ICB, a lead provider) is worked out on
-        whole-population arrays, element by element the same operations on the same numbers as
-        place by place; any other holder (a joint ICB-council post) place by place."""
-        m = self.model
-        obs, L = m.observation, m.layout
-        shape = m.population.need.shape
-        out = np.zeros(shape)
-        fast, groups, slow = self._holders()
-        for part in slow:
-            voters = part._voters
-            seat = voters[0] if voters else None
-            forum = part.forum_belief()
-            belief = part.working_belief(seat, forum) if seat is not None else forum
-            out[obs.rows(part.idx)] = belief.outreach_share
-        if not fast:
-            return out
-        weight = np.zeros(L.n_places)
-        for part, label in fast:
-            weight[part.place] = part.listening_weight(label)
-        pieces = []
-        for (observer, seating), (first, rows) in groups.items():
-            whole_visible, whole_hidden = self._whole(first)
-            pieces.append((rows, self._log_visible(("est", observer), obs.whole_visible_estimate(observer)),
-                           obs.whole_seen(observer), self._log_visible(("forum", seating), whole_visible), whole_hidden))
-        if len(pieces) == 1 and pieces[0][0].all():  # one kind of holder at one seating everywhere
-            _, own_log, own_hidden, forum_log, forum_hidden = pieces[0]
-        else:
-            own_log, forum_log = np.empty(shape), np.empty(shape)
-            own_hidden, forum_hidden = np.empty(shape), np.empty(shape)
-            for rows, a, b, c, d in pieces:
-                where = rows[:, None]
-                np.copyto(own_log, a, where=where)
-                np.copyto(own_hidden, b, where=where)
-                np.copyto(forum_log, c, where=where)
-                np.copyto(forum_hidden, d, where=where)
-        w = weight[L.nb_place][:, None]
-        visible = np.exp((1.0 - w) * own_log + w * forum_log)
-        hidden = np.maximum(own_hidden, w * forum_hidden)
-        share = Belief(visible, hidden).outreach_share
-        if not slow:
-            return share
-        fast_rows = np.zeros(L.n_neighbourhoods, dtype=bool)
-        for rows, *_ in pieces:
-            fast_rows |= rows
-        np.copyto(out, share, where=fast_rows[:, None])
-        return out
-
-    def _holders(self) -> tuple[list, dict, list]:
-        """Which places' pot holders :meth:`holder_outreach` works out on whole-population arrays
-        (with their seat labels), grouped by (observer field, seating) with each group's first
-        place and rows, and the places worked out one by one. Kept while every table keeps its
-        seats (a change of seats makes a new list of voters)."""
-        parts = self.model.partnerships
-        held = self._holder_plan
-        if held is not None and len(held[0]) == len(parts) and all(a is p._voters for a, p in zip(held[0], parts, strict=True)):
-            return held[1]
-        L = self.model.layout
-        fast, places, slow = [], {}, []
-        for part in parts:
-            voters = part._voters
-            seat = voters[0] if voters else None
-            if seat is not None and _reads_own_field(seat.org) and not (seat.label == "icb" and part.joint_sro):
-                fast.append((part, seat.label))
-                places.setdefault((seat.org.observer, part.seating), []).append(part)
-            else:
-                slow.append(part)
-        groups = {key: (ps[0], np.isin(L.nb_place, [p.place for p in ps])) for key, ps in places.items()}
-        self._holder_plan = ([p._voters for p in parts], (fast, groups, slow))
-        return fast, groups, slow
+            self._key, self._pooled = (m.month, state), {}
 
     def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
@@ -167,14 +77,6 @@ class TableViews:
             hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
         assert num.shape[1] == N_DOMAINS
         return np.exp(num / den), hidden
-
-
-def _reads_own_field(org) -> bool:
-    """Whether ``org``'s belief is its observer field with the kind's default reach, unchanged
-    (its class has no reach of its own and no discount of the hidden need it sees), so it can be
-    read for the whole population."""
-    cls = type(org)
-    return cls.hidden_reach is Organisation.hidden_reach and cls.hidden_belief is Organisation.hidden_belief
 
 
 def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: int) -> np.ndarray:

@@ -1,0 +1,240 @@
+"""Commissioning, running costs, the ledger and the VCSE sectors' finances done for every place at
+once give, bit for bit, what one place (or system, or holder) at a time gives: each whole-place
+function is checked against the per-place computation it replaced (kept here, or in the model, as
+the reference)."""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from ics_sim.config import load_config
+from ics_sim.domains import N_DOMAINS
+from ics_sim.model import commissioning, running_costs
+from ics_sim.model.delivery import deliver
+from ics_sim.model.ics_model import ICSModel
+
+
+def _model(overrides: list[str], months: int, seed: int = 3) -> ICSModel:
+    cfg, _ = load_config(overrides=overrides)
+    m = ICSModel(cfg, seed=seed, timeseries=False)
+    for _ in range(months):
+        m.step()
+    return m
+
+
+GOVERNANCE = [
+    [],
+    ["governance=joint_committee", "delegation=fixed", "delegation.share=0.5"],
+    ["governance=lead_provider", "governance.outcome_payment_share=0.5"],
+    ["governance=consultative_forum"],
+    ["governance=individual_executive", "governance.sro_appointment=joint"],
+    ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=joint_committee"],
+]
+
+
+@pytest.mark.parametrize("overrides", GOVERNANCE)
+def test_every_place_at_once_gives_each_place_its_own_numbers(overrides):
+    m = _model(overrides, months=15)
+    parts = m.partnerships
+    pot, council = commissioning.pot_spending(m), commissioning.council_spending(m)
+    holders = [p.voters[0] if p.voters else None for p in parts]
+    forums = [p.forum_belief() for p in parts]
+    outreach = commissioning.holder_outreach(m, holders, forums)
+    for part, holder, forum in zip(parts, holders, forums, strict=True):
+        i = part.idx
+        np.testing.assert_array_equal(pot[i], commissioning.pot_spend(m, part))
+        np.testing.assert_array_equal(council[i], commissioning.council_spend(m, part))
+        own = part.working_belief(holder, forum) if holder is not None else forum
+        np.testing.assert_array_equal(outreach[i], own.outreach_share)
+    assert commissioning.integrations(m).tolist() == [commissioning.integration(m, p) for p in parts]
+
+
+def _charge_place_by_place(costs, layout, central, pot, council, vcse):
+    """The running costs taken one place (and system) at a time: the reference."""
+    L, take = layout, running_costs._take
+    paid = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
+    left_icb = costs.icb.copy()
+    for p, i in enumerate(L.place_index):
+        rest = take(vcse, i, costs.vcse[p])
+        paid.vcse[p] = costs.vcse[p] - rest
+        due = costs.council[p] + rest
+        rest = take(council, i, due)
+        paid.council[p] = due - rest
+        due = costs.pot[p] + rest
+        rest = take(pot, i, due)
+        paid.pot[p] = due - rest
+        left_icb[int(L.place_system[p])] += rest
+    for s, rows in enumerate(L.system_index):
+        rest = take(central, rows, left_icb[s])
+        paid.icb[s] = left_icb[s] - rest
+        for p in np.flatnonzero(L.place_system == s):
+            before = rest
+            rest = take(pot, L.place_index[p], rest)
+            paid.pot[p] += before - rest
+    return paid
+
+
+def test_running_costs_are_taken_as_one_place_after_another():
+    m = _model(["system=england", "years=1"], months=2)
+    L = m.layout
+    rng = np.random.default_rng(0)
+    shape = (L.n_neighbourhoods, N_DOMAINS)
+    spend = {k: rng.lognormal(10.0, 2.0, shape) for k in ("central", "pot", "council", "vcse")}
+    spend["vcse"][L.nb_place < 5] = 0.0  # folded VCSE sectors: their costs fall to the council
+    spend["council"][L.nb_place % 7 == 0] = 0.0  # and on to the pot
+    spend["pot"][L.nb_place % 11 == 0] = 0.0  # and on to the ICB
+    spend["central"][L.nb_system == 3] = 0.0  # an ICB with no retained money: its places' pots pay
+    costs = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
+    for arr in (costs.vcse, costs.council, costs.pot, costs.icb):
+        arr[:] = rng.lognormal(8.0, 1.0, arr.shape) * (rng.random(arr.shape) < 0.8)
+    costs.icb[3] = 5e4
+    whole = {k: v.copy() for k, v in spend.items()}
+    alone = {k: v.copy() for k, v in spend.items()}
+    paid = running_costs.charge(costs, L, whole["central"], whole["pot"], whole["council"], whole["vcse"])
+    ref = _charge_place_by_place(costs, L, alone["central"], alone["pot"], alone["council"], alone["vcse"])
+    for k in spend:
+        np.testing.assert_array_equal(whole[k], alone[k])
+    for k in ("icb", "council", "pot", "vcse"):
+        np.testing.assert_array_equal(getattr(paid, k), getattr(ref, k))
+    # ICB 3 could pay nothing itself: its places' pots paid its share, on top of their own
+    ps = L.place_system == 3
+    assert paid.icb[3] == 0.0 and paid.pot[ps].sum() > costs.pot[ps].sum()
+    assert np.array_equal(paid.by_place, costs.by_place)
+
+
+def test_overheads_are_booked_as_one_place_after_another():
+    m = _model(["system=england", "years=1", "chair=independent", "governance.pooled=true"], months=1)
+    L = m.layout
+    costs = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
+    running_costs.book_overheads(costs, L, m.partnerships, m.finance.pot_envelope)
+    ref = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
+    for part in m.partnerships:  # the per-place booking the array version replaced
+        k, p, s = part.settings.costs, part.place, int(L.place_system[part.place])
+        env = m.finance.pot_envelope[p]
+        pot = k.reporting_share * env.sum() / 12.0
+        if part.pooled:
+            pot += k.pooled_admin_gbp / 12.0
+        if part.contracted:
+            pot += k.contract_management * env.sum() / 12.0
+        if pot > 0:
+            ref.add("pot", p, s, pot)
+        if part.settings.chair == "independent":
+            ref.add("icb", p, s, 0.5 * k.independent_chair_gbp / 12.0)
+            ref.add("council", p, s, 0.5 * k.independent_chair_gbp / 12.0)
+    for k in ("icb", "council", "pot", "vcse", "by_place"):
+        np.testing.assert_array_equal(getattr(costs, k), getattr(ref, k))
+    assert (costs.icb > 0).all()
+
+
+def _book_holder_by_holder(model, spending, spent: dict, run: dict) -> None:
+    """The ledger's booking one holder at a time: the reference."""
+    L, fin, paid = model.layout, model.finance, spending.running
+    for s, rows in enumerate(L.system_index):
+        spent[f"icb_retained:{s}"] += spending.central[rows].sum() / 12.0
+        run[f"icb_retained:{s}"] += paid.icb[s]
+        run[f"icb:{s}"] += paid.icb[s]
+    for p, i in enumerate(L.place_index):
+        s = int(L.place_system[p])
+        pot_p = spending.pot[i].sum() / 12.0
+        spent[f"pot:{p}"] += pot_p
+        run[f"pot:{p}"] += paid.pot[p]
+        env = fin.pot_envelope[p].sum()
+        council_in_pot = (fin.council_budget[p] - fin.council_own_envelope(p)).sum()
+        share = (env - council_in_pot) / env if env > 0 else 1.0
+        spent[f"council:{p}"] += spending.council[i].sum() / 12.0 + pot_p * (1 - share)
+        run[f"council:{p}"] += paid.council[p] + paid.pot[p] * (1 - share)
+        for key in (f"icb:{s}", f"icb_delegated:{s}"):
+            spent[key] += pot_p * share
+            run[key] += paid.pot[p] * share
+        spent[f"vcse:{p}"] += spending.vcse_external[i].sum() / 12.0
+        run[f"vcse:{p}"] += paid.vcse[p]
+    for s, rows in enumerate(L.system_index):
+        spent[f"icb:{s}"] += spending.central[rows].sum() / 12.0
+
+
+def test_the_ledger_books_every_holder_as_one_holder_after_another():
+    m = _model(["system=england", "years=1", "governance=joint_committee", "governance.pooled=true"], months=0)
+    spent, run = defaultdict(float), defaultdict(float)  # the year opens at the first step
+    real_book = m.ledger.book
+
+    def book(model, spending):
+        real_book(model, spending)
+        _book_holder_by_holder(model, spending, spent, run)
+
+    m.ledger.book = book
+    for _ in range(3):
+        m.step()
+    assert list(m.ledger.year_spent) == list(m.ledger.year_budget)
+    assert m.ledger.year_spent == dict(spent) and m.ledger.year_running == dict(run)
+    assert all(v > 0 for v in spent.values())
+
+
+def test_mutual_aid_for_every_system_is_each_system_alone():
+    m = _model(["system=england", "years=1"], months=1)
+    L = m.layout
+    rng = np.random.default_rng(1)
+    capacity = rng.lognormal(15.0, 0.3, (L.n_places, N_DOMAINS))
+    need = rng.lognormal(12.0, 0.5, (L.n_neighbourhoods, N_DOMAINS))
+    funder = commissioning.Funder("x", need * rng.uniform(0.5, 1.5, need.shape), np.zeros_like(need), np.ones_like(need))
+    mutual = np.array([True, True, False, True, False])
+    d = deliver([funder], {}, need, 0.1 * need, capacity, L.nb_place, L.place_system, 0.2, mutual, L.system_places)
+    demand = d.demand_by_place
+    for s in range(L.n_systems):  # the per-system computation the whole-layout one replaced
+        ps = L.place_system == s
+        spare = np.maximum(capacity[ps] - demand[ps], 0.0).sum(axis=0)
+        short = np.maximum(demand[ps] - capacity[ps], 0.0).sum(axis=0)
+        fill = np.divide(0.9 * spare, short, out=np.zeros_like(spare), where=short > 0)
+        fill = np.where(mutual, np.minimum(fill, 1.0), 0.0)
+        extra = np.maximum(demand[ps] - capacity[ps], 0.0) * fill[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(demand[ps] > 0, np.minimum((np.minimum(capacity[ps], demand[ps]) + extra) / demand[ps], 1.0), 1.0)
+        np.testing.assert_array_equal(d.capacity_ratio[ps], r)
+    assert (d.capacity_ratio < 1.0).any() and (d.capacity_ratio == 1.0).any()
+
+
+def test_vcse_sectors_step_together_as_each_would_alone():
+    m = _model(["shocks=funding_cut", "allocation=per_head", "delegation=central"], months=40, seed=5)
+    together, alone = copy.deepcopy(m), copy.deepcopy(m)
+    for _ in range(24):
+        together.vcse_sectors.step()
+        for v in alone.vcses:  # one place's sector at a time, in place order
+            v.step()
+    for name in together.vcse_sectors.FIELDS:
+        np.testing.assert_array_equal(getattr(together.vcse_sectors, name), getattr(alone.vcse_sectors, name))
+    np.testing.assert_array_equal(together.vcse_sectors.folds, alone.vcse_sectors.folds)
+    assert together.rng_sector.random() == alone.rng_sector.random()
+    assert together.vcse_sectors.folds.sum() > 0 and (~together.vcse_sectors.alive).any()
+
+
+def test_each_vcse_agent_reads_and_writes_its_row_of_the_sectors():
+    m = _model([], months=2)
+    v, sectors = m.vcses[2], m.vcse_sectors
+    assert np.shares_memory(v.reserves, sectors.reserves)
+    v.alive[:] = False  # what tests and the workshop do to fold a sector
+    assert not sectors.alive[2].any() and sectors.operating().tolist() == [True, True, False, True]
+    assert v.hidden_reach() == 0.0 and sectors.grant_capacity()[2] == 0.0 == v.grant_capacity()
+    v.capacity = np.full(len(v.capacity), 0.5)  # assigning writes into the shared row
+    assert (sectors.capacity[2] == 0.5).all()
+    copied = copy.deepcopy(m)  # a snapshot (the workshop's) keeps its own, linked, state
+    copied.vcses[0].alive[:] = False
+    assert not copied.vcse_sectors.alive[0].any() and m.vcse_sectors.alive[0].all()
+
+
+def test_per_place_blocks_are_laid_out_whatever_the_numbering():
+    from ics_sim.model.geography import Layout
+
+    rng = np.random.default_rng(2)
+    for nb_place in (np.array([0, 0, 0, 1, 1, 2]), np.array([1, 0, 2, 1, 0, 0])):  # place after place, or interleaved
+        n = len(nb_place)
+        L = Layout(["S"], ["a", "b", "c"], np.zeros(3, int), nb_place, np.ones(n), np.linspace(0, 1, n), np.full(n, 0.2), np.ones(1))
+        blocks = [rng.random((len(i), N_DOMAINS)) for i in L.place_index]
+        blocks[1] = None  # a place with no plan: zeros
+        expected = np.zeros((n, N_DOMAINS))
+        for i, b in zip(L.place_index, blocks, strict=True):
+            if b is not None:
+                expected[i] = b
+        np.testing.assert_array_equal(commissioning._laid_out(L, blocks), expected)
