@@ -227,8 +227,8 @@ class PlacePartnership:
 
     def _indices(self) -> None:
         """Where each seat sits in the trust network, worked out once per network (the network is
-        replaced when the form changes): the voters' rows, every other member's rows for each
-        body judged on its conduct, and the seated pairs of :data:`MEMBER_PAIRS`."""
+        replaced when the form changes): the voters' rows and every other member's rows for each
+        body judged on its conduct."""
         trust = self.trust
         self._indexed_for = trust
         self._voter_idx = np.array([trust.index(s.label) for s in self._voters], dtype=np.intp)
@@ -236,11 +236,6 @@ class PlacePartnership:
             key: np.array([trust.index(s.label) for s in self.seats if s.label != key], dtype=np.intp)
             for key in ("icb", "council")
         }
-        local = {k: trust.index(k) for k in trust.members}
-        seated = [(k, a, b) for k, (a, b) in enumerate(MEMBER_PAIRS) if a in local and b in local]
-        self._pairs = np.array([k for k, _, _ in seated], dtype=np.intp)
-        self._pair_a = np.array([local[a] for _, a, _ in seated], dtype=np.intp)
-        self._pair_b = np.array([local[b] for _, _, b in seated], dtype=np.intp)
 
     def _indexed(self) -> PlacePartnership:
         if self._indexed_for is not self.trust:
@@ -304,10 +299,18 @@ class PlacePartnership:
 
     def pair_trust(self) -> np.ndarray:
         """Mutual trust for every pair of :data:`MEMBER_PAIRS` (NaN where one is not seated)."""
-        ix = self._indexed()
-        t = self.trust.matrix
+        trust = self.trust
+        held = self.__dict__.get("_pair_map")
+        if held is None or held[0] is not trust:  # the seated pairs, once per network
+            local = {k: trust.index(k) for k in trust.members}
+            seated = [(k, a, b) for k, (a, b) in enumerate(MEMBER_PAIRS) if a in local and b in local]
+            held = self._pair_map = (trust, np.array([k for k, _, _ in seated], dtype=np.intp),
+                                     np.array([local[a] for _, a, _ in seated], dtype=np.intp),
+                                     np.array([local[b] for _, _, b in seated], dtype=np.intp))
+        _, pairs, a, b = held
+        t = trust.matrix
         out = np.full(len(MEMBER_PAIRS), np.nan)
-        out[ix._pairs] = 0.5 * (t[ix._pair_a, ix._pair_b] + t[ix._pair_b, ix._pair_a])
+        out[pairs] = 0.5 * (t[a, b] + t[b, a])
         return out
 
     # --- information --------------------------------------------------------------------------
