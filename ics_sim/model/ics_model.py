@@ -33,6 +33,7 @@ from ics_sim.model.geography import Layout
 from ics_sim.model.governance import delegation
 from ics_sim.model.governance.allocation import area_weights, make_plan
 from ics_sim.model.governance.partnership import IntegratedCarePartnership, PlacePartnership
+from ics_sim.model.governance.trust import TrustTables
 from ics_sim.model.governance.views import TableViews
 from ics_sim.model.ledger import Ledger
 from ics_sim.model.observation import Observation
@@ -98,6 +99,7 @@ class ICSModel(mesa.Model):
         self.population = Population(L, cfg)
         self.observation = Observation(cfg, self.population, self.rng_obs)
         self.table_views = TableViews(self)  # the place tables' pooled views, once a month
+        self.trust_tables = TrustTables(cfg.trust)  # every table's trust, relaxed in one operation
         self.shocks = ShockTimeline(cfg)
         self.local_priorities = self.rng_place.normal(0.0, cfg.interests.local_priority_sd, (L.n_places, N_DOMAINS))
         self.place_cfgs = place_configs(cfg, L.place_names, L.place_codes)
@@ -289,8 +291,7 @@ class ICSModel(mesa.Model):
         """Trust relaxes towards its baseline; in March the ICB's assurance review scores each
         place and partners learn from the year; organisations step."""
         L = self.layout
-        for part in self.partnerships:
-            part.trust.relax()
+        self.trust_tables.relax([part.trust for part in self.partnerships])
         if self.month == 0:  # the first month's delivery is the first year's starting point
             self.year_start_unmet = place_unmet_share(L, self.population.need, self.last_unmet)
         if moy == 11:  # March: assurance reviews and delivery feedback

@@ -75,6 +75,8 @@ class Observation:
     # reference to the arrays it was built from, so a new array can never reuse the old identity.
     def _clear_cache(self) -> None:
         self._cache: dict[tuple, np.ndarray] = {}
+        if not hasattr(self, "_row_index"):
+            self._row_index: dict[int, tuple[np.ndarray, slice | np.ndarray]] = {}
         self._need_ref: np.ndarray | None = None
         self._share_ref: np.ndarray | None = None
 
@@ -103,7 +105,9 @@ class Observation:
             elif what == "est":
                 arr = np.exp(self._whole("log_est", kind))
             elif what == "seen":
-                arr = self._whole("hidden") if perfect else reach * self._whole("hidden") * np.exp(self.errors[kind])
+                arr = self._whole("hidden") if perfect else reach * self._whole("hidden") * self._whole("exp_error", kind)
+            elif what == "exp_error":
+                arr = np.exp(self.errors[kind])
             else:
                 raise KeyError(what)
             arr.flags.writeable = False
@@ -153,7 +157,38 @@ class Observation:
         neighbourhood): row by row the same numbers as ``hidden_seen(kind, idx, reach[idx])``."""
         if self.cfg.observation.perfect:
             return self._whole("hidden")
-        return reach[:, None] * self._whole("hidden") * np.exp(self.errors[kind])
+        return reach[:, None] * self._whole("hidden") * self._whole("exp_error", kind)
+
+    def belief_rows(self, kind: str, idx: np.ndarray, reach: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """``visible_estimate(kind, idx)`` and ``hidden_seen(kind, idx, reach)`` (the same numbers)
+        as read-only arrays, for a reader that keeps them unchanged (an organisation's belief of the
+        month). A contiguous run of neighbourhoods (a place's, as the layouts number them) is
+        read as a view of the whole-population array, without copying; the hidden need seen with a
+        reach of the reader's own (a VCSE sector's, which shrinks as its bodies fold) is worked out
+        on the rows alone: element by element the same product as the whole-population one."""
+        rows = self.rows(idx)
+        visible = self._whole("est", kind)[rows]
+        if reach is None or self.cfg.observation.perfect:
+            seen = self._whole("seen", kind, self.reach.get(kind, 0.0))[rows]
+        else:
+            seen = reach * self._whole("hidden")[rows] * self._whole("exp_error", kind)[rows]
+            seen.flags.writeable = False
+        visible.flags.writeable = False  # a view of the read-only cache, or copied rows
+        return visible, seen
+
+    def rows(self, idx: np.ndarray) -> slice | np.ndarray:
+        """``idx`` as a slice when it is a contiguous increasing run of integers (indexing with it
+        then gives a view), else ``idx`` itself. Remembered for each index array."""
+        known = self._row_index.get(id(idx))
+        if known is not None and known[0] is idx:
+            return known[1]
+        rows = idx
+        if isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and idx.ndim == 1 and len(idx) > 0:
+            start = int(idx[0])
+            if np.array_equal(idx, np.arange(start, start + len(idx))):
+                rows = slice(start, start + len(idx))
+        self._row_index[id(idx)] = (idx, rows)  # idx is held, so its id is not reused
+        return rows
 
     # Every reader gets a fresh array (a copy of the cached rows) that it may modify.
     def log_visible(self, kind: str, idx: np.ndarray) -> np.ndarray:

@@ -50,7 +50,8 @@ class Organisation(mesa.Agent):
         """What it believes of need in neighbourhoods ``idx``: its estimate of visible need and
         what it sees of hidden need. Read-only arrays, computed once while what it observes is
         unchanged (a month: the meetings and delivery read the same belief), for the same ``idx``
-        array and reach."""
+        array and reach; for a place's neighbourhoods (a contiguous run) they are views of the
+        month's whole-population arrays (:meth:`~ics_sim.model.observation.Observation.belief_rows`)."""
         obs = self.model.observation
         reach = self.hidden_reach()
         state = obs.state()
@@ -59,9 +60,8 @@ class Organisation(mesa.Agent):
         cached = self._beliefs.get(id(idx))
         if cached is not None and cached[0] is idx and cached[1] == reach:
             return cached[2]
-        visible = obs.visible_estimate(self.observer, idx)
-        hidden = self.hidden_belief(obs.hidden_seen(self.observer, idx, reach))
-        visible.flags.writeable = False
+        visible, seen = obs.belief_rows(self.observer, idx, reach)
+        hidden = self.hidden_belief(seen)
         hidden.flags.writeable = False
         belief = Belief(visible, hidden)
         self._beliefs[id(idx)] = (idx, reach, belief)  # idx is held, so its id is not reused

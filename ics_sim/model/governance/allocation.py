@@ -34,7 +34,19 @@ class Belief:
     def outreach_share(self) -> np.ndarray:
         """Share of a cell's money aimed at hidden need: the hidden share the holder recognises."""
         tot = self.total
-        return np.divide(self.hidden, tot, out=np.zeros_like(tot), where=tot > 0)
+        return np.divide(self.hidden, tot, out=np.zeros(tot.shape), where=tot > 0)
+
+    def log_visible(self) -> np.ndarray:
+        """``np.log(visible)``; kept with a shared belief (one whose visible estimate is read-only,
+        as every organisation's and table's belief of the month is), so it is taken once."""
+        cached = self.__dict__.get("_log_visible")
+        if cached is not None and cached[0] is self.visible:
+            return cached[1]
+        out = np.log(self.visible)
+        if not self.visible.flags.writeable:
+            out.flags.writeable = False
+            self._log_visible = (self.visible, out)
+        return out
 
 
 def area_weights(rule: str, belief: Belief, population: np.ndarray, rank: np.ndarray, hi: float) -> np.ndarray:
@@ -76,15 +88,53 @@ def shift_domains(envelope: np.ndarray, log_pref: np.ndarray, mh_floor: float | 
     return env
 
 
+def shift_stacked(envelope: np.ndarray, log_prefs: np.ndarray, mh_floors: list[float | None]) -> np.ndarray:
+    """:func:`shift_domains` of one envelope by several holders' preferences at once: row ``k``
+    is ``shift_domains(envelope, log_prefs[k], mh_floors[k])``, the same numbers (each row's sum
+    is added as numpy adds that row alone)."""
+    total = envelope.sum()
+    rows = len(log_prefs)
+    if total <= 0:
+        return np.repeat(envelope[None, :], rows, axis=0)
+    env = envelope * np.exp(log_prefs)
+    env *= (total / env.sum(axis=1))[:, None]
+    plain = ~log_prefs.any(axis=1)
+    if plain.any():
+        env[plain] = envelope
+    for k, mh_floor in enumerate(mh_floors):
+        if mh_floor is not None and env[k, MENTAL] < mh_floor - 1e-9 and envelope[MENTAL] > 0:
+            row = env[k]
+            floor = min(mh_floor, total)
+            need = floor - row[MENTAL]
+            others = row.copy()
+            others[MENTAL] = 0.0
+            row -= others * (need / others.sum())
+            row[MENTAL] = floor
+    return env
+
+
 def make_plan(envelope: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Divide each domain's envelope across neighbourhoods in proportion to ``weights``."""
     col = weights.sum(axis=0)
-    share = np.divide(weights, col, out=np.zeros_like(weights, dtype=float), where=col > 0)
+    share = np.divide(weights, col, out=np.zeros(weights.shape), where=col > 0)
     # a domain nobody is believed to need is spread per neighbourhood evenly rather than lost
     empty = col <= 0
     if np.any(empty):
         share[:, empty] = 1.0 / weights.shape[0]
     return share * envelope[None, :]
+
+
+def stacked_plans(envelopes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`make_plan` for a stack of plans at once: ``envelopes`` (plans, domains), ``weights``
+    (plans, neighbourhoods, domains). Each plan is the same number :func:`make_plan` gives for its
+    envelope and weights (numpy adds the rows of each plan in order either way)."""
+    col = weights.sum(axis=1)
+    share = np.divide(weights, col[:, None, :], out=np.zeros(weights.shape), where=(col > 0)[:, None, :])
+    empty = col <= 0
+    if np.any(empty):
+        for k in np.flatnonzero(empty.any(axis=1)):
+            share[k][:, empty[k]] = 1.0 / weights.shape[1]
+    return share * envelopes[:, None, :]
 
 
 def plan_distance(a: np.ndarray, b: np.ndarray) -> float:

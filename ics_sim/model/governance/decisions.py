@@ -125,7 +125,9 @@ def decide(
 
 def _imbalance(plan: np.ndarray, proposals: np.ndarray, setter: int) -> float:
     d = plan_distances(plan, proposals)
-    others = np.delete(d, setter)
+    keep = np.ones(len(d), dtype=bool)
+    keep[setter] = False
+    others = d[keep]  # every member but the setter, in order
     if others.size == 0:
         return 0.0
     num = others.mean() - d[setter]

@@ -38,6 +38,8 @@ from ics_sim.model.governance.allocation import (
     make_plan,
     plan_distance,
     shift_domains,
+    shift_stacked,
+    stacked_plans,
 )
 from ics_sim.model.governance.decisions import Outcome, decide
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
@@ -85,7 +87,11 @@ PROVIDER_KINDS = ("acute_trust", "community_trust", "mental_health_trust")
 MEMBER_KEYS = ("icb", "council", "acute_trust", "community_trust", "mental_health_trust", "pcn", "social_care", "vcse", "healthwatch")
 #: the unordered pairs of :data:`MEMBER_KEYS` (the edges of the recorded trust network)
 MEMBER_PAIRS = tuple((a, b) for i, a in enumerate(MEMBER_KEYS) for b in MEMBER_KEYS[i + 1 :])
-_PAIR_ROWS, _PAIR_COLS = np.triu_indices(len(MEMBER_KEYS), k=1)
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape and equal values."""
+    return a.shape == b.shape and bool((a == b).all())
 
 
 @dataclass
@@ -216,6 +222,25 @@ class PlacePartnership:
         #: observer fields (governance/views.py)
         self.seating = tuple((type(s.org), s.org.observer) for s in self.seats)
         self._forum_cache: tuple[int, Belief] | None = None
+        self._indexed_for: TrustNetwork | None = None
+        self._drift_memo: dict[str, tuple] = {}
+
+    def _indices(self) -> None:
+        """Where each seat sits in the trust network, worked out once per network (the network is
+        replaced when the form changes): the voters' rows and every other member's rows for each
+        body judged on its conduct."""
+        trust = self.trust
+        self._indexed_for = trust
+        self._voter_idx = np.array([trust.index(s.label) for s in self._voters], dtype=np.intp)
+        self._others = {
+            key: np.array([trust.index(s.label) for s in self.seats if s.label != key], dtype=np.intp)
+            for key in ("icb", "council")
+        }
+
+    def _indexed(self) -> PlacePartnership:
+        if self._indexed_for is not self.trust:
+            self._indices()
+        return self
 
     @property
     def holder_key(self) -> str:
@@ -248,7 +273,7 @@ class PlacePartnership:
         others; a body that only takes advice (the SRO, or a body planning its own money beside a
         consultative forum) gives it ``governance.advice_weight`` at the initial level of trust,
         more as trust grows."""
-        t = float(self.trust.outgoing_mean()[self.trust.index(key)])
+        t = self.trust.outgoing_mean_of(self.trust.index(key))
         if not self.advisory_for(key):
             return t
         ref = max(self.model.cfg.trust.initial, 1e-9)
@@ -274,11 +299,19 @@ class PlacePartnership:
 
     def pair_trust(self) -> np.ndarray:
         """Mutual trust for every pair of :data:`MEMBER_PAIRS` (NaN where one is not seated)."""
-        full = np.full((len(MEMBER_KEYS), len(MEMBER_KEYS)), np.nan)
-        pos = [MEMBER_KEYS.index(k) for k in self.trust.members]
-        t = self.trust.matrix
-        full[np.ix_(pos, pos)] = 0.5 * (t + t.T)
-        return full[_PAIR_ROWS, _PAIR_COLS]
+        trust = self.trust
+        held = self.__dict__.get("_pair_map")
+        if held is None or held[0] is not trust:  # the seated pairs, once per network
+            local = {k: trust.index(k) for k in trust.members}
+            seated = [(k, a, b) for k, (a, b) in enumerate(MEMBER_PAIRS) if a in local and b in local]
+            held = self._pair_map = (trust, np.array([k for k, _, _ in seated], dtype=np.intp),
+                                     np.array([local[a] for _, a, _ in seated], dtype=np.intp),
+                                     np.array([local[b] for _, _, b in seated], dtype=np.intp))
+        _, pairs, a, b = held
+        t = trust.matrix
+        out = np.full(len(MEMBER_PAIRS), np.nan)
+        out[pairs] = 0.5 * (t[a, b] + t[b, a])
+        return out
 
     # --- information --------------------------------------------------------------------------
     def forum_belief(self) -> Belief:
@@ -288,6 +321,8 @@ class PlacePartnership:
         if self._forum_cache is not None and self._forum_cache[0] == self.model.month:
             return self._forum_cache[1]
         belief = self._pool_views()
+        belief.visible.flags.writeable = False  # shared by every reader this month
+        belief.hidden.flags.writeable = False
         self._forum_cache = (self.model.month, belief)
         return belief
 
@@ -297,30 +332,84 @@ class PlacePartnership:
 
     def working_belief(self, seat: Seat, forum: Belief) -> Belief:
         """A member's belief after listening to the table, in proportion to its trust in the others."""
-        own = seat.org.belief(self.idx)
-        if seat.label == "icb" and self.joint_sro:  # a joint post reads both bodies' intelligence
-            council = self.orgs["council"].belief(self.idx)
-            own = Belief(np.sqrt(own.visible * council.visible), np.maximum(own.hidden, council.hidden))
+        own = self._own_belief(seat)
         w = self.listening_weight(seat.label)
-        visible = np.exp((1.0 - w) * np.log(own.visible) + w * np.log(forum.visible))
+        visible = np.exp((1.0 - w) * own.log_visible() + w * forum.log_visible())
         heard = w * forum.hidden
         if seat.org.kind == "council" and self.model.cfg.interests.enabled:
             # the council discounts hidden need it hears as it discounts its own (Council.belief)
             heard = heard * (1.0 - self.model.cfg.interests.council_visible_bias)
         return Belief(visible, np.maximum(own.hidden, heard))
 
+    def _own_belief(self, seat: Seat) -> Belief:
+        """What a member brings to the table: its own belief (a joint ICB-council post reads both
+        bodies' intelligence)."""
+        own = seat.org.belief(self.idx)
+        if seat.label == "icb" and self.joint_sro:
+            council = self.orgs["council"].belief(self.idx)
+            own = Belief(np.sqrt(own.visible * council.visible), np.maximum(own.hidden, council.hidden))
+        return own
+
     # --- proposals and decisions ----------------------------------------------------------------
-    def proposal(self, seat: Seat, envelope: np.ndarray, belief: Belief, nhs: bool) -> np.ndarray:
-        m = self.model
+    def _preferences(self, seat: Seat) -> np.ndarray:
+        """A member's domain log-weights (a joint ICB-council post weighs both bodies')."""
         pref = seat.org.proposal_preferences()
         if seat.label == "icb" and self.joint_sro:
             pref = 0.5 * (pref + self.orgs["council"].proposal_preferences())
-        floor = m.cfg.finance.mental_health_floor * m.finance.pot_nhs[self.place].sum() if nhs else None
-        env = shift_domains(envelope, pref, floor)
-        rank = m.layout.nb_rank[self.idx]
-        pops = m.layout.nb_population[self.idx]
+        return pref
+
+    def _mh_floor(self, nhs: bool) -> float | None:
+        """The mental health floor (GBP) on a plan of NHS money; None for other money."""
+        m = self.model
+        return m.cfg.finance.mental_health_floor * m.finance.pot_nhs[self.place].sum() if nhs else None
+
+    def _envelope_for(self, seat: Seat, envelope: np.ndarray, nhs: bool) -> np.ndarray:
+        """The envelope a member divides: shifted between domains by its preferences (and, for NHS
+        money, kept above the mental health floor)."""
+        return shift_domains(envelope, self._preferences(seat), self._mh_floor(nhs))
+
+    def _areas(self) -> tuple[np.ndarray, np.ndarray]:
+        """The place's neighbourhoods' deprivation rank and population (fixed by the layout)."""
+        areas = self.__dict__.get("_area_cache")
+        if areas is None or areas[0] is not self.idx:
+            L = self.model.layout
+            areas = self._area_cache = (self.idx, L.nb_rank[self.idx], L.nb_population[self.idx])
+        return areas[1], areas[2]
+
+    def proposal(self, seat: Seat, envelope: np.ndarray, belief: Belief, nhs: bool) -> np.ndarray:
+        """A member's plan for ``envelope``: its domain envelopes divided across the place's
+        neighbourhoods by the allocation rule on ``belief``."""
+        m = self.model
+        env = self._envelope_for(seat, envelope, nhs)
+        rank, pops = self._areas()
         w = area_weights(m.cfg.allocation.rule, belief, pops, rank, m.cfg.allocation.hi_adjustment)
         return make_plan(env, w)
+
+    def voter_proposals(self, voters: list[Seat], envelope: np.ndarray, forum: Belief) -> np.ndarray:
+        """Every voter's :meth:`proposal` from its :meth:`working_belief` (``nhs`` for the ICB), as
+        one (voters, neighbourhoods, domains) array, with the arithmetic done for all voters at
+        once: element by element the same operations on the same numbers as voter by voter (each
+        voter's column sums are its own rows added in order, as numpy adds them for one plan)."""
+        m = self.model
+        a = m.cfg.allocation
+        prefs = np.stack([self._preferences(s) for s in voters])
+        envs = shift_stacked(envelope, prefs, [self._mh_floor(s.label == "icb") for s in voters])
+        rank, pops = self._areas()
+        if a.rule == "per_head":  # need-blind: beliefs play no part
+            weights = np.broadcast_to(area_weights(a.rule, forum, pops, rank, a.hi_adjustment), (len(voters), *forum.visible.shape))
+            return stacked_plans(envs, weights)
+        own = [self._own_belief(s) for s in voters]
+        own_log = np.stack([b.log_visible() for b in own])
+        own_hidden = np.stack([b.hidden for b in own])
+        w = np.array([self.listening_weight(s.label) for s in voters])[:, None, None]
+        visible = np.exp((1.0 - w) * own_log + w * forum.log_visible())
+        heard = w * forum.hidden
+        if m.cfg.interests.enabled:
+            for k, s in enumerate(voters):
+                if s.org.kind == "council":  # as in working_belief
+                    heard[k] = heard[k] * (1.0 - m.cfg.interests.council_visible_bias)
+        weights = area_weights(a.rule, Belief(visible, np.maximum(own_hidden, heard)), pops, rank, a.hi_adjustment)
+        return stacked_plans(envs, weights)
 
     def money_held(self, seat: Seat) -> float:
         """Money a member brings to the table (votes under the budget-weighted rule)."""
@@ -358,7 +447,7 @@ class PlacePartnership:
             return None
         # each voter proposes from its own view after listening to the table (voices inform the
         # pooled view; only voters table proposals)
-        proposals = np.stack([self.proposal(s, envelope, self.working_belief(s, forum), nhs=s.label == "icb") for s in voters])
+        proposals = self.voter_proposals(voters, envelope, forum)
         raw = proposals
         if self.concession > 0 and len(voters) > 1:
             proposals = (1.0 - self.concession) * proposals + self.concession * proposals.mean(axis=0)
@@ -368,7 +457,8 @@ class PlacePartnership:
         else:
             votes = np.array([s.votes for s in voters])
         setter = 0  # the pot holder opens: seated first under every form (ICB; the SRO; the lead)
-        tolerance = self._tolerance(voters[setter].label, [s.label for s in voters])
+        seat_idx = self._indexed()._voter_idx
+        tolerance = self._tolerance_of(int(seat_idx[setter]), seat_idx)
         if binding:  # a voter answers for its own money in a binding pot (an advisory view binds none)
             pot, nhs = envelope.sum(), m.finance.pot_nhs[self.place].sum()
             own = np.array([nhs if s.label == "icb" else pot - nhs if s.label == "council" else 0.0 for s in voters]) / pot
@@ -388,7 +478,6 @@ class PlacePartnership:
                                    out.decided, out.accepted, out.compromise, out.plan, keys)
             for source in {id(v): v for v in self.sources.values()}.values():
                 source.heard(record)
-        seat_idx = np.array([self.trust.index(s.label) for s in voters])
         s_idx = seat_idx[setter]
         if out.decided:
             self.year.decided = True
@@ -463,9 +552,12 @@ class PlacePartnership:
 
     def _tolerance(self, setter: str, labels: list[str]) -> np.ndarray:
         """Each member's tolerance of a plan tabled by ``setter``: grows with its trust in it."""
+        return self._tolerance_of(self.trust.index(setter), np.array([self.trust.index(k) for k in labels], dtype=np.intp))
+
+    def _tolerance_of(self, j: int, rows: np.ndarray) -> np.ndarray:
+        """:meth:`_tolerance` by trust index: the members in ``rows`` judging member ``j``."""
         d = self.model.cfg.decision
-        j = self.trust.index(setter)
-        return d.tolerance + d.tolerance_trust * self.trust.matrix[[self.trust.index(k) for k in labels], j]
+        return d.tolerance + d.tolerance_trust * self.trust.matrix[rows, j]
 
     def _held_meeting(self) -> None:
         self.meetings_total += 1
@@ -477,8 +569,7 @@ class PlacePartnership:
         ``trust.dialogue`` of a success. A failed meeting earns none."""
         n = len(self.seats)
         if n > 1 and self.model.cfg.trust.dialogue > 0:
-            ii, jj = np.where(~np.eye(n, dtype=bool))
-            self.trust.success(ii, jj, weight=self.model.cfg.trust.dialogue)
+            self.trust.success_all(weight=self.model.cfg.trust.dialogue)
 
     def own_money_planners(self) -> list[tuple[str, np.ndarray]]:
         """Bodies that plan money of their own beside the table, with their envelopes: the council
@@ -500,9 +591,11 @@ class PlacePartnership:
         """The reference plan's distribution across neighbourhoods within each domain, applied to a
         body's own envelope (domains the reference does not fund keep the body's own distribution)."""
         col = reference.sum(axis=0)
-        dist = np.divide(reference, col, out=np.zeros_like(reference), where=col > 0)
+        dist = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0)
         target = dist * env[None, :]
-        target[:, col <= 0] = own[:, col <= 0]
+        empty = col <= 0
+        if empty.any():
+            target[:, empty] = own[:, empty]
         return target
 
     def _judge_conduct(self) -> None:
@@ -517,29 +610,51 @@ class PlacePartnership:
         if reference is None:
             return
         fin = self.model.finance
-        own = dict(self.own_money_planners())
+        binding = self.structure.binding
+        ix = self._indexed()
+        pot_total = pot_nhs = None
         for key in ("icb", "council"):
-            if not self.member(key):
+            if key not in self._labels:
                 continue
-            env = own.get(key)
-            outside = float(env.sum()) if env is not None else 0.0
-            if key == "icb":
-                inside = 0.0 if not self.structure.binding else float(fin.pot_nhs[self.place].sum())
+            if pot_total is None:
+                pot_total, pot_nhs = fin.pot_envelope[self.place].sum(), fin.pot_nhs[self.place].sum()
+            # the money it plans itself beside the table (own_money_planners), and its money in the pot
+            if key == "council":
+                env = fin.council_own_envelope(self.place)
+                inside = float(pot_total - pot_nhs) if binding else 0.0
+                plan = self.council_plan
             else:
-                inside = float(fin.pot_envelope[self.place].sum() - fin.pot_nhs[self.place].sum()) if self.structure.binding else 0.0
+                env = None if binding else fin.pot_envelope[self.place]
+                inside = 0.0 if not binding else float(pot_nhs)
+                plan = self.pot_plan
+            outside = float(env.sum()) if env is not None else 0.0
             if outside + inside <= 0:
                 continue
             drift = 0.0
-            plan = self.council_plan if key == "council" else self.pot_plan
             if outside > 0 and plan is not None:
-                drift = plan_distance(plan, self.aligned_target(reference, plan, env)) * outside / (outside + inside)
+                drift = self._drift(key, reference, plan, env) * outside / (outside + inside)
             j = self.trust.index(key)
-            others = np.array([self.trust.index(s.label) for s in self.seats if s.label != key])
-            kept = drift <= self._tolerance(key, [self.trust.members[i] for i in others])
-            if kept.any():
+            others = ix._others[key]
+            kept = drift <= self._tolerance_of(j, others)
+            if kept.all():
+                self.trust.success(others, j)
+            elif not kept.any():
+                self.trust.violation(others, j)
+            else:
                 self.trust.success(others[kept], j)
-            if (~kept).any():
                 self.trust.violation(others[~kept], j)
+
+    def _drift(self, key: str, reference: np.ndarray, plan: np.ndarray, env: np.ndarray) -> float:
+        """How far ``key``'s own plan is from the table's plan applied to its envelope
+        (:func:`plan_distance` to :meth:`aligned_target`). Plans change a few times a year and the
+        partners judge conduct at every meeting, so the last answer is kept with copies of what it
+        was worked out from, and given again while they are equal (the same inputs, the same number)."""
+        memo = self._drift_memo.get(key)
+        if memo is not None and _equal(memo[0], reference) and _equal(memo[1], plan) and _equal(memo[2], env):
+            return memo[3]
+        drift = plan_distance(plan, self.aligned_target(reference, plan, env))
+        self._drift_memo[key] = (reference.copy(), plan.copy(), env.copy(), drift)
+        return drift
 
     def plan_own_budgets(self) -> None:
         """Bodies outside the pot plan their own money, informed by the table (aligned budgets).
@@ -583,11 +698,10 @@ class PlacePartnership:
         n = len(self.seats)
         if n < 2:
             return
-        ii, jj = np.where(~np.eye(n, dtype=bool))
         if improved:
-            self.trust.success(ii, jj, weight=0.5)
+            self.trust.success_all(weight=0.5)
         else:
-            self.trust.violation(ii, jj, weight=0.25)
+            self.trust.violation_all(weight=0.25)
         if not self.year.decided:
             self.delays.append(12)
 

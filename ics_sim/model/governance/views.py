@@ -19,6 +19,7 @@ import numpy as np
 
 from ics_sim.domains import N_DOMAINS
 from ics_sim.model.governance.allocation import Belief
+from ics_sim.model.organisations import Organisation
 
 
 class TableViews:
@@ -36,16 +37,14 @@ class TableViews:
         self._pooled: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def forum(self, part) -> Belief:
-        """The pooled view of ``part``'s table over its neighbourhoods (fresh arrays)."""
+        """The pooled view of ``part``'s table over its neighbourhoods (views of this month's pooled
+        arrays when its neighbourhoods are a contiguous run)."""
         visible, hidden = self._whole(part)
-        return Belief(visible.take(part.idx, axis=0), hidden.take(part.idx, axis=0))
+        rows = self.model.observation.rows(part.idx)  # a place's run of rows: views, not copies
+        return Belief(visible[rows], hidden[rows])
 
     def _whole(self, part) -> tuple[np.ndarray, np.ndarray]:
-        m = self.model
-        obs = m.observation
-        key = (m.month, obs.state())
-        if self._key is None or self._key[0] != key[0] or self._key[1] is not key[1]:
-            self._key, self._pooled = key, {}
+        self._whole_state()
         seating = part.seating
         pooled = self._pooled.get(seating)
         if pooled is None:
@@ -53,27 +52,47 @@ class TableViews:
             self._pooled[seating] = pooled
         return pooled
 
+    def _whole_state(self) -> None:
+        m = self.model
+        state = m.observation.state()
+        if self._key is None or self._key[0] != m.month or self._key[1] is not state:
+            self._key, self._pooled = (m.month, state), {}
+
     def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
         obs, L = m.observation, m.layout
         parts = [p for p in m.partnerships if p.seating == seating]
+        places = [p.place for p in parts]
         shape = m.population.need.shape
         num = np.zeros(shape)
         den = 0.0
         hidden = np.zeros(shape)
-        for j, (_, observer) in enumerate(seating):
+        for j, (kind, observer) in enumerate(seating):
             w = obs.precision(observer)
             num += w * obs.whole_log_visible(observer)
             den += w
             # each place's member in this seat, with its own reach (the kind's default when None)
-            reach = np.zeros(L.n_places)
-            for p in parts:
-                r = p.seats[j].org.hidden_reach()
-                reach[p.place] = obs.reach.get(observer, 0.0) if r is None else r
+            reach = _reaches(obs, observer, kind, lambda j=j: [p.seats[j].org for p in parts], places, L.n_places)
             seen = obs.whole_hidden_seen(observer, reach[L.nb_place])
             hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
         assert num.shape[1] == N_DOMAINS
         return np.exp(num / den), hidden
+
+
+def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: int) -> np.ndarray:
+    """Per place in ``places``, the reach into hidden need of its organisation (``orgs()`` lists
+    them, all of class ``kind``; the observer kind's default when the organisation has none of its
+    own); 0 for places not listed. Organisations of a class that keeps the default reach are not
+    asked one by one."""
+    reach = np.zeros(n_places)
+    default = obs.reach.get(observer, 0.0)
+    if kind.hidden_reach is Organisation.hidden_reach:
+        reach[places] = default
+        return reach
+    for org, p in zip(orgs(), places, strict=True):
+        r = org.hidden_reach()
+        reach[p] = default if r is None else r
+    return reach
 
 
 def whole_belief(model, orgs: list) -> Belief:
@@ -85,9 +104,6 @@ def whole_belief(model, orgs: list) -> Belief:
     first = orgs[0]
     if any(type(o) is not type(first) or o.observer != first.observer for o in orgs):
         raise ValueError("whole_belief: organisations of one kind and observer field, one per place")
-    reach = np.zeros(L.n_places)
-    for p, org in enumerate(orgs):
-        r = org.hidden_reach()
-        reach[p] = obs.reach.get(org.observer, 0.0) if r is None else r
+    reach = _reaches(obs, first.observer, type(first), lambda: orgs, list(range(len(orgs))), L.n_places)
     hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
     return Belief(obs.whole_visible_estimate(first.observer), hidden)

@@ -1,0 +1,208 @@
+"""Meetings, beliefs and trust worked out for every place at once give exactly the numbers the
+place-by-place definitions give (issue 13): trust relaxed as one array, beliefs read as views of the month's whole-population arrays, the
+recorded pair trust and each member's mean trust in the others. Whole runs are held to the same
+standard by ``scripts/fingerprint.py``; these tests name the piece that moved if one does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ics_sim.config import load_config
+from ics_sim.config.schema import TrustConfig
+from ics_sim.model.governance.partnership import MEMBER_KEYS, MEMBER_PAIRS
+from ics_sim.model.governance.trust import TrustNetwork, TrustTables
+from ics_sim.model.ics_model import ICSModel
+
+
+def _stepped(overrides: list[str], months: int, seed: int = 2) -> ICSModel:
+    m = ICSModel(load_config(overrides)[0], seed=seed)
+    for _ in range(months):
+        m.step()
+    return m
+
+
+def _relaxed_alone(matrix: np.ndarray, cfg: TrustConfig) -> np.ndarray:
+    """One network's monthly relaxation, the definition."""
+    out = matrix.copy()
+    out += cfg.reversion * (cfg.baseline - out)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
+def test_trust_relaxed_as_one_array_equals_each_network_relaxed_alone_even_after_one_is_replaced():
+    cfg = TrustConfig(initial=0.35, baseline=0.42, gain=0.2, loss_ratio=3.0, reversion=0.07, dialogue=0.1)
+    rng = np.random.default_rng(1)
+    nets = [TrustNetwork([f"m{k}" for k in range(n)], cfg) for n in (2, 9, 5, 1, 7)]
+    for net in nets:
+        net.matrix[...] = rng.random(net.matrix.shape)
+        np.fill_diagonal(net.matrix, 1.0)
+    tables = TrustTables(cfg)
+    for month in range(4):
+        expected = [_relaxed_alone(net.matrix, cfg) for net in nets]
+        tables.relax(nets)
+        for net, want in zip(nets, expected, strict=True):
+            np.testing.assert_array_equal(net.matrix, want)
+            assert net.matrix.flags.c_contiguous
+        # updates between relaxations write into the shared array
+        nets[1].success(np.array([0, 2]), np.array([3, 4]))
+        nets[2].violation(1, 0, weight=0.5)
+        if month == 1:  # a table changes form: a new network of another size takes its place
+            nets[2] = TrustNetwork([f"n{k}" for k in range(4)], cfg)
+            nets[2].matrix[0, 1] = 0.9
+    assert np.all(np.diag(nets[1].matrix) == 1.0)
+
+
+def test_a_member_s_mean_trust_is_its_entry_of_every_member_s_mean():
+    cfg = TrustConfig()
+    net = TrustNetwork([f"m{k}" for k in range(9)], cfg)
+    net.matrix[...] = np.random.default_rng(3).random((9, 9))
+    full = net.outgoing_mean()
+    for i in range(9):
+        assert net.outgoing_mean_of(i) == full[i]
+
+
+def test_beliefs_are_views_of_the_month_s_whole_population_arrays_with_the_same_numbers():
+    m = _stepped(["years=1", "interests.enabled=true"], 3)
+    obs, pop = m.observation, m.population
+    m.vcses[1].capacity[:] = 0.4  # a reach of the sector's own
+    for part in m.partnerships:
+        for key, org in part.orgs.items():
+            b = org.belief(part.idx)
+            reach = org.hidden_reach()
+            r = obs.reach.get(org.observer, 0.0) if reach is None else reach
+            seen = r * pop.hidden_need[part.idx] * np.exp(obs.errors[org.observer][part.idx])
+            np.testing.assert_array_equal(b.visible, np.exp(np.log(np.maximum(pop.visible_need[part.idx], 1e-9)) + obs.errors[org.observer][part.idx]))
+            np.testing.assert_array_equal(b.hidden, org.hidden_belief(seen), err_msg=key)
+            assert not b.visible.flags.writeable and not b.hidden.flags.writeable
+            assert b.log_visible() is b.log_visible()
+            np.testing.assert_array_equal(b.log_visible(), np.log(b.visible))
+    # a place's neighbourhoods are a contiguous run: its belief is a view, not a copy
+    part = m.partnerships[0]
+    assert np.shares_memory(part.orgs["council"].belief(part.idx).visible, obs.whole_visible_estimate("council"))
+    # any other index still reads the same rows (copied)
+    idx = np.array([5, 0, 9])
+    b = part.orgs["council"].belief(idx)
+    np.testing.assert_array_equal(b.visible, obs.visible_estimate("council", idx))
+    np.testing.assert_array_equal(b.hidden, part.orgs["council"].hidden_belief(obs.hidden_seen("council", idx, part.orgs["council"].hidden_reach())))
+
+
+def _pair_trust_reference(part) -> np.ndarray:
+    """The recorded pair trust, the definition: every seated pair's mean of each one's trust in the other."""
+    full = np.full((len(MEMBER_KEYS), len(MEMBER_KEYS)), np.nan)
+    pos = [MEMBER_KEYS.index(k) for k in part.trust.members]
+    t = part.trust.matrix
+    full[np.ix_(pos, pos)] = 0.5 * (t + t.T)
+    rows, cols = np.triu_indices(len(MEMBER_KEYS), k=1)
+    return full[rows, cols]
+
+
+@pytest.mark.parametrize("form", ["committee", "lead_provider", "joint_committee"])
+def test_pair_trust_equals_the_full_matrix_construction(form):
+    m = _stepped(["years=1", f"governance={form}"], 5)
+    for part in m.partnerships:
+        got = part.pair_trust()
+        assert got.shape == (len(MEMBER_PAIRS),)
+        np.testing.assert_array_equal(got, _pair_trust_reference(part))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["years=1", "interests.enabled=true"],  # a council voter discounts the hidden need it hears
+        ["years=1", "allocation=need_weighted_hi", "governance=individual_executive", "governance.sro_appointment=joint"],
+        ["years=1", "allocation=per_head", "governance=consultative_forum"],
+        ["years=1", "observation.perfect=true", "governance=joint_committee"],
+    ],
+)
+def test_voters_proposals_at_once_equal_each_voter_s_proposal(overrides):
+    m = _stepped(overrides, 4)
+    for part in m.partnerships:
+        envelope = m.finance.pot_envelope[part.place] + m.finance.council_envelope[part.place]
+        forum = part.forum_belief()
+        voters = part.voters
+        got = part.voter_proposals(voters, envelope, forum)
+        for k, s in enumerate(voters):
+            want = part.proposal(s, envelope, part.working_belief(s, forum), nhs=s.label == "icb")
+            np.testing.assert_array_equal(got[k], want, err_msg=s.label)
+
+
+def test_plans_stacked_equal_each_plan_made_alone_with_empty_domains_and_odd_sizes():
+    from ics_sim.model.governance.allocation import make_plan, stacked_plans
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 7, 8, 9, 17, 64, 300):
+        weights = rng.random((4, n, 5)) * 10.0 ** rng.uniform(-3, 9, (4, n, 5))
+        weights[1, :, 2] = 0.0  # a domain nobody is believed to need
+        envs = rng.random((4, 5)) * 1e8
+        got = stacked_plans(envs, weights)
+        for k in range(4):
+            np.testing.assert_array_equal(got[k], make_plan(envs[k], weights[k]))
+
+
+def test_envelopes_shifted_at_once_equal_each_shift_with_the_mental_health_floor():
+    from ics_sim.model.governance.allocation import shift_domains, shift_stacked
+
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        envelope = rng.random(5) * 1e8 * (rng.random(5) > 0.2)
+        prefs = rng.normal(0.0, 0.8, (6, 5)) * (rng.random((6, 1)) > 0.3)  # some holders have none
+        floors = [None if rng.random() < 0.4 else float(rng.random() * envelope.sum()) for _ in range(6)]
+        got = shift_stacked(envelope, prefs, floors)
+        for k in range(6):
+            np.testing.assert_array_equal(got[k], shift_domains(envelope, prefs[k], floors[k]))
+    np.testing.assert_array_equal(shift_stacked(np.zeros(5), prefs, floors), np.zeros((6, 5)))
+
+
+def test_the_kept_drift_is_worked_out_again_when_a_plan_changes_even_in_place():
+    from ics_sim.model.governance.allocation import plan_distance
+
+    m = _stepped(["years=1"], 8)
+    part = next(p for p in m.partnerships if p.council_plan is not None and p.reference_plan() is not None)
+    reference, plan = part.reference_plan(), part.council_plan.copy()
+    env = m.finance.council_own_envelope(part.place)
+
+    def direct() -> float:
+        return plan_distance(plan, part.aligned_target(reference, plan, env))
+
+    assert part._drift("council", reference, plan, env) == direct()
+    plan[0] *= 1.7  # written into the same array
+    assert part._drift("council", reference, plan, env) == direct()
+    env = env * 0.5
+    assert part._drift("council", reference, plan, env) == direct()
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.5, 0.25, 2.0])
+def test_every_pair_updated_at_once_equals_the_pairs_updated_by_index(weight):
+    cfg = TrustConfig(initial=0.35, baseline=0.42, gain=0.2, loss_ratio=3.0, reversion=0.07, dialogue=0.1)
+    rng = np.random.default_rng(5)
+    start = rng.random((6, 6))
+    np.fill_diagonal(start, 1.0)
+    ii, jj = np.where(~np.eye(6, dtype=bool))
+    for update in ("success", "violation"):
+        by_index, at_once = TrustNetwork(list("abcdef"), cfg), TrustNetwork(list("abcdef"), cfg)
+        by_index.matrix[...] = start
+        at_once.matrix[...] = start
+        getattr(by_index, update)(ii, jj, weight=weight)
+        getattr(at_once, f"{update}_all")(weight=weight)
+        np.testing.assert_array_equal(at_once.matrix, by_index.matrix)
+
+
+def test_a_deep_copy_of_the_model_goes_on_exactly_as_the_original():
+    """The workshop deep-copies the model before a month it may replay: copied trust matrices are
+    no longer views of the copied array of all tables, and must still relax and update."""
+    import copy
+
+    from ics_sim.model.record import summarise
+
+    original = _stepped(["years=2", "governance=consultative_forum", "governance.ladder=true",
+                         "governance.ladder_up_trust=0.35", "governance.ladder_down_trust=0.2",
+                         "governance.ladder_months=3"], 7, seed=1)
+    twin = copy.deepcopy(original)
+    for _ in range(17):
+        original.step()
+        twin.step()
+    for a, b in zip(original.partnerships, twin.partnerships, strict=True):
+        np.testing.assert_array_equal(a.trust.matrix, b.trust.matrix)
+        assert np.all(np.diag(b.trust.matrix) == 1.0)
+    assert summarise(original.recorder) == summarise(twin.recorder)
