@@ -96,6 +96,7 @@ class Browser:
         assert "Traceback" not in log, log[-3000:]
 
 
+@pytest.mark.slow  # Chromium plays a year (a quarter of a minute); loopback stays in the fast suite
 def test_page_loads_offline_and_a_year_moves_the_monitors(server, tmp_path):
     """The page loads with no console error and no request beyond the server; a scenario is
     chosen; a year is stepped and the monitors change; side by side shows the difference."""

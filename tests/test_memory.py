@@ -10,6 +10,7 @@ import gc
 import weakref
 
 import mesa
+import pytest
 
 import ics_sim
 from ics_sim.model.ics_model import ICSModel
@@ -47,6 +48,7 @@ def test_a_kept_result_keeps_its_model_and_agent_numbers_run_on():
     assert r.model.agents and r.summary["hle_mean"] > 0
 
 
+@pytest.mark.slow  # 45 two-year runs (about ten seconds of CPU); .ci/run runs it
 def test_many_runs_keep_memory_flat():
     for i in range(5):  # warm-up: imports, caches, allocator pools
         ics_sim.run({"years": 2}, seed=i)

@@ -55,6 +55,7 @@ def test_a_folder_outside_the_root_is_refused(result, tmp_path, folder):
     assert list(root.iterdir()) == []
 
 
+@pytest.mark.slow  # a Hydra multirun end to end, like tests/test_sweeps.py's; safe_label's own tests stay fast
 def test_a_sweep_with_odd_values_writes_only_inside_its_folder(tmp_path):
     """Hydra names job folders after the overrides; they pass through safe_label, so a place
     named '../../../../x' cannot climb out."""

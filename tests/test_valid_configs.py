@@ -284,3 +284,24 @@ def test_the_generator_reaches_the_extremes():
                     if isinstance(v, float) and "." in k and k not in ("trust.gain",)
                     and ov.resolve_key(k).meta.get("range") and v in ov.resolve_key(k).meta["range"])
     assert at_bounds > 100  # many values sit exactly on a bound of their range
+
+
+def test_the_base_of_composition_is_the_schemas_defaults_as_omegaconf_reads_them():
+    """``_base_node`` builds the root of composition with ``dataclasses.asdict`` (fast at start-up):
+    the same values, and the same types (lists, not tuples), as OmegaConf's reading of the schema."""
+    from omegaconf import OmegaConf
+
+    from ics_sim.config import _base_node
+
+    def shape(value):
+        if isinstance(value, dict):
+            return {k: shape(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [type(value).__name__, *(shape(v) for v in value)]
+        return (type(value).__name__, value)
+
+    expected = OmegaConf.to_container(OmegaConf.structured(schema.Config))
+    expected["shocks"] = {}
+    got = OmegaConf.to_container(_base_node())
+    assert shape(got) == shape(expected)
+    assert OmegaConf.is_struct(_base_node().place_settings) is False
