@@ -7,6 +7,8 @@ budget line spent beyond what it held.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -233,16 +235,24 @@ def _vcse_runs(overrides: dict, seeds) -> list:
     return [ics_sim.run({"shocks": "funding_cut", **overrides}, seed=seed) for seed in seeds]
 
 
-def test_a_funding_cut_folds_vcse_bodies_in_most_seeds_and_none_fold_without_it():
-    cut = [run_config(load_config({"shocks": "funding_cut"})[0], seed=s, timeseries=False).summary["vcse_survival"] for s in range(8)]
-    calm = [run_config(load_config({})[0], seed=s, timeseries=False).summary["vcse_survival"] for s in range(8)]
+@pytest.fixture(scope="module")
+def cut_runs() -> list:
+    """The funding cut on seeds 0-3 with the time series, run once for the tests below (the same
+    config and seed give the same numbers; the summary equals the summary-only run's)."""
+    return _vcse_runs({}, range(4))
+
+
+def test_a_funding_cut_folds_vcse_bodies_in_most_seeds_and_none_fold_without_it(cut_runs):
+    cut = [r.summary["vcse_survival"] for r in cut_runs]
+    cut += [run_config(load_config({"shocks": "funding_cut"})[0], seed=s, timeseries=False).summary["vcse_survival"] for s in range(4, 8)]
+    calm = [_summary({}, s)["vcse_survival"] for s in range(8)]
     assert sum(x < 1.0 for x in cut) >= 6, cut
     assert sum(x == 1.0 for x in calm) >= 6, calm
 
 
-def test_hidden_unmet_need_rises_when_vcse_bodies_fold():
+def test_hidden_unmet_need_rises_when_vcse_bodies_fold(cut_runs):
     # the same cut on the same seeds, with bodies whose deep reserves carry them through it
-    for folding, carried in zip(_vcse_runs({}, range(4)), _vcse_runs({"providers.vcse_reserve_months": 60}, range(4)), strict=True):
+    for folding, carried in zip(cut_runs, _vcse_runs({"providers.vcse_reserve_months": 60}, range(4)), strict=True):
         assert sum(v.folds for v in folding.model.vcses) > 0
         assert sum(v.folds for v in carried.model.vcses) == 0
         hidden = [r.timeseries.query("level == 'system' and metric == 'unmet_need_hidden' and month >= 36")["value"].mean()
@@ -250,8 +260,8 @@ def test_hidden_unmet_need_rises_when_vcse_bodies_fold():
         assert hidden[0] > hidden[1]
 
 
-def test_a_folded_sector_takes_years_to_rebuild():
-    for r in _vcse_runs({}, range(3)):
+def test_a_folded_sector_takes_years_to_rebuild(cut_runs):
+    for r in cut_runs[:3]:
         cap = r.timeseries.query("level == 'system' and metric == 'vcse_capacity'")["value"].to_numpy()
         low = int(np.argmin(cap))
         assert cap[low] < 0.95
@@ -263,7 +273,13 @@ def test_a_folded_sector_takes_years_to_rebuild():
 
 
 def _summary(overrides: dict, seed: int) -> dict:
-    return run_config(load_config(overrides)[0], seed=seed, keep_model=False, timeseries=False).summary
+    """A summary-only run's summary, each setting and seed run once per module (read-only)."""
+    return _summary_of(tuple(sorted(overrides.items())), seed)
+
+
+@functools.lru_cache(maxsize=64)
+def _summary_of(items: tuple, seed: int) -> dict:
+    return run_config(load_config(dict(items))[0], seed=seed, keep_model=False, timeseries=False).summary
 
 
 def test_partners_who_follow_the_icp_strategy_align_with_it_and_those_who_do_not_do_not():
