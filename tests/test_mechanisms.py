@@ -20,8 +20,8 @@ SEEDS = range(4)
 def paired(a: dict, b: dict, key: str) -> np.ndarray:
     out = []
     for s in SEEDS:
-        ra = run_config(load_config(a)[0], seed=s, keep_model=False).summary
-        rb = run_config(load_config(b)[0], seed=s, keep_model=False).summary
+        ra = run_config(load_config(a)[0], seed=s, keep_model=False, timeseries=False).summary
+        rb = run_config(load_config(b)[0], seed=s, keep_model=False, timeseries=False).summary
         out.append(ra[key] - rb[key])
     return np.array(out)
 
