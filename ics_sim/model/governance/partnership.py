@@ -320,6 +320,25 @@ class PlacePartnership:
         ref = max(self.model.cfg.trust.initial, 1e-9)
         return float(min(1.0, self.settings.governance.advice_weight * t / ref))
 
+    def listening_weights(self, labels: list[str], rows: np.ndarray) -> np.ndarray:
+        """:meth:`listening_weight` of each member in ``labels`` (at trust rows ``rows``), as one
+        array of the same numbers: every member's mean trust in the others from one sum per row
+        (numpy sums each row of the C-ordered matrix as it sums the row alone)."""
+        trust = self.trust
+        n = trust.n
+        if n < 2:
+            means = [1.0] * len(labels)
+        else:
+            means = ((trust.matrix.sum(axis=1)[rows] - 1.0) / (n - 1)).tolist()
+        s = self.structure
+        if s.advised:  # advisory_for, with the branch taken once
+            ref = max(self.model.cfg.trust.initial, 1e-9)
+            aw = self.settings.governance.advice_weight
+            holder = self.holder_key
+            means = [float(min(1.0, aw * t / ref)) if (not s.binding or k == holder) else t
+                     for k, t in zip(labels, means, strict=True)]
+        return np.array(means)
+
     # --- structure ----------------------------------------------------------------------------
     @property
     def voters(self) -> list[Seat]:
@@ -442,7 +461,9 @@ class PlacePartnership:
         own = [self._own_belief(s) for s in voters]
         own_log = np.stack([b.log_visible() for b in own])
         own_hidden = np.stack([b.hidden for b in own])
-        w = np.array([self.listening_weight(s.label) for s in voters])[:, None, None]
+        labels = [s.label for s in voters]
+        rows = self._indexed()._voter_idx if voters == self._voters else [self.trust.index(k) for k in labels]
+        w = self.listening_weights(labels, rows)[:, None, None]
         visible = np.exp((1.0 - w) * own_log + w * forum.log_visible())
         heard = w * forum.hidden
         if m.cfg.interests.enabled:
