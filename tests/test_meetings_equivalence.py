@@ -284,3 +284,17 @@ def test_tables_reviewed_together_equal_each_table_judged_alone(form):
     for part, want in zip(one.partnerships, alone.partnerships, strict=True):
         part.review()
         np.testing.assert_array_equal(part.trust.matrix, want.trust.matrix)
+
+
+def test_every_vcse_sector_s_reach_at_once_equals_each_sector_s_reach():
+    from ics_sim.model.organisations import VCSE
+
+    m = _stepped(["years=1"], 2)
+    rng = np.random.default_rng(13)
+    for v in m.vcses:  # capacities apart and some bodies folded
+        v.capacity[:] = rng.random(v.capacity.shape)
+        v.alive[:] = rng.random(v.alive.shape) > 0.3
+    got = VCSE.hidden_reaches(m.vcses)
+    assert got == [v.hidden_reach() for v in m.vcses]
+    assert len(set(got)) > 1
+    assert VCSE.hidden_reaches(m.vcses[::-1]) == got[::-1]  # any order of sectors
