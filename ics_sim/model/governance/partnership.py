@@ -550,14 +550,14 @@ class PlacePartnership:
             self.power_imbalance.append(out.power_imbalance)
             self.concession = 0.0
             # agreement builds trust (small wins); being overruled erodes it, three times faster
-            for i, ok in zip(seat_idx, out.accepted, strict=True):
-                if i == s_idx:
-                    continue
-                if ok:
-                    self.trust.success(i, s_idx)
-                    self.trust.success(s_idx, i)
-                else:
-                    self.trust.violation(i, s_idx)
+            # (each voter's own pair of cells with the setter: all of them updated at once)
+            others = seat_idx != s_idx
+            agreed, overruled = seat_idx[others & out.accepted], seat_idx[others & ~out.accepted]
+            if agreed.size:
+                self.trust.success(agreed, s_idx)
+                self.trust.success(s_idx, agreed)
+            if overruled.size:
+                self.trust.violation(overruled, s_idx)
             self._small_win()
             if not binding:
                 self.shared_view = out.plan
