@@ -10,7 +10,8 @@ import pytest
 
 from ics_sim.config import load_config
 from ics_sim.config.schema import TrustConfig
-from ics_sim.model.governance.partnership import MEMBER_KEYS, MEMBER_PAIRS
+from ics_sim.model.governance.allocation import plan_distance
+from ics_sim.model.governance.partnership import MEMBER_KEYS, MEMBER_PAIRS, review_all
 from ics_sim.model.governance.trust import TrustNetwork, TrustTables
 from ics_sim.model.ics_model import ICSModel
 
@@ -206,3 +207,94 @@ def test_a_deep_copy_of_the_model_goes_on_exactly_as_the_original():
         np.testing.assert_array_equal(a.trust.matrix, b.trust.matrix)
         assert np.all(np.diag(b.trust.matrix) == 1.0)
     assert summarise(original.recorder) == summarise(twin.recorder)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["governance=committee"],
+        ["governance=consultative_forum"],  # every statutory body takes the table's view as advice
+        ["governance=individual_executive", "governance.sro_appointment=joint"],  # the SRO alone
+        ["governance=lead_provider"],
+    ],
+)
+def test_listening_weights_at_once_equal_each_member_s_listening_weight(overrides):
+    m = _stepped(["years=1", *overrides], 3)
+    rng = np.random.default_rng(7)
+    for part in m.partnerships:
+        part.trust.matrix[...] = rng.random(part.trust.matrix.shape)  # trust away from its start
+        part.trust._unit_diagonal()
+        labels = [s.label for s in part.seats]
+        got = part.listening_weights(labels, np.array([part.trust.index(k) for k in labels]))
+        want = [part.listening_weight(k) for k in labels]
+        assert got.tolist() == want
+
+
+def _judged_alone(part) -> None:
+    """Conduct judged place by place: the definition (each body's money summed on its own row,
+    trust moved by TrustNetwork.success and .violation)."""
+    reference = part.reference_plan()
+    if reference is None:
+        return
+    fin, binding, d = part.model.finance, part.structure.binding, part.model.cfg.decision
+    pot_total, pot_nhs = fin.pot_envelope[part.place].sum(), fin.pot_nhs[part.place].sum()
+    for key in ("icb", "council"):
+        if not part.member(key):
+            continue
+        if key == "council":
+            env, inside, plan = fin.council_own_envelope(part.place), float(pot_total - pot_nhs) if binding else 0.0, part.council_plan
+        else:
+            env, inside, plan = (None if binding else fin.pot_envelope[part.place]), (float(pot_nhs) if binding else 0.0), part.pot_plan
+        outside = float(env.sum()) if env is not None else 0.0
+        if outside + inside <= 0:
+            continue
+        drift = 0.0
+        if outside > 0 and plan is not None:
+            drift = plan_distance(plan, part.aligned_target(reference, plan, env)) * outside / (outside + inside)
+        j = part.trust.index(key)
+        others = np.array([part.trust.index(s.label) for s in part.seats if s.label != key], dtype=np.intp)
+        kept = drift <= d.tolerance + d.tolerance_trust * part.trust.matrix[others, j]
+        part.trust.success(others[kept], j)
+        part.trust.violation(others[~kept], j)
+
+
+@pytest.mark.parametrize("form", ["consultative_forum", "committee", "joint_committee"])
+def test_tables_reviewed_together_equal_each_table_judged_alone(form):
+    import copy
+
+    m = _stepped(["years=2", f"governance={form}", "interests.enabled=true"], 19)
+    rng = np.random.default_rng(11)
+    for part in m.partnerships:  # some members tolerant, some not: kept and broken both happen
+        part.trust.matrix[...] = rng.random(part.trust.matrix.shape)
+        part.trust._unit_diagonal()
+    together, alone = copy.deepcopy(m), copy.deepcopy(m)
+    review_all(together.partnerships)
+    judged = 0
+    for part in alone.partnerships:
+        part._held_meeting()
+        part._small_win()
+        judged += part.reference_plan() is not None
+        _judged_alone(part)
+    assert judged > 0
+    for a, b in zip(together.partnerships, alone.partnerships, strict=True):
+        np.testing.assert_array_equal(a.trust.matrix, b.trust.matrix)
+        assert a.meetings_total == b.meetings_total
+    # and a table judged on its own money alone gives the same as with every place's
+    one = copy.deepcopy(m)
+    for part, want in zip(one.partnerships, alone.partnerships, strict=True):
+        part.review()
+        np.testing.assert_array_equal(part.trust.matrix, want.trust.matrix)
+
+
+def test_every_vcse_sector_s_reach_at_once_equals_each_sector_s_reach():
+    from ics_sim.model.organisations import VCSE
+
+    m = _stepped(["years=1"], 2)
+    rng = np.random.default_rng(13)
+    for v in m.vcses:  # capacities apart and some bodies folded
+        v.capacity[:] = rng.random(v.capacity.shape)
+        v.alive[:] = rng.random(v.alive.shape) > 0.3
+    got = VCSE.hidden_reaches(m.vcses)
+    assert got == [v.hidden_reach() for v in m.vcses]
+    assert len(set(got)) > 1
+    assert VCSE.hidden_reaches(m.vcses[::-1]) == got[::-1]  # any order of sectors

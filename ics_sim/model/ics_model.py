@@ -32,7 +32,11 @@ from ics_sim.model.finance import Finance, vcse_base_grants, vcse_base_income
 from ics_sim.model.geography import Layout
 from ics_sim.model.governance import delegation
 from ics_sim.model.governance.allocation import area_weights, make_plan
-from ics_sim.model.governance.partnership import IntegratedCarePartnership, PlacePartnership
+from ics_sim.model.governance.partnership import (
+    IntegratedCarePartnership,
+    PlacePartnership,
+    review_all,
+)
 from ics_sim.model.governance.trust import TrustTables
 from ics_sim.model.governance.views import TableViews
 from ics_sim.model.ledger import Ledger
@@ -235,6 +239,7 @@ class ICSModel(mesa.Model):
         if moy in running_costs.icp_meeting_months(c):
             running_costs.book_icp_meeting(self.running_costs, c, L, self.finance.place_pop, self.place_cfgs)
         prep = c.decision.preparation_months
+        reviewing = []  # tables with their plan decided: reviewed together below
         for part in self.partnerships:
             if moy == 0:
                 if self._nothing_to_decide(part):
@@ -251,11 +256,15 @@ class ICSModel(mesa.Model):
             if not self._nothing_to_decide(part) and on_cadence:
                 running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
                 if part.year.decided:
-                    part.review()
+                    reviewing.append(part)
                 else:
                     part.meet(moy)
                     if part.year.decided and part.signing is None:
                         part.plan_own_budgets()
+        # a review touches only its own table's trust, and nothing above reads another table's:
+        # reviewing them all here is reviewing each in its turn
+        review_all(reviewing)
+        for part in self.partnerships:
             part.watch_ladder()
 
     def _nothing_to_decide(self, part: PlacePartnership) -> bool:

@@ -46,6 +46,11 @@ class Organisation(mesa.Agent):
         """Reach into hidden need (None: the observer kind's default)."""
         return None
 
+    @classmethod
+    def hidden_reaches(cls, orgs: list[Organisation]) -> list[float | None]:
+        """:meth:`hidden_reach` of each of ``orgs`` (all of this class), in order."""
+        return [o.hidden_reach() for o in orgs]
+
     def belief(self, idx: np.ndarray) -> Belief:
         """What it believes of need in neighbourhoods ``idx``: its estimate of visible need and
         what it sees of hidden need. Read-only arrays, computed once while what it observes is
@@ -338,6 +343,17 @@ class VCSE(Organisation):
 
     def hidden_reach(self) -> float | None:
         return self.model.cfg.observation.reach_vcse * self.operating_share()
+
+    @classmethod
+    def hidden_reaches(cls, orgs: list[VCSE]) -> list[float | None]:
+        """:meth:`hidden_reach` of each sector in ``orgs``, from one operating share per place of
+        their joined arrays (:meth:`VCSESectors.operating_share`: each row summed as the row
+        alone, so the same numbers)."""
+        sectors = orgs[0]._sectors if orgs else None
+        if cls.hidden_reach is not VCSE.hidden_reach or sectors is None or any(o._sectors is not sectors for o in orgs):
+            return super().hidden_reaches(orgs)
+        reach = orgs[0].model.cfg.observation.reach_vcse
+        return [reach * share for share in sectors.operating_share()[[o._row for o in orgs]].tolist()]
 
     # --- money -------------------------------------------------------------------------------
     def receive(self, grants_per_month: float, external_per_month: float) -> None:

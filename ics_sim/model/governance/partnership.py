@@ -94,6 +94,47 @@ def _equal(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool((a == b).all())
 
 
+@dataclass(frozen=True)
+class PlaceMoney:
+    """Every place's money as the tables judge conduct on it this month (rows are places): the pot
+    and its total, the NHS part's total, and what each council spends itself and its total. Each
+    total is the row's own sum (numpy sums each row of a C-ordered matrix as it sums the row
+    alone), so the numbers are those of the place-by-place sums."""
+
+    pot: np.ndarray
+    pot_total: np.ndarray
+    pot_nhs: np.ndarray
+    council_own: np.ndarray
+    council_own_total: np.ndarray
+
+    @classmethod
+    def of(cls, fin) -> PlaceMoney:
+        """Every place's, from the finance state (:class:`~ics_sim.model.finance.Finance`)."""
+        own = fin.council_own_envelopes()
+        return cls(fin.pot_envelope, fin.pot_envelope.sum(axis=1), fin.pot_nhs.sum(axis=1), own, own.sum(axis=1))
+
+    @classmethod
+    def of_place(cls, fin, p: int) -> PlaceMoney:
+        """Place ``p``'s alone (the other rows are not filled in: read only row ``p``)."""
+        n = fin.pot_envelope.shape[0]
+        pot_total, pot_nhs, own_total = np.zeros(n), np.zeros(n), np.zeros(n)
+        own = np.zeros_like(fin.pot_envelope)
+        own[p] = fin.council_own_envelope(p)
+        pot_total[p], pot_nhs[p], own_total[p] = fin.pot_envelope[p].sum(), fin.pot_nhs[p].sum(), own[p].sum()
+        return cls(fin.pot_envelope, pot_total, pot_nhs, own, own_total)
+
+
+def review_all(parts: list[PlacePartnership]) -> None:
+    """:meth:`PlacePartnership.review` of every table in ``parts`` (tables of one model reviewing
+    this month), with the month's money worked out once for all of them: each table's trust is its
+    own, so reviewing the tables together is reviewing them one by one."""
+    if not parts:
+        return
+    money = PlaceMoney.of(parts[0].model.finance)
+    for part in parts:
+        part.review(money)
+
+
 @dataclass
 class Seat:
     org: Organisation
@@ -279,6 +320,25 @@ class PlacePartnership:
         ref = max(self.model.cfg.trust.initial, 1e-9)
         return float(min(1.0, self.settings.governance.advice_weight * t / ref))
 
+    def listening_weights(self, labels: list[str], rows: np.ndarray) -> np.ndarray:
+        """:meth:`listening_weight` of each member in ``labels`` (at trust rows ``rows``), as one
+        array of the same numbers: every member's mean trust in the others from one sum per row
+        (numpy sums each row of the C-ordered matrix as it sums the row alone)."""
+        trust = self.trust
+        n = trust.n
+        if n < 2:
+            means = [1.0] * len(labels)
+        else:
+            means = ((trust.matrix.sum(axis=1)[rows] - 1.0) / (n - 1)).tolist()
+        s = self.structure
+        if s.advised:  # advisory_for, with the branch taken once
+            ref = max(self.model.cfg.trust.initial, 1e-9)
+            aw = self.settings.governance.advice_weight
+            holder = self.holder_key
+            means = [float(min(1.0, aw * t / ref)) if (not s.binding or k == holder) else t
+                     for k, t in zip(labels, means, strict=True)]
+        return np.array(means)
+
     # --- structure ----------------------------------------------------------------------------
     @property
     def voters(self) -> list[Seat]:
@@ -401,7 +461,9 @@ class PlacePartnership:
         own = [self._own_belief(s) for s in voters]
         own_log = np.stack([b.log_visible() for b in own])
         own_hidden = np.stack([b.hidden for b in own])
-        w = np.array([self.listening_weight(s.label) for s in voters])[:, None, None]
+        labels = [s.label for s in voters]
+        rows = self._indexed()._voter_idx if voters == self._voters else [self.trust.index(k) for k in labels]
+        w = self.listening_weights(labels, rows)[:, None, None]
         visible = np.exp((1.0 - w) * own_log + w * forum.log_visible())
         heard = w * forum.hidden
         if m.cfg.interests.enabled:
@@ -488,14 +550,14 @@ class PlacePartnership:
             self.power_imbalance.append(out.power_imbalance)
             self.concession = 0.0
             # agreement builds trust (small wins); being overruled erodes it, three times faster
-            for i, ok in zip(seat_idx, out.accepted, strict=True):
-                if i == s_idx:
-                    continue
-                if ok:
-                    self.trust.success(i, s_idx)
-                    self.trust.success(s_idx, i)
-                else:
-                    self.trust.violation(i, s_idx)
+            # (each voter's own pair of cells with the setter: all of them updated at once)
+            others = seat_idx != s_idx
+            agreed, overruled = seat_idx[others & out.accepted], seat_idx[others & ~out.accepted]
+            if agreed.size:
+                self.trust.success(agreed, s_idx)
+                self.trust.success(s_idx, agreed)
+            if overruled.size:
+                self.trust.violation(overruled, s_idx)
             self._small_win()
             if not binding:
                 self.shared_view = out.plan
@@ -535,12 +597,13 @@ class PlacePartnership:
                 tolerance[i] = sub.tolerance
         return raw, tolerance, tuple(keys), tuple(outside)
 
-    def review(self) -> None:
+    def review(self, money: PlaceMoney | None = None) -> None:
         """A meeting with no decision left to take this year: the partners talk and see whether
-        the bodies spending their own money beside the table kept to what was agreed."""
+        the bodies spending their own money beside the table kept to what was agreed (``money``:
+        this month's :class:`PlaceMoney` when several tables review together, :func:`review_all`)."""
         self._held_meeting()
         self._small_win()
-        self._judge_conduct()
+        self._judge_conduct(money)
 
     def take_effect(self, month_of_year: int) -> bool:
         """A signed-off plan becomes the pot's plan in its month; True when it did this month."""
@@ -598,36 +661,44 @@ class PlacePartnership:
             target[:, empty] = own[:, empty]
         return target
 
-    def _judge_conduct(self) -> None:
+    def _judge_conduct(self, money: PlaceMoney | None = None) -> None:
         """Kept or broken agreements: each seated statutory body with money (the ICB, the council)
         is judged by every other member on whether its money follows the table's plan. Money in a
         binding pot follows it by construction; money a body plans itself beside the table drifts
         from it as far as the body leans away. A body keeps the agreement when the drift of its
         money as a whole stays within the judging member's tolerance (the tolerance it would give
         a proposal from that body); kept is a success, broken a violation. So a pooled pot leaves
-        nothing to break, and aligned budgets that drift apart erode trust in the drifting body."""
+        nothing to break, and aligned budgets that drift apart erode trust in the drifting body.
+
+        ``money``: every place's pot and council money this month (:class:`PlaceMoney`, shared by
+        the tables judged together, :func:`review_all`); worked out for this place when None."""
         reference = self.reference_plan()
         if reference is None:
             return
-        fin = self.model.finance
         binding = self.structure.binding
+        labels = self._labels
+        if "icb" not in labels and "council" not in labels:
+            return
+        p = self.place
+        if money is None:
+            money = PlaceMoney.of_place(self.model.finance, p)
         ix = self._indexed()
-        pot_total = pot_nhs = None
+        d = self.model.cfg.decision
+        matrix = self.trust.matrix
         for key in ("icb", "council"):
-            if key not in self._labels:
+            if key not in labels:
                 continue
-            if pot_total is None:
-                pot_total, pot_nhs = fin.pot_envelope[self.place].sum(), fin.pot_nhs[self.place].sum()
             # the money it plans itself beside the table (own_money_planners), and its money in the pot
             if key == "council":
-                env = fin.council_own_envelope(self.place)
-                inside = float(pot_total - pot_nhs) if binding else 0.0
+                env = money.council_own[p]
+                outside = float(money.council_own_total[p])
+                inside = float(money.pot_total[p] - money.pot_nhs[p]) if binding else 0.0
                 plan = self.council_plan
             else:
-                env = None if binding else fin.pot_envelope[self.place]
-                inside = 0.0 if not binding else float(pot_nhs)
+                env = None if binding else money.pot[p]
+                outside = 0.0 if binding else float(money.pot_total[p])
+                inside = 0.0 if not binding else float(money.pot_nhs[p])
                 plan = self.pot_plan
-            outside = float(env.sum()) if env is not None else 0.0
             if outside + inside <= 0:
                 continue
             drift = 0.0
@@ -635,14 +706,12 @@ class PlacePartnership:
                 drift = self._drift(key, reference, plan, env) * outside / (outside + inside)
             j = self.trust.index(key)
             others = ix._others[key]
-            kept = drift <= self._tolerance_of(j, others)
-            if kept.all():
-                self.trust.success(others, j)
-            elif not kept.any():
-                self.trust.violation(others, j)
-            else:
-                self.trust.success(others[kept], j)
-                self.trust.violation(others[~kept], j)
+            # TrustNetwork.success of those who judge it kept, .violation of the rest, element by
+            # element the same arithmetic (none of them is ``key``: the diagonal stays 1)
+            t = matrix[others, j]
+            kept = drift <= d.tolerance + d.tolerance_trust * t
+            net = self.trust
+            matrix[others, j] = np.where(kept, t + net._success_1 * (1.0 - t), t - net._violation_1 * t)
 
     def _drift(self, key: str, reference: np.ndarray, plan: np.ndarray, env: np.ndarray) -> float:
         """How far ``key``'s own plan is from the table's plan applied to its envelope

@@ -89,8 +89,7 @@ def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: 
     if kind.hidden_reach is Organisation.hidden_reach:
         reach[places] = default
         return reach
-    for org, p in zip(orgs(), places, strict=True):
-        r = org.hidden_reach()
+    for r, p in zip(kind.hidden_reaches(orgs()), places, strict=True):
         reach[p] = default if r is None else r
     return reach
 
