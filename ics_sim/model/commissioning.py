@@ -161,9 +161,13 @@ def _whole_own_beliefs(model, orgs: list) -> tuple[np.ndarray, np.ndarray]:
     for places in kinds.values():
         first = orgs[places[0]]
         reach = np.zeros(L.n_places)
-        for p in places:
-            r = orgs[p].hidden_reach()
-            reach[p] = obs.reach.get(first.observer, 0.0) if r is None else r
+        at_once = type(first).hidden_reaches([orgs[p] for p in places])
+        if at_once is not None:
+            reach[places] = at_once
+        else:
+            for p in places:
+                r = orgs[p].hidden_reach()
+                reach[p] = obs.reach.get(first.observer, 0.0) if r is None else r
         rows = np.isin(L.nb_place, places)
         visible[rows] = obs.whole_visible_estimate(first.observer)[rows]
         hidden[rows] = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))[rows]

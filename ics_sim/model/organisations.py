@@ -74,6 +74,13 @@ class Organisation(mesa.Agent):
         """What it believes of the hidden need it sees (``seen``, from its observer field)."""
         return seen
 
+    @staticmethod
+    def hidden_reaches(orgs: list) -> np.ndarray | None:
+        """:meth:`hidden_reach` of each of ``orgs`` (all of this class) as one array, where the
+        class can read them all at once; None when they must be asked one by one (the default:
+        a class that overrides :meth:`hidden_reach` may override this too)."""
+        return None
+
     # --- what it wants -----------------------------------------------------------------------
     def interest(self) -> np.ndarray:
         """Log-weights on domains from its own interests (zero when interests are switched off)."""
@@ -339,6 +346,16 @@ class VCSE(Organisation):
     def hidden_reach(self) -> float | None:
         return self.model.cfg.observation.reach_vcse * self.operating_share()
 
+    @staticmethod
+    def hidden_reaches(orgs: list) -> np.ndarray | None:
+        """Every sector's :meth:`hidden_reach` from the joined sectors' arrays at once (the same
+        numbers: each place's row sum, times the same reach); None unless all are joined in one."""
+        sectors = orgs[0]._sectors if orgs else None
+        if sectors is None or any(o._sectors is not sectors for o in orgs):
+            return None
+        rows = np.array([o._row for o in orgs], dtype=np.intp)
+        return sectors.model.cfg.observation.reach_vcse * sectors.operating_share()[rows]
+
     # --- money -------------------------------------------------------------------------------
     def receive(self, grants_per_month: float, external_per_month: float) -> None:
         """This month's grants and external income of the sector, GBP per month."""
@@ -398,6 +415,10 @@ class VCSESectors:
     def operating_share(self) -> np.ndarray:
         """Per place, :meth:`VCSE.operating_share`."""
         return (self.size * self.capacity * self.alive).sum(axis=1)
+
+    def survival(self) -> np.ndarray:
+        """Per place, :meth:`VCSE.survival` (each row's mean of 0/1 flags: exact in any order)."""
+        return self.original.mean(axis=1)
 
     def grant_capacity(self, rows=slice(None)) -> np.ndarray:
         """Per place (of ``rows``), how much of the sector's grant-funded work still operates."""

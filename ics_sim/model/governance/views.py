@@ -83,13 +83,19 @@ def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: 
     """Per place in ``places``, the reach into hidden need of its organisation (``orgs()`` lists
     them, all of class ``kind``; the observer kind's default when the organisation has none of its
     own); 0 for places not listed. Organisations of a class that keeps the default reach are not
-    asked one by one."""
+    asked one by one, nor are those whose class reads every reach at once
+    (:meth:`~ics_sim.model.organisations.Organisation.hidden_reaches`)."""
     reach = np.zeros(n_places)
     default = obs.reach.get(observer, 0.0)
     if kind.hidden_reach is Organisation.hidden_reach:
         reach[places] = default
         return reach
-    for org, p in zip(orgs(), places, strict=True):
+    members = orgs()
+    at_once = kind.hidden_reaches(members)  # the class reads them all at once, where it can
+    if at_once is not None:
+        reach[places] = at_once
+        return reach
+    for org, p in zip(members, places, strict=True):
         r = org.hidden_reach()
         reach[p] = default if r is None else r
     return reach
