@@ -43,11 +43,14 @@ def test_every_place_at_once_gives_each_place_its_own_numbers(overrides):
     pot, council = commissioning.pot_spending(m), commissioning.council_spending(m)
     holders = [p.voters[0] if p.voters else None for p in parts]
     forums = [p.forum_belief() for p in parts]
-    outreach = commissioning.holder_outreach(m, holders, forums)
+    whole = m.table_views.whole_forums(parts)
+    outreach = commissioning.holder_outreach(m, holders, whole)
     for part, holder, forum in zip(parts, holders, forums, strict=True):
         i = part.idx
         np.testing.assert_array_equal(pot[i], commissioning.pot_spend(m, part))
         np.testing.assert_array_equal(council[i], commissioning.council_spend(m, part))
+        np.testing.assert_array_equal(whole.visible[i], forum.visible)
+        np.testing.assert_array_equal(whole.hidden[i], forum.hidden)
         own = part.working_belief(holder, forum) if holder is not None else forum
         np.testing.assert_array_equal(outreach[i], own.outreach_share)
     assert commissioning.integrations(m).tolist() == [commissioning.integration(m, p) for p in parts]

@@ -43,6 +43,25 @@ class TableViews:
         rows = self.model.observation.rows(part.idx)  # a place's run of rows: views, not copies
         return Belief(visible[rows], hidden[rows])
 
+    def whole_forums(self, parts: list) -> Belief:
+        """Every place's pooled view at once, over the whole population (``parts[p]`` is place
+        ``p``'s table): each neighbourhood's row is its place's :meth:`forum` row, read from its
+        seating's pooled arrays (views of them when every table has one seating). Read-only."""
+        seatings: dict[tuple, list] = {}
+        for part in parts:
+            seatings.setdefault(part.seating, []).append(part)
+        if len(seatings) == 1:
+            return Belief(*self._whole(parts[0]))
+        shape = self.model.population.need.shape
+        visible, hidden = np.zeros(shape), np.zeros(shape)
+        for members in seatings.values():
+            pooled_visible, pooled_hidden = self._whole(members[0])
+            rows = np.concatenate([part.idx for part in members])
+            visible[rows] = pooled_visible[rows]
+            hidden[rows] = pooled_hidden[rows]
+        visible.flags.writeable = hidden.flags.writeable = False
+        return Belief(visible, hidden)
+
     def _whole(self, part) -> tuple[np.ndarray, np.ndarray]:
         self._whole_state()
         seating = part.seating
