@@ -19,6 +19,7 @@ with care, and the ledger books them (``Ledger.book``).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,12 +104,32 @@ def meeting_cost(cfg, part) -> dict[str, float]:
 
 
 def book_meeting(costs: RunningCosts, cfg, part, system: int) -> float:
-    """Book one held meeting of ``part``'s table; returns its total cost (GBP)."""
-    total = 0.0
-    for payer, amount in meeting_cost(cfg, part).items():
+    """Book one held meeting of ``part``'s table; returns its total cost (GBP). The meeting's
+    cost by payer (:func:`meeting_cost`) is worked out again only when the table's seats (a new
+    list whenever its membership changes) or ``cfg`` have changed."""
+    bill = _meeting_bill(cfg, part)
+    for payer, amount in bill[0]:
         costs.add(payer, part.place, system, amount)
-        total += amount
-    return total
+    return bill[1]
+
+
+def _meeting_bill(cfg, part) -> tuple[tuple[tuple[str, float], ...], float]:
+    """:func:`meeting_cost` of ``part``'s table as (payer, GBP) pairs in its order, and their total
+    added in that order; cached per table while its seats, their number, its pot holder and
+    ``cfg`` are the same objects."""
+    seats = part.seats
+    holder = part.voters[0].label if part.voters else "icb"
+    held = _BILLS.get(part)
+    if held is None or held[0] is not seats or held[1] != len(seats) or held[2] != holder or held[3] is not cfg:
+        items = tuple(meeting_cost(cfg, part).items())
+        total = 0.0
+        for _, amount in items:
+            total += amount
+        held = _BILLS[part] = (seats, len(seats), holder, cfg, (items, total))
+    return held[4]
+
+
+_BILLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def icp_meeting_months(cfg) -> set[int]:
