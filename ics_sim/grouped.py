@@ -68,6 +68,9 @@ class Groups:
             for k, first in zip(*np.unique(sizes, return_index=True), strict=True)
             if k > 0
         ]
+        #: the blocks with the first slot of their groups in the layout (after the empty groups)
+        self._block_slots = [(a, k, n, self._empty + s) for (a, k, n), s in
+                             zip(self._blocks, np.cumsum([0] + [k for _, k, _ in self._blocks])[:-1].tolist(), strict=True)]
         # for sums of rows: every group's items in one groups x widest matrix, padded with -0.0
         # (x + -0.0 is x for every x, -0.0 included), unless the padding would outweigh the items
         width = int(self.size.max()) if self.n else 0
@@ -80,17 +83,22 @@ class Groups:
             # so that one sum down the positions adds each group's rows one after another
             self._padded = (pad_index.T.ravel(), width, self.size == 0)
 
-    def _per_group(self, x: np.ndarray, reduce) -> np.ndarray:
+    def _per_group(self, x: np.ndarray) -> np.ndarray:
+        """Per group, its items of ``x`` summed along the group (as ``x[members].sum(axis=0)``),
+        each size's groups as one groups x size (x columns) array, written into the layout's
+        slots (empty groups first: zeros) and put back in group order."""
         laid = x[self._items]
         tail = x.shape[1:]
-        parts = [reduce(laid[a : a + k * n].reshape((k, n) + tail)) for a, k, n in self._blocks]
-        return np.concatenate([np.zeros((self._empty,) + tail), *parts])[self._inverse]
+        out = np.zeros((self.n,) + tail)
+        for a, k, n, slot in self._block_slots:
+            np.add.reduce(laid[a : a + k * n].reshape((k, n) + tail), axis=1, out=out[slot : slot + k])
+        return out[self._inverse]
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Per group, ``x[members].sum()`` (``x`` 1-D over items), bit for bit."""
         if self._by_group:
             return np.array([x[m].sum() for m in self._members], dtype=float)
-        return self._per_group(x, lambda m: m.sum(axis=1))
+        return self._per_group(x)
 
     def mean(self, x: np.ndarray) -> np.ndarray:
         """Per group, ``x[members].mean()`` bit for bit (NaN for an empty group, as numpy's)."""
@@ -110,4 +118,4 @@ class Groups:
             return out
         if self._by_group:
             return np.array([X[m].sum(axis=0) for m in self._members], dtype=float).reshape(self.n, X.shape[1])
-        return self._per_group(X, lambda m: m.sum(axis=1))
+        return self._per_group(X)
