@@ -19,7 +19,6 @@ with care, and the ledger books them (``Ledger.book``).
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,21 +114,18 @@ def book_meeting(costs: RunningCosts, cfg, part, system: int) -> float:
 
 def _meeting_bill(cfg, part) -> tuple[tuple[tuple[str, float], ...], float]:
     """:func:`meeting_cost` of ``part``'s table as (payer, GBP) pairs in its order, and their total
-    added in that order; cached per table while its seats, their number, its pot holder and
-    ``cfg`` are the same objects."""
+    added in that order; kept on the table itself (``_meeting_bill``, so it goes with the table)
+    while its seats, their number, its pot holder and ``cfg`` are the same objects."""
     seats = part.seats
     holder = part.voters[0].label if part.voters else "icb"
-    held = _BILLS.get(part)
+    held = part.__dict__.get("_meeting_bill")
     if held is None or held[0] is not seats or held[1] != len(seats) or held[2] != holder or held[3] is not cfg:
         items = tuple(meeting_cost(cfg, part).items())
         total = 0.0
         for _, amount in items:
             total += amount
-        held = _BILLS[part] = (seats, len(seats), holder, cfg, (items, total))
+        held = part._meeting_bill = (seats, len(seats), holder, cfg, (items, total))
     return held[4]
-
-
-_BILLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def icp_meeting_months(cfg) -> set[int]:
