@@ -11,8 +11,11 @@ regression baseline, for no reason a reader could see. :class:`Groups` keeps num
   viewed as a groups x size matrix;
 - :meth:`Groups.sum` sums along the rows of each such matrix (numpy sums each row of a C-ordered
   matrix exactly as it sums that row alone: pairwise, same blocks);
-- :meth:`Groups.sum_rows` sums each group's rows down the size axis of a groups x size x columns
-  array (one row after another, as ``X[idx].sum(axis=0)`` does), except that a single column is
+- :meth:`Groups.sum_rows` adds each group's rows one after another, as ``X[idx].sum(axis=0)``
+  does: the groups' rows are laid position by position in one widest-group x (groups x columns)
+  matrix, shorter groups padded with -0.0 (``x + -0.0`` is ``x`` for every ``x``), summed down
+  its rows in one pass; where the padding would outweigh the rows (one group much wider than the
+  rest), each size's groups are summed as a groups x size x columns array. A single column is
   summed as 1-D, pairwise, as numpy sums it.
 
 With eight groups or fewer, or no two groups of one size, each group is summed on its own, which
@@ -65,18 +68,37 @@ class Groups:
             for k, first in zip(*np.unique(sizes, return_index=True), strict=True)
             if k > 0
         ]
+        #: the blocks with the first slot of their groups in the layout (after the empty groups)
+        self._block_slots = [(a, k, n, self._empty + s) for (a, k, n), s in
+                             zip(self._blocks, np.cumsum([0] + [k for _, k, _ in self._blocks])[:-1].tolist(), strict=True)]
+        # for sums of rows: every group's items in one groups x widest matrix, padded with -0.0
+        # (x + -0.0 is x for every x, -0.0 included), unless the padding would outweigh the items
+        width = int(self.size.max()) if self.n else 0
+        self._padded = None
+        if self.n and width * self.n <= 8 * max(int(self.size.sum()), 1):
+            pad_index = np.full((self.n, width), self.n_items, dtype=np.intp)  # the -0.0 row
+            for g, m in enumerate(members):
+                pad_index[g, : len(m)] = m
+            # laid out position by position (the groups' first rows, then their second rows, ...),
+            # so that one sum down the positions adds each group's rows one after another
+            self._padded = (pad_index.T.ravel(), width, self.size == 0)
 
-    def _per_group(self, x: np.ndarray, reduce) -> np.ndarray:
+    def _per_group(self, x: np.ndarray) -> np.ndarray:
+        """Per group, its items of ``x`` summed along the group (as ``x[members].sum(axis=0)``),
+        each size's groups as one groups x size (x columns) array, written into the layout's
+        slots (empty groups first: zeros) and put back in group order."""
         laid = x[self._items]
         tail = x.shape[1:]
-        parts = [reduce(laid[a : a + k * n].reshape((k, n) + tail)) for a, k, n in self._blocks]
-        return np.concatenate([np.zeros((self._empty,) + tail), *parts])[self._inverse]
+        out = np.zeros((self.n,) + tail)
+        for a, k, n, slot in self._block_slots:
+            np.add.reduce(laid[a : a + k * n].reshape((k, n) + tail), axis=1, out=out[slot : slot + k])
+        return out[self._inverse]
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Per group, ``x[members].sum()`` (``x`` 1-D over items), bit for bit."""
         if self._by_group:
             return np.array([x[m].sum() for m in self._members], dtype=float)
-        return self._per_group(x, lambda m: m.sum(axis=1))
+        return self._per_group(x)
 
     def mean(self, x: np.ndarray) -> np.ndarray:
         """Per group, ``x[members].mean()`` bit for bit (NaN for an empty group, as numpy's)."""
@@ -88,6 +110,12 @@ class Groups:
         array of groups x columns."""
         if X.shape[1] == 1:  # numpy sums a single column as a 1-D array: pairwise
             return self.sum(X[:, 0])[:, None]
+        if self._padded is not None:  # one reduction: each group's rows, then -0.0 rows, in turn
+            index, width, empty = self._padded
+            laid = np.concatenate([X, np.full((1,) + X.shape[1:], -0.0)]).take(index, axis=0)
+            out = laid.reshape(width, self.n * X.shape[1]).sum(axis=0).reshape(self.n, X.shape[1])
+            out[empty] = 0.0  # numpy's sum of no rows
+            return out
         if self._by_group:
             return np.array([X[m].sum(axis=0) for m in self._members], dtype=float).reshape(self.n, X.shape[1])
-        return self._per_group(X, lambda m: m.sum(axis=1))
+        return self._per_group(X)

@@ -49,3 +49,24 @@ def test_membership_and_empty_groups():
     assert g.size.tolist() == [2, 0, 1]
     assert g.sum(np.array([1.0, 2.0, 4.0, 8.0])).tolist() == [5.0, 0.0, 2.0]
     assert g.sum_rows(np.ones((4, 2))).tolist() == [[2.0, 2.0], [0.0, 0.0], [1.0, 1.0]]
+
+
+def test_row_sums_keep_negative_zero_and_empty_groups():
+    """Row sums laid out in one padded matrix (padding -0.0) give numpy's per-group sums, the sign
+    of a zero sum and the sum of an empty group included."""
+    members = [np.array([0, 1]), np.array([], dtype=int), np.array([2]), np.array([3, 4, 5])]
+    X = np.array([[-0.0, 1.0], [-0.0, -2.0], [-0.0, 3.0], [5.0, -0.0], [1e300, -0.0], [-1e300, -0.0]])
+    g = Groups(members, 6)
+    assert g._padded is not None  # the padded layout is the one under test
+    got = g.sum_rows(X)
+    ref = np.array([X[m].sum(axis=0) for m in members])
+    assert np.array_equal(got, ref)
+    assert np.array_equal(np.signbit(got), np.signbit(ref))
+
+
+def test_one_wide_group_among_narrow_ones_is_not_padded():
+    members = [np.arange(100)] + [np.array([100 + i]) for i in range(10)]
+    g = Groups(members, 110)
+    assert g._padded is None
+    X = np.random.default_rng(1).random((110, 3))
+    assert np.array_equal(g.sum_rows(X), np.array([X[m].sum(axis=0) for m in members]))

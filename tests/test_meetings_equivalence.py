@@ -295,6 +295,6 @@ def test_every_vcse_sector_s_reach_at_once_equals_each_sector_s_reach():
         v.capacity[:] = rng.random(v.capacity.shape)
         v.alive[:] = rng.random(v.alive.shape) > 0.3
     got = VCSE.hidden_reaches(m.vcses)
-    assert got == [v.hidden_reach() for v in m.vcses]
-    assert len(set(got)) > 1
-    assert VCSE.hidden_reaches(m.vcses[::-1]) == got[::-1]  # any order of sectors
+    assert got.tolist() == [v.hidden_reach() for v in m.vcses]
+    assert len(set(got.tolist())) > 1
+    assert VCSE.hidden_reaches(m.vcses[::-1]).tolist() == got[::-1].tolist()  # any order of sectors

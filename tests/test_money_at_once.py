@@ -43,11 +43,14 @@ def test_every_place_at_once_gives_each_place_its_own_numbers(overrides):
     pot, council = commissioning.pot_spending(m), commissioning.council_spending(m)
     holders = [p.voters[0] if p.voters else None for p in parts]
     forums = [p.forum_belief() for p in parts]
-    outreach = commissioning.holder_outreach(m, holders, forums)
+    whole = m.table_views.whole_forums(parts)
+    outreach = commissioning.holder_outreach(m, holders, whole)
     for part, holder, forum in zip(parts, holders, forums, strict=True):
         i = part.idx
         np.testing.assert_array_equal(pot[i], commissioning.pot_spend(m, part))
         np.testing.assert_array_equal(council[i], commissioning.council_spend(m, part))
+        np.testing.assert_array_equal(whole.visible[i], forum.visible)
+        np.testing.assert_array_equal(whole.hidden[i], forum.hidden)
         own = part.working_belief(holder, forum) if holder is not None else forum
         np.testing.assert_array_equal(outreach[i], own.outreach_share)
     assert commissioning.integrations(m).tolist() == [commissioning.integration(m, p) for p in parts]
@@ -238,3 +241,24 @@ def test_per_place_blocks_are_laid_out_whatever_the_numbering():
             if b is not None:
                 expected[i] = b
         np.testing.assert_array_equal(commissioning._laid_out(L, blocks), expected)
+
+
+def test_a_meeting_is_billed_as_its_table_is_seated_now():
+    """book_meeting keeps each table's bill while its seats are unchanged; a new seating (a move
+    on the ladder of formality) is billed afresh, as meeting_cost prices it."""
+    m = _model([], months=1)
+    part, c = m.partnerships[0], m.cfg
+    s = int(m.layout.place_system[part.place])
+    for form in (part.form, "consultative_forum", "joint_committee"):
+        part.form = form
+        part._seat()
+        for _ in range(2):  # the second booking reads the cached bill
+            costs = running_costs.RunningCosts.zeros(m.layout.n_systems, m.layout.n_places)
+            ref = running_costs.RunningCosts.zeros(m.layout.n_systems, m.layout.n_places)
+            expected = 0.0
+            for payer, amount in running_costs.meeting_cost(c, part).items():
+                ref.add(payer, part.place, s, amount)
+                expected += amount
+            assert running_costs.book_meeting(costs, c, part, s) == expected
+            for name in ("icb", "council", "pot", "vcse", "by_place"):
+                np.testing.assert_array_equal(getattr(costs, name), getattr(ref, name))

@@ -161,25 +161,31 @@ def _whole_own_beliefs(model, orgs: list) -> tuple[np.ndarray, np.ndarray]:
     for places in kinds.values():
         first = orgs[places[0]]
         reach = np.zeros(L.n_places)
-        for p in places:
-            r = orgs[p].hidden_reach()
-            reach[p] = obs.reach.get(first.observer, 0.0) if r is None else r
+        at_once = type(first).hidden_reaches([orgs[p] for p in places])
+        if at_once is not None:
+            reach[places] = at_once
+        else:
+            for p in places:
+                r = orgs[p].hidden_reach()
+                reach[p] = obs.reach.get(first.observer, 0.0) if r is None else r
         rows = np.isin(L.nb_place, places)
         visible[rows] = obs.whole_visible_estimate(first.observer)[rows]
         hidden[rows] = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))[rows]
     return visible, hidden
 
 
-def holder_outreach(model, holders: list, forums: list[Belief]) -> np.ndarray:
+def holder_outreach(model, holders: list, forum: Belief) -> np.ndarray:
     """The outreach share of every place's pot holder after listening to its table
     (:meth:`PlacePartnership.working_belief
     <ics_sim.model.governance.partnership.PlacePartnership.working_belief>`, for every place at
     once: the same arithmetic, element by element), or of the table's pooled view where no one
-    holds the pot (``holders[p]`` None). ``forums[p]`` is place ``p``'s pooled view."""
+    holds the pot (``holders[p]`` None). ``forum`` is every place's pooled view over the whole
+    population (:meth:`TableViews.whole_forums
+    <ics_sim.model.governance.views.TableViews.whole_forums>`: each place's rows are its
+    :meth:`~ics_sim.model.governance.partnership.PlacePartnership.forum_belief`)."""
     L, parts, cfg = model.layout, model.partnerships, model.cfg
     nb = L.nb_place
-    f_visible = _laid_out(L, [forum.visible for forum in forums])
-    f_hidden = _laid_out(L, [forum.hidden for forum in forums])
+    f_visible, f_hidden = forum.visible, forum.hidden
     held = [h is not None for h in holders]
     if not any(held):
         return Belief(f_visible, f_hidden).outreach_share
@@ -286,11 +292,10 @@ def commission(model) -> tuple[Delivery, Spending]:
     coord_pot_council = np.zeros(n_places)
     coord_vcse = np.zeros(n_places)
     t_vcse = np.zeros(n_places)
-    holders, forums = [], []
+    holders = []
     sectors = model.vcse_sectors
     operating = sectors.operating()
     for p, part in enumerate(parts):
-        forums.append(part.forum_belief())
         voters = part.voters
         holder = voters[0] if voters else None
         holders.append(holder)
@@ -304,7 +309,7 @@ def commission(model) -> tuple[Delivery, Spending]:
             coord_vcse[p] = part.trust_between("vcse", holder_key)
             t_vcse[p] = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
     bonus = c.costs.integration_bonus * trust * integrations(model)
-    pot_out = holder_outreach(model, holders, forums)
+    pot_out = holder_outreach(model, holders, model.table_views.whole_forums(parts))
     council_out = whole_belief(model, [part.orgs["council"] for part in parts]).outreach_share
     central_out = icb_system_belief(model, None, np.arange(L.n_neighbourhoods)).outreach_share
     # the VCSE bodies that still operate: their external income spent on primary care and

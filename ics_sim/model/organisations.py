@@ -46,11 +46,6 @@ class Organisation(mesa.Agent):
         """Reach into hidden need (None: the observer kind's default)."""
         return None
 
-    @classmethod
-    def hidden_reaches(cls, orgs: list[Organisation]) -> list[float | None]:
-        """:meth:`hidden_reach` of each of ``orgs`` (all of this class), in order."""
-        return [o.hidden_reach() for o in orgs]
-
     def belief(self, idx: np.ndarray) -> Belief:
         """What it believes of need in neighbourhoods ``idx``: its estimate of visible need and
         what it sees of hidden need. Read-only arrays, computed once while what it observes is
@@ -78,6 +73,13 @@ class Organisation(mesa.Agent):
     def hidden_belief(self, seen: np.ndarray) -> np.ndarray:
         """What it believes of the hidden need it sees (``seen``, from its observer field)."""
         return seen
+
+    @staticmethod
+    def hidden_reaches(orgs: list) -> np.ndarray | None:
+        """:meth:`hidden_reach` of each of ``orgs`` (all of this class) as one array, where the
+        class can read them all at once; None when they must be asked one by one (the default:
+        a class that overrides :meth:`hidden_reach` may override this too)."""
+        return None
 
     # --- what it wants -----------------------------------------------------------------------
     def interest(self) -> np.ndarray:
@@ -344,16 +346,15 @@ class VCSE(Organisation):
     def hidden_reach(self) -> float | None:
         return self.model.cfg.observation.reach_vcse * self.operating_share()
 
-    @classmethod
-    def hidden_reaches(cls, orgs: list[VCSE]) -> list[float | None]:
-        """:meth:`hidden_reach` of each sector in ``orgs``, from one operating share per place of
-        their joined arrays (:meth:`VCSESectors.operating_share`: each row summed as the row
-        alone, so the same numbers)."""
+    @staticmethod
+    def hidden_reaches(orgs: list) -> np.ndarray | None:
+        """Every sector's :meth:`hidden_reach` from the joined sectors' arrays at once (the same
+        numbers: each place's row sum, times the same reach); None unless all are joined in one."""
         sectors = orgs[0]._sectors if orgs else None
-        if cls.hidden_reach is not VCSE.hidden_reach or sectors is None or any(o._sectors is not sectors for o in orgs):
-            return super().hidden_reaches(orgs)
-        reach = orgs[0].model.cfg.observation.reach_vcse
-        return [reach * share for share in sectors.operating_share()[[o._row for o in orgs]].tolist()]
+        if sectors is None or any(o._sectors is not sectors for o in orgs):
+            return None
+        rows = np.array([o._row for o in orgs], dtype=np.intp)
+        return sectors.model.cfg.observation.reach_vcse * sectors.operating_share()[rows]
 
     # --- money -------------------------------------------------------------------------------
     def receive(self, grants_per_month: float, external_per_month: float) -> None:
@@ -414,6 +415,10 @@ class VCSESectors:
     def operating_share(self) -> np.ndarray:
         """Per place, :meth:`VCSE.operating_share`."""
         return (self.size * self.capacity * self.alive).sum(axis=1)
+
+    def survival(self) -> np.ndarray:
+        """Per place, :meth:`VCSE.survival` (each row's mean of 0/1 flags: exact in any order)."""
+        return self.original.mean(axis=1)
 
     def grant_capacity(self, rows=slice(None)) -> np.ndarray:
         """Per place (of ``rows``), how much of the sector's grant-funded work still operates."""

@@ -103,12 +103,29 @@ def meeting_cost(cfg, part) -> dict[str, float]:
 
 
 def book_meeting(costs: RunningCosts, cfg, part, system: int) -> float:
-    """Book one held meeting of ``part``'s table; returns its total cost (GBP)."""
-    total = 0.0
-    for payer, amount in meeting_cost(cfg, part).items():
+    """Book one held meeting of ``part``'s table; returns its total cost (GBP). The meeting's
+    cost by payer (:func:`meeting_cost`) is worked out again only when the table's seats (a new
+    list whenever its membership changes) or ``cfg`` have changed."""
+    bill = _meeting_bill(cfg, part)
+    for payer, amount in bill[0]:
         costs.add(payer, part.place, system, amount)
-        total += amount
-    return total
+    return bill[1]
+
+
+def _meeting_bill(cfg, part) -> tuple[tuple[tuple[str, float], ...], float]:
+    """:func:`meeting_cost` of ``part``'s table as (payer, GBP) pairs in its order, and their total
+    added in that order; kept on the table itself (``_meeting_bill``, so it goes with the table)
+    while its seats, their number, its pot holder and ``cfg`` are the same objects."""
+    seats = part.seats
+    holder = part.voters[0].label if part.voters else "icb"
+    held = part.__dict__.get("_meeting_bill")
+    if held is None or held[0] is not seats or held[1] != len(seats) or held[2] != holder or held[3] is not cfg:
+        items = tuple(meeting_cost(cfg, part).items())
+        total = 0.0
+        for _, amount in items:
+            total += amount
+        held = part._meeting_bill = (seats, len(seats), holder, cfg, (items, total))
+    return held[4]
 
 
 def icp_meeting_months(cfg) -> set[int]:

@@ -269,6 +269,9 @@ class _Runs:
         # per length present: (first item, runs, length), one slice of the layout
         self._blocks = [(int(slot_starts[first]), int((lengths == k).sum()), int(k))
                         for k, first in zip(*np.unique(lengths, return_index=True), strict=True) if k > 0]
+        #: the blocks with the slot of their first run (after the empty runs)
+        self._block_slots = [(a, k, n, self._empty + s) for (a, k, n), s in
+                             zip(self._blocks, np.cumsum([0] + [k for _, k, _ in self._blocks])[:-1].tolist(), strict=True)]
 
     def gather(self, x: np.ndarray) -> np.ndarray:
         """``x[..., items]`` in the layout (C-ordered)."""
@@ -278,23 +281,25 @@ class _Runs:
         """Per-run arrays (in run order) laid end to end in the layout."""
         return np.concatenate([np.asarray(per_run[r], dtype=float) for r in self._slots]) if self.n else np.zeros(0)
 
-    def _per_run(self, parts: list[np.ndarray], lead: tuple) -> np.ndarray:
-        out = np.concatenate([np.zeros(lead + (self._empty,)), *parts], axis=-1)
-        return out[..., self._inverse]
-
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Per run, its items' sum (``x`` in the layout, any leading axes), as numpy sums the run
-        alone: an array ``(..., runs)``; 0 for an empty run."""
+        alone: an array ``(..., runs)``; 0 for an empty run. Each length's sums are written
+        straight into their slots."""
         lead = x.shape[:-1]
-        return self._per_run([x[..., a : a + k * n].reshape(lead + (k, n)).sum(axis=-1) for a, k, n in self._blocks], lead)
+        out = np.zeros(lead + (self.n,))
+        for a, k, n, slot in self._block_slots:
+            np.add.reduce(x[..., a : a + k * n].reshape(lead + (k, n)), axis=-1, out=out[..., slot : slot + k])
+        return out[..., self._inverse]
 
     def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per run, ``np.dot`` of its items of ``a`` and ``b`` (both in the layout; leading axes
         broadcast): an array ``(..., runs)``."""
         lead = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
-        return self._per_run([np.vecdot(a[..., i : i + k * n].reshape(a.shape[:-1] + (k, n)),
-                                        b[..., i : i + k * n].reshape(b.shape[:-1] + (k, n)))
-                              for i, k, n in self._blocks], lead)
+        out = np.zeros(lead + (self.n,))
+        for i, k, n, slot in self._block_slots:
+            np.vecdot(a[..., i : i + k * n].reshape(a.shape[:-1] + (k, n)),
+                      b[..., i : i + k * n].reshape(b.shape[:-1] + (k, n)), out=out[..., slot : slot + k])
+        return out[..., self._inverse]
 
     def all_equal(self, x: np.ndarray) -> np.ndarray:
         """Per run (none empty), whether its items' values are all equal (``metrics._all_equal``)."""

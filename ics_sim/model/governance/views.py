@@ -43,6 +43,25 @@ class TableViews:
         rows = self.model.observation.rows(part.idx)  # a place's run of rows: views, not copies
         return Belief(visible[rows], hidden[rows])
 
+    def whole_forums(self, parts: list) -> Belief:
+        """Every place's pooled view at once, over the whole population (``parts[p]`` is place
+        ``p``'s table): each neighbourhood's row is its place's :meth:`forum` row, read from its
+        seating's pooled arrays (views of them when every table has one seating). Read-only."""
+        seatings: dict[tuple, list] = {}
+        for part in parts:
+            seatings.setdefault(part.seating, []).append(part)
+        if len(seatings) == 1:
+            return Belief(*self._whole(parts[0]))
+        shape = self.model.population.need.shape
+        visible, hidden = np.zeros(shape), np.zeros(shape)
+        for members in seatings.values():
+            pooled_visible, pooled_hidden = self._whole(members[0])
+            rows = np.concatenate([part.idx for part in members])
+            visible[rows] = pooled_visible[rows]
+            hidden[rows] = pooled_hidden[rows]
+        visible.flags.writeable = hidden.flags.writeable = False
+        return Belief(visible, hidden)
+
     def _whole(self, part) -> tuple[np.ndarray, np.ndarray]:
         self._whole_state()
         seating = part.seating
@@ -83,13 +102,20 @@ def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: 
     """Per place in ``places``, the reach into hidden need of its organisation (``orgs()`` lists
     them, all of class ``kind``; the observer kind's default when the organisation has none of its
     own); 0 for places not listed. Organisations of a class that keeps the default reach are not
-    asked one by one."""
+    asked one by one, nor are those whose class reads every reach at once
+    (:meth:`~ics_sim.model.organisations.Organisation.hidden_reaches`)."""
     reach = np.zeros(n_places)
     default = obs.reach.get(observer, 0.0)
     if kind.hidden_reach is Organisation.hidden_reach:
         reach[places] = default
         return reach
-    for r, p in zip(kind.hidden_reaches(orgs()), places, strict=True):
+    members = orgs()
+    at_once = kind.hidden_reaches(members)  # the class reads them all at once, where it can
+    if at_once is not None:
+        reach[places] = at_once
+        return reach
+    for org, p in zip(members, places, strict=True):
+        r = org.hidden_reach()
         reach[p] = default if r is None else r
     return reach
 
