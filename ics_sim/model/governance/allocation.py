@@ -78,6 +78,13 @@ def shift_domains(envelope: np.ndarray, log_pref: np.ndarray, mh_floor: float | 
     else:
         env = envelope * np.exp(log_pref)
         env *= total / env.sum()
+    _floor_mental(env, envelope, mh_floor, total)
+    return env
+
+
+def _floor_mental(env: np.ndarray, envelope: np.ndarray, mh_floor: float | None, total: float) -> None:
+    """Raise a shifted envelope's mental-health domain to its floor (the mental health investment
+    standard), in place, taking the difference from the other domains in proportion."""
     if mh_floor is not None and env[MENTAL] < mh_floor - 1e-9 and envelope[MENTAL] > 0:
         floor = min(mh_floor, total)
         need = floor - env[MENTAL]
@@ -85,7 +92,6 @@ def shift_domains(envelope: np.ndarray, log_pref: np.ndarray, mh_floor: float | 
         others[MENTAL] = 0.0
         env -= others * (need / others.sum())
         env[MENTAL] = floor
-    return env
 
 
 def shift_stacked(envelope: np.ndarray, log_prefs: np.ndarray, mh_floors: list[float | None]) -> np.ndarray:
@@ -102,14 +108,7 @@ def shift_stacked(envelope: np.ndarray, log_prefs: np.ndarray, mh_floors: list[f
     if plain.any():
         env[plain] = envelope
     for k, mh_floor in enumerate(mh_floors):
-        if mh_floor is not None and env[k, MENTAL] < mh_floor - 1e-9 and envelope[MENTAL] > 0:
-            row = env[k]
-            floor = min(mh_floor, total)
-            need = floor - row[MENTAL]
-            others = row.copy()
-            others[MENTAL] = 0.0
-            row -= others * (need / others.sum())
-            row[MENTAL] = floor
+        _floor_mental(env[k], envelope, mh_floor, total)
     return env
 
 
