@@ -75,6 +75,16 @@ def serve(module: str, args: Iterable[str], log: Path, port: int, timeout: float
             proc.kill()
 
 
+@contextmanager
+def served(module: str, args: Iterable[str], tmp_path_factory) -> Iterator[dict]:
+    """:func:`serve` on a free port with its log in a fresh temporary folder: a dict of the page's
+    ``url``, the ``port``, the server's ``pid`` and its ``log`` (for a module-scoped fixture)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp(module.rsplit(".", 1)[-1]) / "server.log"
+    with serve(module, args, log, port) as proc:
+        yield {"url": f"http://127.0.0.1:{port}/", "port": port, "pid": proc.pid, "log": log}
+
+
 def listening_ips(pid: int) -> set[str]:
     """The addresses a process listens on."""
     import psutil

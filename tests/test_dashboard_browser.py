@@ -16,12 +16,11 @@ import time
 import pytest
 from browser_support import (
     foreign,
-    free_port,
     keep,
     launch,
     listening_ips,
     needs_chromium,
-    serve,
+    served,
     watch,
 )
 
@@ -34,10 +33,8 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("dashboard") / "server.log"
-    with serve("ics_sim.dashboard", [], log, port) as proc:
-        yield {"url": f"http://127.0.0.1:{port}/", "port": port, "pid": proc.pid, "log": log}
+    with served("ics_sim.dashboard", [], tmp_path_factory) as running:
+        yield running
 
 
 def test_server_binds_only_loopback(server):

@@ -9,12 +9,11 @@ import re
 import pytest
 from browser_support import (
     foreign,
-    free_port,
     keep,
     launch,
     listening_ips,
     needs_chromium,
-    serve,
+    served,
     watch,
 )
 
@@ -27,14 +26,11 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("workshop") / "server.log"
-    with serve("ics_sim.workshop", ["--years", "1", "--countdown", "600"], log, port) as proc:
-        text = log.read_text()
+    with served("ics_sim.workshop", ["--years", "1", "--countdown", "600"], tmp_path_factory) as running:
+        text = running["log"].read_text()
         code = re.search(r"join with code (\w{6})", text).group(1)
         facilitator = re.search(r"facilitator: (\S+)", text).group(1)
-        yield {"url": f"http://127.0.0.1:{port}/", "port": port, "pid": proc.pid, "log": log, "code": code,
-               "facilitator": facilitator}
+        yield {**running, "code": code, "facilitator": facilitator}
 
 
 def test_workshop_binds_only_loopback(server):
