@@ -240,9 +240,11 @@ class ICSModel(mesa.Model):
             running_costs.book_icp_meeting(self.running_costs, c, L, self.finance.place_pop, self.place_cfgs)
         prep = c.decision.preparation_months
         reviewing = []  # tables with their plan decided: reviewed together below
+        empty = self._empty_pots()  # nothing below changes an envelope
         for part in self.partnerships:
+            nothing = self._nothing_to_decide(part, empty)
             if moy == 0:
-                if self._nothing_to_decide(part):
+                if nothing:
                     part.year.decided = True  # no pot: no meeting, no delay, no meeting cost
                 part.plan_own_budgets()  # April: bodies outside the pot set their own budgets
             if part.take_effect(moy):
@@ -253,7 +255,7 @@ class ICSModel(mesa.Model):
                 # sounded out): the same people's time, no decision, so deadlock costs money
                 running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
                 part.year.failed_last = False
-            if not self._nothing_to_decide(part) and on_cadence:
+            if not nothing and on_cadence:
                 running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
                 if part.year.decided:
                     reviewing.append(part)
@@ -267,10 +269,20 @@ class ICSModel(mesa.Model):
         for part in self.partnerships:
             part.watch_ladder()
 
-    def _nothing_to_decide(self, part: PlacePartnership) -> bool:
+    def _nothing_to_decide(self, part: PlacePartnership, empty: np.ndarray | None = None) -> bool:
         """True when the table holds no money (central delegation, or an emptied earned-autonomy
-        pot) and is not an advisory table over aligned budgets."""
-        return part.structure.binding and self.finance.pot_envelope[part.place].sum() <= 0.0
+        pot) and is not an advisory table over aligned budgets. ``empty``: :meth:`_empty_pots`,
+        when worked out once for every table this month."""
+        if not part.structure.binding:
+            return False
+        if empty is None:
+            return bool(self.finance.pot_envelope[part.place].sum() <= 0.0)
+        return bool(empty[part.place])
+
+    def _empty_pots(self) -> np.ndarray:
+        """Per place, whether its pot holds no money: each row's own sum (numpy sums each row of
+        the C-ordered matrix as it sums the row alone)."""
+        return self.finance.pot_envelope.sum(axis=1) <= 0.0
 
     def _deliver(self) -> Delivery:
         """Standing running costs accrue; commissioning and delivery (running costs come out of
