@@ -43,7 +43,7 @@ from ics_sim.model.governance.allocation import (
 )
 from ics_sim.model.governance.decisions import Outcome, decide
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
-from ics_sim.model.governance.trust import TrustNetwork
+from ics_sim.model.governance.trust import TrustNetwork, success_share
 from ics_sim.model.organisations import Organisation
 
 #: order of formality for the optional ladder ("built by doing")
@@ -126,13 +126,54 @@ class PlaceMoney:
 
 def review_all(parts: list[PlacePartnership]) -> None:
     """:meth:`PlacePartnership.review` of every table in ``parts`` (tables of one model reviewing
-    this month), with the month's money worked out once for all of them: each table's trust is its
-    own, so reviewing the tables together is reviewing them one by one."""
+    this month), at once: the month's money worked out once, and every table's small win and
+    judgment of conduct done as one operation each on the array holding every table's trust
+    (``model.trust_tables``). Each table's trust is its own and each update is element by element
+    the per-table arithmetic (the small win before the judgment), so reviewing the tables together
+    is reviewing them one by one."""
     if not parts:
         return
-    money = PlaceMoney.of(parts[0].model.finance)
+    model = parts[0].model
+    money = PlaceMoney.of(model.finance)
+    tables = getattr(model, "trust_tables", None)
+    if tables is None:  # no array of every table's trust: one by one
+        for part in parts:
+            part.review(money)
+        return
+    flat = tables.hold([part.trust for part in model.partnerships])
+    c = model.cfg.trust
+    winning = c.dialogue > 0
+    blocks, cells, drifts, counts = [], [], [], []
     for part in parts:
-        part.review(money)
+        part._held_meeting()
+        judged = part._conduct(money)
+        if not judged and not (winning and len(part.seats) > 1):
+            continue
+        off, judging = part._conduct_cells(flat, tables.start(part.trust))
+        if winning and len(part.seats) > 1:
+            blocks.append(off)
+        for key, drift in judged:
+            cells.append(judging[key])
+            drifts.append(drift)
+            counts.append(len(judging[key]))
+    if blocks:  # _small_win: TrustNetwork.success_all of each table (its diagonal stays 1)
+        share = success_share(c.gain, c.dialogue)
+        won = np.concatenate(blocks)
+        t = flat[won]
+        flat[won] = t + share * (1.0 - t)
+    if cells:  # _judge_conduct
+        judged_cells = np.concatenate(cells)
+        drift = np.repeat(np.array(drifts), counts)
+        flat[judged_cells] = _judged(flat[judged_cells], drift, model.cfg.decision, parts[0].trust)
+
+
+def _judged(t: np.ndarray, drift, d, net: TrustNetwork) -> np.ndarray:
+    """Trust ``t`` of the members judging a body whose money drifted by ``drift`` from the table's
+    plan, after the judgment: :meth:`TrustNetwork.success` where the drift is within the member's
+    tolerance (:meth:`PlacePartnership._tolerance_of`), :meth:`TrustNetwork.violation` elsewhere,
+    element by element the same arithmetic."""
+    kept = drift <= d.tolerance + d.tolerance_trust * t
+    return np.where(kept, t + net._success_1 * (1.0 - t), t - net._violation_1 * t)
 
 
 @dataclass
@@ -654,6 +695,8 @@ class PlacePartnership:
         """The reference plan's distribution across neighbourhoods within each domain, applied to a
         body's own envelope (domains the reference does not fund keep the body's own distribution)."""
         col = reference.sum(axis=0)
+        if (col > 0).all():  # every domain funded: the division below with nothing left out
+            return reference / col * env[None, :]
         dist = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0)
         target = dist * env[None, :]
         empty = col <= 0
@@ -670,21 +713,35 @@ class PlacePartnership:
         a proposal from that body); kept is a success, broken a violation. So a pooled pot leaves
         nothing to break, and aligned budgets that drift apart erode trust in the drifting body.
 
-        ``money``: every place's pot and council money this month (:class:`PlaceMoney`, shared by
-        the tables judged together, :func:`review_all`); worked out for this place when None."""
+        ``money``: every place's pot and council money this month (:class:`PlaceMoney`); worked
+        out for this place when None. :func:`review_all` judges many tables at once."""
+        judged = self._conduct(money)
+        if not judged:
+            return
+        ix = self._indexed()
+        matrix = self.trust.matrix
+        for key, drift in judged:
+            j = self.trust.index(key)
+            others = ix._others[key]
+            # TrustNetwork.success of those who judge it kept, .violation of the rest, element by
+            # element the same arithmetic (none of them is ``key``: the diagonal stays 1)
+            matrix[others, j] = _judged(matrix[others, j], drift, self.model.cfg.decision, self.trust)
+
+    def _conduct(self, money: PlaceMoney | None = None) -> list[tuple[str, float]]:
+        """The bodies :meth:`_judge_conduct` judges (``"icb"`` before ``"council"``), each with the
+        drift of its money as a whole from the table's plan; empty when there is nothing to judge.
+        Reads no trust."""
         reference = self.reference_plan()
         if reference is None:
-            return
-        binding = self.structure.binding
+            return []
         labels = self._labels
         if "icb" not in labels and "council" not in labels:
-            return
+            return []
+        binding = self.structure.binding
         p = self.place
         if money is None:
             money = PlaceMoney.of_place(self.model.finance, p)
-        ix = self._indexed()
-        d = self.model.cfg.decision
-        matrix = self.trust.matrix
+        judged = []
         for key in ("icb", "council"):
             if key not in labels:
                 continue
@@ -704,25 +761,38 @@ class PlacePartnership:
             drift = 0.0
             if outside > 0 and plan is not None:
                 drift = self._drift(key, reference, plan, env) * outside / (outside + inside)
-            j = self.trust.index(key)
-            others = ix._others[key]
-            # TrustNetwork.success of those who judge it kept, .violation of the rest, element by
-            # element the same arithmetic (none of them is ``key``: the diagonal stays 1)
-            t = matrix[others, j]
-            kept = drift <= d.tolerance + d.tolerance_trust * t
-            net = self.trust
-            matrix[others, j] = np.where(kept, t + net._success_1 * (1.0 - t), t - net._violation_1 * t)
+            judged.append((key, drift))
+        return judged
+
+    def _conduct_cells(self, flat: np.ndarray, start: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Where this table's trust sits in ``flat`` (its network's block from ``start``,
+        :meth:`TrustTables.hold <ics_sim.model.governance.trust.TrustTables.hold>`): the block's
+        off-diagonal cells, and per body judged on its conduct every other member's trust in it;
+        worked out again when the network, the array or the block moves."""
+        held = self.__dict__.get("_cells")
+        trust = self.trust
+        if held is None or held[0] is not trust or held[1] is not flat or held[2] != start:
+            n = trust.n
+            cells = np.arange(n * n, dtype=np.intp)
+            off = start + cells[cells % (n + 1) != 0]
+            ix = self._indexed()
+            judged = {key: start + ix._others[key] * n + trust.index(key) for key in ("icb", "council") if key in self._labels}
+            held = self._cells = (trust, flat, start, off, judged)
+        return held[3], held[4]
 
     def _drift(self, key: str, reference: np.ndarray, plan: np.ndarray, env: np.ndarray) -> float:
         """How far ``key``'s own plan is from the table's plan applied to its envelope
         (:func:`plan_distance` to :meth:`aligned_target`). Plans change a few times a year and the
-        partners judge conduct at every meeting, so the last answer is kept with copies of what it
-        was worked out from, and given again while they are equal (the same inputs, the same number)."""
+        partners judge conduct at every meeting, so the last answer is kept with the bytes (and
+        shapes) of what it was worked out from, and given again while they are the same (the same
+        inputs, the same number)."""
+        inputs = (reference.shape, plan.shape, env.shape, reference.dtype, plan.dtype, env.dtype,
+                  reference.tobytes(), plan.tobytes(), env.tobytes())
         memo = self._drift_memo.get(key)
-        if memo is not None and _equal(memo[0], reference) and _equal(memo[1], plan) and _equal(memo[2], env):
-            return memo[3]
+        if memo is not None and memo[0] == inputs:
+            return memo[1]
         drift = plan_distance(plan, self.aligned_target(reference, plan, env))
-        self._drift_memo[key] = (reference.copy(), plan.copy(), env.copy(), drift)
+        self._drift_memo[key] = (inputs, drift)
         return drift
 
     def plan_own_budgets(self) -> None:
@@ -849,18 +919,27 @@ class IntegratedCarePartnership:
     strategy: np.ndarray | None = None
     history: list = field(default_factory=list)
 
+    def tables(self, model) -> list[PlacePartnership]:
+        """The place tables of this ICP's system, in the model's order (found once per list of
+        tables: the tables themselves persist, a change of form changes them in place)."""
+        held = self.__dict__.get("_tables")
+        parts = model.partnerships
+        if held is None or held[0] is not parts or held[1] != len(parts):
+            system = model.layout.place_system.tolist()
+            held = self._tables = (parts, len(parts), [p for p in parts if system[p.place] == self.system])
+        return held[2]
+
     def votes(self, model) -> tuple[float, float]:
         """The councils' and the ICB's votes at this ICP."""
-        mine = [p for p in model.partnerships if model.layout.place_system[p.place] == self.system]
+        mine = self.tables(model)
         councils = float(len(mine))
         chaired = sum(p.settings.chair == "icb" for p in mine) / len(mine)
         icb = float(model.cfg.icp.icb_votes) + chaired  # exactly 1.0 or 0.0 when every place agrees
         return councils, icb
 
     def refresh(self, model) -> None:
-        places = [p for p in model.partnerships if model.layout.place_system[p.place] == self.system]
         place_view = np.zeros(N_DOMAINS)
-        for p in places:
+        for p in self.tables(model):
             place_view += p.forum_belief().total.sum(axis=0)
         idx = model.layout.system_index[self.system]
         icb_view = model.icbs[self.system].belief(idx).total.sum(axis=0)

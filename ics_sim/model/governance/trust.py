@@ -156,27 +156,40 @@ class TrustTables:
         self._networks: list[TrustNetwork] = []
         self._flat = np.zeros(0)
         self._diagonal = np.zeros(0, dtype=np.intp)
+        self._starts: dict[int, int] = {}
 
     def _pack(self, networks: list[TrustNetwork]) -> None:
         sizes = [net.n * net.n for net in networks]
         flat = np.empty(sum(sizes))
-        diagonal, start = [], 0
+        diagonal, starts, start = [], {}, 0
         for net, size in zip(networks, sizes, strict=True):
             block = flat[start : start + size].reshape(net.n, net.n)
             block[...] = net.matrix
             net._bind(block)
             diagonal.append(start + np.arange(net.n) * (net.n + 1))
+            starts[id(net)] = start
             start += size
-        self._flat, self._networks = flat, list(networks)
+        self._flat, self._networks, self._starts = flat, list(networks), starts
         self._diagonal = np.concatenate(diagonal) if diagonal else np.zeros(0, dtype=np.intp)
 
-    def relax(self, networks: list[TrustNetwork]) -> None:
-        """Every network's :meth:`TrustNetwork.relax`, in one operation."""
+    def hold(self, networks: list[TrustNetwork]) -> np.ndarray:
+        """Hold ``networks`` (every table's, in the model's order) in the array, packing it again
+        when it does not hold exactly these (see the class docstring); returns the array. Network
+        ``net``'s ``matrix`` is then ``array[start(net) : start(net) + n * n]`` as an n x n view."""
         flat = self._flat
         held = len(networks) == len(self._networks) and all(
             a is b and a.matrix.base is flat for a, b in zip(networks, self._networks, strict=True))
         if not held:
             self._pack(networks)
+        return self._flat
+
+    def start(self, net: TrustNetwork) -> int:
+        """Where a held network's block starts in the array (:meth:`hold`)."""
+        return self._starts[id(net)]
+
+    def relax(self, networks: list[TrustNetwork]) -> None:
+        """Every network's :meth:`TrustNetwork.relax`, in one operation."""
+        self.hold(networks)
         c = self.cfg
         flat = self._flat
         flat += c.reversion * (c.baseline - flat)
