@@ -240,6 +240,7 @@ class ICSModel(mesa.Model):
             running_costs.book_icp_meeting(self.running_costs, c, L, self.finance.place_pop, self.place_cfgs)
         prep = c.decision.preparation_months
         reviewing = []  # tables with their plan decided: reviewed together below
+        booked = []  # tables holding a meeting (twice when they met twice): booked together below
         empty = self._empty_pots()  # nothing below changes an envelope
         for part in self.partnerships:
             nothing = self._nothing_to_decide(part, empty)
@@ -253,10 +254,10 @@ class ICSModel(mesa.Model):
             if part.year.failed_last and not on_cadence:
                 # the month after a failed meeting the members negotiate (papers redrafted, positions
                 # sounded out): the same people's time, no decision, so deadlock costs money
-                running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
+                booked.append(part)
                 part.year.failed_last = False
             if not nothing and on_cadence:
-                running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
+                booked.append(part)
                 if part.year.decided:
                     reviewing.append(part)
                 else:
@@ -264,8 +265,9 @@ class ICSModel(mesa.Model):
                     if part.year.decided and part.signing is None:
                         part.plan_own_budgets()
         # a review touches only its own table's trust, and nothing above reads another table's:
-        # reviewing them all here is reviewing each in its turn
+        # reviewing them all here is reviewing each in its turn; nothing above reads running costs
         review_all(reviewing)
+        running_costs.book_meetings(self.running_costs, c, booked, L.place_system)
         for part in self.partnerships:
             part.watch_ladder()
 

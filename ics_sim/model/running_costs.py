@@ -112,12 +112,37 @@ def book_meeting(costs: RunningCosts, cfg, part, system: int) -> float:
     return bill[1]
 
 
+def book_meetings(costs: RunningCosts, cfg, parts: list, place_system: np.ndarray) -> None:
+    """:func:`book_meeting` of each table in ``parts`` in turn (a table twice when it met twice),
+    at once: every amount is added to its payer's and its place's entry in the same order as
+    booking the meetings one by one (``np.add.at`` adds repeated entries one after another in
+    the order given), so the sums are the same numbers."""
+    if not parts:
+        return
+    systems = place_system.tolist()
+    rows: dict[str, tuple[list[int], list[float]]] = {"icb": ([], []), "council": ([], []), "pot": ([], []), "vcse": ([], [])}
+    places, amounts = [], []
+    for part in parts:
+        p = part.place
+        for payer, amount in _meeting_bill(cfg, part)[0]:
+            at, add = rows[payer]
+            at.append(systems[p] if payer == "icb" else p)
+            add.append(amount)
+            places.append(p)
+            amounts.append(amount)
+    for payer, (at, add) in rows.items():
+        if at:
+            np.add.at(getattr(costs, payer), at, add)
+    np.add.at(costs.by_place, places, amounts)
+
+
 def _meeting_bill(cfg, part) -> tuple[tuple[tuple[str, float], ...], float]:
     """:func:`meeting_cost` of ``part``'s table as (payer, GBP) pairs in its order, and their total
     added in that order; kept on the table itself (``_meeting_bill``, so it goes with the table)
     while its seats, their number, its pot holder and ``cfg`` are the same objects."""
     seats = part.seats
-    holder = part.voters[0].label if part.voters else "icb"
+    voters = part.voters
+    holder = voters[0].label if voters else "icb"
     held = part.__dict__.get("_meeting_bill")
     if held is None or held[0] is not seats or held[1] != len(seats) or held[2] != holder or held[3] is not cfg:
         items = tuple(meeting_cost(cfg, part).items())
