@@ -14,7 +14,7 @@ import pytest
 from ics_sim.config import load_config
 from ics_sim.model import running_costs
 from ics_sim.model.governance.allocation import plan_distance
-from ics_sim.model.governance.partnership import review_all
+from ics_sim.model.governance.partnership import plan_own_budgets_all, review_all
 from ics_sim.model.ics_model import ICSModel
 
 
@@ -174,3 +174,67 @@ def test_the_icp_s_tables_are_its_system_s_tables_in_order():
         want = [p for p in m.partnerships if m.layout.place_system[p.place] == icp.system]
         assert icp.tables(m) == want and want
         assert icp.tables(m) is icp.tables(m)  # found once
+
+
+def _plans(m: ICSModel) -> list[tuple]:
+    return [(p.council_plan, p.pot_plan) for p in m.partnerships]
+
+
+def _assert_plans_equal(m: ICSModel, parts_of=lambda m: m.partnerships) -> None:
+    together, alone = copy.deepcopy(m), copy.deepcopy(m)
+    plan_own_budgets_all(parts_of(together))
+    for part in parts_of(alone):
+        part.plan_own_budgets()
+    for got, want in zip(_plans(together), _plans(alone), strict=True):
+        for a, b in zip(got, want, strict=True):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+                assert a.flags.owndata or a.base is None or a.base.size == a.size  # a plan of its own
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["governance=consultative_forum", "interests.enabled=true"],  # the ICB plans the pot too
+        ["governance=lead_provider"],  # the council is not at the table: its own view, no lean
+        ["governance=individual_executive", "governance.sro_appointment=joint", "allocation=need_weighted_hi"],
+        ["governance=joint_committee", "allocation=per_head", "delegation=central"],
+        ["governance=consultative_forum", "delegation=central"],  # an empty pot planned beside the table
+        ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=consultative_forum"],
+    ],
+)
+@pytest.mark.parametrize("months", [0, 14])
+def test_own_budgets_planned_together_equal_each_table_planning_alone(overrides, months):
+    m = _stepped(["years=2", *overrides], months)
+    _scrambled(m, seed=8)  # listening weights of every size
+    _assert_plans_equal(m)
+    _assert_plans_equal(m, lambda m: m.partnerships[::-3])
+    # a table's plan with a domain its reference does not fund (the body keeps its own there)
+    for part in m.partnerships:
+        if part.structure.binding and part.last_pot_plan is not None:
+            part.pot_plan = part.last_pot_plan.copy()
+            part.pot_plan[:, 1] = 0.0
+        elif part.shared_view is None and part.last_pot_plan is not None:
+            part.shared_view = part.last_pot_plan.copy()
+            part.shared_view[:, 2] = 0.0
+    _assert_plans_equal(m)
+
+
+def test_own_budgets_planned_together_spread_a_domain_nobody_is_believed_to_need():
+    """make_plan's even spread of a domain with no believed need, for bodies at the table and not."""
+    from ics_sim.model.governance.allocation import Belief
+
+    for form in ("lead_provider", "committee"):
+        m = _stepped(["years=1", f"governance={form}"], 3)
+        for part in m.partnerships[::2]:
+            org = part.orgs["council"]
+            real = org.belief(part.idx)
+            visible, hidden = real.visible.copy(), real.hidden.copy()
+            visible[:, 3], hidden[:, 3] = 1e-300, 0.0
+            if form == "lead_provider":
+                visible[:, 3] = 0.0  # not at the table: its own belief, no logarithm taken
+            fake = Belief(visible, hidden)
+            org.belief = lambda idx, fake=fake: fake
+        _assert_plans_equal(m)

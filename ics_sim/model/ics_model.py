@@ -35,6 +35,7 @@ from ics_sim.model.governance.allocation import area_weights, make_plan
 from ics_sim.model.governance.partnership import (
     IntegratedCarePartnership,
     PlacePartnership,
+    plan_own_budgets_all,
     review_all,
 )
 from ics_sim.model.governance.trust import TrustTables
@@ -241,15 +242,16 @@ class ICSModel(mesa.Model):
         prep = c.decision.preparation_months
         reviewing = []  # tables with their plan decided: reviewed together below
         booked = []  # tables holding a meeting (twice when they met twice): booked together below
+        planning = []  # tables whose bodies plan their own money after a decision: planned below
         empty = self._empty_pots()  # nothing below changes an envelope
+        if moy == 0:  # April: bodies outside the pot set their own budgets (no table reads another's)
+            plan_own_budgets_all(self.partnerships)
         for part in self.partnerships:
             nothing = self._nothing_to_decide(part, empty)
-            if moy == 0:
-                if nothing:
-                    part.year.decided = True  # no pot: no meeting, no delay, no meeting cost
-                part.plan_own_budgets()  # April: bodies outside the pot set their own budgets
+            if moy == 0 and nothing:
+                part.year.decided = True  # no pot: no meeting, no delay, no meeting cost
             if part.take_effect(moy):
-                part.plan_own_budgets()
+                planning.append(part)
             on_cadence = moy >= prep and (moy - prep) % part.settings.governance.cadence_months == 0
             if part.year.failed_last and not on_cadence:
                 # the month after a failed meeting the members negotiate (papers redrafted, positions
@@ -263,9 +265,11 @@ class ICSModel(mesa.Model):
                 else:
                     part.meet(moy)
                     if part.year.decided and part.signing is None:
-                        part.plan_own_budgets()
-        # a review touches only its own table's trust, and nothing above reads another table's:
-        # reviewing them all here is reviewing each in its turn; nothing above reads running costs
+                        planning.append(part)
+        # a table's own plans are read again only by its review below, a review touches only its
+        # own table's trust, and nothing above reads another table's plans or trust: planning and
+        # reviewing them all here is doing each in its turn; nothing above reads running costs
+        plan_own_budgets_all(planning)
         review_all(reviewing)
         running_costs.book_meetings(self.running_costs, c, booked, L.place_system)
         for part in self.partnerships:

@@ -28,10 +28,12 @@ proposals become decisions (:mod:`ics_sim.model.governance.decisions`), and trus
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from ics_sim.domains import N_DOMAINS
+from ics_sim.grouped import Groups
 from ics_sim.model.governance.allocation import (
     Belief,
     area_weights,
@@ -113,15 +115,16 @@ class PlaceMoney:
         own = fin.council_own_envelopes()
         return cls(fin.pot_envelope, fin.pot_envelope.sum(axis=1), fin.pot_nhs.sum(axis=1), own, own.sum(axis=1))
 
-    @classmethod
-    def of_place(cls, fin, p: int) -> PlaceMoney:
-        """Place ``p``'s alone (the other rows are not filled in: read only row ``p``)."""
-        n = fin.pot_envelope.shape[0]
-        pot_total, pot_nhs, own_total = np.zeros(n), np.zeros(n), np.zeros(n)
-        own = np.zeros_like(fin.pot_envelope)
-        own[p] = fin.council_own_envelope(p)
-        pot_total[p], pot_nhs[p], own_total[p] = fin.pot_envelope[p].sum(), fin.pot_nhs[p].sum(), own[p].sum()
-        return cls(fin.pot_envelope, pot_total, pot_nhs, own, own_total)
+    def at(self, p: int) -> tuple[np.ndarray, float, float, np.ndarray, float]:
+        """Place ``p``'s: its pot, the pot's total, the NHS part's total, what its council spends
+        itself and that total."""
+        return self.pot[p], self.pot_total[p], self.pot_nhs[p], self.council_own[p], self.council_own_total[p]
+
+    @staticmethod
+    def of_place(fin, p: int) -> tuple[np.ndarray, float, float, np.ndarray, float]:
+        """:meth:`at` place ``p`` of :meth:`of`, worked out for that place alone (the same sums)."""
+        own = fin.council_own_envelope(p)
+        return fin.pot_envelope[p], fin.pot_envelope[p].sum(), fin.pot_nhs[p].sum(), own, own.sum()
 
 
 def review_all(parts: list[PlacePartnership]) -> None:
@@ -174,6 +177,94 @@ def _judged(t: np.ndarray, drift, d, net: TrustNetwork) -> np.ndarray:
     element by element the same arithmetic."""
     kept = drift <= d.tolerance + d.tolerance_trust * t
     return np.where(kept, t + net._success_1 * (1.0 - t), t - net._violation_1 * t)
+
+
+def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
+    """:meth:`PlacePartnership.plan_own_budgets` of every table in ``parts`` (tables of one model
+    planning this month), at once: each body's belief, area weights, plan and lean towards the
+    table's plan are worked out for every body's neighbourhoods laid end to end, element by
+    element the per-table arithmetic, and each plan's column sums as numpy sums that plan's rows
+    (:class:`~ics_sim.grouped.Groups`). No table reads another's plans, so planning them together
+    is planning them one by one."""
+    if not parts:
+        return
+    m = parts[0].model
+    a, interests = m.cfg.allocation, m.cfg.interests
+    bodies = []  # (table, key, envelope, own belief, forum belief or None, lean, reference)
+    for part in parts:
+        forum = part.forum_belief()
+        reference = part.reference_plan() if part.structure.binding else part.shared_view
+        for key, env in part.own_money_planners():
+            seat = Seat(part.orgs[key], "vote", 1.0, key)
+            if part.member(key):
+                bodies.append((part, seat, env, part._own_belief(seat), forum, part.listening_weight(key), reference))
+            else:
+                bodies.append((part, seat, env, seat.org.belief(part.idx), None, 0.0, reference))
+    sizes = tuple(len(b[0].idx) for b in bodies)
+    runs = _runs(sizes)
+    rows = np.repeat(np.arange(len(bodies)), sizes)  # each cell's body
+    visible = np.concatenate([b[3].visible for b in bodies])
+    hidden = np.concatenate([b[3].hidden for b in bodies])
+    heard_by = [k for k, b in enumerate(bodies) if b[4] is not None]
+    if heard_by:  # working_belief: each member after listening to the table
+        w = np.array([b[5] for b in bodies])
+        factor = np.array([1.0 - interests.council_visible_bias if interests.enabled and b[1].org.kind == "council" else 1.0
+                           for b in bodies])
+        cells = np.isin(rows, heard_by)
+        wc = w[rows[cells]][:, None]
+        own_log = np.concatenate([bodies[k][3].log_visible() for k in heard_by])
+        forum_log = np.concatenate([bodies[k][4].log_visible() for k in heard_by])
+        forum_hidden = np.concatenate([bodies[k][4].hidden for k in heard_by])
+        visible, hidden = visible.copy(), hidden.copy()
+        visible[cells] = np.exp((1.0 - wc) * own_log + wc * forum_log)
+        # x * 1.0 is x: the bodies that do not discount what they hear are left as they are
+        heard = (wc * forum_hidden) * factor[rows[cells]][:, None]
+        hidden[cells] = np.maximum(hidden[cells], heard)
+    # proposal: the envelope shifted by the body's preferences, divided by the allocation rule
+    envs = np.array([b[0]._envelope_for(b[1], b[2], b[1].label == "icb") for b in bodies])
+    if a.rule == "per_head":
+        pops = np.concatenate([m.layout.nb_population[b[0].idx] for b in bodies])
+        weights = np.repeat(pops[:, None], N_DOMAINS, axis=1).astype(float)
+    else:
+        weights = visible + hidden
+        if a.rule == "need_weighted_hi":
+            rank = np.concatenate([m.layout.nb_rank[b[0].idx] for b in bodies])
+            weights = weights * (1.0 + a.hi_adjustment * (1.0 - rank))[:, None]
+    col = runs.sum_rows(weights)[rows]
+    share = np.divide(weights, col, out=np.zeros(weights.shape), where=col > 0)
+    empty = col <= 0
+    if empty.any():  # make_plan: a domain nobody is believed to need is spread evenly
+        even = np.broadcast_to((1.0 / np.array(sizes, dtype=float))[rows][:, None], share.shape)
+        share[empty] = even[empty]
+    plans = share * envs[rows]
+    # each body leans towards the table's plan applied to its envelope (aligned_target)
+    leaning = [k for k, b in enumerate(bodies) if b[6] is not None and b[5] > 0 and b[2].sum() > 0]
+    if leaning:
+        cells = np.isin(rows, leaning)
+        at = rows[cells]
+        own = plans[cells]
+        reference = np.concatenate([bodies[k][6] for k in leaning])
+        col = _runs(tuple(sizes[k] for k in leaning)).sum_rows(reference)
+        col = col[np.repeat(np.arange(len(leaning)), [sizes[k] for k in leaning])]
+        target = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0) * np.array([b[2] for b in bodies])[at]
+        unfunded = col <= 0
+        target[unfunded] = own[unfunded]
+        lean = np.array([b[5] for b in bodies])[at][:, None]
+        plans[cells] = (1.0 - lean) * own + lean * target
+    starts = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+    for k, (part, seat, *_) in enumerate(bodies):
+        own = plans[starts[k] : starts[k + 1]].copy()
+        if seat.label == "council":
+            part.council_plan = own
+        else:
+            part.pot_plan = own
+
+
+@lru_cache(maxsize=32)
+def _runs(sizes: tuple[int, ...]) -> Groups:
+    """Groups of consecutive rows of the given sizes (plans laid end to end)."""
+    ends = np.cumsum(sizes)
+    return Groups([np.arange(e - k, e) for e, k in zip(ends.tolist(), sizes, strict=True)], int(ends[-1]) if sizes else 0)
 
 
 @dataclass
@@ -738,23 +829,23 @@ class PlacePartnership:
         if "icb" not in labels and "council" not in labels:
             return []
         binding = self.structure.binding
-        p = self.place
-        if money is None:
-            money = PlaceMoney.of_place(self.model.finance, p)
+        fin = self.model.finance
+        pot, pot_total, pot_nhs, council_own, council_own_total = (
+            PlaceMoney.of_place(fin, self.place) if money is None else money.at(self.place))
         judged = []
         for key in ("icb", "council"):
             if key not in labels:
                 continue
             # the money it plans itself beside the table (own_money_planners), and its money in the pot
             if key == "council":
-                env = money.council_own[p]
-                outside = float(money.council_own_total[p])
-                inside = float(money.pot_total[p] - money.pot_nhs[p]) if binding else 0.0
+                env = council_own
+                outside = float(council_own_total)
+                inside = float(pot_total - pot_nhs) if binding else 0.0
                 plan = self.council_plan
             else:
-                env = None if binding else money.pot[p]
-                outside = 0.0 if binding else float(money.pot_total[p])
-                inside = 0.0 if not binding else float(money.pot_nhs[p])
+                env = None if binding else pot
+                outside = 0.0 if binding else float(pot_total)
+                inside = 0.0 if not binding else float(pot_nhs)
                 plan = self.pot_plan
             if outside + inside <= 0:
                 continue
