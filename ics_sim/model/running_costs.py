@@ -38,6 +38,8 @@ PAYER: dict[str, str] = {
     "social_care": "pot",
     "vcse": "vcse",
 }
+#: the payers, in the order of :class:`RunningCosts`' fields
+PAYERS = ("icb", "council", "pot", "vcse")
 
 
 @dataclass
@@ -119,27 +121,23 @@ def book_meetings(costs: RunningCosts, cfg, parts: list, place_system: np.ndarra
     the order given), so the sums are the same numbers."""
     if not parts:
         return
-    systems = place_system.tolist()
-    rows: dict[str, tuple[list[int], list[float]]] = {"icb": ([], []), "council": ([], []), "pot": ([], []), "vcse": ([], [])}
-    places, amounts = [], []
-    for part in parts:
-        p = part.place
-        for payer, amount in _meeting_bill(cfg, part)[0]:
-            at, add = rows[payer]
-            at.append(systems[p] if payer == "icb" else p)
-            add.append(amount)
-            places.append(p)
-            amounts.append(amount)
-    for payer, (at, add) in rows.items():
-        if at:
-            np.add.at(getattr(costs, payer), at, add)
+    bills = [_meeting_bill(cfg, part) for part in parts]
+    payers = np.concatenate([b[2] for b in bills])
+    amounts = np.concatenate([b[3] for b in bills])
+    places = np.repeat(np.array([part.place for part in parts], dtype=np.intp), [len(b[0]) for b in bills])
+    for k, payer in enumerate(PAYERS):
+        mine = payers == k
+        if mine.any():
+            at = place_system[places[mine]] if payer == "icb" else places[mine]
+            np.add.at(getattr(costs, payer), at, amounts[mine])
     np.add.at(costs.by_place, places, amounts)
 
 
-def _meeting_bill(cfg, part) -> tuple[tuple[tuple[str, float], ...], float]:
-    """:func:`meeting_cost` of ``part``'s table as (payer, GBP) pairs in its order, and their total
-    added in that order; kept on the table itself (``_meeting_bill``, so it goes with the table)
-    while its seats, their number, its pot holder and ``cfg`` are the same objects."""
+def _meeting_bill(cfg, part) -> tuple[tuple[tuple[str, float], ...], float, np.ndarray, np.ndarray]:
+    """:func:`meeting_cost` of ``part``'s table as (payer, GBP) pairs in its order, their total
+    added in that order, and the pairs as arrays (each payer's place in :data:`PAYERS`, and the
+    amounts); kept on the table itself (``_meeting_bill``, so it goes with the table) while its
+    seats, their number, its pot holder and ``cfg`` are the same objects."""
     seats = part.seats
     voters = part.voters
     holder = voters[0].label if voters else "icb"
@@ -149,7 +147,9 @@ def _meeting_bill(cfg, part) -> tuple[tuple[tuple[str, float], ...], float]:
         total = 0.0
         for _, amount in items:
             total += amount
-        held = part._meeting_bill = (seats, len(seats), holder, cfg, (items, total))
+        codes = np.array([PAYERS.index(payer) for payer, _ in items], dtype=np.intp)
+        amounts = np.array([amount for _, amount in items], dtype=float)
+        held = part._meeting_bill = (seats, len(seats), holder, cfg, (items, total, codes, amounts))
     return held[4]
 
 
