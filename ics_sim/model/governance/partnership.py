@@ -91,11 +91,6 @@ MEMBER_KEYS = ("icb", "council", "acute_trust", "community_trust", "mental_healt
 MEMBER_PAIRS = tuple((a, b) for i, a in enumerate(MEMBER_KEYS) for b in MEMBER_KEYS[i + 1 :])
 
 
-def _equal(a: np.ndarray, b: np.ndarray) -> bool:
-    """Same shape and equal values."""
-    return a.shape == b.shape and bool((a == b).all())
-
-
 @dataclass(frozen=True)
 class PlaceMoney:
     """Every place's money as the tables judge conduct on it this month (rows are places): the pot
@@ -190,7 +185,9 @@ def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
         return
     m = parts[0].model
     a, interests = m.cfg.allocation, m.cfg.interests
-    bodies = []  # (table, key, envelope, own belief, forum belief or None, lean, reference)
+    # per body planning its own money: (table, seat, envelope, own belief, the table's belief when
+    # it listens to the table else None, lean, the table's plan it leans towards or None)
+    bodies = []
     for part in parts:
         forum = part.forum_belief()
         reference = part.reference_plan() if part.structure.binding else part.shared_view
@@ -891,7 +888,8 @@ class PlacePartnership:
 
         The council always plans its own (non-pooled) money. Beside an advisory table the ICB's
         place team also plans the delegated NHS money itself. Each leans towards the table's agreed
-        plan in proportion to its trust in the other members."""
+        plan in proportion to its trust in the other members. :func:`plan_own_budgets_all` plans
+        many tables' at once."""
         forum = self.forum_belief()
         reference = self.reference_plan() if self.structure.binding else self.shared_view
         for key, env in self.own_money_planners():
