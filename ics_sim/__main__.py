@@ -381,10 +381,34 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     figures = _early_helper(argv)
     try:
-        _main(argv, figures, argv_given is None)
+        from ics_sim.config import overrides as ov
+
+        with ov.composition_cache(_cache_folder()):
+            _main(argv, figures, argv_given is None)
     finally:
         if figures is not None:
             figures.close()  # idle or unused by now; closing twice is harmless
+
+
+#: environment variable: the folder of the command line's saved compositions; empty: none saved
+CACHE_ENV = "ICS_SIM_CACHE_DIR"
+
+
+def _cache_folder() -> Path | None:
+    """Where the command line saves its config compositions for the next run
+    (:func:`ics_sim.config.overrides.composition_cache`): ``$ICS_SIM_CACHE_DIR`` when set (empty:
+    nowhere), else ``ics_sim/compositions`` in the user's cache folder (``$XDG_CACHE_HOME`` or
+    ``~/.cache``; ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows). The only files
+    the command line writes outside ``results/``: small, one per combination of config options."""
+    if CACHE_ENV in os.environ:
+        return Path(os.environ[CACHE_ENV]) if os.environ[CACHE_ENV] else None
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "ics_sim" / "compositions"
 
 
 def _main(argv: list[str], figures: FigureProcess | None, own_process: bool) -> None:
