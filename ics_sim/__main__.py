@@ -12,8 +12,11 @@ Each run writes a folder under ``results/runs/`` (in a sweep: under the job's fo
 ``outcomes.png``, and prints a short summary table (money in GBP per year, as in the files).
 Replicates share one folder with their combined figure and summary (:func:`run_job`); a sweep is
 aggregated when it ends (tables, figures, a summary in setting order). A plain run (no flags) is
-composed once (:func:`_run_direct`), and when a core is idle its figure is drawn by a helper process
-that imports matplotlib while the model runs (:mod:`ics_sim.views.figure_process`; the same PNG).
+composed once (:func:`_run_direct`), and when a core is idle its figure is drawn by a helper process,
+started before anything heavy is imported, that imports matplotlib while the model runs
+(:mod:`ics_sim.views.figure_process`; the same PNG). Config compositions are saved for the next run
+in the user's cache folder (:func:`_cache_folder`; ``ICS_SIM_CACHE_DIR`` moves it, empty turns it
+off): the only files the command line writes outside ``results/``.
 
 The command line is checked before Hydra starts (:func:`check_command_line`): a bad override
 prints one line, ``ConfigError: <the field and what is allowed>``, to stderr and exits with
