@@ -110,3 +110,12 @@ def test_the_command_line_saves_where_told_and_nowhere_when_told_so(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert (cache.exists() and len(list(cache.glob("*.pickle"))) == 2) is expect
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def test_the_cache_keeps_only_the_newest_files(tmp_path, fresh, monkeypatch):
+    monkeypatch.setattr(ov, "KEEP_SAVED", 2)
+    for overrides in CASES[:3]:  # three compositions saved, one after the other
+        ov._compose_groups.cache_clear()
+        with ov.composition_cache(tmp_path):
+            load_config(overrides)
+    assert len(list(tmp_path.glob("*.pickle"))) == 2

@@ -622,8 +622,13 @@ def _read_saved(path: Path) -> DictConfig | None:
     return cfg if isinstance(cfg, DictConfig) else None
 
 
+#: saved compositions kept in the cache folder; the oldest beyond these are removed on saving
+KEEP_SAVED = 256
+
+
 def _save(path: Path, cfg: DictConfig) -> None:
-    """Write atomically (a temporary file renamed into place), so a reader never sees half a file."""
+    """Write atomically (a temporary file renamed into place), so a reader never sees half a file;
+    keep the newest :data:`KEEP_SAVED` files of the folder (keys of edited configs go stale)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -634,7 +639,10 @@ def _save(path: Path, cfg: DictConfig) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    except OSError:  # a read-only or full cache folder: compose every time
+        saved = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in saved[KEEP_SAVED:]:
+            old.unlink(missing_ok=True)
+    except OSError:  # a read-only or full cache folder (or another process pruning): no saving
         pass
 
 
