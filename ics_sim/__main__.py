@@ -12,8 +12,11 @@ Each run writes a folder under ``results/runs/`` (in a sweep: under the job's fo
 ``outcomes.png``, and prints a short summary table (money in GBP per year, as in the files).
 Replicates share one folder with their combined figure and summary (:func:`run_job`); a sweep is
 aggregated when it ends (tables, figures, a summary in setting order). A plain run (no flags) is
-composed once (:func:`_run_direct`), and when a core is idle its figure is drawn by a helper process
-that imports matplotlib while the model runs (:mod:`ics_sim.views.figure_process`; the same PNG).
+composed once (:func:`_run_direct`), and when a core is idle its figure is drawn by a helper process,
+started before anything heavy is imported, that imports matplotlib while the model runs
+(:mod:`ics_sim.views.figure_process`; the same PNG). Config compositions are saved for the next run
+in the user's cache folder (:func:`_cache_folder`; ``ICS_SIM_CACHE_DIR`` moves it, empty turns it
+off): the only files the command line writes outside ``results/``.
 
 The command line is checked before Hydra starts (:func:`check_command_line`): a bad override
 prints one line, ``ConfigError: <the field and what is allowed>``, to stderr and exits with
@@ -28,13 +31,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import hydra
-from omegaconf import DictConfig
-
-from ics_sim.config import CONFIG_DIR, ConfigError, from_omegaconf
-from ics_sim.config import overrides as ov
-
+# Hydra, OmegaConf and the config package (which registers its schema with Hydra) are imported
+# when first used, not here: a plain run starts its figure helper before anything heavy is
+# imported (main, _early_helper), so the helper's imports overlap with this process's.
 if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from ics_sim.config import overrides as ov
     from ics_sim.views.figure_process import FigureProcess
 
 SHOWN = [
@@ -124,6 +127,7 @@ def run_job(cfg_omega: DictConfig, out_root: Path | None = None, figures: Figure
     import uuid
 
     from ics_sim import write_run
+    from ics_sim.config import from_omegaconf
     from ics_sim.runs.api import run_config, scenario_name
     from ics_sim.runs.api import write_run as write_run_with
     from ics_sim.runs.seeds import replicate_seed
@@ -163,11 +167,13 @@ def run_job(cfg_omega: DictConfig, out_root: Path | None = None, figures: Figure
     return folders
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
-def _app(cfg: DictConfig) -> None:
+def _task(cfg: DictConfig) -> None:
+    """The Hydra app's task: one job (a run, or a sweep's job); see :func:`_app`."""
     import logging
 
     from hydra.core.hydra_config import HydraConfig
+
+    from ics_sim.config import ConfigError
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hc = HydraConfig.get()
@@ -192,6 +198,16 @@ def _app(cfg: DictConfig) -> None:
         record_job(out, list(hc.overrides.task), hc.job.num, "done")
 
 
+def _app() -> None:
+    """Run the Hydra app (``@hydra.main`` on :func:`_task`) on ``sys.argv``; Hydra is imported here,
+    only for the command lines that need it (flags, Hydra settings, sweeps)."""
+    import hydra
+
+    from ics_sim.config import CONFIG_DIR
+
+    hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")(_task)()
+
+
 #: flags that would load configs from outside the package or replay a pickled run
 _REFUSED_FLAGS = {
     "config_path": "--config-path",
@@ -204,6 +220,8 @@ _REFUSED_FLAGS = {
 def _args_parser():
     from hydra._internal.utils import get_args_parser
 
+    from ics_sim.config import ConfigError
+
     parser = get_args_parser()
 
     def error(message: str) -> None:
@@ -214,6 +232,9 @@ def _args_parser():
 
 
 def _check_one(items: list[ov.Item]) -> ov.Plan:
+    from ics_sim.config import from_omegaconf
+    from ics_sim.config import overrides as ov
+
     p = ov.plan(items, allow_hydra=True)
     typed = from_omegaconf(ov.compose_plan(p))
     ov.check_uses(p, typed)
@@ -229,6 +250,7 @@ def help_text() -> str:
     import yaml
 
     from ics_sim.config import CONFIG_DIR
+    from ics_sim.config import overrides as ov
 
     template = yaml.safe_load((CONFIG_DIR / "hydra" / "help" / "ics_sim.yaml").read_text(encoding="utf-8"))["template"]
     groups = "".join(f"{g}: {', '.join(options)}\n" for g, options in ov.group_options().items())
@@ -250,6 +272,9 @@ def check_command_line(argv: list[str]) -> list[str]:
         ConfigError: one line naming the field and what is allowed; for a sweep, one line per
             bad value (every combination is checked).
     """
+    from ics_sim.config import ConfigError
+    from ics_sim.config import overrides as ov
+
     args = _args_parser().parse_args(argv)
     for attr, flag in _REFUSED_FLAGS.items():
         if getattr(args, attr, None):
@@ -283,6 +308,8 @@ def check_command_line(argv: list[str]) -> list[str]:
 def _plot_option(argv: list[str]) -> tuple[list[str], bool]:
     """Take ``--no-plot`` and ``plot=true|false`` off the command line (an output option, not a
     model setting: it never changes a result). Returns the other arguments and whether to draw."""
+    from ics_sim.config import ConfigError
+
     rest, plot = [], True
     for arg in argv:
         key, sep, value = arg.partition("=")
@@ -297,28 +324,46 @@ def _plot_option(argv: list[str]) -> tuple[list[str], bool]:
     return rest, plot
 
 
-def _run_direct(checked: list[str], plot: bool) -> None:
+def _run_direct(checked: list[str], plot: bool, figures: FigureProcess | None = None) -> None:
     """One run without a second composition by Hydra: the checked overrides are composed once
     (:func:`ics_sim.config.overrides.compose_plan`, the same composition ``@hydra.main`` makes)
     and run. Used for a plain single run, the common case, to keep the command line fast.
 
     With ``plot``, and a core idle (:func:`ics_sim.views.figure_process.helper_pays`), a helper
-    process (:class:`ics_sim.views.figure_process.FigureProcess`) imports matplotlib on another core
-    while this one imports Mesa and runs the model, then draws the run's figure while this one
-    writes the run's folder; the figure goes into the folder before it is renamed into place."""
+    process (:class:`ics_sim.views.figure_process.FigureProcess`; ``figures``, when :func:`main`
+    started it already) imports matplotlib on another core while this one imports Mesa and runs
+    the model, then draws the run's figure while this one writes the run's folder; the figure goes
+    into the folder before it is renamed into place. The helper is closed when the run ends."""
     import logging
     from contextlib import nullcontext
 
+    from ics_sim.config import ConfigError
+    from ics_sim.config import overrides as ov
     from ics_sim.views.figure_process import FigureProcess, helper_pays
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
-    plan = ov.plan(ov.parse_strings(checked), allow_hydra=True)
+    if figures is None and plot and helper_pays():
+        figures = FigureProcess()
     try:
-        with FigureProcess() if plot and helper_pays() else nullcontext() as figures:
+        with figures if figures is not None else nullcontext():
+            plan = ov.plan(ov.parse_strings(checked), allow_hydra=True)
             run_job(ov.compose_plan(plan), figures=figures)
     except ConfigError as exc:
         print(f"ConfigError: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _early_helper(argv: list[str]) -> FigureProcess | None:
+    """The figure helper of a plain run, started before this process imports anything heavy (so
+    from about a twentieth of a second on, rather than after Hydra's import and the check of the
+    command line), or None: when the command line has a flag, a Hydra setting or a plot option
+    (then :func:`_run_direct` decides as before), or no core is idle. If the command line turns
+    out not to be a plain run (an error, ``--help``), :func:`main` closes it unused."""
+    if any(a.startswith("-") or a.lstrip("+").startswith(("hydra", "plot=")) for a in argv):
+        return None
+    from ics_sim.views.figure_process import FigureProcess, helper_pays
+
+    return FigureProcess() if helper_pays() else None
 
 
 def _exit_now() -> None:
@@ -337,6 +382,41 @@ def main(argv: list[str] | None = None) -> None:
     process's own arguments; a plain run then ends the process, :func:`_exit_now`)."""
     argv_given = argv
     argv = sys.argv[1:] if argv is None else list(argv)
+    figures = _early_helper(argv)
+    try:
+        from ics_sim.config import overrides as ov
+
+        with ov.composition_cache(_cache_folder()):
+            _main(argv, figures, argv_given is None)
+    finally:
+        if figures is not None:
+            figures.close()  # idle or unused by now; closing twice is harmless
+
+
+#: environment variable: the folder of the command line's saved compositions; empty: none saved
+CACHE_ENV = "ICS_SIM_CACHE_DIR"
+
+
+def _cache_folder() -> Path | None:
+    """Where the command line saves its config compositions for the next run
+    (:func:`ics_sim.config.overrides.composition_cache`): ``$ICS_SIM_CACHE_DIR`` when set (empty:
+    nowhere), else ``ics_sim/compositions`` in the user's cache folder (``$XDG_CACHE_HOME`` or
+    ``~/.cache``; ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows). The only files
+    the command line writes outside ``results/``: small, one per combination of config options."""
+    if CACHE_ENV in os.environ:
+        return Path(os.environ[CACHE_ENV]) if os.environ[CACHE_ENV] else None
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "ics_sim" / "compositions"
+
+
+def _main(argv: list[str], figures: FigureProcess | None, own_process: bool) -> None:
+    from ics_sim.config import ConfigError
+
     try:
         argv, plot = _plot_option(argv)
         checked = check_command_line(argv)
@@ -350,10 +430,12 @@ def main(argv: list[str] | None = None) -> None:
     if not plot:
         os.environ[NO_PLOT_ENV] = "1"  # inherited by a sweep's worker processes
     if not any(a.startswith("-") or a.startswith("hydra") for a in checked):
-        _run_direct(checked, plot)  # a plain run: no flags, no Hydra settings
-        if argv_given is None:
+        _run_direct(checked, plot, figures)  # a plain run: no flags, no Hydra settings
+        if own_process:
             _exit_now()
         return
+    if figures is not None:
+        figures.close()
     sys.argv = [sys.argv[0], *checked]
     _app()
 

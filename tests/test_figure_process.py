@@ -86,3 +86,20 @@ def test_the_helper_is_used_only_when_a_core_is_idle(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     monkeypatch.setenv("ICS_SIM_FIGURE_HELPER", "0")
     assert not helper_pays()
+
+
+@pytest.mark.parametrize("overrides", [
+    {"years": 2},
+    {"years": 3, "system": "herefordshire_worcestershire", "governance": "joint_committee", "shocks": ["funding_cut"]},
+    {"years": 2, "system": "england"},
+])
+def test_a_page_drawn_empty_beforehand_gives_the_same_figure(overrides):
+    """The helper draws its page once before the data comes (_ready_page): the PNG is the one a
+    fresh page gives, for one system or several, one run or several seeds."""
+    from ics_sim.views.figure_process import _ready_page, _render
+
+    results = [ics_sim.run(overrides, seed=s) for s in (1, 2)]
+    for rows in (figure_rows(results[0].timeseries),
+                 pd.concat([figure_rows(r.timeseries.assign(run=f"r{i}")) for i, r in enumerate(results)], ignore_index=True)):
+        body = {"rows": rows, "title": "t", "start_year": 2025}
+        assert _render(body, _ready_page()) == _render(body)

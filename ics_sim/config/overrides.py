@@ -29,12 +29,18 @@ What is refused, besides wrong types and out-of-range values (see
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
+import hashlib
 import itertools
+import json
+import os
+import pickle
+import tempfile
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -558,9 +564,105 @@ def unused_keys(overrides: dict[str, Any]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ composition
+#: the folder of the saved compositions, while :func:`composition_cache` is in force (else None)
+_CACHE_FOLDER: Path | None = None
+
+
+@contextlib.contextmanager
+def composition_cache(folder: Path | None) -> Iterator[None]:
+    """Within the block, Hydra's compositions of the package's configs (without Hydra's own node)
+    are saved in ``folder`` and read back by later processes instead of composing again (issue
+    13: composing costs a tenth of a second or more, twice per run of the command line: once for
+    the run, once for its scenario label's defaults). ``folder`` None: nothing is saved or read.
+
+    A saved composition is found by a key over everything it depends on (:func:`_cache_key`):
+    the overrides, every file of ``configs/`` by path and content, the schema's defaults, and the
+    versions of Python, Hydra and OmegaConf. A change to any YAML file or to the schema gives a new
+    key, so an old composition is never read again. An unreadable or corrupt file is ignored
+    (composed afresh and saved again); a folder that cannot be written only means no saving.
+    Only the command line uses it (:mod:`ics_sim.__main__`); :func:`load` as called from Python
+    composes as before."""
+    global _CACHE_FOLDER
+    before, _CACHE_FOLDER = _CACHE_FOLDER, folder
+    try:
+        yield
+    finally:
+        _CACHE_FOLDER = before
+
+
+@functools.cache
+def _configs_digest(root: Path) -> str:
+    """A digest of every file of the ``configs/`` folder ``root`` (path and content) and of the
+    schema's defaults: what a composition reads besides its overrides."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    digest.update(json.dumps(dataclasses.asdict(schema.Config()), sort_keys=True, default=repr).encode())
+    return digest.hexdigest()
+
+
+def _cache_key(overrides: tuple[str, ...]) -> str:
+    import sys
+
+    import hydra
+    import omegaconf
+
+    parts = ["ics_sim composition 1", sys.version, hydra.__version__, omegaconf.__version__,
+             _configs_digest(config_dir()), *overrides]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _read_saved(path: Path) -> DictConfig | None:
+    try:
+        with path.open("rb") as f:
+            cfg = pickle.load(f)  # a file this package wrote, in the user's own cache folder
+    except Exception:  # noqa: BLE001  (missing, partly written by an older version, corrupt)
+        return None
+    return cfg if isinstance(cfg, DictConfig) else None
+
+
+#: saved compositions kept in the cache folder; the oldest beyond these are removed on saving
+KEEP_SAVED = 256
+
+
+def _save(path: Path, cfg: DictConfig) -> None:
+    """Write atomically (a temporary file renamed into place), so a reader never sees half a file;
+    keep the newest :data:`KEEP_SAVED` files of the folder (keys of edited configs go stale)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(cfg, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        saved = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in saved[KEEP_SAVED:]:
+            old.unlink(missing_ok=True)
+    except OSError:  # a read-only or full cache folder (or another process pruning): no saving
+        pass
+
+
 @functools.lru_cache(maxsize=32)
 def _compose_groups(overrides: tuple[str, ...], with_hydra: bool) -> DictConfig:
-    """Hydra's composition of the package's configs with group (and hydra) overrides (cached)."""
+    """Hydra's composition of the package's configs with group (and hydra) overrides (cached in
+    the process, and across processes under :func:`composition_cache`, without Hydra's node)."""
+    folder = _CACHE_FOLDER
+    if folder is None or with_hydra or any(o.lstrip("+~").startswith("hydra") for o in overrides):
+        return _compose_with_hydra(overrides, with_hydra)
+    path = Path(folder) / f"{_cache_key(overrides)}.pickle"
+    cfg = _read_saved(path)
+    if cfg is None:
+        cfg = _compose_with_hydra(overrides, with_hydra)
+        _save(path, cfg)
+    return cfg
+
+
+def _compose_with_hydra(overrides: tuple[str, ...], with_hydra: bool) -> DictConfig:
+    """Hydra's composition of the package's configs with group (and hydra) overrides."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import MissingConfigException

@@ -20,7 +20,6 @@ and ``delivery``, running costs in ``running_costs``, governance in ``governance
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from ics_sim.config.places import place_configs
@@ -41,6 +40,7 @@ from ics_sim.model.governance.partnership import (
 from ics_sim.model.governance.trust import TrustTables
 from ics_sim.model.governance.views import TableViews
 from ics_sim.model.ledger import Ledger
+from ics_sim.model.mesa_compat import Agent, Model
 from ics_sim.model.observation import Observation
 from ics_sim.model.organisations import (
     ICB,
@@ -62,7 +62,7 @@ from ics_sim.model.systems import build_layout
 mesa_compat.hold_models_weakly()
 
 
-class ICSModel(mesa.Model):
+class ICSModel(Model):
     """An integrated care system (or several) as organisations acting under governance rules.
 
     Args:
@@ -347,7 +347,7 @@ class ICSModel(mesa.Model):
         """Let go of Mesa's per-model bookkeeping at once (the agent counter, held weakly since
         :func:`~ics_sim.model.mesa_compat.hold_models_weakly`, and the agent sets by type); the model can no longer add
         agents. For long in-process sweeps that keep the result but not the model's agents."""
-        ids = getattr(mesa.Agent, "_ids", None)
+        ids = getattr(Agent, "_ids", None)
         if hasattr(ids, "pop"):
             ids.pop(self, None)
         self.agents_by_type.clear() if hasattr(self, "agents_by_type") and hasattr(self.agents_by_type, "clear") else None

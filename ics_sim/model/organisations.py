@@ -10,14 +10,14 @@ those into decisions: :mod:`ics_sim.model.governance.partnership`.
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
 from ics_sim.model.governance.allocation import Belief
+from ics_sim.model.mesa_compat import Agent
 
 
-class Organisation(mesa.Agent):
+class Organisation(Agent):
     """A member organisation of the system.
 
     Attributes:

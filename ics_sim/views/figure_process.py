@@ -3,8 +3,9 @@
 ``python -m ics_sim`` spends about as long importing matplotlib and drawing its figure as it does
 running the model. The machine has two cores or more, so the command line starts this helper
 before the run (:class:`FigureProcess`): on another core while the model runs, it imports
-matplotlib, pandas and pyarrow, renders an empty page once (matplotlib's first-figure set-up) and
-builds the page the figure will be drawn on (:func:`~ics_sim.views.run_figure.new_page`). When the run ends, the command line hands the helper the rows the figure
+matplotlib, pandas and pyarrow, and builds the page the figure will be drawn on
+(:func:`~ics_sim.views.run_figure.new_page`), drawn once empty (matplotlib's first-figure set-up
+and the page's own, :func:`_ready_page`). When the run ends, the command line hands the helper the rows the figure
 reads (:func:`~ics_sim.views.figure_rows.figure_rows`, pandas only: this process never imports
 matplotlib) and writes the run's table, summary and
 config while the helper draws them with :func:`~ics_sim.views.run_figure.plot_outcomes` (the same
@@ -216,17 +217,21 @@ def _render(body: dict[str, Any], page: Any = None) -> bytes:
     return buffer.getvalue()
 
 
-def _warm_up() -> None:
-    """Render an empty page once, small, and throw it away: the first figure of a process pays for
-    matplotlib's lazy set-up (fonts, tick machinery, the PNG writer), about a tenth of a second
-    that this moves onto the helper's idle time while the model runs."""
-    import io
-
+def _ready_page() -> Any:
+    """An empty page (:func:`~ics_sim.views.run_figure.new_page`) drawn once, at full size, with a
+    bold line of text that is then taken off: the first figure of a process pays for matplotlib's
+    lazy set-up (fonts, bold included, the tick machinery, the Agg renderer), and a page pays for
+    its panels' tick objects and the text metrics of its fixed labels, about a fifth of a second
+    that this moves onto the helper's idle time while the model runs. Drawing the empty page
+    changes nothing drawn on it later: the figure is the same byte for byte
+    (tests/test_figure_process.py)."""
     from ics_sim.views.run_figure import new_page
 
-    fig = new_page()
-    fig.text(0.5, 0.5, "Warm-up", fontsize=12, fontweight="bold")
-    fig.savefig(io.BytesIO(), format="png", dpi=10)
+    page = new_page()
+    warm = page.text(0.5, 0.5, "Warm-up", fontsize=12, fontweight="bold")
+    page.canvas.draw()
+    warm.remove()
+    return page
 
 
 def serve() -> None:
@@ -238,10 +243,7 @@ def serve() -> None:
     try:  # the imports a figure needs, made while the caller runs the model
         import pyarrow.parquet  # noqa: F401
 
-        from ics_sim.views.run_figure import new_page
-
-        _warm_up()
-        page = new_page()  # the next figure's page, built while the caller runs the model
+        page = _ready_page()  # the next figure's page, built and drawn while the caller runs the model
     except Exception:  # noqa: BLE001  (reported by the first request instead)
         page = None
     png: bytes | None = None

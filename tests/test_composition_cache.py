@@ -1,0 +1,121 @@
+"""The command line's saved compositions (issue 13): a composition read back from the cache is the
+one Hydra composes, and a change to any config file or to the schema is never answered from it."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from ics_sim.config import CONFIG_DIR, load_config
+from ics_sim.config import overrides as ov
+
+CASES = [
+    [],
+    ["governance=joint_committee", "delegation=fixed", "delegation.share=0.4"],
+    ["system=herefordshire_worcestershire", "shocks=[funding_cut,winter_pressure]", "years=3"],
+    ["place_settings.Herefordshire.chair=icb", "system=herefordshire_worcestershire"],
+    ["allocation=need_weighted_hi", "trust={initial: 0.5, gain: 0.1}", "scenario=my-run_1"],
+]
+
+
+@pytest.fixture
+def fresh():
+    """No compositions remembered in this process, before and after."""
+    ov._compose_groups.cache_clear()
+    yield
+    ov._compose_groups.cache_clear()
+
+
+@pytest.mark.parametrize("overrides", CASES, ids=[" ".join(c)[:40] or "default" for c in CASES])
+def test_a_saved_composition_is_the_one_hydra_composes(overrides, tmp_path, fresh):
+    direct, direct_omega = load_config(overrides)
+    for _ in range(2):  # composed and saved, then read back in a "new process"
+        ov._compose_groups.cache_clear()
+        with ov.composition_cache(tmp_path):
+            cached, cached_omega = load_config(overrides)
+        assert cached == direct and cached_omega == direct_omega
+    assert list(tmp_path.glob("*.pickle"))
+
+
+def test_a_saved_composition_is_read_instead_of_composing(tmp_path, fresh, monkeypatch):
+    with ov.composition_cache(tmp_path):
+        load_config(["governance=lead_provider"])
+    ov._compose_groups.cache_clear()
+
+    def refuse(*args):
+        raise AssertionError("composed again")
+
+    monkeypatch.setattr(ov, "_compose_with_hydra", refuse)
+    with ov.composition_cache(tmp_path):
+        assert load_config(["governance=lead_provider"])[0].governance.form == "lead_provider"
+
+
+def test_outside_the_block_nothing_is_saved_or_read(tmp_path, fresh):
+    with ov.composition_cache(tmp_path):
+        pass
+    load_config([])
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_changed_config_file_or_schema_gets_a_new_key(tmp_path, fresh, monkeypatch):
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIG_DIR, configs)
+    monkeypatch.setattr(ov, "config_dir", lambda: configs)
+    key = ov._cache_key(("governance=committee",))
+    assert ov._cache_key(("governance=committee",)) == key
+    assert ov._cache_key(("governance=joint_committee",)) != key
+    path = configs / "governance" / "committee.yaml"
+    path.write_text(path.read_text() + "\n# a comment is a change too\n")
+    ov._configs_digest.cache_clear()  # (a process reads the folder once)
+    edited = ov._cache_key(("governance=committee",))
+    assert edited != key
+
+    @dataclasses.dataclass
+    class Longer(ov.schema.Config):  # the schema with another default
+        years: int = 11
+
+    monkeypatch.setattr(ov.schema, "Config", Longer)
+    ov._configs_digest.cache_clear()
+    assert ov._cache_key(("governance=committee",)) not in (key, edited)
+    ov._configs_digest.cache_clear()
+
+
+def test_a_corrupt_or_unwritable_cache_is_ignored(tmp_path, fresh):
+    direct, _ = load_config([])
+    ov._compose_groups.cache_clear()
+    with ov.composition_cache(tmp_path):
+        load_config([])
+    (saved,) = tmp_path.glob("*.pickle")
+    saved.write_bytes(b"not a pickle")
+    ov._compose_groups.cache_clear()
+    with ov.composition_cache(tmp_path):
+        assert load_config([])[0] == direct
+    assert saved.read_bytes() != b"not a pickle"  # saved again
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    ov._compose_groups.cache_clear()
+    with ov.composition_cache(blocked):
+        assert load_config([])[0] == direct
+
+
+def test_the_command_line_saves_where_told_and_nowhere_when_told_so(tmp_path):
+    cache = tmp_path / "cache"
+    for env, expect in ((str(cache), True), ("", False)):
+        proc = subprocess.run([sys.executable, "-m", "ics_sim", "years=1", "--no-plot"], cwd=tmp_path, capture_output=True,
+                              text=True, env={**__import__("os").environ, "ICS_SIM_CACHE_DIR": env})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert (cache.exists() and len(list(cache.glob("*.pickle"))) == 2) is expect
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def test_the_cache_keeps_only_the_newest_files(tmp_path, fresh, monkeypatch):
+    monkeypatch.setattr(ov, "KEEP_SAVED", 2)
+    for overrides in CASES[:3]:  # three compositions saved, one after the other
+        ov._compose_groups.cache_clear()
+        with ov.composition_cache(tmp_path):
+            load_config(overrides)
+    assert len(list(tmp_path.glob("*.pickle"))) == 2
