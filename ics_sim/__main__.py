@@ -15,8 +15,8 @@ aggregated when it ends (tables, figures, a summary in setting order). A plain r
 composed once (:func:`_run_direct`), and when a core is idle its figure is drawn by a helper process,
 started before anything heavy is imported, that imports matplotlib while the model runs
 (:mod:`ics_sim.views.figure_process`; the same PNG). Config compositions are saved for the next run
-in the user's cache folder (:func:`_cache_folder`; ``ICS_SIM_CACHE_DIR`` moves it, empty turns it
-off): the only files the command line writes outside ``results/``.
+in ``results/.cache/compositions`` (:func:`_cache_folder`; ``ICS_SIM_CACHE_DIR`` moves it, empty
+turns it off).
 
 The command line is checked before Hydra starts (:func:`check_command_line`): a bad override
 prints one line, ``ConfigError: <the field and what is allowed>``, to stderr and exits with
@@ -400,18 +400,12 @@ CACHE_ENV = "ICS_SIM_CACHE_DIR"
 def _cache_folder() -> Path | None:
     """Where the command line saves its config compositions for the next run
     (:func:`ics_sim.config.overrides.composition_cache`): ``$ICS_SIM_CACHE_DIR`` when set (empty:
-    nowhere), else ``ics_sim/compositions`` in the user's cache folder (``$XDG_CACHE_HOME`` or
-    ``~/.cache``; ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows). The only files
-    the command line writes outside ``results/``: small, one per combination of config options."""
+    nowhere), else ``results/.cache/compositions`` beside the runs it composed (nothing is
+    written outside ``results/``): small files, one per combination of config options, the
+    newest 256 kept; deleting the folder only costs the next run its composition."""
     if CACHE_ENV in os.environ:
         return Path(os.environ[CACHE_ENV]) if os.environ[CACHE_ENV] else None
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "ics_sim" / "compositions"
+    return Path("results") / ".cache" / "compositions"
 
 
 def _main(argv: list[str], figures: FigureProcess | None, own_process: bool) -> None:

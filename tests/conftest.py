@@ -7,7 +7,7 @@ in-process figure (``ICS_SIM_FIGURE_HELPER=0``, inherited by the commands the te
 tests of the helper ask for it explicitly (``tests/test_figure_process.py``,
 ``tests/test_cli_fast.py``).
 
-The command line saves its config compositions in the user's cache folder
+The command line saves its config compositions in ``results/.cache/compositions``
 (``ICS_SIM_CACHE_DIR``, :func:`ics_sim.__main__._cache_folder`); the suite's commands save theirs in
 a temporary folder instead.
 """

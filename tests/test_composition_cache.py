@@ -119,3 +119,18 @@ def test_the_cache_keeps_only_the_newest_files(tmp_path, fresh, monkeypatch):
         with ov.composition_cache(tmp_path):
             load_config(overrides)
     assert len(list(tmp_path.glob("*.pickle"))) == 2
+
+
+def test_the_command_line_saves_its_compositions_inside_results(monkeypatch):
+    """Nothing is written outside the results folder: by default the saved compositions live in
+    ``results/.cache/compositions``; ``ICS_SIM_CACHE_DIR`` moves them, empty turns them off."""
+    from pathlib import Path
+
+    from ics_sim.__main__ import CACHE_ENV, _cache_folder
+
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    assert _cache_folder() == Path("results") / ".cache" / "compositions"
+    monkeypatch.setenv(CACHE_ENV, "")
+    assert _cache_folder() is None
+    monkeypatch.setenv(CACHE_ENV, "/somewhere/else")
+    assert _cache_folder() == Path("/somewhere/else")

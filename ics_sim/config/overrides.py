@@ -616,7 +616,7 @@ def _cache_key(overrides: tuple[str, ...]) -> str:
 def _read_saved(path: Path) -> DictConfig | None:
     try:
         with path.open("rb") as f:
-            cfg = pickle.load(f)  # a file this package wrote, in the user's own cache folder
+            cfg = pickle.load(f)  # a file this package wrote, in the results folder's cache
     except Exception:  # noqa: BLE001  (missing, partly written by an older version, corrupt)
         return None
     return cfg if isinstance(cfg, DictConfig) else None
