@@ -139,6 +139,70 @@ def test_frame_equals_the_per_metric_construction(overrides):
                                   check_exact=True)
 
 
+def _frame_from_blocks_reference(rec, run: str = "", scenario: str = "", seed: int = 0, factors: dict | None = None) -> pd.DataFrame:
+    """The table as ``Recorder.frame`` built it before it wrote the columns in place: each
+    metric's block stacked, the columns concatenated, each month converted to its date, the
+    string columns validated into copies and the frame copying and consolidating its columns."""
+    from ics_sim.model.record import measure_unit
+
+    months = np.array(rec.months, dtype=np.int64)
+    keys = list(rec.data)
+    blocks = [np.array(rec.data[key], dtype=float) for key in keys]
+    sizes = [b.size for b in blocks]
+    n = sum(sizes)
+
+    def strings(values, repeats):
+        return pd.array(np.repeat(np.array(values, dtype=object), repeats), dtype="string")
+
+    area_names = {level: np.array(areas, dtype=object) for level, areas in rec.areas.items()}
+    areas = np.concatenate([np.tile(area_names[level], b.shape[0]) for (level, _), b in zip(keys, blocks, strict=True)])
+    month_col = np.concatenate([np.repeat(months, b.shape[1]) for b in blocks])
+    first = np.datetime64(f"{int(rec.model.cfg.start_year)}-04", "M")
+    columns = {"run": strings([run], n), "scenario": strings([scenario], n)}
+    for name, value in (factors or {}).items():
+        columns[name] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
+                         if isinstance(value, str) else np.full(n, value))
+    unit_of = [measure_unit(metric) for _, metric in keys]
+    unit_names = sorted(set(unit_of))
+    unit_codes = np.repeat(np.array([unit_names.index(u) for u in unit_of], dtype=np.int16), sizes)
+    columns.update({
+        "seed": np.full(n, seed, dtype=np.int64),
+        "month": month_col,
+        "date": (first + month_col.astype("timedelta64[M]")).astype("datetime64[ns]"),
+        "level": strings([level for level, _ in keys], sizes),
+        "area": pd.array(areas, dtype="string"),
+        "metric": strings([metric for _, metric in keys], sizes),
+        "measure_unit": pd.Categorical.from_codes(unit_codes, categories=unit_names),
+        "value": np.concatenate([b.ravel() for b in blocks]),
+    })
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "timeseries"),
+    [
+        ({"years": 1, "sed.enabled": True}, True),  # one system; a system-only measure
+        ({"years": 1, "system": "herefordshire_worcestershire", "start_year": 2026}, True),  # national and pair levels
+        ({"years": 2}, False),  # a summary-only recorder: months 12-23
+    ],
+)
+def test_frame_written_in_place_equals_the_block_construction(overrides, timeseries):
+    """Columns written in place, strings wrapped without a copy and a frame that neither copies
+    nor consolidates give the table the block-by-block construction gave, dtypes included."""
+    cfg, _ = load_config(overrides)
+    rec = ICSModel(cfg, seed=2, timeseries=timeseries).run().recorder
+    factors = {"governance": "committee", "delegation_share": 0.5, "pooled": False, "years": 2}
+    for args in (("r1", "scen", 9, factors), ()):
+        new, old = rec.frame(*args), _frame_from_blocks_reference(rec, *args)
+        pd.testing.assert_frame_equal(new, old, check_exact=True)
+        assert list(new.dtypes.astype(str)) == list(old.dtypes.astype(str))
+        assert new["month"].iloc[0] == rec.months[0]
+    # the frame owns its columns: changing it leaves the record, and a second frame, alone
+    new["value"] = 0.0
+    new.loc[0, "area"] = "elsewhere"
+    pd.testing.assert_frame_equal(rec.frame(), _frame_from_blocks_reference(rec), check_exact=True)
+
+
 # --- issue 13: vectorised record, views and meetings give the straightforward numbers -----------
 def _stepped_model(overrides: dict, months: int, seed: int = 2) -> ICSModel:
     m = ICSModel(load_config(overrides)[0], seed=seed)

@@ -413,46 +413,65 @@ class Recorder:
         Rows run metric by metric (in the order first recorded), month by month, area by area. A
         summary-only recorder (``timeseries=False``) holds only the months it recorded.
         """
-        months = np.array(self.months, dtype=np.int64)
         keys = list(self.data)
-        blocks = [np.array(self.data[key], dtype=float) for key in keys]  # each months x areas
-        sizes = [b.size for b in blocks]
+        shapes = [(len(self.data[key]), len(self.areas[key[0]])) for key in keys]  # months x areas
+        sizes = [rows * cols for rows, cols in shapes]
         n = sum(sizes)
-
-        def strings(values: list[str], repeats: int | list[int]) -> pd.api.extensions.ExtensionArray:
-            # np.repeat of a few objects is much faster than filling an object array value by value
-            return pd.array(np.repeat(np.array(values, dtype=object), repeats), dtype="string")
-
-        area_names = {level: np.array(areas, dtype=object) for level, areas in self.areas.items()}
-        areas = np.concatenate([np.tile(area_names[level], b.shape[0]) for (level, _), b in zip(keys, blocks, strict=True)])
-        month_col = np.concatenate([np.repeat(months, b.shape[1]) for b in blocks]) if blocks else months[:0]
+        months = np.array(self.months, dtype=np.int64)
         first = np.datetime64(f"{int(self.model.cfg.start_year)}-04", "M")
-        columns: dict[str, Any] = {"run": strings([run], n), "scenario": strings([scenario], n)}
-        for name, value in (factors or {}).items():
+        dates = (first + months.astype("timedelta64[M]")).astype("datetime64[ns]")
+        area_names = {level: np.array(areas, dtype=object) for level, areas in self.areas.items()}
+        # every metric's rows written straight into whole columns, block by block (months x areas)
+        value = np.empty(n)
+        month = np.empty(n, dtype=np.int64)
+        date = np.empty(n, dtype=dates.dtype)
+        level_col, area_col, metric_col = (np.empty(n, dtype=object) for _ in range(3))
+        start = 0
+        for (level, metric), (rows, cols) in zip(keys, shapes, strict=True):
+            end = start + rows * cols
+            np.stack(self.data[(level, metric)], out=value[start:end].reshape(rows, cols))
+            month[start:end].reshape(rows, cols)[:] = months[:, None]  # every metric holds every month
+            date[start:end].reshape(rows, cols)[:] = dates[:, None]
+            area_col[start:end].reshape(rows, cols)[:] = area_names[level]
+            level_col[start:end] = level
+            metric_col[start:end] = metric
+            start = end
+        columns: dict[str, Any] = {"run": _strings([run], n), "scenario": _strings([scenario], n)}
+        for name, constant in (factors or {}).items():
             # a constant text factor as a one-category column: a byte a row rather than a pointer
-            columns[name] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
-                             if isinstance(value, str) else np.full(n, value))
+            columns[name] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[constant])
+                             if isinstance(constant, str) else np.full(n, constant))
         unit_of = [measure_unit(metric) for _, metric in keys]
         unit_names = sorted(set(unit_of))
         unit_codes = np.repeat(np.array([unit_names.index(u) for u in unit_of], dtype=np.int16), sizes)
-        # one frame built from whole columns (rather than a frame per metric, concatenated)
         columns.update(
             {
                 "seed": np.full(n, seed, dtype=np.int64),
-                "month": month_col,
-                "date": (first + month_col.astype("timedelta64[M]")).astype("datetime64[ns]"),
-                "level": strings([level for level, _ in keys], sizes),
-                "area": pd.array(areas, dtype="string"),
-                "metric": strings([metric for _, metric in keys], sizes),
+                "month": month,
+                "date": date,
+                "level": _strings(level_col),
+                "area": _strings(area_col),
+                "metric": _strings(metric_col),
                 "measure_unit": pd.Categorical.from_codes(unit_codes, categories=unit_names),
-                "value": np.concatenate([b.ravel() for b in blocks]),
+                "value": value,
             }
         )
-        return pd.DataFrame(columns)
+        # one frame from whole columns, each used as it is (every column is a new array): no
+        # copy of each column, nor of the columns of one dtype into one block
+        return pd.DataFrame(columns, copy=False)
 
     def series(self, metric: str, level: str = "system", area: int = 0) -> np.ndarray:
         """One metric's monthly values for one area (fast access without building the frame)."""
         return np.array([v[area] for v in self.data[(level, metric)]])
+
+
+def _strings(values, repeats: int | list[int] | None = None) -> pd.api.extensions.ExtensionArray:
+    """A ``string`` column of the table: ``values`` (an object array, or a few values each
+    repeated ``repeats`` times) as pandas' string array, on that object array itself rather than
+    a copy (np.repeat of a few objects is much faster than filling an object array value by value)."""
+    if repeats is not None:
+        values = np.repeat(np.array(values, dtype=object), repeats)
+    return pd.array(values, dtype="string", copy=False)
 
 
 def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
