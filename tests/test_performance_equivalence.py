@@ -458,3 +458,26 @@ def test_recorded_pair_trust_equals_each_place_pair_trust_as_tables_change():
     ref = np.concatenate([p.pair_trust() for p in m.partnerships])
     np.testing.assert_array_equal(rec.data[("pair", "trust")][-1], ref)
     assert np.isnan(ref[len(ref) // 2 :]).sum() == len(members)  # the pairs with the PCN
+    _check_recorded_mean_trust(m)
+    part.trust = TrustNetwork(members[:1], m.cfg.trust)  # a table of one (read, not stepped): mean trust 1
+    mean, pairs = rec._trust(m.partnerships)
+    assert list(mean) == [p.mean_trust() for p in m.partnerships] and mean[1] == 1.0
+    np.testing.assert_array_equal(pairs, np.concatenate([p.pair_trust() for p in m.partnerships]))
+
+
+def _check_recorded_mean_trust(m) -> None:
+    got = m.recorder.data[("place", "trust_mean")][-1]
+    np.testing.assert_array_equal(_bits(got), _bits(np.array([p.mean_trust() for p in m.partnerships])))
+
+
+def test_recorded_mean_trust_equals_each_place_mean_trust():
+    """The recorder sums every table's trust matrix at once (England's 158 tables, of a few
+    sizes); each place's mean trust is its partnership's ``mean_trust()``, bit for bit, with the
+    time series and without."""
+    for timeseries in (True, False):
+        m = ICSModel(load_config({"system": "england", "years": 1})[0], seed=3, timeseries=timeseries)
+        m.recorder.first_month = 0
+        for _ in range(3):
+            m.step()
+            _check_recorded_mean_trust(m)
+        assert len({p.trust.n for p in m.partnerships}) < len(m.partnerships) // 8  # grouped by size

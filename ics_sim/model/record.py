@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ics_sim.domains import CHAIRS, DECISION_RULES, DELEGATION_RULES, DOMAINS, GOVERNANCE_FORMS
+from ics_sim.grouped import Groups
 from ics_sim.model.governance.partnership import MEMBER_PAIRS
 from ics_sim.model.system_metrics import (
     SYSTEM_ONLY,
@@ -292,8 +293,9 @@ class Recorder:
         self._systems = SystemMeasures(model, groups, national=L.n_systems > 1)
         #: per place, the settings object and pooled flag last recorded and their values (:data:`SETTINGS`)
         self._settings: list[tuple[Any, bool, tuple[float, ...]] | None] = [None] * L.n_places
-        #: every table's members, and where each recorded pair's trust sits in their matrices
-        self._pairs: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        #: every table's members, and where each table's cells and recorded pair's trust sit in
+        #: their matrices laid end to end (:func:`_pair_positions`)
+        self._pairs: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray, Groups, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ per month
     def record(self, d) -> None:
@@ -337,7 +339,7 @@ class Recorder:
         self._put("place", "delegated_share", delegated_share)
         self._put("place", "duplicated_spend_gbp", np.bincount(pl, weights=d.duplicated.sum(axis=1), minlength=L.n_places))
         parts = m.partnerships
-        place_trust = np.array([p.mean_trust() for p in parts])
+        place_trust, pair_trust = self._trust(parts)
         self._put("place", "trust_mean", place_trust)
         delay = np.array([p.year.delay if p.year.decided else (m.month % 12) + 1 for p in parts], dtype=float)
         self._put("place", "decision_delay_months", delay)
@@ -353,7 +355,7 @@ class Recorder:
         self._put("place", "vcse_capacity", vcse_capacity)
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
         if self.timeseries:
-            self._put("pair", "trust", self._pair_trust(parts))
+            self._put("pair", "trust", pair_trust)
 
         # systems (and England), all at once
         full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden, "place_trust": place_trust,
@@ -383,18 +385,24 @@ class Recorder:
         for j, metric in enumerate(SETTINGS):
             self._put("place", metric, table[:, j])
 
-    def _pair_trust(self, parts) -> np.ndarray:
-        """Every place's :meth:`~ics_sim.model.governance.partnership.PlacePartnership.pair_trust`
-        end to end, from one gather over all the trust matrices: each seated pair's
+    def _trust(self, parts) -> tuple[np.ndarray, np.ndarray]:
+        """Every place's mean trust (:meth:`~ics_sim.model.governance.partnership.PlacePartnership.mean_trust`)
+        and every place's :meth:`~ics_sim.model.governance.partnership.PlacePartnership.pair_trust`
+        end to end, from one gather over all the trust matrices: a table's mean trust is
+        ``(t.sum() - n) / (n * (n - 1))`` (1 with fewer than two members), its matrix summed as
+        numpy sums it alone (:class:`~ics_sim.grouped.Groups`); a pair's trust is
         ``0.5 * (t[i, j] + t[j, i])``, NaN where one of the pair is not seated."""
         members = tuple(tuple(p.trust.members) for p in parts)
         if self._pairs is None or self._pairs[0] != members:
             self._pairs = (members, _pair_positions(members))
-        ij, ji, seated = self._pairs[1]
+        ij, ji, seated, cells, n = self._pairs[1]
         t = np.concatenate([p.trust.matrix.ravel() for p in parts])
-        out = np.full(seated.shape, np.nan)
-        out[seated] = 0.5 * (t[ij] + t[ji])
-        return out
+        mean = np.ones(len(parts))
+        table = n >= 2
+        mean[table] = (cells.sum(t)[table] - n[table]) / (n[table] * (n[table] - 1))
+        pairs = np.full(seated.shape, np.nan)
+        pairs[seated] = 0.5 * (t[ij] + t[ji])
+        return mean, pairs
 
     def _put(self, level: str, metric: str, values: np.ndarray) -> None:
         self.data[(level, metric)].append(np.asarray(values, dtype=float))
@@ -474,11 +482,13 @@ def _strings(values, repeats: int | list[int] | None = None) -> pd.api.extension
     return pd.array(values, dtype="string", copy=False)
 
 
-def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every place's table (its members, in its trust matrix's order) and every pair of
-    :data:`MEMBER_PAIRS`, end to end: where ``t[i, j]`` and ``t[j, i]`` sit in the place's
-    flattened matrices laid end to end, for the pairs whose both members are seated (``seated``)."""
-    ij, ji, seated = [], [], []
+def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, Groups, np.ndarray]:
+    """For every place's table (its members, in its trust matrix's order) laid end to end, its
+    flattened matrix laid end to end with the others': for every pair of :data:`MEMBER_PAIRS`,
+    where ``t[i, j]`` and ``t[j, i]`` sit, for the pairs whose both members are seated
+    (``seated``); each table's cells as a group (:class:`~ics_sim.grouped.Groups`); and each
+    table's number of members."""
+    ij, ji, seated, cells = [], [], [], []
     offset = 0
     for keys in members:
         n = len(keys)
@@ -490,8 +500,10 @@ def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, n
             if both:
                 ij.append(offset + at[a] * n + at[b])
                 ji.append(offset + at[b] * n + at[a])
+        cells.append(np.arange(offset, offset + n * n))
         offset += n * n
-    return np.array(ij, dtype=np.intp), np.array(ji, dtype=np.intp), np.array(seated, dtype=bool)
+    return (np.array(ij, dtype=np.intp), np.array(ji, dtype=np.intp), np.array(seated, dtype=bool),
+            Groups(cells, offset), np.array([len(keys) for keys in members], dtype=float))
 
 
 def summarise(recorder: Recorder) -> dict[str, float | str]:
