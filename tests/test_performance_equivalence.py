@@ -344,6 +344,32 @@ def test_runs_sum_and_dot_each_run_as_numpy_does_alone():
     np.testing.assert_array_equal(some.all_equal(some.gather(y)), [True, True, True, False, False])
 
 
+def test_cumulative_and_running_sums_of_runs_add_each_run_in_order():
+    """``_cumsum_runs`` and ``_running_sum`` give each run's ``np.cumsum`` and its sum from 0.0
+    added in order, bit for bit, for short runs laid in a padded matrix, a long run summed alone
+    (England's among systems), empty runs, -0.0 first items and leading axes."""
+    from ics_sim.model.system_metrics import _cumsum_runs, _running_sum
+
+    rng = np.random.default_rng(4)
+    lengths = [3, 0, 7, 1, 200, 5, 0, 12, 9]  # one long run, two empty
+    of = np.repeat(np.arange(len(lengths)), lengths)
+    pos = np.concatenate([np.arange(k) for k in lengths])
+    x = rng.standard_normal((2, len(of))) * 10.0 ** rng.integers(-8, 8, (2, len(of)))
+    x[:, pos == 0] = -0.0
+    got, start, total = _cumsum_runs(x, of, pos, len(lengths)), _cumsum_runs(x, of, pos, len(lengths), start=True), _running_sum(x, of, pos, len(lengths))
+    for r in range(len(lengths)):
+        run = x[:, of == r]
+        np.testing.assert_array_equal(_bits(got[:, of == r]), _bits(np.cumsum(run, axis=-1)))
+        for row in range(2):
+            acc, accs = 0.0, []
+            for v in run[row]:
+                acc += v
+                accs.append(acc)
+            np.testing.assert_array_equal(_bits(start[row, of == r]), _bits(np.array(accs)))
+            assert _bits(total[row, r]) == _bits(acc), (r, row)
+    assert np.signbit(got[0, 0]) and not np.signbit(start[0, 0])  # np.cumsum keeps -0.0; 0.0 + -0.0 is 0.0
+
+
 def _system_measures_check(m, national: bool) -> None:
     """The batched measures of every group equal :func:`system_metrics` group by group, bit for
     bit and key for key, for this month's state of ``m``."""
