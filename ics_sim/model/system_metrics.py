@@ -9,6 +9,8 @@ bit, in a few grouped numpy operations a month, and is what
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ics_sim import metrics
@@ -33,7 +35,8 @@ def group_indices(model, idx: np.ndarray, place_pop: np.ndarray) -> dict:
     and ranks of the inequality measures, the decile and place groupings (computed once with
     :mod:`ics_sim.metrics`' private kernels, so each month only the values change)."""
     L = model.layout
-    places_mask = np.isin(np.arange(L.n_places), np.unique(L.nb_place[idx]))
+    places_mask = np.zeros(L.n_places, dtype=bool)
+    places_mask[L.nb_place[idx]] = True
     place_of = L.nb_place[idx]
     people = L.nb_population[idx]
     dec = L.nb_decile[idx]
@@ -630,6 +633,9 @@ class SystemMeasures:
         """Per group, ``np.mean`` of its partnerships' lists laid end to end (``empty`` where they
         hold nothing); the runs are rebuilt only when a list's length has changed."""
         lengths = np.array([len(x) for x in lists], dtype=np.intp)
+        total = int(lengths.sum())
+        if total == 0:  # e.g. no pot held by a provider: nothing to average anywhere
+            return np.full(self.n_groups, empty)
         key = lengths.tobytes()
         if name not in self._lists or self._lists[name][0] != key:
             offset = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -639,7 +645,7 @@ class SystemMeasures:
                 members.append(np.repeat(offset[parts] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum()))
             self._lists[name] = (key, _Runs(members))
         runs = self._lists[name][1]
-        values = np.array([v for x in lists for v in x], dtype=float)
+        values = np.fromiter(itertools.chain.from_iterable(lists), dtype=float, count=total)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(runs.lengths > 0, runs.sum(runs.gather(values)) / runs.lengths, empty)
 
