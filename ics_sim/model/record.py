@@ -270,7 +270,7 @@ class Recorder:
         self.areas = {
             "system": list(L.system_names),
             "place": list(L.place_names),
-            "neighbourhood": L.nb_names,
+            "neighbourhood": list(L.nb_names),
         }
         if L.n_systems > 1:
             self.areas["national"] = ["England"]
