@@ -192,7 +192,7 @@ def test_frame_written_in_place_equals_the_block_construction(overrides, timeser
     cfg, _ = load_config(overrides)
     rec = ICSModel(cfg, seed=2, timeseries=timeseries).run().recorder
     factors = {"governance": "committee", "delegation_share": 0.5, "pooled": False, "years": 2}
-    for args in (("r1", "scen", 9, factors), ()):
+    for args in (("r1", "scen", 9, factors), (), (7, "scen")):  # a run id that is not text: written as "7"
         new, old = rec.frame(*args), _frame_from_blocks_reference(rec, *args)
         pd.testing.assert_frame_equal(new, old, check_exact=True)
         assert list(new.dtypes.astype(str)) == list(old.dtypes.astype(str))
@@ -201,6 +201,17 @@ def test_frame_written_in_place_equals_the_block_construction(overrides, timeser
     new["value"] = 0.0
     new.loc[0, "area"] = "elsewhere"
     pd.testing.assert_frame_equal(rec.frame(), _frame_from_blocks_reference(rec), check_exact=True)
+
+
+def test_frame_string_columns_follow_pandas_string_storage():
+    """With pandas storing strings in pyarrow the table's text columns are pyarrow strings, as
+    ``pd.array`` makes them (the recorder wraps its object arrays only for NumPy-backed strings)."""
+    pytest.importorskip("pyarrow")
+    rec = ICSModel(load_config({"years": 1})[0], seed=1).run().recorder
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        new, old = rec.frame("r", "s"), _frame_from_blocks_reference(rec, "r", "s")
+    assert new["area"].dtype.storage == "pyarrow"
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
 
 
 # --- issue 13: vectorised record, views and meetings give the straightforward numbers -----------

@@ -444,7 +444,9 @@ class Recorder:
             level_col[start:end] = level
             metric_col[start:end] = metric
             start = end
-        columns: dict[str, Any] = {"run": _strings([run], n), "scenario": _strings([scenario], n)}
+        # np.repeat of one object (np.full would store a new copy of the text in every row)
+        columns: dict[str, Any] = {name: _strings(np.repeat(np.array([text], dtype=object), n), [text])
+                                   for name, text in (("run", run), ("scenario", scenario))}
         for name, constant in (factors or {}).items():
             # a constant text factor as a one-category column: a byte a row rather than a pointer
             columns[name] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[constant])
@@ -457,9 +459,9 @@ class Recorder:
                 "seed": np.full(n, seed, dtype=np.int64),
                 "month": month,
                 "date": date,
-                "level": _strings(level_col),
-                "area": _strings(area_col),
-                "metric": _strings(metric_col),
+                "level": _strings(level_col, [level for level, _ in keys]),
+                "area": _strings(area_col, [name for names in area_names.values() for name in names]),
+                "metric": _strings(metric_col, [metric for _, metric in keys]),
                 "measure_unit": pd.Categorical.from_codes(unit_codes, categories=unit_names),
                 "value": value,
             }
@@ -473,12 +475,16 @@ class Recorder:
         return np.array([v[area] for v in self.data[(level, metric)]])
 
 
-def _strings(values, repeats: int | list[int] | None = None) -> pd.api.extensions.ExtensionArray:
-    """A ``string`` column of the table: ``values`` (an object array, or a few values each
-    repeated ``repeats`` times) as pandas' string array, on that object array itself rather than
-    a copy (np.repeat of a few objects is much faster than filling an object array value by value)."""
-    if repeats is not None:
-        values = np.repeat(np.array(values, dtype=object), repeats)
+def _strings(values: np.ndarray, distinct: list) -> pd.api.extensions.ExtensionArray:
+    """A ``string`` column of the table on the object array ``values`` itself (no copy), which
+    holds only the objects of ``distinct`` (the few values a column repeats: its levels, metrics,
+    areas' names). pandas checks each value of a column it is given; here it checks
+    ``distinct`` and the column is wrapped as it stands. Where pandas would store the values
+    otherwise (not as a NumPy-backed ``StringArray``, e.g. ``mode.string_storage = "pyarrow"``)
+    or changes one (a value that is not a ``str``), the whole column goes through ``pd.array``."""
+    checked = pd.array(np.array(distinct, dtype=object), dtype="string")
+    if isinstance(checked, pd.arrays.StringArray) and all(a is b for a, b in zip(checked._ndarray, distinct, strict=True)):
+        return checked._from_backing_data(values)
     return pd.array(values, dtype="string", copy=False)
 
 
