@@ -199,3 +199,39 @@ def test_a_layout_built_again_is_the_same_and_its_own() -> None:
     fresh.place_names[0] = "changed"
     later = build(SystemConfig(kind="icb", icb=HW))
     assert later.nb_population[0] == again.nb_population[0] and later.place_names[0] == again.place_names[0]
+
+
+def test_money_from_real_figures(england: Layout) -> None:
+    """ICB allocations are population x need index around GBP 1,732 a head (2024/25: range about
+    1,480-1,986); council money follows the place need index; need follows it within a system."""
+    from ics_sim.config import load_config
+    from ics_sim.model.ics_model import ICSModel
+
+    cfg, _ = load_config({"system": "england", "years": 1})
+    m = ICSModel(cfg, layout=england)
+    per_head = m.finance.nhs_allocation / england.system_population()
+    assert np.all((per_head > 1480) & (per_head < 1986))
+    assert m.finance.nhs_allocation.sum() / england.system_population().sum() == pytest.approx(1732, rel=0.01)
+    council = m.finance.council_budget.sum(axis=1) / england.place_population()
+    idx = england.place_need()
+    assert np.corrcoef(council, idx)[0, 1] > 0.999
+    need = np.bincount(england.nb_place, weights=m.population.base_need.sum(axis=1)) / england.place_population()
+    for s in range(england.n_systems):
+        ps = np.flatnonzero(england.place_system == s)
+        if len(ps) > 1:
+            np.testing.assert_allclose(need[ps] / need[ps].mean(), idx[ps] / idx[ps].mean(), rtol=0.01)
+    m.release()
+
+
+def test_england_run_reports_42_systems_a_national_level_and_every_place() -> None:
+    import ics_sim
+
+    r = ics_sim.run({"system": "england", "years": 1}, seed=0)
+    ts = r.timeseries
+    pop = ts[(ts.metric == "population") & (ts.month == 0)]
+    areas = pop.groupby("level")["area"].nunique()
+    assert areas["national"] == 1 and areas["system"] == 42
+    assert areas["place"] == 158 and areas["neighbourhood"] == 1254  # split councils: one place per part
+    for level in ("national", "system", "place", "neighbourhood"):
+        assert pop.loc[pop.level == level, "value"].sum() == pytest.approx(56_490_091)
+    r.model.release()
