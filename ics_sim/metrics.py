@@ -116,12 +116,13 @@ def _fractional_rank(rank_by: NDArray, shares: NDArray) -> NDArray[np.float64]:
     order = np.argsort(rank_by, kind="stable")
     r_sorted = rank_by[order]
     s_sorted = shares[order]
-    # block boundaries of tied values
-    starts = np.flatnonzero(np.r_[True, r_sorted[1:] != r_sorted[:-1]])
+    # block boundaries of tied values (np.concatenate, not np.r_: this runs every month)
+    new = np.concatenate(([True], r_sorted[1:] != r_sorted[:-1]))
+    starts = np.flatnonzero(new)
     block_share = np.add.reduceat(s_sorted, starts)
-    block_before = np.r_[0.0, np.cumsum(block_share)[:-1]]
+    block_before = np.concatenate(([0.0], np.cumsum(block_share)[:-1]))
     block_mid = block_before + block_share / 2.0
-    block_id = np.cumsum(np.r_[True, r_sorted[1:] != r_sorted[:-1]]) - 1
+    block_id = np.cumsum(new) - 1
     ranks = np.empty_like(shares)
     ranks[order] = block_mid[block_id]
     return ranks

@@ -139,6 +139,81 @@ def test_frame_equals_the_per_metric_construction(overrides):
                                   check_exact=True)
 
 
+def _frame_from_blocks_reference(rec, run: str = "", scenario: str = "", seed: int = 0, factors: dict | None = None) -> pd.DataFrame:
+    """The table as ``Recorder.frame`` built it before it wrote the columns in place: each
+    metric's block stacked, the columns concatenated, each month converted to its date, the
+    string columns validated into copies and the frame copying and consolidating its columns."""
+    from ics_sim.model.record import measure_unit
+
+    months = np.array(rec.months, dtype=np.int64)
+    keys = list(rec.data)
+    blocks = [np.array(rec.data[key], dtype=float) for key in keys]
+    sizes = [b.size for b in blocks]
+    n = sum(sizes)
+
+    def strings(values, repeats):
+        return pd.array(np.repeat(np.array(values, dtype=object), repeats), dtype="string")
+
+    area_names = {level: np.array(areas, dtype=object) for level, areas in rec.areas.items()}
+    areas = np.concatenate([np.tile(area_names[level], b.shape[0]) for (level, _), b in zip(keys, blocks, strict=True)])
+    month_col = np.concatenate([np.repeat(months, b.shape[1]) for b in blocks])
+    first = np.datetime64(f"{int(rec.model.cfg.start_year)}-04", "M")
+    columns = {"run": strings([run], n), "scenario": strings([scenario], n)}
+    for name, value in (factors or {}).items():
+        columns[name] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
+                         if isinstance(value, str) else np.full(n, value))
+    unit_of = [measure_unit(metric) for _, metric in keys]
+    unit_names = sorted(set(unit_of))
+    unit_codes = np.repeat(np.array([unit_names.index(u) for u in unit_of], dtype=np.int16), sizes)
+    columns.update({
+        "seed": np.full(n, seed, dtype=np.int64),
+        "month": month_col,
+        "date": (first + month_col.astype("timedelta64[M]")).astype("datetime64[ns]"),
+        "level": strings([level for level, _ in keys], sizes),
+        "area": pd.array(areas, dtype="string"),
+        "metric": strings([metric for _, metric in keys], sizes),
+        "measure_unit": pd.Categorical.from_codes(unit_codes, categories=unit_names),
+        "value": np.concatenate([b.ravel() for b in blocks]),
+    })
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "timeseries"),
+    [
+        ({"years": 1, "sed.enabled": True}, True),  # one system; a system-only measure
+        ({"years": 1, "system": "herefordshire_worcestershire", "start_year": 2026}, True),  # national and pair levels
+        ({"years": 2}, False),  # a summary-only recorder: months 12-23
+    ],
+)
+def test_frame_written_in_place_equals_the_block_construction(overrides, timeseries):
+    """Columns written in place, strings wrapped without a copy and a frame that neither copies
+    nor consolidates give the table the block-by-block construction gave, dtypes included."""
+    cfg, _ = load_config(overrides)
+    rec = ICSModel(cfg, seed=2, timeseries=timeseries).run().recorder
+    factors = {"governance": "committee", "delegation_share": 0.5, "pooled": False, "years": 2}
+    for args in (("r1", "scen", 9, factors), (), (7, "scen")):  # a run id that is not text: written as "7"
+        new, old = rec.frame(*args), _frame_from_blocks_reference(rec, *args)
+        pd.testing.assert_frame_equal(new, old, check_exact=True)
+        assert list(new.dtypes.astype(str)) == list(old.dtypes.astype(str))
+        assert new["month"].iloc[0] == rec.months[0]
+    # the frame owns its columns: changing it leaves the record, and a second frame, alone
+    new["value"] = 0.0
+    new.loc[0, "area"] = "elsewhere"
+    pd.testing.assert_frame_equal(rec.frame(), _frame_from_blocks_reference(rec), check_exact=True)
+
+
+def test_frame_string_columns_follow_pandas_string_storage():
+    """With pandas storing strings in pyarrow the table's text columns are pyarrow strings, as
+    ``pd.array`` makes them (the recorder wraps its object arrays only for NumPy-backed strings)."""
+    pytest.importorskip("pyarrow")
+    rec = ICSModel(load_config({"years": 1})[0], seed=1).run().recorder
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        new, old = rec.frame("r", "s"), _frame_from_blocks_reference(rec, "r", "s")
+    assert new["area"].dtype.storage == "pyarrow"
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+
+
 # --- issue 13: vectorised record, views and meetings give the straightforward numbers -----------
 def _stepped_model(overrides: dict, months: int, seed: int = 2) -> ICSModel:
     m = ICSModel(load_config(overrides)[0], seed=seed)
@@ -280,6 +355,32 @@ def test_runs_sum_and_dot_each_run_as_numpy_does_alone():
     np.testing.assert_array_equal(some.all_equal(some.gather(y)), [True, True, True, False, False])
 
 
+def test_cumulative_and_running_sums_of_runs_add_each_run_in_order():
+    """``_cumsum_runs`` and ``_running_sum`` give each run's ``np.cumsum`` and its sum from 0.0
+    added in order, bit for bit, for short runs laid in a padded matrix, a long run summed alone
+    (England's among systems), empty runs, -0.0 first items and leading axes."""
+    from ics_sim.model.system_metrics import _cumsum_runs, _running_sum
+
+    rng = np.random.default_rng(4)
+    lengths = [3, 0, 7, 1, 200, 5, 0, 12, 9]  # one long run, two empty
+    of = np.repeat(np.arange(len(lengths)), lengths)
+    pos = np.concatenate([np.arange(k) for k in lengths])
+    x = rng.standard_normal((2, len(of))) * 10.0 ** rng.integers(-8, 8, (2, len(of)))
+    x[:, pos == 0] = -0.0
+    got, start, total = _cumsum_runs(x, of, pos, len(lengths)), _cumsum_runs(x, of, pos, len(lengths), start=True), _running_sum(x, of, pos, len(lengths))
+    for r in range(len(lengths)):
+        run = x[:, of == r]
+        np.testing.assert_array_equal(_bits(got[:, of == r]), _bits(np.cumsum(run, axis=-1)))
+        for row in range(2):
+            acc, accs = 0.0, []
+            for v in run[row]:
+                acc += v
+                accs.append(acc)
+            np.testing.assert_array_equal(_bits(start[row, of == r]), _bits(np.array(accs)))
+            assert _bits(total[row, r]) == _bits(acc), (r, row)
+    assert np.signbit(got[0, 0]) and not np.signbit(start[0, 0])  # np.cumsum keeps -0.0; 0.0 + -0.0 is 0.0
+
+
 def _system_measures_check(m, national: bool) -> None:
     """The batched measures of every group equal :func:`system_metrics` group by group, bit for
     bit and key for key, for this month's state of ``m``."""
@@ -394,3 +495,26 @@ def test_recorded_pair_trust_equals_each_place_pair_trust_as_tables_change():
     ref = np.concatenate([p.pair_trust() for p in m.partnerships])
     np.testing.assert_array_equal(rec.data[("pair", "trust")][-1], ref)
     assert np.isnan(ref[len(ref) // 2 :]).sum() == len(members)  # the pairs with the PCN
+    _check_recorded_mean_trust(m)
+    part.trust = TrustNetwork(members[:1], m.cfg.trust)  # a table of one (read, not stepped): mean trust 1
+    mean, pairs = rec._trust(m.partnerships)
+    assert list(mean) == [p.mean_trust() for p in m.partnerships] and mean[1] == 1.0
+    np.testing.assert_array_equal(pairs, np.concatenate([p.pair_trust() for p in m.partnerships]))
+
+
+def _check_recorded_mean_trust(m) -> None:
+    got = m.recorder.data[("place", "trust_mean")][-1]
+    np.testing.assert_array_equal(_bits(got), _bits(np.array([p.mean_trust() for p in m.partnerships])))
+
+
+def test_recorded_mean_trust_equals_each_place_mean_trust():
+    """The recorder sums every table's trust matrix at once (England's 158 tables, of a few
+    sizes); each place's mean trust is its partnership's ``mean_trust()``, bit for bit, with the
+    time series and without."""
+    for timeseries in (True, False):
+        m = ICSModel(load_config({"system": "england", "years": 1})[0], seed=3, timeseries=timeseries)
+        m.recorder.first_month = 0
+        for _ in range(3):
+            m.step()
+            _check_recorded_mean_trust(m)
+        assert len({p.trust.n for p in m.partnerships}) < len(m.partnerships) // 8  # grouped by size

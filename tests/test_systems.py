@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -12,7 +13,7 @@ from ics_sim.config import ConfigError, load_config
 from ics_sim.config.schema import SystemConfig
 from ics_sim.data.reference import DEC_COLS, place_table
 from ics_sim.model.geography import Layout
-from ics_sim.model.systems import build, build_layout
+from ics_sim.model.systems import _build_icbs, build, build_layout
 
 HW = "E54000019"  # Herefordshire and Worcestershire
 STW = "E54000011"  # Shropshire, Telford and Wrekin
@@ -175,9 +176,29 @@ def test_empty_key_names_the_field() -> None:
 
 def test_england_build_is_fast() -> None:
     build(SystemConfig(kind="england"))  # warm the table cache
+    _build_icbs.cache_clear()  # the build itself, not the copy of a layout built before
     start = time.process_time()  # CPU time of this process: the build's own cost
     build(SystemConfig(kind="england"))
     assert time.process_time() - start < 1.0
+
+
+def test_a_layout_built_again_is_the_same_and_its_own() -> None:
+    """A process builds a layout once; every build returns equal values in new arrays and lists,
+    so a model that changed its layout would change no other model's."""
+    _build_icbs.cache_clear()
+    fresh = build(SystemConfig(kind="icb", icb=HW))
+    again = build(SystemConfig(kind="icb", icb=HW))
+    for f in dataclasses.fields(Layout):
+        x, y = getattr(fresh, f.name), getattr(again, f.name)
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y)
+            assert x.dtype == y.dtype and not np.shares_memory(x, y)
+        else:
+            assert x == y and (x is not y or not isinstance(x, list))
+    fresh.nb_population[0] += 1.0
+    fresh.place_names[0] = "changed"
+    later = build(SystemConfig(kind="icb", icb=HW))
+    assert later.nb_population[0] == again.nb_population[0] and later.place_names[0] == again.place_names[0]
 
 
 def test_money_from_real_figures(england: Layout) -> None:

@@ -101,8 +101,10 @@ class Layout:
         """National IMD decile of each neighbourhood, 1 = most deprived."""
         return np.clip(np.floor(self.nb_rank * 10).astype(int) + 1, 1, 10)
 
-    @property
+    @cached_property
     def nb_names(self) -> list[str]:
+        """Each neighbourhood's name, ``"<place> N01"`` onwards within its place (worked out once
+        for the layout: readers index it name by name; do not change it)."""
         counts: dict[int, int] = {}
         names = []
         for p in self.nb_place:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ics_sim.domains import CHAIRS, DECISION_RULES, DELEGATION_RULES, DOMAINS, GOVERNANCE_FORMS
+from ics_sim.grouped import Groups
 from ics_sim.model.governance.partnership import MEMBER_PAIRS
 from ics_sim.model.system_metrics import (
     SYSTEM_ONLY,
@@ -269,7 +270,7 @@ class Recorder:
         self.areas = {
             "system": list(L.system_names),
             "place": list(L.place_names),
-            "neighbourhood": L.nb_names,
+            "neighbourhood": list(L.nb_names),
         }
         if L.n_systems > 1:
             self.areas["national"] = ["England"]
@@ -292,8 +293,9 @@ class Recorder:
         self._systems = SystemMeasures(model, groups, national=L.n_systems > 1)
         #: per place, the settings object and pooled flag last recorded and their values (:data:`SETTINGS`)
         self._settings: list[tuple[Any, bool, tuple[float, ...]] | None] = [None] * L.n_places
-        #: every table's members, and where each recorded pair's trust sits in their matrices
-        self._pairs: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        #: every table's members, and where each table's cells and recorded pair's trust sit in
+        #: their matrices laid end to end (:func:`_pair_positions`)
+        self._pairs: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray, Groups, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ per month
     def record(self, d) -> None:
@@ -337,7 +339,7 @@ class Recorder:
         self._put("place", "delegated_share", delegated_share)
         self._put("place", "duplicated_spend_gbp", np.bincount(pl, weights=d.duplicated.sum(axis=1), minlength=L.n_places))
         parts = m.partnerships
-        place_trust = np.array([p.mean_trust() for p in parts])
+        place_trust, pair_trust = self._trust(parts)
         self._put("place", "trust_mean", place_trust)
         delay = np.array([p.year.delay if p.year.decided else (m.month % 12) + 1 for p in parts], dtype=float)
         self._put("place", "decision_delay_months", delay)
@@ -353,7 +355,7 @@ class Recorder:
         self._put("place", "vcse_capacity", vcse_capacity)
         self._put("place", "transaction_cost_gbp", m.transaction_cost * 12.0)
         if self.timeseries:
-            self._put("pair", "trust", self._pair_trust(parts))
+            self._put("pair", "trust", pair_trust)
 
         # systems (and England), all at once
         full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden, "place_trust": place_trust,
@@ -383,18 +385,24 @@ class Recorder:
         for j, metric in enumerate(SETTINGS):
             self._put("place", metric, table[:, j])
 
-    def _pair_trust(self, parts) -> np.ndarray:
-        """Every place's :meth:`~ics_sim.model.governance.partnership.PlacePartnership.pair_trust`
-        end to end, from one gather over all the trust matrices: each seated pair's
+    def _trust(self, parts) -> tuple[np.ndarray, np.ndarray]:
+        """Every place's mean trust (:meth:`~ics_sim.model.governance.partnership.PlacePartnership.mean_trust`)
+        and every place's :meth:`~ics_sim.model.governance.partnership.PlacePartnership.pair_trust`
+        end to end, from one gather over all the trust matrices: a table's mean trust is
+        ``(t.sum() - n) / (n * (n - 1))`` (1 with fewer than two members), its matrix summed as
+        numpy sums it alone (:class:`~ics_sim.grouped.Groups`); a pair's trust is
         ``0.5 * (t[i, j] + t[j, i])``, NaN where one of the pair is not seated."""
         members = tuple(tuple(p.trust.members) for p in parts)
         if self._pairs is None or self._pairs[0] != members:
             self._pairs = (members, _pair_positions(members))
-        ij, ji, seated = self._pairs[1]
+        ij, ji, seated, cells, n = self._pairs[1]
         t = np.concatenate([p.trust.matrix.ravel() for p in parts])
-        out = np.full(seated.shape, np.nan)
-        out[seated] = 0.5 * (t[ij] + t[ji])
-        return out
+        mean = np.ones(len(parts))
+        table = n >= 2
+        mean[table] = (cells.sum(t)[table] - n[table]) / (n[table] * (n[table] - 1))
+        pairs = np.full(seated.shape, np.nan)
+        pairs[seated] = 0.5 * (t[ij] + t[ji])
+        return mean, pairs
 
     def _put(self, level: str, metric: str, values: np.ndarray) -> None:
         self.data[(level, metric)].append(np.asarray(values, dtype=float))
@@ -413,53 +421,80 @@ class Recorder:
         Rows run metric by metric (in the order first recorded), month by month, area by area. A
         summary-only recorder (``timeseries=False``) holds only the months it recorded.
         """
-        months = np.array(self.months, dtype=np.int64)
         keys = list(self.data)
-        blocks = [np.array(self.data[key], dtype=float) for key in keys]  # each months x areas
-        sizes = [b.size for b in blocks]
+        shapes = [(len(self.data[key]), len(self.areas[key[0]])) for key in keys]  # months x areas
+        sizes = [rows * cols for rows, cols in shapes]
         n = sum(sizes)
-
-        def strings(values: list[str], repeats: int | list[int]) -> pd.api.extensions.ExtensionArray:
-            # np.repeat of a few objects is much faster than filling an object array value by value
-            return pd.array(np.repeat(np.array(values, dtype=object), repeats), dtype="string")
-
-        area_names = {level: np.array(areas, dtype=object) for level, areas in self.areas.items()}
-        areas = np.concatenate([np.tile(area_names[level], b.shape[0]) for (level, _), b in zip(keys, blocks, strict=True)])
-        month_col = np.concatenate([np.repeat(months, b.shape[1]) for b in blocks]) if blocks else months[:0]
+        months = np.array(self.months, dtype=np.int64)
         first = np.datetime64(f"{int(self.model.cfg.start_year)}-04", "M")
-        columns: dict[str, Any] = {"run": strings([run], n), "scenario": strings([scenario], n)}
-        for name, value in (factors or {}).items():
+        dates = (first + months.astype("timedelta64[M]")).astype("datetime64[ns]")
+        area_names = {level: np.array(areas, dtype=object) for level, areas in self.areas.items()}
+        # every metric's rows written straight into whole columns, block by block (months x areas)
+        value = np.empty(n)
+        month = np.empty(n, dtype=np.int64)
+        date = np.empty(n, dtype=dates.dtype)
+        level_col, area_col, metric_col = (np.empty(n, dtype=object) for _ in range(3))
+        start = 0
+        for (level, metric), (rows, cols) in zip(keys, shapes, strict=True):
+            end = start + rows * cols
+            np.stack(self.data[(level, metric)], out=value[start:end].reshape(rows, cols))
+            month[start:end].reshape(rows, cols)[:] = months[:, None]  # every metric holds every month
+            date[start:end].reshape(rows, cols)[:] = dates[:, None]
+            area_col[start:end].reshape(rows, cols)[:] = area_names[level]
+            level_col[start:end] = level
+            metric_col[start:end] = metric
+            start = end
+        # np.repeat of one object (np.full would store a new copy of the text in every row)
+        columns: dict[str, Any] = {name: _strings(np.repeat(np.array([text], dtype=object), n), [text])
+                                   for name, text in (("run", run), ("scenario", scenario))}
+        for name, constant in (factors or {}).items():
             # a constant text factor as a one-category column: a byte a row rather than a pointer
-            columns[name] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
-                             if isinstance(value, str) else np.full(n, value))
+            columns[name] = (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[constant])
+                             if isinstance(constant, str) else np.full(n, constant))
         unit_of = [measure_unit(metric) for _, metric in keys]
         unit_names = sorted(set(unit_of))
         unit_codes = np.repeat(np.array([unit_names.index(u) for u in unit_of], dtype=np.int16), sizes)
-        # one frame built from whole columns (rather than a frame per metric, concatenated)
         columns.update(
             {
                 "seed": np.full(n, seed, dtype=np.int64),
-                "month": month_col,
-                "date": (first + month_col.astype("timedelta64[M]")).astype("datetime64[ns]"),
-                "level": strings([level for level, _ in keys], sizes),
-                "area": pd.array(areas, dtype="string"),
-                "metric": strings([metric for _, metric in keys], sizes),
+                "month": month,
+                "date": date,
+                "level": _strings(level_col, [level for level, _ in keys]),
+                "area": _strings(area_col, [name for names in area_names.values() for name in names]),
+                "metric": _strings(metric_col, [metric for _, metric in keys]),
                 "measure_unit": pd.Categorical.from_codes(unit_codes, categories=unit_names),
-                "value": np.concatenate([b.ravel() for b in blocks]),
+                "value": value,
             }
         )
-        return pd.DataFrame(columns)
+        # one frame from whole columns, each used as it is (every column is a new array): no
+        # copy of each column, nor of the columns of one dtype into one block
+        return pd.DataFrame(columns, copy=False)
 
     def series(self, metric: str, level: str = "system", area: int = 0) -> np.ndarray:
         """One metric's monthly values for one area (fast access without building the frame)."""
         return np.array([v[area] for v in self.data[(level, metric)]])
 
 
-def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every place's table (its members, in its trust matrix's order) and every pair of
-    :data:`MEMBER_PAIRS`, end to end: where ``t[i, j]`` and ``t[j, i]`` sit in the place's
-    flattened matrices laid end to end, for the pairs whose both members are seated (``seated``)."""
-    ij, ji, seated = [], [], []
+def _strings(values: np.ndarray, distinct: list) -> pd.api.extensions.ExtensionArray:
+    """A ``string`` column of the table on the object array ``values`` itself (no copy), which
+    holds only the objects of ``distinct`` (the few values a column repeats: its levels, metrics,
+    areas' names). pandas checks each value of a column it is given; here it checks
+    ``distinct`` and the column is wrapped as it stands. Where pandas would store the values
+    otherwise (not as a NumPy-backed ``StringArray``, e.g. ``mode.string_storage = "pyarrow"``)
+    or changes one (a value that is not a ``str``), the whole column goes through ``pd.array``."""
+    checked = pd.array(np.array(distinct, dtype=object), dtype="string")
+    if isinstance(checked, pd.arrays.StringArray) and all(a is b for a, b in zip(checked._ndarray, distinct, strict=True)):
+        return checked._from_backing_data(values)
+    return pd.array(values, dtype="string", copy=False)
+
+
+def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, Groups, np.ndarray]:
+    """For every place's table (its members, in its trust matrix's order) laid end to end, its
+    flattened matrix laid end to end with the others': for every pair of :data:`MEMBER_PAIRS`,
+    where ``t[i, j]`` and ``t[j, i]`` sit, for the pairs whose both members are seated
+    (``seated``); each table's cells as a group (:class:`~ics_sim.grouped.Groups`); and each
+    table's number of members."""
+    ij, ji, seated, cells = [], [], [], []
     offset = 0
     for keys in members:
         n = len(keys)
@@ -471,8 +506,10 @@ def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, n
             if both:
                 ij.append(offset + at[a] * n + at[b])
                 ji.append(offset + at[b] * n + at[a])
+        cells.append(np.arange(offset, offset + n * n))
         offset += n * n
-    return np.array(ij, dtype=np.intp), np.array(ji, dtype=np.intp), np.array(seated, dtype=bool)
+    return (np.array(ij, dtype=np.intp), np.array(ji, dtype=np.intp), np.array(seated, dtype=bool),
+            Groups(cells, offset), np.array([len(keys) for keys in members], dtype=float))
 
 
 def summarise(recorder: Recorder) -> dict[str, float | str]:

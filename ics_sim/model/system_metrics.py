@@ -9,6 +9,8 @@ bit, in a few grouped numpy operations a month, and is what
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ics_sim import metrics
@@ -33,7 +35,8 @@ def group_indices(model, idx: np.ndarray, place_pop: np.ndarray) -> dict:
     and ranks of the inequality measures, the decile and place groupings (computed once with
     :mod:`ics_sim.metrics`' private kernels, so each month only the values change)."""
     L = model.layout
-    places_mask = np.isin(np.arange(L.n_places), np.unique(L.nb_place[idx]))
+    places_mask = np.zeros(L.n_places, dtype=bool)
+    places_mask[L.nb_place[idx]] = True
     place_of = L.nb_place[idx]
     people = L.nb_population[idx]
     dec = L.nb_decile[idx]
@@ -311,19 +314,41 @@ class _Runs:
         return np.repeat(v[..., self._slots], self._slot_lengths, axis=-1)
 
 
-def _padded(x: np.ndarray, of: np.ndarray, pos: np.ndarray, n: int, shift: int) -> np.ndarray:
-    """``x``'s items in an ``n`` x longest matrix (zeros after each run's items; ``shift``
-    leading zero columns)."""
-    width = (int(pos.max()) + 1 if len(pos) else 0) + shift
-    out = np.zeros(x.shape[:-1] + (n, max(width, 1)))
-    out[..., of, pos + shift] = x
+def _cumsum_runs(x: np.ndarray, of: np.ndarray, pos: np.ndarray, n: int, start: bool = False) -> np.ndarray:
+    """Per item of runs laid end to end (``of``: each item's run, ascending; ``pos``: its place in
+    the run; any leading axes), its run's cumulative sum up to it, added one after another as
+    ``np.cumsum`` of the run alone adds them (``0.0 + x0 + x1 ...`` when ``start``).
+
+    The runs are laid in an ``n`` x longest matrix (zeros after each run's items) summed along its
+    rows in one pass; a run more than four times the mean length (England's neighbourhoods among
+    its systems') is summed alone, as padding every run to its length would cost more than its items."""
+    lead, shift = x.shape[:-1], int(start)
+    lengths = np.bincount(of, minlength=n)
+    long = lengths > 4.0 * len(of) / max(n, 1)
+    out = np.empty(x.shape)
+    short = ~long[of]
+    if short.any():
+        o, p = of[short], pos[short] + shift
+        padded = np.zeros(lead + (n, int(p.max()) + 1))
+        padded[..., o, p] = x[..., short]
+        out[..., short] = np.cumsum(padded, axis=-1)[..., o, p]
+    for r in np.flatnonzero(long):
+        a = int(np.searchsorted(of, r))
+        run = x[..., a : a + lengths[r]]
+        if start:
+            run = np.concatenate([np.zeros(lead + (1,)), run], axis=-1)
+        out[..., a : a + lengths[r]] = np.cumsum(run, axis=-1)[..., shift:]
     return out
 
 
 def _running_sum(x: np.ndarray, of: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
-    """Per run (``of``: each item's run, ``pos``: its place in it), ``total = 0.0; for v in run:
-    total += v``, in that order (a sum from 0.0 is never -0.0, so the padding zeros change nothing)."""
-    return np.cumsum(_padded(x, of, pos, n, 1), axis=-1)[..., -1]
+    """Per run (``of``: each item's run, ascending; ``pos``: its place in it), ``total = 0.0; for v
+    in run: total += v``, in that order: an array ``(..., runs)``, 0.0 for a run with no items."""
+    out = np.zeros(x.shape[:-1] + (n,))
+    if len(of):
+        last = np.flatnonzero(np.append(of[1:] != of[:-1], True))
+        out[..., of[last]] = _cumsum_runs(x, of, pos, n, start=True)[..., last]
+    return out
 
 
 def _cat(parts: list[np.ndarray], dtype=float) -> np.ndarray:
@@ -549,7 +574,7 @@ class SystemMeasures:
         block_share = np.add.reduceat(s_sorted, starts)
         slot = R.slot[starts]
         pos = np.arange(len(starts)) - np.searchsorted(slot, slot)  # each block's place in its group
-        cumulative = np.cumsum(_padded(block_share, slot, pos, R.n, 0), axis=-1)[slot, pos]
+        cumulative = _cumsum_runs(block_share, slot, pos, R.n)
         block_before = np.where(pos == 0, 0.0, np.concatenate([[0.0], cumulative[:-1]]))
         ranks = np.empty_like(y)
         ranks[order] = (block_before + block_share / 2.0)[np.cumsum(new) - 1]
@@ -575,8 +600,7 @@ class SystemMeasures:
             rel = mu_place / self.cell_share / mu[:, of]
             ratio = y / C.spread(mu_within)
             theil_t = np.where(C.all_equal(y), 0.0, C.dot(self.cell_s_within, ratio * np.log(ratio)))
-            between = _running_sum(self.cell_share * rel * np.log(rel), of, pos, G)
-            within = _running_sum(self.cell_share * rel * theil_t, of, pos, G)
+            between, within = _running_sum(self.cell_share * rel * np.stack([np.log(rel), theil_t]), of, pos, G)
         return np.where(flat, 0.0, _clamp(between)), np.where(flat, 0.0, _clamp(within))
 
     def _mismatch(self, spend: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -587,8 +611,7 @@ class SystemMeasures:
         paid = s_sum > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             term = 0.5 * C.sum(np.abs(s / C.spread(s_sum) - n / C.spread(n_sum))) * s_sum
-            total = _running_sum(np.where(paid, term, 0.0), self.cell_group, self.cell_pos, self.n_groups)
-            weight = _running_sum(np.where(paid, s_sum, 0.0), self.cell_group, self.cell_pos, self.n_groups)
+            total, weight = _running_sum(np.where(paid, np.stack([term, s_sum]), 0.0), self.cell_group, self.cell_pos, self.n_groups)
             return np.where(weight > 0, total / weight, 0.0)
 
     def _alignment(self, m, spend: np.ndarray) -> np.ndarray:
@@ -610,6 +633,9 @@ class SystemMeasures:
         """Per group, ``np.mean`` of its partnerships' lists laid end to end (``empty`` where they
         hold nothing); the runs are rebuilt only when a list's length has changed."""
         lengths = np.array([len(x) for x in lists], dtype=np.intp)
+        total = int(lengths.sum())
+        if total == 0:  # e.g. no pot held by a provider: nothing to average anywhere
+            return np.full(self.n_groups, empty)
         key = lengths.tobytes()
         if name not in self._lists or self._lists[name][0] != key:
             offset = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -619,7 +645,7 @@ class SystemMeasures:
                 members.append(np.repeat(offset[parts] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum()))
             self._lists[name] = (key, _Runs(members))
         runs = self._lists[name][1]
-        values = np.array([v for x in lists for v in x], dtype=float)
+        values = np.fromiter(itertools.chain.from_iterable(lists), dtype=float, count=total)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(runs.lengths > 0, runs.sum(runs.gather(values)) / runs.lengths, empty)
 

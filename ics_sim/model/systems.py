@@ -42,6 +42,9 @@ does not change if rows are added to the tables. ``system.deprivation_spread`` a
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -240,6 +243,11 @@ def _place_neighbourhoods(
 def build_icbs(icb_codes: list[str] | None, geography_seed: int) -> Layout:
     """Layout of the given ICBs (all 42 if ``None``), in ICB code order.
 
+    The layout depends only on the packaged tables, the ICBs and the seed, so a process builds
+    each one once (a sweep's runs, the workshop's and the dashboard's models share the build);
+    every call returns a new :class:`~ics_sim.model.geography.Layout` on its own copies of the
+    arrays and lists, so no model can change another's.
+
     Args:
         icb_codes: ONS codes of the ICBs to include, or ``None`` for England.
         geography_seed: ``system.geography_seed``.
@@ -247,6 +255,21 @@ def build_icbs(icb_codes: list[str] | None, geography_seed: int) -> Layout:
     Returns:
         One layout holding every requested system.
     """
+    codes = None if icb_codes is None else tuple(str(c) for c in icb_codes)
+    built = _build_icbs(codes, int(geography_seed))
+    return Layout(**{f.name: _own_copy(getattr(built, f.name)) for f in dataclasses.fields(Layout)})
+
+
+def _own_copy(value):
+    """A layout field's value as a new object (arrays and lists copied)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return list(value) if isinstance(value, list) else value
+
+
+@functools.lru_cache(maxsize=8)
+def _build_icbs(icb_codes: tuple[str, ...] | None, geography_seed: int) -> Layout:
+    """:func:`build_icbs`, built once per ICBs and seed (never handed out: callers get copies)."""
     icbs = icb_table().sort_values("icb_code", kind="stable")
     if icb_codes is not None:
         icbs = icbs[icbs["icb_code"].isin(icb_codes)]
