@@ -481,10 +481,13 @@ def _strings(values: np.ndarray, distinct: list) -> pd.api.extensions.ExtensionA
     areas' names). pandas checks each value of a column it is given; here it checks
     ``distinct`` and the column is wrapped as it stands. Where pandas would store the values
     otherwise (not as a NumPy-backed ``StringArray``, e.g. ``mode.string_storage = "pyarrow"``)
-    or changes one (a value that is not a ``str``), the whole column goes through ``pd.array``."""
+    or changes one (a value that is not a ``str``), or a pandas without the private
+    ``_from_backing_data``, the whole column goes through ``pd.array``."""
     checked = pd.array(np.array(distinct, dtype=object), dtype="string")
-    if isinstance(checked, pd.arrays.StringArray) and all(a is b for a, b in zip(checked._ndarray, distinct, strict=True)):
-        return checked._from_backing_data(values)
+    wrap = getattr(checked, "_from_backing_data", None)  # pandas' private API: absent, the plain path
+    if (isinstance(checked, pd.arrays.StringArray) and wrap is not None
+            and all(a is b for a, b in zip(checked._ndarray, distinct, strict=True))):
+        return wrap(values)
     return pd.array(values, dtype="string", copy=False)
 
 
