@@ -15,6 +15,7 @@ from ics_sim.config import load_config
 from ics_sim.domains import N_DOMAINS
 from ics_sim.model import commissioning, running_costs
 from ics_sim.model.delivery import deliver
+from ics_sim.model.governance.trust import held_flat
 from ics_sim.model.ics_model import ICSModel
 
 
@@ -44,7 +45,7 @@ def test_every_place_at_once_gives_each_place_its_own_numbers(overrides):
     holders = [p.voters[0] if p.voters else None for p in parts]
     forums = [p.forum_belief() for p in parts]
     whole = m.table_views.whole_forums(parts)
-    outreach = commissioning.holder_outreach(m, holders, whole)
+    outreach = commissioning.holder_outreach(m, whole)
     for part, holder, forum in zip(parts, holders, forums, strict=True):
         i = part.idx
         np.testing.assert_array_equal(pot[i], commissioning.pot_spend(m, part))
@@ -54,6 +55,45 @@ def test_every_place_at_once_gives_each_place_its_own_numbers(overrides):
         own = part.working_belief(holder, forum) if holder is not None else forum
         np.testing.assert_array_equal(outreach[i], own.outreach_share)
     assert commissioning.integrations(m).tolist() == [commissioning.integration(m, p) for p in parts]
+
+
+def _trust_place_by_place(m) -> dict:
+    """Each table's trust as commissioning read it one place at a time: the reference."""
+    out = {k: [] for k in ("mean", "icb_council", "holder_council", "vcse_holder", "vcse_icb", "listening")}
+    for part in m.partnerships:
+        holder = part.voters[0] if part.voters else None
+        key = holder.label if holder else "icb"
+        out["mean"].append(part.mean_trust())
+        out["icb_council"].append(part.trust_between("icb", "council"))
+        out["holder_council"].append(part.trust_between(key, "council"))
+        out["vcse_holder"].append(part.trust_between("vcse", key))
+        out["vcse_icb"].append(part.trust_between("vcse", "icb") if part.member("vcse") else 0.0)
+        out["listening"].append(part.listening_weight(holder.label) if holder is not None else 0.0)
+    return out
+
+
+def _assert_table_trust(m) -> None:
+    got, want = commissioning.table_trust(m), _trust_place_by_place(m)
+    for name, values in want.items():
+        assert getattr(got, name).tolist() == values, name
+
+
+@pytest.mark.parametrize("overrides", GOVERNANCE + [["governance=consultative_forum", "governance.ladder=true"]])
+def test_every_tables_trust_at_once_is_each_tables_own(overrides):
+    m = _model(overrides, months=15)
+    for part in m.partnerships:  # trust moved apart, pair by pair
+        part.trust.matrix[...] = np.random.default_rng(part.place).uniform(0.05, 0.95, part.trust.matrix.shape)
+        part.trust._unit_diagonal()
+    m.trust_tables.relax([part.trust for part in m.partnerships])
+    assert held_flat(m.trust_tables, [part.trust for part in m.partnerships]) is not None
+    _assert_table_trust(m)  # read from the tables' array
+    _assert_table_trust(copy.deepcopy(m))  # a snapshot's matrices are no longer views: copied end to end
+    part = m.partnerships[0]
+    part.next_form = "joint_committee" if part.form != "joint_committee" else "committee"
+    part.change_form()  # seated afresh, with a network the tables do not hold yet
+    assert held_flat(m.trust_tables, [part.trust for part in m.partnerships]) is None
+    _assert_table_trust(m)
+    assert commissioning._seating(m).holders[0] is part.voters[0]
 
 
 def _charge_place_by_place(costs, layout, central, pot, council, vcse):

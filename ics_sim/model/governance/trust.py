@@ -181,3 +181,14 @@ class TrustTables:
         flat = self._flat
         flat += c.reversion * (c.baseline - flat)
         flat[self._diagonal] = 1.0
+
+
+def held_flat(tables: TrustTables, networks: list[TrustNetwork]) -> np.ndarray | None:
+    """``tables``' array of every table's trust when each of ``networks`` is held in it, in this
+    order (its matrix a view of its block, as :meth:`TrustTables.relax` leaves them), else None.
+    Read-only use: network k's matrix, flattened, then starts after the blocks (n x n each) of the
+    networks before it, so a reader of many tables' trust gathers it from one array."""
+    flat = tables._flat
+    held = len(networks) == len(tables._networks) and all(
+        a is b and a.matrix.base is flat for a, b in zip(networks, tables._networks, strict=True))
+    return flat if held else None
