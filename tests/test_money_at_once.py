@@ -302,3 +302,28 @@ def test_a_meeting_is_billed_as_its_table_is_seated_now():
             assert running_costs.book_meeting(costs, c, part, s) == expected
             for name in ("icb", "council", "pot", "vcse", "by_place"):
                 np.testing.assert_array_equal(getattr(costs, name), getattr(ref, name))
+
+
+def test_plans_laid_out_again_when_a_table_replaces_one():
+    """pot_spending and council_spending keep last month's laid-out plans while every plan is the
+    same array; a plan replaced (a decision, a new year) is read afresh."""
+    m = _model(["system=herefordshire_worcestershire"], months=15)
+    parts = m.partnerships
+    for _ in range(2):
+        commissioning.pot_spending(m), commissioning.council_spending(m)
+        for k, part in enumerate(parts):
+            if part.pot_plan is not None:
+                part.pot_plan = part.pot_plan * (1.0 + 0.1 * k)
+            part.last_council_plan = part.last_council_plan * 0.9
+            part.council_plan = None
+        pot, council = commissioning.pot_spending(m), commissioning.council_spending(m)
+        pot[:] = -1.0  # the caller's own array: the kept layout is untouched
+        pot = commissioning.pot_spending(m)
+        for part in parts:
+            np.testing.assert_array_equal(pot[part.idx], commissioning.pot_spend(m, part))
+            np.testing.assert_array_equal(council[part.idx], commissioning.council_spend(m, part))
+
+
+def test_councils_reach_hidden_need_at_once_as_each_alone():
+    m = _model([], months=1)
+    assert type(m.councils[0]).hidden_reaches(m.councils).tolist() == [c.hidden_reach() for c in m.councils]

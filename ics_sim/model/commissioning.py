@@ -13,6 +13,7 @@ follows funded activity with a lag.
 
 from __future__ import annotations
 
+import operator
 import weakref
 from dataclasses import dataclass
 
@@ -119,41 +120,67 @@ def _capped(layout, plan: np.ndarray, envelope: np.ndarray) -> np.ndarray:
     return plan * scale[layout.nb_place]
 
 
+def _laid_out_kept(model, key: str, blocks: list) -> np.ndarray:
+    """:func:`_laid_out` of ``blocks`` as a fresh array (the caller may write into it), laid out
+    again only when some place's block is another array than last time under ``key``: the
+    tables' plans are replaced when they change, never written into, so the same arrays hold the
+    same numbers."""
+    kept = _KEPT.get(model)
+    if kept is None:
+        kept = _KEPT[model] = {}
+    held = kept.get(key)
+    if held is None or len(held[0]) != len(blocks) or not all(map(operator.is_, held[0], blocks)):
+        held = kept[key] = (blocks, _laid_out(model.layout, blocks))
+    return held[1].copy()
+
+
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def pot_spending(model) -> np.ndarray:
     """:func:`pot_spend` of every place, as one neighbourhoods x domains array."""
     L, parts = model.layout, model.partnerships
-    pot = _laid_out(L, [part.pot_plan for part in parts])
+    pot = _laid_out_kept(model, "pot", [part.pot_plan for part in parts])
     carried = [part.last_pot_plan if part.pot_plan is None else None for part in parts]
     if any(plan is not None for plan in carried):
         rows = np.array([plan is not None for plan in carried])[L.nb_place]
-        pot[rows] = _capped(L, _laid_out(L, carried), model.finance.pot_envelope)[rows]
+        pot[rows] = _capped(L, _laid_out_kept(model, "carried", carried), model.finance.pot_envelope)[rows]
     return pot
 
 
 def council_spending(model) -> np.ndarray:
     """:func:`council_spend` of every place, as one neighbourhoods x domains array."""
     plans = [part.council_plan if part.council_plan is not None else part.last_council_plan for part in model.partnerships]
-    return _capped(model.layout, _laid_out(model.layout, plans), model.finance.council_own_envelopes())
+    return _capped(model.layout, _laid_out_kept(model, "council", plans), model.finance.council_own_envelopes())
 
 
-def integrations(model) -> np.ndarray:
-    """:func:`integration` of every place (0..1 each)."""
+def integrations(model, seated: _Seating | None = None) -> np.ndarray:
+    """:func:`integration` of every place (0..1 each); who holds each pot under contract is read
+    from ``seated`` (:func:`_seating`, read here when not given)."""
     fin = model.finance
+    seated = _seating(model) if seated is None else seated
     council = fin.council_budget.sum(axis=1)
     inside = fin.pot_envelope.sum(axis=1) - fin.pot_nhs.sum(axis=1)
     pooled = np.divide(inside, council, out=np.zeros_like(council), where=council > 0)
-    one_commissioner = np.array([1.0 if part.contracted else 0.0 for part in model.partnerships])
-    return 1.0 - (1.0 - np.minimum(np.maximum(pooled, 0.0), 1.0)) * (1.0 - one_commissioner)
+    return 1.0 - (1.0 - np.minimum(np.maximum(pooled, 0.0), 1.0)) * (1.0 - seated.one_commissioner)
 
 
-def _whole_own_beliefs(model, orgs: list) -> tuple[np.ndarray, np.ndarray]:
-    """The own beliefs (visible, hidden) of one organisation per place (``orgs[p]``, of any
-    kinds) over the whole population: each neighbourhood's row is its place's organisation's
-    :meth:`~ics_sim.model.organisations.Organisation.belief`."""
-    obs, L = model.observation, model.layout
+def _kinds(orgs: list) -> dict[tuple, list[int]]:
+    """The places of ``orgs`` (one organisation per place) by the organisation's class and
+    observer field."""
     kinds: dict[tuple, list[int]] = {}
     for p, org in enumerate(orgs):
         kinds.setdefault((type(org), org.observer), []).append(p)
+    return kinds
+
+
+def _whole_own_beliefs(model, orgs: list, kinds: dict[tuple, list[int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The own beliefs (visible, hidden) of one organisation per place (``orgs[p]``, of any
+    kinds) over the whole population: each neighbourhood's row is its place's organisation's
+    :meth:`~ics_sim.model.organisations.Organisation.belief`. ``kinds``: :func:`_kinds` of
+    ``orgs`` (worked out here when not given)."""
+    obs, L = model.observation, model.layout
+    kinds = _kinds(orgs) if kinds is None else kinds
     if len(kinds) == 1:
         belief = whole_belief(model, orgs)
         return belief.visible, belief.hidden
@@ -175,7 +202,7 @@ def _whole_own_beliefs(model, orgs: list) -> tuple[np.ndarray, np.ndarray]:
     return visible, hidden
 
 
-def holder_outreach(model, forum: Belief, trust: TableTrust | None = None) -> np.ndarray:
+def holder_outreach(model, forum: Belief, trust: TableTrust | None = None, seated: _Seating | None = None) -> np.ndarray:
     """The outreach share of every place's pot holder after listening to its table
     (:meth:`PlacePartnership.working_belief
     <ics_sim.model.governance.partnership.PlacePartnership.working_belief>`, for every place at
@@ -183,21 +210,21 @@ def holder_outreach(model, forum: Belief, trust: TableTrust | None = None) -> np
     holds the pot. ``forum`` is every place's pooled view over the whole population
     (:meth:`TableViews.whole_forums <ics_sim.model.governance.views.TableViews.whole_forums>`: each
     place's rows are its :meth:`~ics_sim.model.governance.partnership.PlacePartnership.forum_belief`).
-    Who holds each pot is read from :func:`_seating`, how far each holder listens from ``trust``
-    (this month's :func:`table_trust`, worked out here when not given)."""
+    Who holds each pot is read from ``seated`` (:func:`_seating`), how far each holder listens
+    from ``trust`` (this month's :func:`table_trust`); each is worked out here when not given."""
     L, cfg = model.layout, model.cfg
-    seated = _seating(model)
+    seated = _seating(model) if seated is None else seated
     nb = L.nb_place
     f_visible, f_hidden = forum.visible, forum.hidden
     if not seated.held.any():
         return Belief(f_visible, f_hidden).outreach_share
-    own_visible, own_hidden = _whole_own_beliefs(model, seated.own_orgs)
+    own_visible, own_hidden = _whole_own_beliefs(model, seated.own_orgs, seated.own_kinds)
     if seated.any_joint:  # a joint post reads both bodies' intelligence
         council = whole_belief(model, model.councils)
         rows = seated.joint[nb]
         own_visible = np.where(rows[:, None], np.sqrt(own_visible * council.visible), own_visible)
         own_hidden = np.where(rows[:, None], np.maximum(own_hidden, council.hidden), own_hidden)
-    trust = table_trust(model) if trust is None else trust
+    trust = table_trust(model, seated) if trust is None else trust
     w = trust.listening[nb][:, None]
     visible = np.exp((1.0 - w) * np.log(own_visible) + w * np.log(f_visible))
     heard = w * f_hidden
@@ -237,8 +264,10 @@ class _Seating:
         advisory: per place, whether the holder only takes the table's view as advice.
         advice_weight: per place, ``governance.advice_weight``.
         own_orgs: per place, the holder's organisation (the ICB where no one holds the pot).
+        own_kinds: :func:`_kinds` of ``own_orgs``.
         joint: per place, whether the holder is a joint ICB-council post.
         council_holder: per place, whether a council holds the pot.
+        one_commissioner: per place, 1.0 where a provider holds the pot under contract, else 0.0.
     """
 
     of: list
@@ -255,9 +284,11 @@ class _Seating:
     advisory: np.ndarray
     advice_weight: np.ndarray
     own_orgs: list
+    own_kinds: dict
     joint: np.ndarray
     any_joint: bool
     council_holder: np.ndarray
+    one_commissioner: np.ndarray
 
 
 def _seating(model) -> _Seating:
@@ -297,6 +328,7 @@ def _seat_tables(parts: list) -> _Seating:
         rows.append(row)
     held = np.array([h is not None for h in holders], dtype=bool)
     joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
+    own_orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
     return _Seating(
         of=[(part.trust, part.seats) for part in parts],
         holders=holders,
@@ -311,10 +343,12 @@ def _seat_tables(parts: list) -> _Seating:
         controls_council=np.array([part.controls("council") for part in parts], dtype=bool),
         advisory=np.array([h is not None and part.advisory_for(h.label) for h, part in zip(holders, parts, strict=True)], dtype=bool),
         advice_weight=np.array([part.settings.governance.advice_weight for part in parts], dtype=float),
-        own_orgs=[h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)],
+        own_orgs=own_orgs,
+        own_kinds=_kinds(own_orgs),
         joint=joint,
         any_joint=bool(joint.any()),
         council_holder=np.array([h is not None and h.org.kind == "council" for h in holders], dtype=bool),
+        one_commissioner=np.array([1.0 if part.contracted else 0.0 for part in parts]),
     )
 
 
@@ -341,15 +375,16 @@ class TableTrust:
     listening: np.ndarray
 
 
-def table_trust(model) -> TableTrust:
+def table_trust(model, seated: _Seating | None = None) -> TableTrust:
     """:class:`TableTrust` of this moment, for every place at once: gathered from every table's
     trust laid end to end (the :class:`~ics_sim.model.governance.trust.TrustTables` array when it
     holds every table's network, as it does after the monthly relaxation; else the matrices
     copied end to end). Each number is the per-place method's arithmetic on the same elements:
     a matrix's sum and a row's sum are taken as numpy takes them alone (:class:`Groups`), and
-    the mutual trust of a pair is ``0.5 * (t_ij + t_ji)``."""
+    the mutual trust of a pair is ``0.5 * (t_ij + t_ji)``. ``seated``: this month's
+    :func:`_seating` (read here when not given)."""
     parts = model.partnerships
-    seated = _seating(model)
+    seated = _seating(model) if seated is None else seated
     flat = held_flat(model.trust_tables, [part.trust for part in parts])
     if flat is None:
         flat = np.concatenate([part.trust.matrix.ravel() for part in parts])
@@ -441,7 +476,7 @@ def commission(model) -> tuple[Delivery, Spending]:
     # trust between the two bodies
     n_places = L.n_places
     seated = _seating(model)
-    tt = table_trust(model)
+    tt = table_trust(model, seated)
     trust = tt.mean
     sectors = model.vcse_sectors
     operating = sectors.operating()
@@ -450,9 +485,9 @@ def commission(model) -> tuple[Delivery, Spending]:
     coord_pot_council = np.where(seated.controls_council, 0.5 + 0.5 * trust, tt.holder_council)
     coord_vcse = np.where(operating, tt.vcse_holder, 0.0)
     t_vcse = np.where(operating, tt.vcse_icb, 0.0)
-    bonus = c.costs.integration_bonus * trust * integrations(model)
-    pot_out = holder_outreach(model, model.table_views.whole_forums(parts), tt)
-    council_out = whole_belief(model, [part.orgs["council"] for part in parts]).outreach_share
+    bonus = c.costs.integration_bonus * trust * integrations(model, seated)
+    pot_out = holder_outreach(model, model.table_views.whole_forums(parts), tt, seated)
+    council_out = whole_belief(model, model.councils).outreach_share  # every place's council, in place order
     central_out = icb_system_belief(model, None, np.arange(L.n_neighbourhoods)).outreach_share
     # the VCSE bodies that still operate: their external income spent on primary care and
     # prevention where they believe it is needed (folded bodies raise nothing), and their outreach

@@ -15,6 +15,8 @@ so every view is bit-for-bit what it was.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as np
 
 from ics_sim.domains import N_DOMAINS
@@ -120,6 +122,9 @@ def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: 
     return reach
 
 
+_OBSERVER = attrgetter("observer")
+
+
 def whole_belief(model, orgs: list) -> Belief:
     """The beliefs of one kind of organisation with one per place (``orgs[p]`` is place ``p``'s,
     e.g. every council), over the whole population: each neighbourhood's row is its own place's
@@ -127,7 +132,7 @@ def whole_belief(model, orgs: list) -> Belief:
     each with its own reach into hidden need. Read-only visible estimates."""
     obs, L = model.observation, model.layout
     first = orgs[0]
-    if any(type(o) is not type(first) or o.observer != first.observer for o in orgs):
+    if len(set(map(type, orgs))) != 1 or len(set(map(_OBSERVER, orgs))) != 1:  # C-speed over every place
         raise ValueError("whole_belief: organisations of one kind and observer field, one per place")
     reach = _reaches(obs, first.observer, type(first), lambda: orgs, list(range(len(orgs))), L.n_places)
     hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
