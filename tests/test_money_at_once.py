@@ -151,6 +151,16 @@ def test_running_costs_are_taken_as_one_place_after_another():
 
 def test_overheads_are_booked_as_one_place_after_another():
     m = _model(["system=england", "years=1", "chair=independent", "governance.pooled=true"], months=1)
+    _assert_overheads(m)
+    _assert_overheads(m)  # the places' terms kept from the last month
+    import dataclasses
+
+    m.partnerships[3].pooled = False  # a table's pooling, or its settings, replaced: read afresh
+    m.partnerships[5].settings = dataclasses.replace(m.partnerships[5].settings, chair="icb")
+    _assert_overheads(m)
+
+
+def _assert_overheads(m) -> None:
     L = m.layout
     costs = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
     running_costs.book_overheads(costs, L, m.partnerships, m.finance.pot_envelope)

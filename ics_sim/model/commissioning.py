@@ -250,7 +250,8 @@ class _Seating:
     holds them).
 
     Attributes:
-        of: per place, the (trust network, seats) this was worked out from.
+        networks, seats, settings: per place, the trust network, seats and settings this was
+            worked out from.
         holders: per place, the pot holder's seat (the first voter), or None.
         held: per place, whether anyone holds the pot.
         blocks: each table's trust matrix in the flat layout (for its mean).
@@ -270,7 +271,9 @@ class _Seating:
         one_commissioner: per place, 1.0 where a provider holds the pot under contract, else 0.0.
     """
 
-    of: list
+    networks: list
+    seats: list
+    settings: list
     holders: list
     held: np.ndarray
     all_held: bool
@@ -292,18 +295,20 @@ class _Seating:
 
 
 def _seating(model) -> _Seating:
-    """The place tables' :class:`_Seating`, kept while every table keeps its seats and trust
-    network."""
+    """The place tables' :class:`_Seating`, kept while every table keeps its seats, trust network
+    and settings object."""
     parts = model.partnerships
     held = _SEATINGS.get(model)
-    if held is not None and len(held.of) == len(parts) and all(
-            part.trust is net and part.seats is seats for part, (net, seats) in zip(parts, held.of, strict=True)):
+    if (held is not None and len(held.networks) == len(parts) and all(map(operator.is_, map(_TRUST, parts), held.networks))
+            and all(map(operator.is_, map(_SEATS, parts), held.seats))
+            and all(map(operator.is_, map(_SETTINGS, parts), held.settings))):  # at C speed over every place
         return held
     seating = _SEATINGS[model] = _seat_tables(parts)
     return seating
 
 
 _SEATINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TRUST, _SEATS, _SETTINGS = operator.attrgetter("trust"), operator.attrgetter("seats"), operator.attrgetter("settings")
 
 
 def _seat_tables(parts: list) -> _Seating:
@@ -330,7 +335,9 @@ def _seat_tables(parts: list) -> _Seating:
     joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
     own_orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
     return _Seating(
-        of=[(part.trust, part.seats) for part in parts],
+        networks=[part.trust for part in parts],
+        seats=[part.seats for part in parts],
+        settings=[part.settings for part in parts],
         holders=holders,
         held=held,
         all_held=bool(held.all()),
@@ -385,7 +392,7 @@ def table_trust(model, seated: _Seating | None = None) -> TableTrust:
     :func:`_seating` (read here when not given)."""
     parts = model.partnerships
     seated = _seating(model) if seated is None else seated
-    flat = held_flat(model.trust_tables, [part.trust for part in parts])
+    flat = held_flat(model.trust_tables, seated.networks)
     if flat is None:
         flat = np.concatenate([part.trust.matrix.ravel() for part in parts])
     n = seated.members

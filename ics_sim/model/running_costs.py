@@ -19,6 +19,7 @@ with care, and the ledger books them (``Ledger.book``).
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,14 +168,7 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
     independent chair's fee (shared by the ICB and the council). Each place's own settings
     (``part.settings``: its costs and its chair) price its own; ``pot_envelope`` is places x
     domains. Booked in place order, as one place after another would book them."""
-    n = len(parts)
-    reporting, admin, contract, chair = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    pooled, contracted, independent = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
-    for p, part in enumerate(parts):
-        cfg = part.settings
-        k = cfg.costs
-        reporting[p], admin[p], contract[p], chair[p] = k.reporting_share, k.pooled_admin_gbp, k.contract_management, k.independent_chair_gbp
-        pooled[p], contracted[p], independent[p] = part.pooled, part.contracted, cfg.chair == "independent"
+    reporting, admin, contract, chair, pooled, contracted, independent = _overhead_terms(parts)
     envelope = pot_envelope.sum(axis=1)
     pot = reporting * envelope / 12.0
     pot = np.where(pooled, pot + admin / 12.0, pot)
@@ -189,6 +183,44 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
         costs.by_place[places] += half
         costs.council[places] += half
         costs.by_place[places] += half
+
+
+def _overhead_terms(parts: list) -> tuple[np.ndarray, ...]:
+    """Per place, what :func:`book_overheads` prices its arrangement by: its reporting share,
+    pooled-budget administration, contract management and independent chair's fee, and whether
+    it pools, holds the pot under contract and has an independent chair. Read-only arrays, kept
+    while every table keeps its seats (a move on the ladder of formality, which changes who holds
+    the pot, seats a table afresh), its settings object and its pooling."""
+    key = (list(map(_SEATS, parts)), list(map(_SETTINGS, parts)), list(map(_POOLED, parts)))
+    held = _OVERHEADS.get(id(parts))
+    if held is not None and held[0] is parts and _same(held[1], key):
+        return held[2]
+    n = len(parts)
+    reporting, admin, contract, chair = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    pooled, contracted, independent = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    for p, part in enumerate(parts):
+        cfg = part.settings
+        k = cfg.costs
+        reporting[p], admin[p], contract[p], chair[p] = k.reporting_share, k.pooled_admin_gbp, k.contract_management, k.independent_chair_gbp
+        pooled[p], contracted[p], independent[p] = part.pooled, part.contracted, cfg.chair == "independent"
+    terms = (reporting, admin, contract, chair, pooled, contracted, independent)
+    for a in terms:
+        a.flags.writeable = False
+    if len(_OVERHEADS) >= 8:  # a few lists of tables are read (a model's own): not every list ever passed
+        _OVERHEADS.clear()
+    _OVERHEADS[id(parts)] = (parts, key, terms)  # the list is held, so its id is not reused
+    return terms
+
+
+def _same(held: tuple, key: tuple) -> bool:
+    """Whether every table has the seats and settings objects, and the pooling, it had."""
+    seats, settings, pooled = key
+    return (len(held[0]) == len(seats) and all(map(operator.is_, held[0], seats))
+            and all(map(operator.is_, held[1], settings)) and held[2] == pooled)
+
+
+_OVERHEADS: dict[int, tuple] = {}
+_SEATS, _SETTINGS, _POOLED = operator.attrgetter("seats"), operator.attrgetter("settings"), operator.attrgetter("pooled")
 
 
 def cell_groups(layout, members: list[np.ndarray], columns: int, key: str) -> Groups:

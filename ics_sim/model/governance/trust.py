@@ -19,6 +19,9 @@ events can leave [0, 1].
 
 from __future__ import annotations
 
+import operator
+from itertools import repeat
+
 import numpy as np
 
 from ics_sim.config.schema import TrustConfig
@@ -189,6 +192,9 @@ def held_flat(tables: TrustTables, networks: list[TrustNetwork]) -> np.ndarray |
     Read-only use: network k's matrix, flattened, then starts after the blocks (n x n each) of the
     networks before it, so a reader of many tables' trust gathers it from one array."""
     flat = tables._flat
-    held = len(networks) == len(tables._networks) and all(
-        a is b and a.matrix.base is flat for a, b in zip(networks, tables._networks, strict=True))
+    held = (len(networks) == len(tables._networks) and all(map(operator.is_, networks, tables._networks))
+            and all(map(operator.is_, map(_BASE, networks), repeat(flat))))  # at C speed over every table
     return flat if held else None
+
+
+_BASE = operator.attrgetter("matrix.base")

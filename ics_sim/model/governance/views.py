@@ -15,6 +15,7 @@ so every view is bit-for-bit what it was.
 
 from __future__ import annotations
 
+import operator
 from operator import attrgetter
 
 import numpy as np
@@ -37,6 +38,8 @@ class TableViews:
         self.model = model
         self._key: tuple | None = None
         self._pooled: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        #: per list of tables read (by id; the list is held): (the list, their seats, :meth:`_seatings`)
+        self._grouped: dict[int, tuple] = {}
 
     def forum(self, part) -> Belief:
         """The pooled view of ``part``'s table over its neighbourhoods (views of this month's pooled
@@ -49,20 +52,33 @@ class TableViews:
         """Every place's pooled view at once, over the whole population (``parts[p]`` is place
         ``p``'s table): each neighbourhood's row is its place's :meth:`forum` row, read from its
         seating's pooled arrays (views of them when every table has one seating). Read-only."""
-        seatings: dict[tuple, list] = {}
-        for part in parts:
-            seatings.setdefault(part.seating, []).append(part)
+        seatings = self._seatings(parts)
         if len(seatings) == 1:
             return Belief(*self._whole(parts[0]))
         shape = self.model.population.need.shape
         visible, hidden = np.zeros(shape), np.zeros(shape)
-        for members in seatings.values():
+        for members, rows in seatings.values():
             pooled_visible, pooled_hidden = self._whole(members[0])
-            rows = np.concatenate([part.idx for part in members])
             visible[rows] = pooled_visible[rows]
             hidden[rows] = pooled_hidden[rows]
         visible.flags.writeable = hidden.flags.writeable = False
         return Belief(visible, hidden)
+
+    def _seatings(self, parts: list) -> dict[tuple, tuple[list, np.ndarray]]:
+        """The tables ``parts`` by seating: per seating, its tables (in the order given) and
+        their neighbourhoods; kept while every table keeps its seats (a table seated afresh has
+        a new list of seats)."""
+        seats = list(map(_SEATS, parts))
+        held = self._grouped.get(id(parts))
+        if held is None or held[0] is not parts or len(held[1]) != len(seats) or not all(map(operator.is_, held[1], seats)):
+            groups: dict[tuple, list] = {}
+            for part in parts:
+                groups.setdefault(part.seating, []).append(part)
+            rows = {key: (members, np.concatenate([part.idx for part in members])) for key, members in groups.items()}
+            if len(self._grouped) >= 8:  # a few lists are read (the model's own): not every list ever passed
+                self._grouped.clear()
+            held = self._grouped[id(parts)] = (parts, seats, rows)
+        return held[2]
 
     def _whole(self, part) -> tuple[np.ndarray, np.ndarray]:
         self._whole_state()
@@ -82,7 +98,7 @@ class TableViews:
     def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
         obs, L = m.observation, m.layout
-        parts = [p for p in m.partnerships if p.seating == seating]
+        parts = self._seatings(m.partnerships)[seating][0]
         places = [p.place for p in parts]
         shape = m.population.need.shape
         num = np.zeros(shape)
@@ -122,7 +138,7 @@ def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: 
     return reach
 
 
-_OBSERVER = attrgetter("observer")
+_OBSERVER, _SEATS = attrgetter("observer"), attrgetter("seats")
 
 
 def whole_belief(model, orgs: list) -> Belief:
