@@ -337,3 +337,40 @@ def test_plans_laid_out_again_when_a_table_replaces_one():
 def test_councils_reach_hidden_need_at_once_as_each_alone():
     m = _model([], months=1)
     assert type(m.councils[0]).hidden_reaches(m.councils).tolist() == [c.hidden_reach() for c in m.councils]
+
+
+def _spend_funder_by_funder(funders, coordination, duplication_rate):
+    """The funders' spending, effective care, outreach and duplication added one funder (and one
+    pair) after another: the reference for deliver's stacked sums."""
+    shape = funders[0].spend.shape
+    spend, effective, outreach, duplicated = (np.zeros(shape) for _ in range(4))
+    for f in funders:
+        spend += f.spend
+        eff = f.spend * f.efficiency
+        effective += eff
+        outreach += eff * f.outreach
+    for (a, b), coord in coordination.items():
+        overlap = np.minimum(funders[a].spend, funders[b].spend)
+        duplicated += duplication_rate * overlap * (1.0 - coord)[:, None]
+    return spend, effective, outreach, duplicated
+
+
+@pytest.mark.parametrize("pairs", [{}, {(0, 1): 0, (0, 2): 1, (1, 2): 2, (0, 3): 3, (1, 3): 3, (2, 3): 3}])
+def test_funders_stacked_add_up_as_one_funder_after_another(pairs):
+    rng = np.random.default_rng(4)
+    n = 57
+    funders = []
+    for k in range(4):
+        spend = rng.lognormal(10.0, 2.0, (n, N_DOMAINS)) * (rng.random((n, N_DOMAINS)) < 0.7)
+        funders.append(commissioning.Funder(str(k), spend, rng.random((n, N_DOMAINS)), rng.uniform(0.5, 1.5, (n, N_DOMAINS))))
+    coords = [rng.random(n) for _ in range(4)]
+    coordination = {pair: coords[c] for pair, c in pairs.items()}
+    need = rng.lognormal(11.0, 1.0, (n, N_DOMAINS))
+    nb_place = np.repeat(np.arange(3), [20, 20, 17])
+    d = deliver(funders, coordination, need, 0.2 * need, np.full((3, N_DOMAINS), 1e7), nb_place, np.zeros(3, int), 0.3, np.zeros(N_DOMAINS, bool))
+    spend, effective, outreach, duplicated = _spend_funder_by_funder(funders, coordination, 0.3)
+    np.testing.assert_array_equal(d.spend, spend)
+    np.testing.assert_array_equal(d.duplicated, duplicated)
+    mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spend > 0)
+    np.testing.assert_array_equal(d.effective, effective - duplicated * mean_eff)
+    assert (d.duplicated > 0).any() == bool(pairs)

@@ -257,6 +257,10 @@ class _Seating:
         blocks: each table's trust matrix in the flat layout (for its mean).
         members: each table's number of members.
         rows: each pot holder's row of its table's trust (empty where no one holds the pot).
+        square: when every table seats the same number of members (two or more), that number
+            (the flat layout is then places x members x members), else 0.
+        row_index: when ``square``, per place the flat positions of the holder's row (the
+            first row where no one holds the pot), places x members.
         pairs: for the pairs (icb, council), (holder, council), (vcse, holder), (vcse, icb): per
             pair and place, the flat positions of a's trust in b and b's in a (2 x places each).
         seated: per pair and place, whether both are at the table (trust 0 otherwise).
@@ -280,6 +284,8 @@ class _Seating:
     blocks: Groups
     members: np.ndarray
     rows: Groups
+    square: int
+    row_index: np.ndarray
     pairs: np.ndarray
     seated: np.ndarray
     controls_icb: np.ndarray
@@ -321,6 +327,8 @@ def _seat_tables(parts: list) -> _Seating:
     pairs = np.zeros((4, 2, n_places), dtype=np.intp)
     seated = np.zeros((4, n_places), dtype=bool)
     rows = []
+    square = int(sizes[0]) if n_places and sizes[0] >= 2 and (sizes == sizes[0]).all() else 0
+    row_index = np.zeros((n_places, square), dtype=np.intp)
     for p, (part, holder) in enumerate(zip(parts, holders, strict=True)):
         trust, start, n = part.trust, starts[p], sizes[p]
         holder_key = holder.label if holder else "icb"
@@ -331,6 +339,8 @@ def _seat_tables(parts: list) -> _Seating:
                 seated[k, p] = True
         row = start + trust.index(holder.label) * n + np.arange(n) if holder is not None else np.zeros(0, np.intp)
         rows.append(row)
+        if square:
+            row_index[p] = row if holder is not None else start + np.arange(n)
     held = np.array([h is not None for h in holders], dtype=bool)
     joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
     own_orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
@@ -344,6 +354,8 @@ def _seat_tables(parts: list) -> _Seating:
         blocks=Groups([np.arange(a, b) for a, b in zip(starts[:-1], starts[1:], strict=True)], n_flat),
         members=sizes,
         rows=Groups(rows, n_flat),
+        square=square,
+        row_index=row_index,
         pairs=pairs,
         seated=seated,
         controls_icb=np.array([part.controls("icb") for part in parts], dtype=bool),
@@ -396,13 +408,20 @@ def table_trust(model, seated: _Seating | None = None) -> TableTrust:
     if flat is None:
         flat = np.concatenate([part.trust.matrix.ravel() for part in parts])
     n = seated.members
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n < 2, 1.0, (seated.blocks.sum(flat) - n) / (n * (n - 1)))
-        row_mean = np.where(n < 2, 1.0, (seated.rows.sum(flat) - 1.0) / (n - 1))
-    mutual = np.where(seated.seated, 0.5 * (flat[seated.pairs[:, 0]] + flat[seated.pairs[:, 1]]), 0.0)
-    ref = max(model.cfg.trust.initial, 1e-9)
-    listening = np.where(seated.advisory, np.minimum(1.0, seated.advice_weight * row_mean / ref), row_mean)
-    listening = np.where(seated.held, listening, 0.0)
+    k = seated.square
+    if k:  # every table of k members: the tables' blocks are the rows of one places x k^2 array
+        mean = (flat.reshape(len(n), k * k).sum(axis=1) - n) / (n * (n - 1))
+        row_mean = (flat[seated.row_index].sum(axis=1) - 1.0) / (n - 1)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(n < 2, 1.0, (seated.blocks.sum(flat) - n) / (n * (n - 1)))
+            row_mean = np.where(n < 2, 1.0, (seated.rows.sum(flat) - 1.0) / (n - 1))
+    pairs = flat[seated.pairs]
+    mutual = np.where(seated.seated, 0.5 * (pairs[:, 0] + pairs[:, 1]), 0.0)
+    if seated.advisory.any():
+        ref = max(model.cfg.trust.initial, 1e-9)
+        row_mean = np.where(seated.advisory, np.minimum(1.0, seated.advice_weight * row_mean / ref), row_mean)
+    listening = row_mean if seated.all_held else np.where(seated.held, row_mean, 0.0)
     return TableTrust(mean, mutual[0], mutual[1], mutual[2], mutual[3], listening)
 
 

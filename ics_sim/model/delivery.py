@@ -79,18 +79,20 @@ def deliver(
         system_places: the places of each system (``Layout.system_places``; default: built from
             ``place_system``).
     """
-    spend = np.zeros_like(visible_need)
-    effective = np.zeros_like(visible_need)
-    outreach = np.zeros_like(visible_need)
-    for f in funders:
-        spend += f.spend
-        eff = f.spend * f.efficiency
-        effective += eff
-        outreach += eff * f.outreach
-    duplicated = np.zeros_like(visible_need)
-    for (a, b), coord in coordination.items():
-        overlap = np.minimum(funders[a].spend, funders[b].spend)
-        duplicated += duplication_rate * overlap * (1.0 - coord)[:, None]
+    # every funder at once, stacked funders x cells: a sum over the funders (axis 0, from 0.0) adds
+    # each cell's funders one after another, as adding them in turn did
+    spends = np.array([f.spend for f in funders])
+    effs = spends * np.array([f.efficiency for f in funders])
+    spend = np.add.reduce(spends, axis=0, initial=0.0)
+    effective = np.add.reduce(effs, axis=0, initial=0.0)
+    outreach = np.add.reduce(effs * np.array([f.outreach for f in funders]), axis=0, initial=0.0)
+    if coordination:  # every overlapping pair at once, in the order listed
+        a, b = (np.array(ends, dtype=np.intp) for ends in zip(*coordination, strict=True))
+        overlap = np.minimum(spends[a], spends[b])
+        waste = duplication_rate * overlap * (1.0 - np.array(list(coordination.values())))[:, :, None]
+        duplicated = np.add.reduce(waste, axis=0, initial=0.0)
+    else:
+        duplicated = np.zeros_like(visible_need)
     # waste removes effective care in proportion to the cell's average efficiency
     mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spend > 0)
     waste_share = np.divide(duplicated, spend, out=np.zeros_like(spend), where=spend > 0)
