@@ -10,11 +10,15 @@ what it retains. VCSE bodies' external income is drawn once a year.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as np
 
 from ics_sim.domains import N_DOMAINS, PREVENTION, SOCIAL
 from ics_sim.model.governance import delegation
 from ics_sim.model.governance.allocation import Belief, area_weights, make_plan, shift_domains
+
+_POOLED = attrgetter("pooled")
 
 
 def vcse_base_grants(cfg, place_population: float) -> float:
@@ -126,8 +130,8 @@ class Finance:
         same numbers."""
         m = self.model
         share = m.cfg.finance.pooled_council_share
-        pooled = [part.pooled for part in m.partnerships] if m.partnerships else [c.governance.pooled for c in m.place_cfgs]
-        keep = np.array([1.0 - (share if p else 0.0) for p in pooled])
+        pooled = list(map(_POOLED, m.partnerships)) if m.partnerships else [c.governance.pooled for c in m.place_cfgs]
+        keep = np.where(np.array(pooled, dtype=bool), 1.0 - share, 1.0 - 0.0)
         return self.council_budget * keep[:, None]
 
     def set_budgets(self, month: int, ledger, performance: np.ndarray, first: bool = False) -> None:

@@ -254,16 +254,16 @@ def _take(spend: np.ndarray, rows: np.ndarray, amount: float) -> float:
 
 def _take_each(spend: np.ndarray, cells: Groups, of: np.ndarray, amount: np.ndarray) -> np.ndarray:
     """:func:`_take` for every group at once (the groups' rows do not overlap): ``cells`` are each
-    group's cells of ``spend``, ``of`` each row's group, ``amount`` each group's GBP. Returns
-    each group's part of ``amount`` not covered."""
+    group's cells of ``spend``, ``of`` each row's group (every row is in one), ``amount`` each
+    group's GBP. Returns each group's part of ``amount`` not covered."""
     if not (amount > 0.0).any():  # nothing to pay: nothing taken, nothing left over
         return np.maximum(amount, 0.0)
     available = cells.sum(spend.ravel()) / 12.0
     active = (amount > 0.0) & (available > 0.0)
     taken = np.minimum(amount, available)
     factor = 1.0 - np.divide(taken, available, out=np.zeros_like(available), where=active)
-    rows = active[of]
-    spend[rows] = spend[rows] * factor[of[rows]][:, None]
+    # a group that pays nothing has a factor of exactly 1.0 (x * 1.0 is x): every row at once
+    spend *= factor[of][:, None]
     return np.where(active, amount - taken, np.maximum(amount, 0.0))
 
 
