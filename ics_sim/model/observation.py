@@ -152,11 +152,15 @@ class Observation:
         """:meth:`visible_estimate` for every neighbourhood (read-only)."""
         return self._whole("est", kind)
 
-    def whole_hidden_seen(self, kind: str, reach: np.ndarray) -> np.ndarray:
+    def whole_hidden_seen(self, kind: str, reach: np.ndarray | float) -> np.ndarray:
         """:meth:`hidden_seen` for every neighbourhood, each with its own ``reach`` (per
-        neighbourhood): row by row the same numbers as ``hidden_seen(kind, idx, reach[idx])``."""
+        neighbourhood): row by row the same numbers as ``hidden_seen(kind, idx, reach[idx])``.
+        With one ``reach`` (a float) for every neighbourhood, the month's cached field for that
+        reach (read-only, shared)."""
         if self.cfg.observation.perfect:
             return self._whole("hidden")
+        if isinstance(reach, float):
+            return self._whole("seen", kind, reach)
         return reach[:, None] * self._whole("hidden") * self._whole("exp_error", kind)
 
     def belief_rows(self, kind: str, idx: np.ndarray, reach: float | None) -> tuple[np.ndarray, np.ndarray]:

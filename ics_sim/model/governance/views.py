@@ -109,11 +109,26 @@ class TableViews:
             num += w * obs.whole_log_visible(observer)
             den += w
             # each place's member in this seat, with its own reach (the kind's default when None)
-            reach = _reaches(obs, observer, kind, lambda j=j: [p.seats[j].org for p in parts], places, L.n_places)
-            seen = obs.whole_hidden_seen(observer, reach[L.nb_place])
+            seen = _seen(obs, observer, kind, lambda j=j: [p.seats[j].org for p in parts], places, L)
             hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
         assert num.shape[1] == N_DOMAINS
         return np.exp(num / den), hidden
+
+
+def _seen(obs, observer: str, kind: type, orgs, places: list[int], layout) -> np.ndarray:
+    """The hidden need seen by each place's organisation in ``places`` (``orgs()`` lists them, as
+    :func:`_reaches`), over the whole population: the rows of the places listed are
+    :meth:`~ics_sim.model.observation.Observation.whole_hidden_seen` with each place's reach (other
+    rows are not to be read). Where every place listed has one reach (a class that keeps the
+    default, or councils), it is the observation's field for that reach, worked out once a month
+    for every reader (a reach repeated over rows and a single reach multiply alike)."""
+    if kind.hidden_reach is Organisation.hidden_reach:
+        return obs.whole_hidden_seen(observer, obs.reach.get(observer, 0.0))
+    reach = _reaches(obs, observer, kind, orgs, places, layout.n_places)
+    listed = reach[places]
+    if len(listed) and (listed == listed[0]).all():
+        return obs.whole_hidden_seen(observer, float(listed[0]))
+    return obs.whole_hidden_seen(observer, reach[layout.nb_place])
 
 
 def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: int) -> np.ndarray:
@@ -145,11 +160,11 @@ def whole_belief(model, orgs: list) -> Belief:
     """The beliefs of one kind of organisation with one per place (``orgs[p]`` is place ``p``'s,
     e.g. every council), over the whole population: each neighbourhood's row is its own place's
     organisation's :meth:`~ics_sim.model.organisations.Organisation.belief` (the same numbers),
-    each with its own reach into hidden need. Read-only visible estimates."""
+    each with its own reach into hidden need. Read-only (shared: the month's cached fields where they
+    can be)."""
     obs, L = model.observation, model.layout
     first = orgs[0]
     if len(set(map(type, orgs))) != 1 or len(set(map(_OBSERVER, orgs))) != 1:  # C-speed over every place
         raise ValueError("whole_belief: organisations of one kind and observer field, one per place")
-    reach = _reaches(obs, first.observer, type(first), lambda: orgs, list(range(len(orgs))), L.n_places)
-    hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
+    hidden = first.hidden_belief(_seen(obs, first.observer, type(first), lambda: orgs, list(range(len(orgs))), L))
     return Belief(obs.whole_visible_estimate(first.observer), hidden)
