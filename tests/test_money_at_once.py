@@ -13,6 +13,7 @@ import pytest
 
 from ics_sim.config import load_config
 from ics_sim.domains import N_DOMAINS
+from ics_sim.grouped import Groups
 from ics_sim.model import commissioning, running_costs
 from ics_sim.model.delivery import deliver
 from ics_sim.model.governance.trust import held_flat
@@ -368,9 +369,26 @@ def test_funders_stacked_add_up_as_one_funder_after_another(pairs):
     need = rng.lognormal(11.0, 1.0, (n, N_DOMAINS))
     nb_place = np.repeat(np.arange(3), [20, 20, 17])
     d = deliver(funders, coordination, need, 0.2 * need, np.full((3, N_DOMAINS), 1e7), nb_place, np.zeros(3, int), 0.3, np.zeros(N_DOMAINS, bool))
+    grouped = deliver(funders, coordination, need, 0.2 * need, np.full((3, N_DOMAINS), 1e7), nb_place, np.zeros(3, int), 0.3,
+                      np.zeros(N_DOMAINS, bool), places=Groups([np.flatnonzero(nb_place == p) for p in range(3)], n))
+    np.testing.assert_array_equal(grouped.demand_by_place, d.demand_by_place)  # each place's rows summed as one
+    np.testing.assert_array_equal(grouped.met_visible, d.met_visible)
     spend, effective, outreach, duplicated = _spend_funder_by_funder(funders, coordination, 0.3)
     np.testing.assert_array_equal(d.spend, spend)
     np.testing.assert_array_equal(d.duplicated, duplicated)
     mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spend > 0)
     np.testing.assert_array_equal(d.effective, effective - duplicated * mean_eff)
     assert (d.duplicated > 0).any() == bool(pairs)
+
+
+def test_an_observer_without_reach_sees_the_zeros_the_product_gives():
+    """The hidden need an observer with no reach sees is the product it replaced, bit for bit
+    (+0.0 everywhere), and any reach is still the product."""
+    m = _model([], months=3)
+    obs = m.observation
+    hidden = m.population.hidden_need
+    for kind in obs.errors:
+        for reach in (0.0, 0.35):
+            got = obs.hidden_seen(kind, np.arange(m.layout.n_neighbourhoods), reach)
+            want = reach * hidden * np.exp(obs.errors[kind])
+            assert got.tobytes() == want.tobytes(), (kind, reach)

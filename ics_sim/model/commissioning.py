@@ -569,7 +569,8 @@ def commission(model) -> tuple[Delivery, Spending]:
         np.add.at(model.capacity, L.nb_place, eff_total)
         model.capacity *= 1.0 + c.providers.capacity_slack
     cap = model.capacity * model.shocks.capacity_factor(model.month)[None, :]
-    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, design.mutual, L.system_places)
+    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, design.mutual,
+                L.system_places, L.places)
     return d, Spending(central, pot, council, grants, vcse_ext, paid)
 
 

@@ -63,6 +63,7 @@ def deliver(
     duplication_rate: float,
     mutual_aid: np.ndarray,
     system_places: Groups | None = None,
+    places: Groups | None = None,
 ) -> Delivery:
     """Turn funders' spending into met need.
 
@@ -78,6 +79,8 @@ def deliver(
         mutual_aid: per domain, whether a provider collaborative shares spare capacity across places.
         system_places: the places of each system (``Layout.system_places``; default: built from
             ``place_system``).
+        places: the neighbourhoods of each place (``Layout.places``), to sum each place's demand
+            as one (its rows one after another, as adding them in turn does); default: added in turn.
     """
     # every funder at once, stacked funders x cells: a sum over the funders (axis 0, from 0.0) adds
     # each cell's funders one after another, as adding them in turn did
@@ -103,8 +106,11 @@ def deliver(
 
     # capacity per place and domain, with mutual aid across the places of a system
     n_places = capacity.shape[0]
-    demand = np.zeros_like(capacity)
-    np.add.at(demand, nb_place, effective)
+    if places is not None:
+        demand = places.sum_rows(effective)
+    else:
+        demand = np.zeros_like(capacity)
+        np.add.at(demand, nb_place, effective)
     ratio = np.divide(capacity, demand, out=np.ones_like(capacity), where=demand > 0)
     ratio = np.minimum(ratio, 1.0)
     if mutual_aid.any():  # every system at once: each system's places summed as one system alone

@@ -105,7 +105,12 @@ class Observation:
             elif what == "est":
                 arr = np.exp(self._whole("log_est", kind))
             elif what == "seen":
-                arr = self._whole("hidden") if perfect else reach * self._whole("hidden") * self._whole("exp_error", kind)
+                if perfect:
+                    arr = self._whole("hidden")
+                elif reach == 0.0:  # no reach sees nothing: 0 x hidden need (>= 0) x exp(error) is +0.0
+                    arr = np.zeros(pop.need.shape)
+                else:
+                    arr = reach * self._whole("hidden") * self._whole("exp_error", kind)
             elif what == "exp_error":
                 arr = np.exp(self.errors[kind])
             else:
