@@ -57,24 +57,26 @@ class TableViews:
             return Belief(*self._whole(parts[0]))
         shape = self.model.population.need.shape
         visible, hidden = np.zeros(shape), np.zeros(shape)
-        for members, rows in seatings.values():
+        for members, rows, _ in seatings.values():
             pooled_visible, pooled_hidden = self._whole(members[0])
             visible[rows] = pooled_visible[rows]
             hidden[rows] = pooled_hidden[rows]
         visible.flags.writeable = hidden.flags.writeable = False
         return Belief(visible, hidden)
 
-    def _seatings(self, parts: list) -> dict[tuple, tuple[list, np.ndarray]]:
-        """The tables ``parts`` by seating: per seating, its tables (in the order given) and
-        their neighbourhoods; kept while every table keeps its seats (a table seated afresh has
-        a new list of seats)."""
+    def _seatings(self, parts: list) -> dict[tuple, tuple[list, np.ndarray, list]]:
+        """The tables ``parts`` by seating: per seating, its tables (in the order given), their
+        neighbourhoods and, per seat, the organisation each table seats there; kept while every
+        table keeps its seats (a table seated afresh has a new list of seats)."""
         seats = list(map(_SEATS, parts))
         held = self._grouped.get(id(parts))
         if held is None or held[0] is not parts or len(held[1]) != len(seats) or not all(map(operator.is_, held[1], seats)):
             groups: dict[tuple, list] = {}
             for part in parts:
                 groups.setdefault(part.seating, []).append(part)
-            rows = {key: (members, np.concatenate([part.idx for part in members])) for key, members in groups.items()}
+            rows = {key: (members, np.concatenate([part.idx for part in members]),
+                          [[part.seats[j].org for part in members] for j in range(len(key))])
+                    for key, members in groups.items()}
             if len(self._grouped) >= 8:  # a few lists are read (the model's own): not every list ever passed
                 self._grouped.clear()
             held = self._grouped[id(parts)] = (parts, seats, rows)
@@ -98,7 +100,7 @@ class TableViews:
     def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
         obs, L = m.observation, m.layout
-        parts = self._seatings(m.partnerships)[seating][0]
+        parts, _, seated = self._seatings(m.partnerships)[seating]
         places = [p.place for p in parts]
         shape = m.population.need.shape
         num = np.zeros(shape)
@@ -109,7 +111,7 @@ class TableViews:
             num += w * obs.whole_log_visible(observer)
             den += w
             # each place's member in this seat, with its own reach (the kind's default when None)
-            seen = _seen(obs, observer, kind, lambda j=j: [p.seats[j].org for p in parts], places, L)
+            seen = _seen(obs, observer, kind, lambda j=j: seated[j], places, L)
             hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
         assert num.shape[1] == N_DOMAINS
         return np.exp(num / den), hidden
