@@ -152,18 +152,20 @@ def test_running_costs_are_taken_as_one_place_after_another():
 
 def test_overheads_are_booked_as_one_place_after_another():
     m = _model(["system=england", "years=1", "chair=independent", "governance.pooled=true"], months=1)
-    _assert_overheads(m)
-    _assert_overheads(m)  # the places' terms kept from the last month
+    costs = running_costs.RunningCosts.zeros(m.layout.n_systems, m.layout.n_places)
+    _assert_overheads(m, costs)
+    _assert_overheads(m, costs)  # the places' terms kept from the last month
+    assert costs._overheads[0] is m.partnerships
     import dataclasses
 
     m.partnerships[3].pooled = False  # a table's pooling, or its settings, replaced: read afresh
     m.partnerships[5].settings = dataclasses.replace(m.partnerships[5].settings, chair="icb")
-    _assert_overheads(m)
+    _assert_overheads(m, costs)
 
 
-def _assert_overheads(m) -> None:
+def _assert_overheads(m, costs) -> None:
     L = m.layout
-    costs = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
+    costs.reset()
     running_costs.book_overheads(costs, L, m.partnerships, m.finance.pot_envelope)
     ref = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
     for part in m.partnerships:  # the per-place booking the array version replaced

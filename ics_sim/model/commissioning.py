@@ -301,19 +301,19 @@ class _Seating:
 
 
 def _seating(model) -> _Seating:
-    """The place tables' :class:`_Seating`, kept while every table keeps its seats, trust network
-    and settings object."""
+    """The place tables' :class:`_Seating`, kept on the model (``_seating``; it refers to the
+    model's organisations, so a cache outside the model would keep the model alive) while every
+    table keeps its seats, trust network and settings object."""
     parts = model.partnerships
-    held = _SEATINGS.get(model)
+    held = model.__dict__.get("_seating")  # kept on the model: it holds the model's organisations
     if (held is not None and len(held.networks) == len(parts) and all(map(operator.is_, map(_TRUST, parts), held.networks))
             and all(map(operator.is_, map(_SEATS, parts), held.seats))
             and all(map(operator.is_, map(_SETTINGS, parts), held.settings))):  # at C speed over every place
         return held
-    seating = _SEATINGS[model] = _seat_tables(parts)
+    seating = model._seating = _seat_tables(parts)
     return seating
 
 
-_SEATINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _TRUST, _SEATS, _SETTINGS = operator.attrgetter("trust"), operator.attrgetter("seats"), operator.attrgetter("settings")
 
 

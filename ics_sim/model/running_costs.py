@@ -168,7 +168,7 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
     independent chair's fee (shared by the ICB and the council). Each place's own settings
     (``part.settings``: its costs and its chair) price its own; ``pot_envelope`` is places x
     domains. Booked in place order, as one place after another would book them."""
-    reporting, admin, contract, chair, pooled, contracted, independent = _overhead_terms(parts)
+    reporting, admin, contract, chair, pooled, contracted, independent = _overhead_terms(costs, parts)
     envelope = pot_envelope.sum(axis=1)
     pot = reporting * envelope / 12.0
     pot = np.where(pooled, pot + admin / 12.0, pot)
@@ -185,14 +185,15 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
         costs.by_place[places] += half
 
 
-def _overhead_terms(parts: list) -> tuple[np.ndarray, ...]:
+def _overhead_terms(costs: RunningCosts, parts: list) -> tuple[np.ndarray, ...]:
     """Per place, what :func:`book_overheads` prices its arrangement by: its reporting share,
     pooled-budget administration, contract management and independent chair's fee, and whether
     it pools, holds the pot under contract and has an independent chair. Read-only arrays, kept
     while every table keeps its seats (a move on the ladder of formality, which changes who holds
-    the pot, seats a table afresh), its settings object and its pooling."""
+    the pot, seats a table afresh), its settings object and its pooling; kept with ``costs`` (the
+    model's running costs, which last the run: ``_overheads``), so they go with the model."""
     key = (list(map(_SEATS, parts)), list(map(_SETTINGS, parts)), list(map(_POOLED, parts)))
-    held = _OVERHEADS.get(id(parts))
+    held = costs.__dict__.get("_overheads")
     if held is not None and held[0] is parts and _same(held[1], key):
         return held[2]
     n = len(parts)
@@ -206,9 +207,7 @@ def _overhead_terms(parts: list) -> tuple[np.ndarray, ...]:
     terms = (reporting, admin, contract, chair, pooled, contracted, independent)
     for a in terms:
         a.flags.writeable = False
-    if len(_OVERHEADS) >= 8:  # a few lists of tables are read (a model's own): not every list ever passed
-        _OVERHEADS.clear()
-    _OVERHEADS[id(parts)] = (parts, key, terms)  # the list is held, so its id is not reused
+    costs._overheads = (parts, key, terms)
     return terms
 
 
@@ -219,7 +218,6 @@ def _same(held: tuple, key: tuple) -> bool:
             and all(map(operator.is_, held[1], settings)) and held[2] == pooled)
 
 
-_OVERHEADS: dict[int, tuple] = {}
 _SEATS, _SETTINGS, _POOLED = operator.attrgetter("seats"), operator.attrgetter("settings"), operator.attrgetter("pooled")
 
 
