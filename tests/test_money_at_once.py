@@ -394,3 +394,17 @@ def test_an_observer_without_reach_sees_the_zeros_the_product_gives():
             got = obs.hidden_seen(kind, np.arange(m.layout.n_neighbourhoods), reach)
             want = reach * hidden * np.exp(obs.errors[kind])
             assert got.tobytes() == want.tobytes(), (kind, reach)
+
+
+@pytest.mark.parametrize("overrides", [[], ["system=herefordshire_worcestershire", "place_settings.herefordshire.membership.vcse=false",
+                                            "place_settings.herefordshire.membership.healthwatch=false"]])
+def test_the_icbs_whole_view_is_each_systems_view(overrides):
+    from ics_sim.model.finance import icb_system_belief, icb_whole_belief
+
+    m = _model(overrides, months=2)
+    whole = icb_whole_belief(m)
+    for s, idx in enumerate(m.layout.system_index):
+        ref = icb_system_belief(m, s, idx)
+        assert whole.visible[idx].tobytes() == ref.visible.tobytes()
+        assert whole.hidden[idx].tobytes() == ref.hidden.tobytes()
+    assert (len(set(m.finance.icp_reach.tolist())) > 1) == bool(overrides)

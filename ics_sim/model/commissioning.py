@@ -23,7 +23,7 @@ from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIA
 from ics_sim.grouped import Groups
 from ics_sim.model import running_costs
 from ics_sim.model.delivery import Delivery, Funder, deliver, scale_efficiency
-from ics_sim.model.finance import icb_system_belief
+from ics_sim.model.finance import icb_whole_belief
 from ics_sim.model.governance.allocation import Belief
 from ics_sim.model.governance.trust import held_flat
 from ics_sim.model.governance.views import whole_belief
@@ -40,6 +40,20 @@ class Spending:
     grants: np.ndarray  # per neighbourhood: prevention money passed to the VCSE body
     vcse_external: np.ndarray
     running: running_costs.RunningCosts
+
+    def place_totals(self, name: str, cells) -> np.ndarray:
+        """Each place's total of the spending ``name`` (GBP per year), summed over ``cells``
+        (:func:`running_costs.cell_groups <ics_sim.model.running_costs.cell_groups>` of the
+        places): worked out once for every reader of the month's spending (the ledger and the
+        VCSE bodies' pay read the same sums). Read-only."""
+        held = self.__dict__.setdefault("_totals", {})
+        key = (name, id(cells))
+        got = held.get(key)
+        if got is None or got[0] is not cells:
+            total = cells.sum(getattr(self, name).ravel())
+            total.flags.writeable = False
+            got = held[key] = (cells, total)
+        return got[1]
 
 
 def pot_spend(model, part) -> np.ndarray:
@@ -514,7 +528,7 @@ def commission(model) -> tuple[Delivery, Spending]:
     bonus = c.costs.integration_bonus * trust * integrations(model, seated)
     pot_out = holder_outreach(model, model.table_views.whole_forums(parts), tt, seated)
     council_out = whole_belief(model, model.councils).outreach_share  # every place's council, in place order
-    central_out = icb_system_belief(model, None, np.arange(L.n_neighbourhoods)).outreach_share
+    central_out = icb_whole_belief(model).outreach_share
     # the VCSE bodies that still operate: their external income spent on primary care and
     # prevention where they believe it is needed (folded bodies raise nothing), and their outreach
     vcse_ext = np.zeros(shape)
@@ -581,7 +595,7 @@ def pay_vcse(model, spending: Spending) -> None:
     L, sectors = model.layout, model.vcse_sectors
     cells = running_costs.cell_groups(L, L.place_index, spending.vcse_external.shape[1], "places")
     sectors.grants_month[:] = L.places.sum(spending.grants) / 12.0
-    sectors.external_month[:] = cells.sum(spending.vcse_external.ravel()) / 12.0 + spending.running.vcse
+    sectors.external_month[:] = spending.place_totals("vcse_external", cells) / 12.0 + spending.running.vcse
 
 
 def note_spending(model, d: Delivery) -> None:

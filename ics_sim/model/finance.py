@@ -65,6 +65,14 @@ def icb_system_belief(model, s: int, idx: np.ndarray) -> Belief:
     return Belief(visible, icb_hidden_seen(model, idx))
 
 
+def icb_whole_belief(model) -> Belief:
+    """:func:`icb_system_belief` of every neighbourhood (each by its own system's ICB) as the
+    whole-population fields, read-only: the same numbers, without copying rows."""
+    obs, reach = model.observation, model.finance.icp_reach
+    seen = float(reach[0]) if np.all(reach == reach[0]) else reach[model.layout.nb_place]
+    return Belief(obs.whole_visible_estimate("icb_system"), obs.whole_hidden_seen("icb_system", seen))
+
+
 def icb_allocation_belief(model, s: int, idx: np.ndarray) -> Belief:
     """What the ICB divides its money by when it allocates by need: the national need formula's
     estimate of visible need (weighted capitation; ``observation.error_formula``), and the hidden
