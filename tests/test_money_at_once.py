@@ -408,3 +408,27 @@ def test_the_icbs_whole_view_is_each_systems_view(overrides):
         assert whole.visible[idx].tobytes() == ref.visible.tobytes()
         assert whole.hidden[idx].tobytes() == ref.hidden.tobytes()
     assert (len(set(m.finance.icp_reach.tolist())) > 1) == bool(overrides)
+
+
+def test_observation_errors_drift_at_once_as_one_kind_after_another():
+    """Every observer kind's errors drift in one update from one draw, as each kind's did from
+    its own draw in turn; a deep copy (the workshop's snapshot) drifts alike."""
+    from ics_sim.model.observation import OBSERVERS
+
+    m = _model([], months=2)
+    obs = m.observation
+    snapshot = copy.deepcopy(m)
+    rng = copy.deepcopy(obs.rng)
+    errors = {k: e.copy() for k, e in obs.errors.items()}
+    rho = m.cfg.observation.error_persistence
+    innov = np.sqrt(1.0 - rho**2)
+    for kind, level in OBSERVERS.items():  # the per-kind update it replaced
+        e = errors[kind]
+        e *= rho
+        e += innov * obs.sd[level] * rng.standard_normal(e.shape)
+    obs.step()
+    snapshot.observation.step()
+    for kind in OBSERVERS:
+        assert obs.errors[kind].tobytes() == errors[kind].tobytes() == snapshot.observation.errors[kind].tobytes()
+    assert obs.rng.random() == rng.random()
+    assert all(e.base is snapshot.observation._stack for e in snapshot.observation.errors.values())

@@ -7,7 +7,8 @@ with reach (VCSE, Healthwatch, partly PCNs), in proportion to that reach.
 
 Observers are kept as one (neighbourhood x domain) error array per observer kind: every place has
 one council, one VCSE body and so on, so a kind's array tiles the neighbourhoods. Agents read
-their own place's rows.
+their own place's rows. The kinds' arrays are views of one kinds x neighbourhoods x domains array,
+so the monthly drift is one update for every kind.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Observation:
         self.errors = {
             kind: self.rng.standard_normal(shape) * self.sd[level] for kind, level in OBSERVERS.items()
         }
+        self._stack = np.zeros(0)
+        self._stacked()
         o = cfg.observation
         self.reach = {
             "vcse": o.reach_vcse,
@@ -119,14 +122,30 @@ class Observation:
             self._cache[key] = arr
         return arr
 
+    def _stacked(self) -> np.ndarray:
+        """Every observer kind's errors as one kinds x neighbourhoods x domains array (in
+        :data:`OBSERVERS` order), each kind's array a view of its slab; stacked again (the values
+        copied in) when a kind's array is not a view of it (a deep copy of the model, as the
+        workshop takes, copies views as separate arrays; or an array assigned)."""
+        stack = self._stack
+        errors = self.errors
+        if len(stack) != len(errors) or not all(e.base is stack for e in errors.values()):
+            stack = self._stack = np.stack([errors[kind] for kind in OBSERVERS])
+            for k, kind in enumerate(OBSERVERS):
+                errors[kind] = stack[k]
+        return stack
+
     def step(self) -> None:
-        """Errors drift (AR(1) on the log scale, stationary s.d. equal to the level's)."""
+        """Errors drift (AR(1) on the log scale, stationary s.d. equal to the level's). Every kind
+        at once: one draw of all kinds' innovations in :data:`OBSERVERS` order (the generator
+        fills it as it fills one kind's after another), element by element the per-kind update."""
         rho = self.cfg.observation.error_persistence
         innov = np.sqrt(1.0 - rho**2)
-        for kind, level in OBSERVERS.items():
-            e = self.errors[kind]
-            e *= rho
-            e += innov * self.sd[level] * self.rng.standard_normal(e.shape)
+        stack = self._stacked()
+        scale = np.array([innov * self.sd[level] for level in OBSERVERS.values()])
+        draws = self.rng.standard_normal(stack.shape)
+        stack *= rho
+        stack += scale[:, None, None] * draws
         self._clear_cache()
 
     def sharpen(self, nb_mask: np.ndarray) -> None:
