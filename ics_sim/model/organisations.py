@@ -10,16 +10,11 @@ those into decisions: :mod:`ics_sim.model.governance.partnership`.
 
 from __future__ import annotations
 
-import operator
-from itertools import repeat
-
 import mesa
 import numpy as np
 
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
 from ics_sim.model.governance.allocation import Belief
-
-_MODEL, _SECTORS, _ROW = operator.attrgetter("model"), operator.attrgetter("_sectors"), operator.attrgetter("_row")
 
 
 class Organisation(mesa.Agent):
@@ -144,7 +139,7 @@ class Council(Organisation):
         """Every council's :meth:`hidden_reach` at once (one number for all: the run's config);
         None unless all belong to one model."""
         model = orgs[0].model if orgs else None
-        if model is None or not all(map(operator.is_, map(_MODEL, orgs), repeat(model))):
+        if model is None or any(o.model is not model for o in orgs):
             return None
         return np.full(len(orgs), 0.0 + model.cfg.observation.reach_pcn * 0.5)
 
@@ -365,9 +360,9 @@ class VCSE(Organisation):
         """Every sector's :meth:`hidden_reach` from the joined sectors' arrays at once (the same
         numbers: each place's row sum, times the same reach); None unless all are joined in one."""
         sectors = orgs[0]._sectors if orgs else None
-        if sectors is None or not all(map(operator.is_, map(_SECTORS, orgs), repeat(sectors))):
+        if sectors is None or any(o._sectors is not sectors for o in orgs):
             return None
-        rows = np.fromiter(map(_ROW, orgs), dtype=np.intp, count=len(orgs))
+        rows = np.array([o._row for o in orgs], dtype=np.intp)
         return sectors.model.cfg.observation.reach_vcse * sectors.operating_share()[rows]
 
     # --- money -------------------------------------------------------------------------------
