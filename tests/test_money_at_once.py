@@ -13,8 +13,10 @@ import pytest
 
 from ics_sim.config import load_config
 from ics_sim.domains import N_DOMAINS
+from ics_sim.grouped import Groups
 from ics_sim.model import commissioning, running_costs
 from ics_sim.model.delivery import deliver
+from ics_sim.model.governance.trust import held_flat
 from ics_sim.model.ics_model import ICSModel
 
 
@@ -44,7 +46,7 @@ def test_every_place_at_once_gives_each_place_its_own_numbers(overrides):
     holders = [p.voters[0] if p.voters else None for p in parts]
     forums = [p.forum_belief() for p in parts]
     whole = m.table_views.whole_forums(parts)
-    outreach = commissioning.holder_outreach(m, holders, whole)
+    outreach = commissioning.holder_outreach(m, whole)
     for part, holder, forum in zip(parts, holders, forums, strict=True):
         i = part.idx
         np.testing.assert_array_equal(pot[i], commissioning.pot_spend(m, part))
@@ -54,6 +56,45 @@ def test_every_place_at_once_gives_each_place_its_own_numbers(overrides):
         own = part.working_belief(holder, forum) if holder is not None else forum
         np.testing.assert_array_equal(outreach[i], own.outreach_share)
     assert commissioning.integrations(m).tolist() == [commissioning.integration(m, p) for p in parts]
+
+
+def _trust_place_by_place(m) -> dict:
+    """Each table's trust as commissioning read it one place at a time: the reference."""
+    out = {k: [] for k in ("mean", "icb_council", "holder_council", "vcse_holder", "vcse_icb", "listening")}
+    for part in m.partnerships:
+        holder = part.voters[0] if part.voters else None
+        key = holder.label if holder else "icb"
+        out["mean"].append(part.mean_trust())
+        out["icb_council"].append(part.trust_between("icb", "council"))
+        out["holder_council"].append(part.trust_between(key, "council"))
+        out["vcse_holder"].append(part.trust_between("vcse", key))
+        out["vcse_icb"].append(part.trust_between("vcse", "icb") if part.member("vcse") else 0.0)
+        out["listening"].append(part.listening_weight(holder.label) if holder is not None else 0.0)
+    return out
+
+
+def _assert_table_trust(m) -> None:
+    got, want = commissioning.table_trust(m), _trust_place_by_place(m)
+    for name, values in want.items():
+        assert getattr(got, name).tolist() == values, name
+
+
+@pytest.mark.parametrize("overrides", GOVERNANCE + [["governance=consultative_forum", "governance.ladder=true"]])
+def test_every_tables_trust_at_once_is_each_tables_own(overrides):
+    m = _model(overrides, months=15)
+    for part in m.partnerships:  # trust moved apart, pair by pair
+        part.trust.matrix[...] = np.random.default_rng(part.place).uniform(0.05, 0.95, part.trust.matrix.shape)
+        part.trust._unit_diagonal()
+    m.trust_tables.relax([part.trust for part in m.partnerships])
+    assert held_flat(m.trust_tables, [part.trust for part in m.partnerships]) is not None
+    _assert_table_trust(m)  # read from the tables' array
+    _assert_table_trust(copy.deepcopy(m))  # a snapshot's matrices are no longer views: copied end to end
+    part = m.partnerships[0]
+    part.next_form = "joint_committee" if part.form != "joint_committee" else "committee"
+    part.change_form()  # seated afresh, with a network the tables do not hold yet
+    assert held_flat(m.trust_tables, [part.trust for part in m.partnerships]) is None
+    _assert_table_trust(m)
+    assert commissioning._seating(m).holders[0] is part.voters[0]
 
 
 def _charge_place_by_place(costs, layout, central, pot, council, vcse):
@@ -111,8 +152,20 @@ def test_running_costs_are_taken_as_one_place_after_another():
 
 def test_overheads_are_booked_as_one_place_after_another():
     m = _model(["system=england", "years=1", "chair=independent", "governance.pooled=true"], months=1)
+    costs = running_costs.RunningCosts.zeros(m.layout.n_systems, m.layout.n_places)
+    _assert_overheads(m, costs)
+    _assert_overheads(m, costs)  # the places' terms kept from the last month
+    assert costs._overheads[0] is m.partnerships
+    import dataclasses
+
+    m.partnerships[3].pooled = False  # a table's pooling, or its settings, replaced: read afresh
+    m.partnerships[5].settings = dataclasses.replace(m.partnerships[5].settings, chair="icb")
+    _assert_overheads(m, costs)
+
+
+def _assert_overheads(m, costs) -> None:
     L = m.layout
-    costs = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
+    costs.reset()
     running_costs.book_overheads(costs, L, m.partnerships, m.finance.pot_envelope)
     ref = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
     for part in m.partnerships:  # the per-place booking the array version replaced
@@ -262,3 +315,120 @@ def test_a_meeting_is_billed_as_its_table_is_seated_now():
             assert running_costs.book_meeting(costs, c, part, s) == expected
             for name in ("icb", "council", "pot", "vcse", "by_place"):
                 np.testing.assert_array_equal(getattr(costs, name), getattr(ref, name))
+
+
+def test_plans_laid_out_again_when_a_table_replaces_one():
+    """pot_spending and council_spending keep last month's laid-out plans while every plan is the
+    same array; a plan replaced (a decision, a new year) is read afresh."""
+    m = _model(["system=herefordshire_worcestershire"], months=15)
+    parts = m.partnerships
+    for _ in range(2):
+        commissioning.pot_spending(m), commissioning.council_spending(m)
+        for k, part in enumerate(parts):
+            if part.pot_plan is not None:
+                part.pot_plan = part.pot_plan * (1.0 + 0.1 * k)
+            part.last_council_plan = part.last_council_plan * 0.9
+            part.council_plan = None
+        pot, council = commissioning.pot_spending(m), commissioning.council_spending(m)
+        pot[:] = -1.0  # the caller's own array: the kept layout is untouched
+        pot = commissioning.pot_spending(m)
+        for part in parts:
+            np.testing.assert_array_equal(pot[part.idx], commissioning.pot_spend(m, part))
+            np.testing.assert_array_equal(council[part.idx], commissioning.council_spend(m, part))
+
+
+def test_councils_reach_hidden_need_at_once_as_each_alone():
+    m = _model([], months=1)
+    assert type(m.councils[0]).hidden_reaches(m.councils).tolist() == [c.hidden_reach() for c in m.councils]
+
+
+def _spend_funder_by_funder(funders, coordination, duplication_rate):
+    """The funders' spending, effective care, outreach and duplication added one funder (and one
+    pair) after another: the reference for deliver's stacked sums."""
+    shape = funders[0].spend.shape
+    spend, effective, outreach, duplicated = (np.zeros(shape) for _ in range(4))
+    for f in funders:
+        spend += f.spend
+        eff = f.spend * f.efficiency
+        effective += eff
+        outreach += eff * f.outreach
+    for (a, b), coord in coordination.items():
+        overlap = np.minimum(funders[a].spend, funders[b].spend)
+        duplicated += duplication_rate * overlap * (1.0 - coord)[:, None]
+    return spend, effective, outreach, duplicated
+
+
+@pytest.mark.parametrize("pairs", [{}, {(0, 1): 0, (0, 2): 1, (1, 2): 2, (0, 3): 3, (1, 3): 3, (2, 3): 3}])
+def test_funders_stacked_add_up_as_one_funder_after_another(pairs):
+    rng = np.random.default_rng(4)
+    n = 57
+    funders = []
+    for k in range(4):
+        spend = rng.lognormal(10.0, 2.0, (n, N_DOMAINS)) * (rng.random((n, N_DOMAINS)) < 0.7)
+        funders.append(commissioning.Funder(str(k), spend, rng.random((n, N_DOMAINS)), rng.uniform(0.5, 1.5, (n, N_DOMAINS))))
+    coords = [rng.random(n) for _ in range(4)]
+    coordination = {pair: coords[c] for pair, c in pairs.items()}
+    need = rng.lognormal(11.0, 1.0, (n, N_DOMAINS))
+    nb_place = np.repeat(np.arange(3), [20, 20, 17])
+    d = deliver(funders, coordination, need, 0.2 * need, np.full((3, N_DOMAINS), 1e7), nb_place, np.zeros(3, int), 0.3, np.zeros(N_DOMAINS, bool))
+    grouped = deliver(funders, coordination, need, 0.2 * need, np.full((3, N_DOMAINS), 1e7), nb_place, np.zeros(3, int), 0.3,
+                      np.zeros(N_DOMAINS, bool), places=Groups([np.flatnonzero(nb_place == p) for p in range(3)], n))
+    np.testing.assert_array_equal(grouped.demand_by_place, d.demand_by_place)  # each place's rows summed as one
+    np.testing.assert_array_equal(grouped.met_visible, d.met_visible)
+    spend, effective, outreach, duplicated = _spend_funder_by_funder(funders, coordination, 0.3)
+    np.testing.assert_array_equal(d.spend, spend)
+    np.testing.assert_array_equal(d.duplicated, duplicated)
+    mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spend > 0)
+    np.testing.assert_array_equal(d.effective, effective - duplicated * mean_eff)
+    assert (d.duplicated > 0).any() == bool(pairs)
+
+
+def test_an_observer_without_reach_sees_the_zeros_the_product_gives():
+    """The hidden need an observer with no reach sees is the product it replaced, bit for bit
+    (+0.0 everywhere), and any reach is still the product."""
+    m = _model([], months=3)
+    obs = m.observation
+    hidden = m.population.hidden_need
+    for kind in obs.errors:
+        for reach in (0.0, 0.35):
+            got = obs.hidden_seen(kind, np.arange(m.layout.n_neighbourhoods), reach)
+            want = reach * hidden * np.exp(obs.errors[kind])
+            assert got.tobytes() == want.tobytes(), (kind, reach)
+
+
+@pytest.mark.parametrize("overrides", [[], ["system=herefordshire_worcestershire", "place_settings.herefordshire.membership.vcse=false",
+                                            "place_settings.herefordshire.membership.healthwatch=false"]])
+def test_the_icbs_whole_view_is_each_systems_view(overrides):
+    from ics_sim.model.finance import icb_system_belief, icb_whole_belief
+
+    m = _model(overrides, months=2)
+    whole = icb_whole_belief(m)
+    for s, idx in enumerate(m.layout.system_index):
+        ref = icb_system_belief(m, s, idx)
+        assert whole.visible[idx].tobytes() == ref.visible.tobytes()
+        assert whole.hidden[idx].tobytes() == ref.hidden.tobytes()
+    assert (len(set(m.finance.icp_reach.tolist())) > 1) == bool(overrides)
+
+
+def test_observation_errors_drift_at_once_as_one_kind_after_another():
+    """Every observer kind's errors drift in one update from one draw, as each kind's did from
+    its own draw in turn; a deep copy (the workshop's snapshot) drifts alike."""
+    from ics_sim.model.observation import OBSERVERS
+
+    m = _model([], months=2)
+    obs = m.observation
+    snapshot = copy.deepcopy(m)
+    rng = copy.deepcopy(obs.rng)
+    errors = {k: e.copy() for k, e in obs.errors.items()}
+    rho = m.cfg.observation.error_persistence
+    innov = np.sqrt(1.0 - rho**2)
+    for kind, level in OBSERVERS.items():  # the per-kind update it replaced
+        e = errors[kind]
+        e *= rho
+        e += innov * obs.sd[level] * rng.standard_normal(e.shape)
+    obs.step()
+    snapshot.observation.step()
+    for kind in OBSERVERS:
+        assert obs.errors[kind].tobytes() == errors[kind].tobytes() == snapshot.observation.errors[kind].tobytes()
+    assert obs.rng.random() == rng.random()
+    assert all(e.base is snapshot.observation._stack for e in snapshot.observation.errors.values())

@@ -13,6 +13,7 @@ follows funded activity with a lag.
 
 from __future__ import annotations
 
+import operator
 import weakref
 from dataclasses import dataclass
 
@@ -22,8 +23,9 @@ from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIA
 from ics_sim.grouped import Groups
 from ics_sim.model import running_costs
 from ics_sim.model.delivery import Delivery, Funder, deliver, scale_efficiency
-from ics_sim.model.finance import icb_system_belief
+from ics_sim.model.finance import icb_whole_belief
 from ics_sim.model.governance.allocation import Belief
+from ics_sim.model.governance.trust import held_flat
 from ics_sim.model.governance.views import whole_belief
 
 
@@ -38,6 +40,20 @@ class Spending:
     grants: np.ndarray  # per neighbourhood: prevention money passed to the VCSE body
     vcse_external: np.ndarray
     running: running_costs.RunningCosts
+
+    def place_totals(self, name: str, cells) -> np.ndarray:
+        """Each place's total of the spending ``name`` (GBP per year), summed over ``cells``
+        (:func:`running_costs.cell_groups <ics_sim.model.running_costs.cell_groups>` of the
+        places): worked out once for every reader of the month's spending (the ledger and the
+        VCSE bodies' pay read the same sums). Read-only."""
+        held = self.__dict__.setdefault("_totals", {})
+        key = (name, id(cells))
+        got = held.get(key)
+        if got is None or got[0] is not cells:
+            total = cells.sum(getattr(self, name).ravel())
+            total.flags.writeable = False
+            got = held[key] = (cells, total)
+        return got[1]
 
 
 def pot_spend(model, part) -> np.ndarray:
@@ -118,41 +134,67 @@ def _capped(layout, plan: np.ndarray, envelope: np.ndarray) -> np.ndarray:
     return plan * scale[layout.nb_place]
 
 
+def _laid_out_kept(model, key: str, blocks: list) -> np.ndarray:
+    """:func:`_laid_out` of ``blocks`` as a fresh array (the caller may write into it), laid out
+    again only when some place's block is another array than last time under ``key``: the
+    tables' plans are replaced when they change, never written into, so the same arrays hold the
+    same numbers."""
+    kept = _KEPT.get(model)
+    if kept is None:
+        kept = _KEPT[model] = {}
+    held = kept.get(key)
+    if held is None or len(held[0]) != len(blocks) or not all(map(operator.is_, held[0], blocks)):
+        held = kept[key] = (blocks, _laid_out(model.layout, blocks))
+    return held[1].copy()
+
+
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def pot_spending(model) -> np.ndarray:
     """:func:`pot_spend` of every place, as one neighbourhoods x domains array."""
     L, parts = model.layout, model.partnerships
-    pot = _laid_out(L, [part.pot_plan for part in parts])
+    pot = _laid_out_kept(model, "pot", [part.pot_plan for part in parts])
     carried = [part.last_pot_plan if part.pot_plan is None else None for part in parts]
     if any(plan is not None for plan in carried):
         rows = np.array([plan is not None for plan in carried])[L.nb_place]
-        pot[rows] = _capped(L, _laid_out(L, carried), model.finance.pot_envelope)[rows]
+        pot[rows] = _capped(L, _laid_out_kept(model, "carried", carried), model.finance.pot_envelope)[rows]
     return pot
 
 
 def council_spending(model) -> np.ndarray:
     """:func:`council_spend` of every place, as one neighbourhoods x domains array."""
     plans = [part.council_plan if part.council_plan is not None else part.last_council_plan for part in model.partnerships]
-    return _capped(model.layout, _laid_out(model.layout, plans), model.finance.council_own_envelopes())
+    return _capped(model.layout, _laid_out_kept(model, "council", plans), model.finance.council_own_envelopes())
 
 
-def integrations(model) -> np.ndarray:
-    """:func:`integration` of every place (0..1 each)."""
+def integrations(model, seated: _Seating | None = None) -> np.ndarray:
+    """:func:`integration` of every place (0..1 each); who holds each pot under contract is read
+    from ``seated`` (:func:`_seating`, read here when not given)."""
     fin = model.finance
+    seated = _seating(model) if seated is None else seated
     council = fin.council_budget.sum(axis=1)
     inside = fin.pot_envelope.sum(axis=1) - fin.pot_nhs.sum(axis=1)
     pooled = np.divide(inside, council, out=np.zeros_like(council), where=council > 0)
-    one_commissioner = np.array([1.0 if part.contracted else 0.0 for part in model.partnerships])
-    return 1.0 - (1.0 - np.minimum(np.maximum(pooled, 0.0), 1.0)) * (1.0 - one_commissioner)
+    return 1.0 - (1.0 - np.minimum(np.maximum(pooled, 0.0), 1.0)) * (1.0 - seated.one_commissioner)
 
 
-def _whole_own_beliefs(model, orgs: list) -> tuple[np.ndarray, np.ndarray]:
-    """The own beliefs (visible, hidden) of one organisation per place (``orgs[p]``, of any
-    kinds) over the whole population: each neighbourhood's row is its place's organisation's
-    :meth:`~ics_sim.model.organisations.Organisation.belief`."""
-    obs, L = model.observation, model.layout
+def _kinds(orgs: list) -> dict[tuple, list[int]]:
+    """The places of ``orgs`` (one organisation per place) by the organisation's class and
+    observer field."""
     kinds: dict[tuple, list[int]] = {}
     for p, org in enumerate(orgs):
         kinds.setdefault((type(org), org.observer), []).append(p)
+    return kinds
+
+
+def _whole_own_beliefs(model, orgs: list, kinds: dict[tuple, list[int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The own beliefs (visible, hidden) of one organisation per place (``orgs[p]``, of any
+    kinds) over the whole population: each neighbourhood's row is its place's organisation's
+    :meth:`~ics_sim.model.organisations.Organisation.belief`. ``kinds``: :func:`_kinds` of
+    ``orgs`` (worked out here when not given)."""
+    obs, L = model.observation, model.layout
+    kinds = _kinds(orgs) if kinds is None else kinds
     if len(kinds) == 1:
         belief = whole_belief(model, orgs)
         return belief.visible, belief.hidden
@@ -174,40 +216,227 @@ def _whole_own_beliefs(model, orgs: list) -> tuple[np.ndarray, np.ndarray]:
     return visible, hidden
 
 
-def holder_outreach(model, holders: list, forum: Belief) -> np.ndarray:
+def holder_outreach(model, forum: Belief, trust: TableTrust | None = None, seated: _Seating | None = None) -> np.ndarray:
     """The outreach share of every place's pot holder after listening to its table
     (:meth:`PlacePartnership.working_belief
     <ics_sim.model.governance.partnership.PlacePartnership.working_belief>`, for every place at
     once: the same arithmetic, element by element), or of the table's pooled view where no one
-    holds the pot (``holders[p]`` None). ``forum`` is every place's pooled view over the whole
-    population (:meth:`TableViews.whole_forums
-    <ics_sim.model.governance.views.TableViews.whole_forums>`: each place's rows are its
-    :meth:`~ics_sim.model.governance.partnership.PlacePartnership.forum_belief`)."""
-    L, parts, cfg = model.layout, model.partnerships, model.cfg
+    holds the pot. ``forum`` is every place's pooled view over the whole population
+    (:meth:`TableViews.whole_forums <ics_sim.model.governance.views.TableViews.whole_forums>`: each
+    place's rows are its :meth:`~ics_sim.model.governance.partnership.PlacePartnership.forum_belief`).
+    Who holds each pot is read from ``seated`` (:func:`_seating`), how far each holder listens
+    from ``trust`` (this month's :func:`table_trust`); each is worked out here when not given."""
+    L, cfg = model.layout, model.cfg
+    seated = _seating(model) if seated is None else seated
     nb = L.nb_place
     f_visible, f_hidden = forum.visible, forum.hidden
-    held = [h is not None for h in holders]
-    if not any(held):
+    if not seated.held.any():
         return Belief(f_visible, f_hidden).outreach_share
-    orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
-    own_visible, own_hidden = _whole_own_beliefs(model, orgs)
-    joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
-    if joint.any():  # a joint post reads both bodies' intelligence
+    own_visible, own_hidden = _whole_own_beliefs(model, seated.own_orgs, seated.own_kinds)
+    if seated.any_joint:  # a joint post reads both bodies' intelligence
         council = whole_belief(model, model.councils)
-        rows = joint[nb]
+        rows = seated.joint[nb]
         own_visible = np.where(rows[:, None], np.sqrt(own_visible * council.visible), own_visible)
         own_hidden = np.where(rows[:, None], np.maximum(own_hidden, council.hidden), own_hidden)
-    w = np.array([part.listening_weight(h.label) if h is not None else 0.0 for h, part in zip(holders, parts, strict=True)])[nb][:, None]
+    trust = table_trust(model, seated) if trust is None else trust
+    w = trust.listening[nb][:, None]
     visible = np.exp((1.0 - w) * np.log(own_visible) + w * np.log(f_visible))
     heard = w * f_hidden
     if cfg.interests.enabled:
-        councils = np.array([h is not None and h.org.kind == "council" for h in holders])[nb]
-        heard = np.where(councils[:, None], heard * (1.0 - cfg.interests.council_visible_bias), heard)
+        heard = np.where(seated.council_holder[nb][:, None], heard * (1.0 - cfg.interests.council_visible_bias), heard)
     out = Belief(visible, np.maximum(own_hidden, heard)).outreach_share
-    if not all(held):  # no pot holder: the table's pooled view
-        rows = ~np.array(held)[nb]
+    if not seated.all_held:  # no pot holder: the table's pooled view
+        rows = ~seated.held[nb]
         out[rows] = Belief(f_visible, f_hidden).outreach_share[rows]
     return out
+
+
+# --- the place tables' seating and trust, for every place at once -------------------------------
+
+
+@dataclass
+class _Seating:
+    """What commissioning reads of the place tables' seating, worked out again only when a table
+    is seated afresh (a move on the ladder of formality gives it new seats and a new trust
+    network): per place, who holds the pot, who has a hand in its plan, and where each trust
+    commissioning reads sits in every table's trust laid end to end (each table's matrix,
+    flattened, after the last table's, as :class:`~ics_sim.model.governance.trust.TrustTables`
+    holds them).
+
+    Attributes:
+        networks, seats, settings: per place, the trust network, seats and settings this was
+            worked out from.
+        holders: per place, the pot holder's seat (the first voter), or None.
+        held: per place, whether anyone holds the pot.
+        blocks: each table's trust matrix in the flat layout (for its mean).
+        members: each table's number of members.
+        rows: each pot holder's row of its table's trust (empty where no one holds the pot).
+        square: when every table seats the same number of members (two or more), that number
+            (the flat layout is then places x members x members), else 0.
+        row_index: when ``square``, per place the flat positions of the holder's row (the
+            first row where no one holds the pot), places x members.
+        pairs: for the pairs (icb, council), (holder, council), (vcse, holder), (vcse, icb): per
+            pair and place, the flat positions of a's trust in b and b's in a (2 x places each).
+        seated: per pair and place, whether both are at the table (trust 0 otherwise).
+        controls_icb, controls_council: per place, :meth:`PlacePartnership.controls
+            <ics_sim.model.governance.partnership.PlacePartnership.controls>` of the ICB and the council.
+        advisory: per place, whether the holder only takes the table's view as advice.
+        advice_weight: per place, ``governance.advice_weight``.
+        own_orgs: per place, the holder's organisation (the ICB where no one holds the pot).
+        own_kinds: :func:`_kinds` of ``own_orgs``.
+        joint: per place, whether the holder is a joint ICB-council post.
+        council_holder: per place, whether a council holds the pot.
+        one_commissioner: per place, 1.0 where a provider holds the pot under contract, else 0.0.
+    """
+
+    networks: list
+    seats: list
+    settings: list
+    holders: list
+    held: np.ndarray
+    all_held: bool
+    blocks: Groups
+    members: np.ndarray
+    rows: Groups
+    square: int
+    row_index: np.ndarray
+    pairs: np.ndarray
+    seated: np.ndarray
+    controls_icb: np.ndarray
+    controls_council: np.ndarray
+    advisory: np.ndarray
+    advice_weight: np.ndarray
+    own_orgs: list
+    own_kinds: dict
+    joint: np.ndarray
+    any_joint: bool
+    council_holder: np.ndarray
+    one_commissioner: np.ndarray
+
+
+def _seating(model) -> _Seating:
+    """The place tables' :class:`_Seating`, kept on the model (``_seating``; it refers to the
+    model's organisations, so a cache outside the model would keep the model alive) while every
+    table keeps its seats, trust network and settings object."""
+    parts = model.partnerships
+    held = model.__dict__.get("_seating")  # kept on the model: it holds the model's organisations
+    if (held is not None and len(held.networks) == len(parts) and all(map(operator.is_, map(_TRUST, parts), held.networks))
+            and all(map(operator.is_, map(_SEATS, parts), held.seats))
+            and all(map(operator.is_, map(_SETTINGS, parts), held.settings))):  # at C speed over every place
+        return held
+    seating = model._seating = _seat_tables(parts)
+    return seating
+
+
+_TRUST, _SEATS, _SETTINGS = operator.attrgetter("trust"), operator.attrgetter("seats"), operator.attrgetter("settings")
+
+
+def _seat_tables(parts: list) -> _Seating:
+    """Work out :class:`_Seating` for the tables ``parts`` (place order)."""
+    n_places = len(parts)
+    sizes = np.array([part.trust.n for part in parts], dtype=np.intp)
+    starts = np.concatenate([[0], np.cumsum(sizes * sizes)]).astype(np.intp)
+    n_flat = int(starts[-1])
+    holders = [part.voters[0] if part.voters else None for part in parts]
+    pairs = np.zeros((4, 2, n_places), dtype=np.intp)
+    seated = np.zeros((4, n_places), dtype=bool)
+    rows = []
+    square = int(sizes[0]) if n_places and sizes[0] >= 2 and (sizes == sizes[0]).all() else 0
+    row_index = np.zeros((n_places, square), dtype=np.intp)
+    for p, (part, holder) in enumerate(zip(parts, holders, strict=True)):
+        trust, start, n = part.trust, starts[p], sizes[p]
+        holder_key = holder.label if holder else "icb"
+        for k, (a, b) in enumerate((("icb", "council"), (holder_key, "council"), ("vcse", holder_key), ("vcse", "icb"))):
+            if part.member(a) and part.member(b):
+                i, j = trust.index(a), trust.index(b)
+                pairs[k, :, p] = (start + i * n + j, start + j * n + i)
+                seated[k, p] = True
+        row = start + trust.index(holder.label) * n + np.arange(n) if holder is not None else np.zeros(0, np.intp)
+        rows.append(row)
+        if square:
+            row_index[p] = row if holder is not None else start + np.arange(n)
+    held = np.array([h is not None for h in holders], dtype=bool)
+    joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
+    own_orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
+    return _Seating(
+        networks=[part.trust for part in parts],
+        seats=[part.seats for part in parts],
+        settings=[part.settings for part in parts],
+        holders=holders,
+        held=held,
+        all_held=bool(held.all()),
+        blocks=Groups([np.arange(a, b) for a, b in zip(starts[:-1], starts[1:], strict=True)], n_flat),
+        members=sizes,
+        rows=Groups(rows, n_flat),
+        square=square,
+        row_index=row_index,
+        pairs=pairs,
+        seated=seated,
+        controls_icb=np.array([part.controls("icb") for part in parts], dtype=bool),
+        controls_council=np.array([part.controls("council") for part in parts], dtype=bool),
+        advisory=np.array([h is not None and part.advisory_for(h.label) for h, part in zip(holders, parts, strict=True)], dtype=bool),
+        advice_weight=np.array([part.settings.governance.advice_weight for part in parts], dtype=float),
+        own_orgs=own_orgs,
+        own_kinds=_kinds(own_orgs),
+        joint=joint,
+        any_joint=bool(joint.any()),
+        council_holder=np.array([h is not None and h.org.kind == "council" for h in holders], dtype=bool),
+        one_commissioner=np.array([1.0 if part.contracted else 0.0 for part in parts]),
+    )
+
+
+@dataclass
+class TableTrust:
+    """This month's trust at every place table, per place (the numbers the per-place methods of
+    :class:`~ics_sim.model.governance.partnership.PlacePartnership` give).
+
+    Attributes:
+        mean: :meth:`mean_trust`.
+        icb_council: ``trust_between("icb", "council")``.
+        holder_council: ``trust_between(holder, "council")`` (the holder's key: the ICB where no
+            one holds the pot).
+        vcse_holder: ``trust_between("vcse", holder)``.
+        vcse_icb: ``trust_between("vcse", "icb")``.
+        listening: the pot holder's :meth:`listening_weight` (0 where no one holds the pot).
+    """
+
+    mean: np.ndarray
+    icb_council: np.ndarray
+    holder_council: np.ndarray
+    vcse_holder: np.ndarray
+    vcse_icb: np.ndarray
+    listening: np.ndarray
+
+
+def table_trust(model, seated: _Seating | None = None) -> TableTrust:
+    """:class:`TableTrust` of this moment, for every place at once: gathered from every table's
+    trust laid end to end (the :class:`~ics_sim.model.governance.trust.TrustTables` array when it
+    holds every table's network, as it does after the monthly relaxation; else the matrices
+    copied end to end). Each number is the per-place method's arithmetic on the same elements:
+    a matrix's sum and a row's sum are taken as numpy takes them alone (:class:`Groups`), and
+    the mutual trust of a pair is ``0.5 * (t_ij + t_ji)``. ``seated``: this month's
+    :func:`_seating` (read here when not given)."""
+    parts = model.partnerships
+    seated = _seating(model) if seated is None else seated
+    flat = held_flat(model.trust_tables, seated.networks)
+    if flat is None:
+        flat = np.concatenate([part.trust.matrix.ravel() for part in parts])
+    n = seated.members
+    k = seated.square
+    if k:  # every table of k members: the tables' blocks are the rows of one places x k^2 array
+        mean = (flat.reshape(len(n), k * k).sum(axis=1) - n) / (n * (n - 1))
+        row_mean = (flat[seated.row_index].sum(axis=1) - 1.0) / (n - 1)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(n < 2, 1.0, (seated.blocks.sum(flat) - n) / (n * (n - 1)))
+            row_mean = np.where(n < 2, 1.0, (seated.rows.sum(flat) - 1.0) / (n - 1))
+    pairs = flat[seated.pairs]
+    mutual = np.where(seated.seated, 0.5 * (pairs[:, 0] + pairs[:, 1]), 0.0)
+    if seated.advisory.any():
+        ref = max(model.cfg.trust.initial, 1e-9)
+        row_mean = np.where(seated.advisory, np.minimum(1.0, seated.advice_weight * row_mean / ref), row_mean)
+    listening = row_mean if seated.all_held else np.where(seated.held, row_mean, 0.0)
+    return TableTrust(mean, mutual[0], mutual[1], mutual[2], mutual[3], listening)
 
 
 def _column_groups(layout, columns: int) -> Groups:
@@ -272,8 +501,8 @@ def commission(model) -> tuple[Delivery, Spending]:
     """Assemble this month's funders and deliver care; returns what was delivered and the plans.
 
     Every place at once: each place's trust, co-ordination and grant terms are numbers per place
-    (one short loop over the places' tables), broadcast to its neighbourhoods; the money and the
-    beliefs are whole-population arrays."""
+    (gathered from every table's trust at once, :func:`table_trust`), broadcast to its
+    neighbourhoods; the money and the beliefs are whole-population arrays."""
     L, c, pop, fin = model.layout, model.cfg, model.population, model.finance
     parts = model.partnerships
     shape = pop.need.shape
@@ -286,32 +515,20 @@ def commission(model) -> tuple[Delivery, Spending]:
     # controller votes on the pot's plan (it knows the plan), and otherwise only as good as the
     # trust between the two bodies
     n_places = L.n_places
-    trust = np.zeros(n_places)
-    coord_central_pot = np.zeros(n_places)
-    coord_central_council = np.zeros(n_places)
-    coord_pot_council = np.zeros(n_places)
-    coord_vcse = np.zeros(n_places)
-    t_vcse = np.zeros(n_places)
-    holders = []
+    seated = _seating(model)
+    tt = table_trust(model, seated)
+    trust = tt.mean
     sectors = model.vcse_sectors
     operating = sectors.operating()
-    for p, part in enumerate(parts):
-        voters = part.voters
-        holder = voters[0] if voters else None
-        holders.append(holder)
-        holder_key = holder.label if holder else "icb"
-        t = part.mean_trust()
-        trust[p] = t
-        coord_central_pot[p] = 0.5 + (0.5 * t if part.controls("icb") else 0.0)
-        coord_central_council[p] = part.trust_between("icb", "council")
-        coord_pot_council[p] = 0.5 + 0.5 * t if part.controls("council") else part.trust_between(holder_key, "council")
-        if operating[p]:
-            coord_vcse[p] = part.trust_between("vcse", holder_key)
-            t_vcse[p] = part.trust_between("vcse", "icb") if part.member("vcse") else 0.0
-    bonus = c.costs.integration_bonus * trust * integrations(model)
-    pot_out = holder_outreach(model, holders, model.table_views.whole_forums(parts))
-    council_out = whole_belief(model, [part.orgs["council"] for part in parts]).outreach_share
-    central_out = icb_system_belief(model, None, np.arange(L.n_neighbourhoods)).outreach_share
+    coord_central_pot = np.where(seated.controls_icb, 0.5 + 0.5 * trust, 0.5)
+    coord_central_council = tt.icb_council
+    coord_pot_council = np.where(seated.controls_council, 0.5 + 0.5 * trust, tt.holder_council)
+    coord_vcse = np.where(operating, tt.vcse_holder, 0.0)
+    t_vcse = np.where(operating, tt.vcse_icb, 0.0)
+    bonus = c.costs.integration_bonus * trust * integrations(model, seated)
+    pot_out = holder_outreach(model, model.table_views.whole_forums(parts), tt, seated)
+    council_out = whole_belief(model, model.councils).outreach_share  # every place's council, in place order
+    central_out = icb_whole_belief(model).outreach_share
     # the VCSE bodies that still operate: their external income spent on primary care and
     # prevention where they believe it is needed (folded bodies raise nothing), and their outreach
     vcse_ext = np.zeros(shape)
@@ -366,7 +583,8 @@ def commission(model) -> tuple[Delivery, Spending]:
         np.add.at(model.capacity, L.nb_place, eff_total)
         model.capacity *= 1.0 + c.providers.capacity_slack
     cap = model.capacity * model.shocks.capacity_factor(model.month)[None, :]
-    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, design.mutual, L.system_places)
+    d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, design.mutual,
+                L.system_places, L.places)
     return d, Spending(central, pot, council, grants, vcse_ext, paid)
 
 
@@ -377,7 +595,7 @@ def pay_vcse(model, spending: Spending) -> None:
     L, sectors = model.layout, model.vcse_sectors
     cells = running_costs.cell_groups(L, L.place_index, spending.vcse_external.shape[1], "places")
     sectors.grants_month[:] = L.places.sum(spending.grants) / 12.0
-    sectors.external_month[:] = cells.sum(spending.vcse_external.ravel()) / 12.0 + spending.running.vcse
+    sectors.external_month[:] = spending.place_totals("vcse_external", cells) / 12.0 + spending.running.vcse
 
 
 def note_spending(model, d: Delivery) -> None:

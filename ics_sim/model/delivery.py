@@ -63,6 +63,7 @@ def deliver(
     duplication_rate: float,
     mutual_aid: np.ndarray,
     system_places: Groups | None = None,
+    places: Groups | None = None,
 ) -> Delivery:
     """Turn funders' spending into met need.
 
@@ -78,19 +79,23 @@ def deliver(
         mutual_aid: per domain, whether a provider collaborative shares spare capacity across places.
         system_places: the places of each system (``Layout.system_places``; default: built from
             ``place_system``).
+        places: the neighbourhoods of each place (``Layout.places``), to sum each place's demand
+            as one (its rows one after another, as adding them in turn does); default: added in turn.
     """
-    spend = np.zeros_like(visible_need)
-    effective = np.zeros_like(visible_need)
-    outreach = np.zeros_like(visible_need)
-    for f in funders:
-        spend += f.spend
-        eff = f.spend * f.efficiency
-        effective += eff
-        outreach += eff * f.outreach
-    duplicated = np.zeros_like(visible_need)
-    for (a, b), coord in coordination.items():
-        overlap = np.minimum(funders[a].spend, funders[b].spend)
-        duplicated += duplication_rate * overlap * (1.0 - coord)[:, None]
+    # every funder at once, stacked funders x cells: a sum over the funders (axis 0, from 0.0) adds
+    # each cell's funders one after another, as adding them in turn did
+    spends = np.array([f.spend for f in funders])
+    effs = spends * np.array([f.efficiency for f in funders])
+    spend = np.add.reduce(spends, axis=0, initial=0.0)
+    effective = np.add.reduce(effs, axis=0, initial=0.0)
+    outreach = np.add.reduce(effs * np.array([f.outreach for f in funders]), axis=0, initial=0.0)
+    if coordination:  # every overlapping pair at once, in the order listed
+        a, b = (np.array(ends, dtype=np.intp) for ends in zip(*coordination, strict=True))
+        overlap = np.minimum(spends[a], spends[b])
+        waste = duplication_rate * overlap * (1.0 - np.array(list(coordination.values())))[:, :, None]
+        duplicated = np.add.reduce(waste, axis=0, initial=0.0)
+    else:
+        duplicated = np.zeros_like(visible_need)
     # waste removes effective care in proportion to the cell's average efficiency
     mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spend > 0)
     waste_share = np.divide(duplicated, spend, out=np.zeros_like(spend), where=spend > 0)
@@ -101,8 +106,11 @@ def deliver(
 
     # capacity per place and domain, with mutual aid across the places of a system
     n_places = capacity.shape[0]
-    demand = np.zeros_like(capacity)
-    np.add.at(demand, nb_place, effective)
+    if places is not None:
+        demand = places.sum_rows(effective)
+    else:
+        demand = np.zeros_like(capacity)
+        np.add.at(demand, nb_place, effective)
     ratio = np.divide(capacity, demand, out=np.ones_like(capacity), where=demand > 0)
     ratio = np.minimum(ratio, 1.0)
     if mutual_aid.any():  # every system at once: each system's places summed as one system alone

@@ -10,11 +10,15 @@ what it retains. VCSE bodies' external income is drawn once a year.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as np
 
 from ics_sim.domains import N_DOMAINS, PREVENTION, SOCIAL
 from ics_sim.model.governance import delegation
 from ics_sim.model.governance.allocation import Belief, area_weights, make_plan, shift_domains
+
+_POOLED = attrgetter("pooled")
 
 
 def vcse_base_grants(cfg, place_population: float) -> float:
@@ -59,6 +63,14 @@ def icb_system_belief(model, s: int, idx: np.ndarray) -> Belief:
     only through ICP members with reach."""
     visible = model.observation.visible_estimate("icb_system", idx)
     return Belief(visible, icb_hidden_seen(model, idx))
+
+
+def icb_whole_belief(model) -> Belief:
+    """:func:`icb_system_belief` of every neighbourhood (each by its own system's ICB) as the
+    whole-population fields, read-only: the same numbers, without copying rows."""
+    obs, reach = model.observation, model.finance.icp_reach
+    seen = float(reach[0]) if np.all(reach == reach[0]) else reach[model.layout.nb_place]
+    return Belief(obs.whole_visible_estimate("icb_system"), obs.whole_hidden_seen("icb_system", seen))
 
 
 def icb_allocation_belief(model, s: int, idx: np.ndarray) -> Belief:
@@ -126,8 +138,8 @@ class Finance:
         same numbers."""
         m = self.model
         share = m.cfg.finance.pooled_council_share
-        pooled = [part.pooled for part in m.partnerships] if m.partnerships else [c.governance.pooled for c in m.place_cfgs]
-        keep = np.array([1.0 - (share if p else 0.0) for p in pooled])
+        pooled = list(map(_POOLED, m.partnerships)) if m.partnerships else [c.governance.pooled for c in m.place_cfgs]
+        keep = np.where(np.array(pooled, dtype=bool), 1.0 - share, 1.0 - 0.0)
         return self.council_budget * keep[:, None]
 
     def set_budgets(self, month: int, ledger, performance: np.ndarray, first: bool = False) -> None:

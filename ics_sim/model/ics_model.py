@@ -307,10 +307,11 @@ class ICSModel(Model):
         pop, h = self.population, self.cfg.health
         need = pop.need
         w = np.array(h.domain_weights.as_tuple())
-        coverage = (d.met * w).sum(axis=1) / np.maximum((need * w).sum(axis=1), 1e-12)
-        prev_share = d.met[:, PREVENTION] / np.maximum(need[:, PREVENTION], 1e-12)
+        met = d.met  # worked out once (a property: met_visible + met_hidden)
+        coverage = (met * w).sum(axis=1) / np.maximum((need * w).sum(axis=1), 1e-12)
+        prev_share = met[:, PREVENTION] / np.maximum(need[:, PREVENTION], 1e-12)
         pop.update_health(coverage, prev_share)
-        self.last_unmet = np.maximum(need - d.met, 0.0)
+        self.last_unmet = np.maximum(need - met, 0.0)
         self.last_delivery = d
         self.coverage = coverage
 

@@ -135,7 +135,7 @@ class Ledger:
         np.add.at(spent["icb_delegated"], system, pot * nhs_pot_share)
         np.add.at(run["icb"], system, paid.pot * nhs_pot_share)
         np.add.at(run["icb_delegated"], system, paid.pot * nhs_pot_share)
-        spent["vcse"] += places.sum(spending.vcse_external.ravel()) / 12.0
+        spent["vcse"] += spending.place_totals("vcse_external", places) / 12.0
         run["vcse"] += paid.vcse
         spent["icb"] += central_month
 

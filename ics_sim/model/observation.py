@@ -7,7 +7,8 @@ with reach (VCSE, Healthwatch, partly PCNs), in proportion to that reach.
 
 Observers are kept as one (neighbourhood x domain) error array per observer kind: every place has
 one council, one VCSE body and so on, so a kind's array tiles the neighbourhoods. Agents read
-their own place's rows.
+their own place's rows. The kinds' arrays are views of one kinds x neighbourhoods x domains array,
+so the monthly drift is one update for every kind.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Observation:
         self.errors = {
             kind: self.rng.standard_normal(shape) * self.sd[level] for kind, level in OBSERVERS.items()
         }
+        self._stack = np.zeros(0)
+        self._stacked()
         o = cfg.observation
         self.reach = {
             "vcse": o.reach_vcse,
@@ -105,7 +108,12 @@ class Observation:
             elif what == "est":
                 arr = np.exp(self._whole("log_est", kind))
             elif what == "seen":
-                arr = self._whole("hidden") if perfect else reach * self._whole("hidden") * self._whole("exp_error", kind)
+                if perfect:
+                    arr = self._whole("hidden")
+                elif reach == 0.0:  # no reach sees nothing: 0 x hidden need (>= 0) x exp(error) is +0.0
+                    arr = np.zeros(pop.need.shape)
+                else:
+                    arr = reach * self._whole("hidden") * self._whole("exp_error", kind)
             elif what == "exp_error":
                 arr = np.exp(self.errors[kind])
             else:
@@ -114,14 +122,30 @@ class Observation:
             self._cache[key] = arr
         return arr
 
+    def _stacked(self) -> np.ndarray:
+        """Every observer kind's errors as one kinds x neighbourhoods x domains array (in
+        :data:`OBSERVERS` order), each kind's array a view of its slab; stacked again (the values
+        copied in) when a kind's array is not a view of it (a deep copy of the model, as the
+        workshop takes, copies views as separate arrays; or an array assigned)."""
+        stack = self._stack
+        errors = self.errors
+        if len(stack) != len(errors) or not all(e.base is stack for e in errors.values()):
+            stack = self._stack = np.stack([errors[kind] for kind in OBSERVERS])
+            for k, kind in enumerate(OBSERVERS):
+                errors[kind] = stack[k]
+        return stack
+
     def step(self) -> None:
-        """Errors drift (AR(1) on the log scale, stationary s.d. equal to the level's)."""
+        """Errors drift (AR(1) on the log scale, stationary s.d. equal to the level's). Every kind
+        at once: one draw of all kinds' innovations in :data:`OBSERVERS` order (the generator
+        fills it as it fills one kind's after another), element by element the per-kind update."""
         rho = self.cfg.observation.error_persistence
         innov = np.sqrt(1.0 - rho**2)
-        for kind, level in OBSERVERS.items():
-            e = self.errors[kind]
-            e *= rho
-            e += innov * self.sd[level] * self.rng.standard_normal(e.shape)
+        stack = self._stacked()
+        scale = np.array([innov * self.sd[level] for level in OBSERVERS.values()])
+        draws = self.rng.standard_normal(stack.shape)
+        stack *= rho
+        stack += scale[:, None, None] * draws
         self._clear_cache()
 
     def sharpen(self, nb_mask: np.ndarray) -> None:
@@ -152,11 +176,15 @@ class Observation:
         """:meth:`visible_estimate` for every neighbourhood (read-only)."""
         return self._whole("est", kind)
 
-    def whole_hidden_seen(self, kind: str, reach: np.ndarray) -> np.ndarray:
+    def whole_hidden_seen(self, kind: str, reach: np.ndarray | float) -> np.ndarray:
         """:meth:`hidden_seen` for every neighbourhood, each with its own ``reach`` (per
-        neighbourhood): row by row the same numbers as ``hidden_seen(kind, idx, reach[idx])``."""
+        neighbourhood): row by row the same numbers as ``hidden_seen(kind, idx, reach[idx])``.
+        With one ``reach`` (a float) for every neighbourhood, the month's cached field for that
+        reach (read-only, shared)."""
         if self.cfg.observation.perfect:
             return self._whole("hidden")
+        if isinstance(reach, float):
+            return self._whole("seen", kind, reach)
         return reach[:, None] * self._whole("hidden") * self._whole("exp_error", kind)
 
     def belief_rows(self, kind: str, idx: np.ndarray, reach: float | None) -> tuple[np.ndarray, np.ndarray]:

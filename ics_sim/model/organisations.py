@@ -134,6 +134,15 @@ class Council(Organisation):
     def hidden_reach(self) -> float | None:
         return 0.0 + self.model.cfg.observation.reach_pcn * 0.5  # sees some hidden need via social work
 
+    @staticmethod
+    def hidden_reaches(orgs: list) -> np.ndarray | None:
+        """Every council's :meth:`hidden_reach` at once (one number for all: the run's config);
+        None unless all belong to one model."""
+        model = orgs[0].model if orgs else None
+        if model is None or any(o.model is not model for o in orgs):
+            return None
+        return np.full(len(orgs), 0.0 + model.cfg.observation.reach_pcn * 0.5)
+
     def interest(self) -> np.ndarray:
         pref = np.zeros(N_DOMAINS)
         if self.model.cfg.interests.enabled:

@@ -19,6 +19,7 @@ with care, and the ledger books them (``Ledger.book``).
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,14 +193,7 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
     independent chair's fee (shared by the ICB and the council). Each place's own settings
     (``part.settings``: its costs and its chair) price its own; ``pot_envelope`` is places x
     domains. Booked in place order, as one place after another would book them."""
-    n = len(parts)
-    reporting, admin, contract, chair = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    pooled, contracted, independent = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
-    for p, part in enumerate(parts):
-        cfg = part.settings
-        k = cfg.costs
-        reporting[p], admin[p], contract[p], chair[p] = k.reporting_share, k.pooled_admin_gbp, k.contract_management, k.independent_chair_gbp
-        pooled[p], contracted[p], independent[p] = part.pooled, part.contracted, cfg.chair == "independent"
+    reporting, admin, contract, chair, pooled, contracted, independent = _overhead_terms(costs, parts)
     envelope = pot_envelope.sum(axis=1)
     pot = reporting * envelope / 12.0
     pot = np.where(pooled, pot + admin / 12.0, pot)
@@ -214,6 +208,42 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
         costs.by_place[places] += half
         costs.council[places] += half
         costs.by_place[places] += half
+
+
+def _overhead_terms(costs: RunningCosts, parts: list) -> tuple[np.ndarray, ...]:
+    """Per place, what :func:`book_overheads` prices its arrangement by: its reporting share,
+    pooled-budget administration, contract management and independent chair's fee, and whether
+    it pools, holds the pot under contract and has an independent chair. Read-only arrays, kept
+    while every table keeps its seats (a move on the ladder of formality, which changes who holds
+    the pot, seats a table afresh), its settings object and its pooling; kept with ``costs`` (the
+    model's running costs, which last the run: ``_overheads``), so they go with the model."""
+    key = (list(map(_SEATS, parts)), list(map(_SETTINGS, parts)), list(map(_POOLED, parts)))
+    held = costs.__dict__.get("_overheads")
+    if held is not None and held[0] is parts and _same(held[1], key):
+        return held[2]
+    n = len(parts)
+    reporting, admin, contract, chair = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    pooled, contracted, independent = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    for p, part in enumerate(parts):
+        cfg = part.settings
+        k = cfg.costs
+        reporting[p], admin[p], contract[p], chair[p] = k.reporting_share, k.pooled_admin_gbp, k.contract_management, k.independent_chair_gbp
+        pooled[p], contracted[p], independent[p] = part.pooled, part.contracted, cfg.chair == "independent"
+    terms = (reporting, admin, contract, chair, pooled, contracted, independent)
+    for a in terms:
+        a.flags.writeable = False
+    costs._overheads = (parts, key, terms)
+    return terms
+
+
+def _same(held: tuple, key: tuple) -> bool:
+    """Whether every table has the seats and settings objects, and the pooling, it had."""
+    seats, settings, pooled = key
+    return (len(held[0]) == len(seats) and all(map(operator.is_, held[0], seats))
+            and all(map(operator.is_, held[1], settings)) and held[2] == pooled)
+
+
+_SEATS, _SETTINGS, _POOLED = operator.attrgetter("seats"), operator.attrgetter("settings"), operator.attrgetter("pooled")
 
 
 def cell_groups(layout, members: list[np.ndarray], columns: int, key: str) -> Groups:
@@ -247,16 +277,16 @@ def _take(spend: np.ndarray, rows: np.ndarray, amount: float) -> float:
 
 def _take_each(spend: np.ndarray, cells: Groups, of: np.ndarray, amount: np.ndarray) -> np.ndarray:
     """:func:`_take` for every group at once (the groups' rows do not overlap): ``cells`` are each
-    group's cells of ``spend``, ``of`` each row's group, ``amount`` each group's GBP. Returns
-    each group's part of ``amount`` not covered."""
+    group's cells of ``spend``, ``of`` each row's group (every row is in one), ``amount`` each
+    group's GBP. Returns each group's part of ``amount`` not covered."""
     if not (amount > 0.0).any():  # nothing to pay: nothing taken, nothing left over
         return np.maximum(amount, 0.0)
     available = cells.sum(spend.ravel()) / 12.0
     active = (amount > 0.0) & (available > 0.0)
     taken = np.minimum(amount, available)
     factor = 1.0 - np.divide(taken, available, out=np.zeros_like(available), where=active)
-    rows = active[of]
-    spend[rows] = spend[rows] * factor[of[rows]][:, None]
+    # a group that pays nothing has a factor of exactly 1.0 (x * 1.0 is x): every row at once
+    spend *= factor[of][:, None]
     return np.where(active, amount - taken, np.maximum(amount, 0.0))
 
 

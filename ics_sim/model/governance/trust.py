@@ -19,6 +19,9 @@ events can leave [0, 1].
 
 from __future__ import annotations
 
+import operator
+from itertools import repeat
+
 import numpy as np
 
 from ics_sim.config.schema import TrustConfig
@@ -194,3 +197,17 @@ class TrustTables:
         flat = self._flat
         flat += c.reversion * (c.baseline - flat)
         flat[self._diagonal] = 1.0
+
+
+def held_flat(tables: TrustTables, networks: list[TrustNetwork]) -> np.ndarray | None:
+    """``tables``' array of every table's trust when each of ``networks`` is held in it, in this
+    order (its matrix a view of its block, as :meth:`TrustTables.relax` leaves them), else None.
+    Read-only use: network k's matrix, flattened, then starts after the blocks (n x n each) of the
+    networks before it, so a reader of many tables' trust gathers it from one array."""
+    flat = tables._flat
+    held = (len(networks) == len(tables._networks) and all(map(operator.is_, networks, tables._networks))
+            and all(map(operator.is_, map(_BASE, networks), repeat(flat))))  # at C speed over every table
+    return flat if held else None
+
+
+_BASE = operator.attrgetter("matrix.base")

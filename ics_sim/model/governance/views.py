@@ -15,6 +15,9 @@ so every view is bit-for-bit what it was.
 
 from __future__ import annotations
 
+import operator
+from operator import attrgetter
+
 import numpy as np
 
 from ics_sim.domains import N_DOMAINS
@@ -35,6 +38,8 @@ class TableViews:
         self.model = model
         self._key: tuple | None = None
         self._pooled: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        #: per list of tables read (by id; the list is held): (the list, their seats, :meth:`_seatings`)
+        self._grouped: dict[int, tuple] = {}
 
     def forum(self, part) -> Belief:
         """The pooled view of ``part``'s table over its neighbourhoods (views of this month's pooled
@@ -47,20 +52,35 @@ class TableViews:
         """Every place's pooled view at once, over the whole population (``parts[p]`` is place
         ``p``'s table): each neighbourhood's row is its place's :meth:`forum` row, read from its
         seating's pooled arrays (views of them when every table has one seating). Read-only."""
-        seatings: dict[tuple, list] = {}
-        for part in parts:
-            seatings.setdefault(part.seating, []).append(part)
+        seatings = self._seatings(parts)
         if len(seatings) == 1:
             return Belief(*self._whole(parts[0]))
         shape = self.model.population.need.shape
         visible, hidden = np.zeros(shape), np.zeros(shape)
-        for members in seatings.values():
+        for members, rows, _ in seatings.values():
             pooled_visible, pooled_hidden = self._whole(members[0])
-            rows = np.concatenate([part.idx for part in members])
             visible[rows] = pooled_visible[rows]
             hidden[rows] = pooled_hidden[rows]
         visible.flags.writeable = hidden.flags.writeable = False
         return Belief(visible, hidden)
+
+    def _seatings(self, parts: list) -> dict[tuple, tuple[list, np.ndarray, list]]:
+        """The tables ``parts`` by seating: per seating, its tables (in the order given), their
+        neighbourhoods and, per seat, the organisation each table seats there; kept while every
+        table keeps its seats (a table seated afresh has a new list of seats)."""
+        seats = list(map(_SEATS, parts))
+        held = self._grouped.get(id(parts))
+        if held is None or held[0] is not parts or len(held[1]) != len(seats) or not all(map(operator.is_, held[1], seats)):
+            groups: dict[tuple, list] = {}
+            for part in parts:
+                groups.setdefault(part.seating, []).append(part)
+            rows = {key: (members, np.concatenate([part.idx for part in members]),
+                          [[part.seats[j].org for part in members] for j in range(len(key))])
+                    for key, members in groups.items()}
+            if len(self._grouped) >= 8:  # a few lists are read (the model's own): not every list ever passed
+                self._grouped.clear()
+            held = self._grouped[id(parts)] = (parts, seats, rows)
+        return held[2]
 
     def _whole(self, part) -> tuple[np.ndarray, np.ndarray]:
         self._whole_state()
@@ -80,7 +100,7 @@ class TableViews:
     def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
         obs, L = m.observation, m.layout
-        parts = [p for p in m.partnerships if p.seating == seating]
+        parts, _, seated = self._seatings(m.partnerships)[seating]
         places = [p.place for p in parts]
         shape = m.population.need.shape
         num = np.zeros(shape)
@@ -91,11 +111,26 @@ class TableViews:
             num += w * obs.whole_log_visible(observer)
             den += w
             # each place's member in this seat, with its own reach (the kind's default when None)
-            reach = _reaches(obs, observer, kind, lambda j=j: [p.seats[j].org for p in parts], places, L.n_places)
-            seen = obs.whole_hidden_seen(observer, reach[L.nb_place])
+            seen = _seen(obs, observer, kind, lambda j=j: seated[j], places, L)
             hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
         assert num.shape[1] == N_DOMAINS
         return np.exp(num / den), hidden
+
+
+def _seen(obs, observer: str, kind: type, orgs, places: list[int], layout) -> np.ndarray:
+    """The hidden need seen by each place's organisation in ``places`` (``orgs()`` lists them, as
+    :func:`_reaches`), over the whole population: the rows of the places listed are
+    :meth:`~ics_sim.model.observation.Observation.whole_hidden_seen` with each place's reach (other
+    rows are not to be read). Where every place listed has one reach (a class that keeps the
+    default, or councils), it is the observation's field for that reach, worked out once a month
+    for every reader (a reach repeated over rows and a single reach multiply alike)."""
+    if kind.hidden_reach is Organisation.hidden_reach:
+        return obs.whole_hidden_seen(observer, obs.reach.get(observer, 0.0))
+    reach = _reaches(obs, observer, kind, orgs, places, layout.n_places)
+    listed = reach[places]
+    if len(listed) and (listed == listed[0]).all():
+        return obs.whole_hidden_seen(observer, float(listed[0]))
+    return obs.whole_hidden_seen(observer, reach[layout.nb_place])
 
 
 def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: int) -> np.ndarray:
@@ -120,15 +155,18 @@ def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: 
     return reach
 
 
+_OBSERVER, _SEATS = attrgetter("observer"), attrgetter("seats")
+
+
 def whole_belief(model, orgs: list) -> Belief:
     """The beliefs of one kind of organisation with one per place (``orgs[p]`` is place ``p``'s,
     e.g. every council), over the whole population: each neighbourhood's row is its own place's
     organisation's :meth:`~ics_sim.model.organisations.Organisation.belief` (the same numbers),
-    each with its own reach into hidden need. Read-only visible estimates."""
+    each with its own reach into hidden need. Read-only (shared: the month's cached fields where they
+    can be)."""
     obs, L = model.observation, model.layout
     first = orgs[0]
-    if any(type(o) is not type(first) or o.observer != first.observer for o in orgs):
+    if len(set(map(type, orgs))) != 1 or len(set(map(_OBSERVER, orgs))) != 1:  # C-speed over every place
         raise ValueError("whole_belief: organisations of one kind and observer field, one per place")
-    reach = _reaches(obs, first.observer, type(first), lambda: orgs, list(range(len(orgs))), L.n_places)
-    hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
+    hidden = first.hidden_belief(_seen(obs, first.observer, type(first), lambda: orgs, list(range(len(orgs))), L))
     return Belief(obs.whole_visible_estimate(first.observer), hidden)
