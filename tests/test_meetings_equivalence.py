@@ -128,6 +128,53 @@ def test_voters_proposals_at_once_equal_each_voter_s_proposal(overrides):
             np.testing.assert_array_equal(got[k], want, err_msg=s.label)
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["interests.enabled=true", "governance=committee"],  # councils discount hidden need heard
+        ["allocation=need_weighted_hi", "governance=individual_executive", "governance.sro_appointment=joint"],
+        ["allocation=per_head", "governance=consultative_forum"],
+        ["observation.perfect=true", "governance=joint_committee"],
+        ["governance=lead_provider", "interests.enabled=true"],
+        # places of different sizes and seatings in one model, one with a joint SRO
+        ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=individual_executive",
+         "place_settings.herefordshire.governance.sro_appointment=joint", "place_settings.worcestershire.decision_rule=majority"],
+    ],
+)
+def test_every_table_s_proposals_at_once_equal_each_table_s_voters_proposals(overrides):
+    from ics_sim.model.governance.partnership import meeting_proposals
+
+    m = _stepped(["years=1", *overrides], 4)
+    rng = np.random.default_rng(5)
+    for part in m.partnerships:  # trust away from its start: every member listens differently
+        part.trust.matrix[...] = rng.random(part.trust.matrix.shape)
+        part.trust._unit_diagonal()
+    for v in m.vcses:  # VCSE sectors with their own reach into hidden need
+        v.capacity[:] = rng.random(v.capacity.shape)
+    for parts in (m.partnerships, m.partnerships[1::2], m.partnerships[:1]):
+        got = meeting_proposals(parts)
+        assert len(got) == len(parts)
+        for part, plans in zip(parts, got, strict=True):
+            want = part.voter_proposals(part.voters, part.meeting_envelope(), part.forum_belief())
+            assert plans.flags.c_contiguous
+            np.testing.assert_array_equal(plans, want, err_msg=str(part.place))
+
+
+def test_plans_padded_to_the_widest_place_equal_each_plan_made_alone():
+    from ics_sim.model.governance.allocation import make_plan, stacked_plans
+
+    rng = np.random.default_rng(3)
+    sizes = np.array([1, 7, 8, 9, 17, 64, 3])
+    width = int(sizes.max())
+    weights = rng.random((len(sizes), width, 5)) * 10.0 ** rng.uniform(-3, 9, (len(sizes), width, 5))
+    weights[2, :, 1] = 0.0  # a domain nobody is believed to need, in a plan narrower than the widest
+    weights[np.arange(width)[None, :] >= sizes[:, None]] = -0.0
+    envs = rng.random((len(sizes), 5)) * 1e8
+    got = stacked_plans(envs, weights, sizes)
+    for k, n in enumerate(sizes):
+        np.testing.assert_array_equal(got[k, :n], make_plan(envs[k], weights[k, :n]))
+
+
 def test_plans_stacked_equal_each_plan_made_alone_with_empty_domains_and_odd_sizes():
     from ics_sim.model.governance.allocation import make_plan, stacked_plans
 
@@ -153,6 +200,12 @@ def test_envelopes_shifted_at_once_equal_each_shift_with_the_mental_health_floor
         for k in range(6):
             np.testing.assert_array_equal(got[k], shift_domains(envelope, prefs[k], floors[k]))
     np.testing.assert_array_equal(shift_stacked(np.zeros(5), prefs, floors), np.zeros((6, 5)))
+    # one envelope per row (some empty), as every table meeting in a month shifts its own
+    envelopes = rng.random((6, 5)) * 1e8 * (rng.random((6, 5)) > 0.2)
+    envelopes[2] = 0.0
+    got = shift_stacked(envelopes, prefs, floors)
+    for k in range(6):
+        np.testing.assert_array_equal(got[k], shift_domains(envelopes[k], prefs[k], floors[k]))
 
 
 def test_the_kept_drift_is_worked_out_again_when_a_plan_changes_even_in_place():

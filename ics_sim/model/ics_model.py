@@ -35,6 +35,7 @@ from ics_sim.model.governance.allocation import area_weights, make_plan
 from ics_sim.model.governance.partnership import (
     IntegratedCarePartnership,
     PlacePartnership,
+    meeting_proposals,
     review_all,
 )
 from ics_sim.model.governance.trust import TrustTables
@@ -239,7 +240,7 @@ class ICSModel(mesa.Model):
         if moy in running_costs.icp_meeting_months(c):
             running_costs.book_icp_meeting(self.running_costs, c, L, self.finance.place_pop, self.place_cfgs)
         prep = c.decision.preparation_months
-        reviewing = []  # tables with their plan decided: reviewed together below
+        reviewing, meeting = [], []  # tables with their plan decided (reviewed), or to decide it
         for part in self.partnerships:
             if moy == 0:
                 if self._nothing_to_decide(part):
@@ -255,12 +256,16 @@ class ICSModel(mesa.Model):
                 part.year.failed_last = False
             if not self._nothing_to_decide(part) and on_cadence:
                 running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
-                if part.year.decided:
-                    reviewing.append(part)
-                else:
-                    part.meet(moy)
-                    if part.year.decided and part.signing is None:
-                        part.plan_own_budgets()
+                (reviewing if part.year.decided else meeting).append(part)
+        # a table's proposals read the month's observation and money, its members' preferences
+        # (strategy, spending, local priorities), and its own trust and pooled view; a meeting, and
+        # the planning of own budgets after it, writes only its own table's trust, plans and record,
+        # and nothing above reads those of another table: so every table meeting this month
+        # proposes at once, and the meetings are held here, in table order, as each in its turn
+        for part, proposals in zip(meeting, meeting_proposals(meeting), strict=True):
+            part.meet(moy, proposals)
+            if part.year.decided and part.signing is None:
+                part.plan_own_budgets()
         # a review touches only its own table's trust, and nothing above reads another table's:
         # reviewing them all here is reviewing each in its turn
         review_all(reviewing)

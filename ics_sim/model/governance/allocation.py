@@ -54,12 +54,14 @@ def area_weights(rule: str, belief: Belief, population: np.ndarray, rank: np.nda
 
     per_head: population only (need-blind); need_weighted: believed need; need_weighted_hi: believed
     need with a health-inequalities adjustment rising linearly to ``1 + hi`` at the most deprived end.
+    ``belief`` and ``rank`` may be stacks of several holders' (the last two axes of the belief and
+    the last of the rank are neighbourhoods and domains, and neighbourhoods).
     """
     if rule == "per_head":
         return np.repeat(population[:, None], belief.visible.shape[1], axis=1).astype(float)
     w = belief.total
     if rule == "need_weighted_hi":
-        w = w * (1.0 + hi * (1.0 - rank))[:, None]
+        w = w * (1.0 + hi * (1.0 - rank))[..., None]
     return w
 
 
@@ -95,20 +97,22 @@ def _floor_mental(env: np.ndarray, envelope: np.ndarray, mh_floor: float | None,
 
 
 def shift_stacked(envelope: np.ndarray, log_prefs: np.ndarray, mh_floors: list[float | None]) -> np.ndarray:
-    """:func:`shift_domains` of one envelope by several holders' preferences at once: row ``k``
-    is ``shift_domains(envelope, log_prefs[k], mh_floors[k])``, the same numbers (each row's sum
-    is added as numpy adds that row alone)."""
-    total = envelope.sum()
-    rows = len(log_prefs)
-    if total <= 0:
-        return np.repeat(envelope[None, :], rows, axis=0)
-    env = envelope * np.exp(log_prefs)
-    env *= (total / env.sum(axis=1))[:, None]
-    plain = ~log_prefs.any(axis=1)
+    """:func:`shift_domains` of envelopes by several holders' preferences at once: row ``k`` is
+    ``shift_domains(envelope, log_prefs[k], mh_floors[k])`` for one ``envelope`` (domains) shared
+    by every row, or ``shift_domains(envelope[k], log_prefs[k], mh_floors[k])`` for one envelope per
+    row (rows x domains): the same numbers (each row's sums are added as numpy adds that row alone)."""
+    envs = np.broadcast_to(envelope, log_prefs.shape)
+    total = envs.sum(axis=1)
+    empty = total <= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        env = envelope * np.exp(log_prefs)
+        env *= (total / env.sum(axis=1))[:, None]
+    plain = ~log_prefs.any(axis=1) | empty  # no preference, or no money: the envelope as it is
     if plain.any():
-        env[plain] = envelope
+        env[plain] = envs[plain]
     for k, mh_floor in enumerate(mh_floors):
-        _floor_mental(env[k], envelope, mh_floor, total)
+        if mh_floor is not None and not empty[k]:
+            _floor_mental(env[k], envs[k], mh_floor, total[k])
     return env
 
 
@@ -123,16 +127,21 @@ def make_plan(envelope: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return share * envelope[None, :]
 
 
-def stacked_plans(envelopes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def stacked_plans(envelopes: np.ndarray, weights: np.ndarray, sizes: np.ndarray | None = None) -> np.ndarray:
     """:func:`make_plan` for a stack of plans at once: ``envelopes`` (plans, domains), ``weights``
     (plans, neighbourhoods, domains). Each plan is the same number :func:`make_plan` gives for its
-    envelope and weights (numpy adds the rows of each plan in order either way)."""
+    envelope and weights (numpy adds the rows of each plan in order either way).
+
+    ``sizes``: each plan's number of neighbourhoods, where plans over places of different sizes are
+    padded to the widest: a plan's rows beyond its size must hold -0.0 (``x + -0.0`` is ``x``, so
+    each domain's sum is its own rows' sum) and are not part of its plan (default: every row)."""
     col = weights.sum(axis=1)
     share = np.divide(weights, col[:, None, :], out=np.zeros(weights.shape), where=(col > 0)[:, None, :])
     empty = col <= 0
     if np.any(empty):
         for k in np.flatnonzero(empty.any(axis=1)):
-            share[k][:, empty[k]] = 1.0 / weights.shape[1]
+            n = weights.shape[1] if sizes is None else int(sizes[k])
+            share[k, :n][:, empty[k]] = 1.0 / n
     return share * envelopes[:, None, :]
 
 

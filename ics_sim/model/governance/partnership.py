@@ -44,6 +44,7 @@ from ics_sim.model.governance.allocation import (
 from ics_sim.model.governance.decisions import Outcome, decide
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
 from ics_sim.model.governance.trust import TrustNetwork
+from ics_sim.model.governance.views import place_beliefs
 from ics_sim.model.organisations import Organisation
 
 #: order of formality for the optional ladder ("built by doing")
@@ -122,6 +123,102 @@ class PlaceMoney:
         own[p] = fin.council_own_envelope(p)
         pot_total[p], pot_nhs[p], own_total[p] = fin.pot_envelope[p].sum(), fin.pot_nhs[p].sum(), own[p].sum()
         return cls(fin.pot_envelope, pot_total, pot_nhs, own, own_total)
+
+
+def _asked(org: Organisation, asked: dict | None) -> np.ndarray:
+    """``org.proposal_preferences()``, kept in ``asked`` when given (by the organisation's ``id``,
+    with each system's strategy pull, which every organisation of the system adds, by its number)."""
+    if asked is None:
+        return org.proposal_preferences()
+    pref = asked.get(id(org))
+    if pref is None:
+        pull = asked.get(org.system)
+        if pull is None:
+            pull = asked[org.system] = org.model.finance.strategy_pull(org.system)
+        pref = asked[id(org)] = org.proposal_preferences(pull)
+    return pref
+
+
+def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
+    """Per table in ``parts`` (tables of one model holding a decision meeting this month), its
+    voters' :meth:`~PlacePartnership.voter_proposals` for the meeting (its
+    :meth:`~PlacePartnership.meeting_envelope` and pooled view), worked out for every table at once.
+
+    The tables' places differ in size, so every voter's plan is laid over the widest place (each
+    place's neighbourhoods read from the month's whole-population views and beliefs:
+    :meth:`~ics_sim.model.governance.views.TableViews.whole_forums`,
+    :func:`~ics_sim.model.governance.views.place_beliefs`). The arithmetic is element by element
+    the one :meth:`~PlacePartnership.voter_proposals` does, and the rows beyond a place's own are
+    -0.0 where plans are summed (:func:`stacked_plans`), so each plan is the same numbers. Each
+    organisation's preferences are asked once (an ICB sits at every table of its system). Under
+    the need-blind ``per_head`` rule beliefs play no part: each table proposes on its own."""
+    if not parts:
+        return []
+    m = parts[0].model
+    a, L = m.cfg.allocation, m.layout
+    if a.rule == "per_head":
+        return [p.voter_proposals(p.voters, p.meeting_envelope(), p.forum_belief()) for p in parts]
+    sizes = np.array([len(p.idx) for p in parts], dtype=np.intp)
+    width = int(sizes.max())
+    # each table's neighbourhoods, padded with its first (finite numbers, summed as -0.0 below)
+    nbs = np.empty((len(parts), width), dtype=np.intp)
+    for t, part in enumerate(parts):
+        nbs[t, : sizes[t]] = part.idx
+        nbs[t, sizes[t] :] = part.idx[0]
+    n_rows = sum(len(p._voters) for p in parts)
+    prefs, w = np.empty((n_rows, N_DOMAINS)), np.empty(n_rows)
+    table = np.empty(n_rows, dtype=np.intp)
+    council = np.zeros(n_rows, dtype=bool)
+    floors: list[float | None] = []
+    asked: dict = {}
+    seats: dict[tuple, list[int]] = {}  # voters of one seat, class and observer field: their rows
+    joint: list[tuple[int, int, Seat]] = []  # rows of joint ICB-council posts (own_belief reads both)
+    r = 0
+    for t, part in enumerate(parts):
+        voters = part.voters
+        w[r : r + len(voters)] = part.listening_weights([s.label for s in voters], part._indexed()._voter_idx)
+        nhs_floor = part._mh_floor(True)
+        joint_sro = part.joint_sro
+        for s in voters:
+            prefs[r] = part._preferences(s, asked)
+            icb = s.label == "icb"
+            floors.append(nhs_floor if icb else None)
+            council[r] = s.org.kind == "council"
+            table[r] = t
+            if icb and joint_sro:
+                joint.append((r, t, s))
+            else:
+                seats.setdefault((s.label, type(s.org), s.org.observer), []).append(r)
+            r += 1
+    own_log, own_hidden = np.empty((n_rows, width, N_DOMAINS)), np.empty((n_rows, width, N_DOMAINS))
+    for (label, _, _), rows in seats.items():
+        orgs = [parts[table[k]].orgs[label] for k in rows]
+        own = place_beliefs(m, orgs, [parts[table[k]].place for k in rows])
+        at = nbs[table[rows]]
+        own_log[rows], own_hidden[rows] = own.log_visible()[at], own.hidden[at]
+    for k, t, s in joint:
+        own = parts[t]._own_belief(s)
+        own_log[k, : sizes[t]], own_hidden[k, : sizes[t]] = own.log_visible(), own.hidden
+        own_log[k, sizes[t] :] = own_hidden[k, sizes[t] :] = 0.0
+    forum = m.table_views.whole_forums(m.partnerships)
+    at = nbs[table]
+    envs = shift_stacked(np.stack([p.meeting_envelope() for p in parts])[table], prefs, floors)
+    w = w[:, None, None]
+    visible = np.exp((1.0 - w) * own_log + w * forum.log_visible()[at])
+    heard = w * forum.hidden[at]
+    if m.cfg.interests.enabled and council.any():  # as in working_belief
+        heard[council] = heard[council] * (1.0 - m.cfg.interests.council_visible_bias)
+    rank = L.nb_rank[at] if a.rule == "need_weighted_hi" else None
+    weights = area_weights(a.rule, Belief(visible, np.maximum(own_hidden, heard)), None, rank, a.hi_adjustment)
+    row_sizes = sizes[table]
+    weights[np.arange(width)[None, :] >= row_sizes[:, None]] = -0.0  # beyond each place's rows
+    plans = stacked_plans(envs, weights, row_sizes)
+    out, r = [], 0
+    for t, part in enumerate(parts):
+        k = len(part._voters)
+        out.append(plans[r : r + k, : sizes[t]].copy())  # C-ordered, as a table's own stack is
+        r += k
+    return out
 
 
 def review_all(parts: list[PlacePartnership]) -> None:
@@ -411,11 +508,15 @@ class PlacePartnership:
         return own
 
     # --- proposals and decisions ----------------------------------------------------------------
-    def _preferences(self, seat: Seat) -> np.ndarray:
-        """A member's domain log-weights (a joint ICB-council post weighs both bodies')."""
-        pref = seat.org.proposal_preferences()
+    def _preferences(self, seat: Seat, asked: dict | None = None) -> np.ndarray:
+        """A member's domain log-weights (a joint ICB-council post weighs both bodies').
+
+        ``asked``: each organisation's :meth:`~ics_sim.model.organisations.Organisation.proposal_preferences`
+        already asked for (by ``id``), filled in as they are asked, for readers that ask many
+        tables in one state (an ICB sits at every table of its system: :func:`meeting_proposals`)."""
+        pref = _asked(seat.org, asked)
         if seat.label == "icb" and self.joint_sro:
-            pref = 0.5 * (pref + self.orgs["council"].proposal_preferences())
+            pref = 0.5 * (pref + _asked(self.orgs["council"], asked))
         return pref
 
     def _mh_floor(self, nhs: bool) -> float | None:
@@ -497,19 +598,28 @@ class PlacePartnership:
         unsigned = (nhs and not self.controls("icb") and not self.contracted) or (council and not self.controls("council"))
         return m.cfg.decision.signoff_months if unsigned else 0
 
-    def meet(self, month_of_year: int) -> Outcome | None:
-        """A decision meeting: share information, propose, decide (or deadlock), and update trust."""
+    def meeting_envelope(self) -> np.ndarray:
+        """The money a decision meeting divides: the pot; beside an advisory table, the pot and the
+        council's whole budget (the shared view covers both)."""
+        fin = self.model.finance
+        return fin.pot_envelope[self.place] + (0.0 if self.structure.binding else fin.council_envelope[self.place])
+
+    def meet(self, month_of_year: int, proposals: np.ndarray | None = None) -> Outcome | None:
+        """A decision meeting: share information, propose, decide (or deadlock), and update trust.
+
+        ``proposals``: the voters' :meth:`voter_proposals` for this meeting when already worked out
+        (for every table meeting this month at once, :func:`meeting_proposals`)."""
         m = self.model
         self._held_meeting()
-        forum = self.forum_belief()
         voters = self.voters
         binding = self.structure.binding
-        envelope = m.finance.pot_envelope[self.place] + (0.0 if binding else m.finance.council_envelope[self.place])
+        envelope = self.meeting_envelope()
         if envelope.sum() <= 0 and binding:
             return None
         # each voter proposes from its own view after listening to the table (voices inform the
         # pooled view; only voters table proposals)
-        proposals = self.voter_proposals(voters, envelope, forum)
+        if proposals is None:
+            proposals = self.voter_proposals(voters, envelope, self.forum_belief())
         raw = proposals
         if self.concession > 0 and len(voters) > 1:
             proposals = (1.0 - self.concession) * proposals + self.concession * proposals.mean(axis=0)
