@@ -35,7 +35,7 @@ from ics_sim.model.governance.allocation import area_weights, make_plan
 from ics_sim.model.governance.partnership import (
     IntegratedCarePartnership,
     PlacePartnership,
-    meeting_proposals,
+    hold_meetings,
     review_all,
 )
 from ics_sim.model.governance.trust import TrustTables
@@ -257,13 +257,14 @@ class ICSModel(mesa.Model):
             if not self._nothing_to_decide(part) and on_cadence:
                 running_costs.book_meeting(self.running_costs, c, part, int(L.place_system[part.place]))
                 (reviewing if part.year.decided else meeting).append(part)
-        # a table's proposals read the month's observation and money, its members' preferences
-        # (strategy, spending, local priorities), and its own trust and pooled view; a meeting, and
-        # the planning of own budgets after it, writes only its own table's trust, plans and record,
-        # and nothing above reads those of another table: so every table meeting this month
-        # proposes at once, and the meetings are held here, in table order, as each in its turn
-        for part, proposals in zip(meeting, meeting_proposals(meeting), strict=True):
-            part.meet(moy, proposals)
+        # a meeting reads the month's observation and money, its members' preferences (strategy,
+        # spending, local priorities) and its own table's trust, pooled view and record; a meeting,
+        # and the planning of own budgets after it, writes only its own table's trust, plans and
+        # record, and nothing above reads another table's: so every table meeting this month
+        # proposes and decides at once (hold_meetings), and then plans its own budgets, as each in
+        # its turn
+        hold_meetings(meeting, moy)
+        for part in meeting:
             if part.year.decided and part.signing is None:
                 part.plan_own_budgets()
         # a review touches only its own table's trust, and nothing above reads another table's:

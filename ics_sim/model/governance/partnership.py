@@ -41,7 +41,7 @@ from ics_sim.model.governance.allocation import (
     shift_stacked,
     stacked_plans,
 )
-from ics_sim.model.governance.decisions import Outcome, decide
+from ics_sim.model.governance.decisions import Agenda, Outcome, decide_all
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
 from ics_sim.model.governance.trust import TrustNetwork
 from ics_sim.model.governance.views import place_beliefs
@@ -219,6 +219,36 @@ def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
         out.append(plans[r : r + k, : sizes[t]].copy())  # C-ordered, as a table's own stack is
         r += k
     return out
+
+
+@dataclass
+class _Business:
+    """A decision meeting tabled (:meth:`PlacePartnership._business`): its agenda for
+    :func:`~ics_sim.model.governance.decisions.decide_all`, the voters and their trust rows, and
+    the workshop's request keys and which seats' proposals came from outside (None without)."""
+
+    agenda: Agenda
+    voters: list[Seat]
+    seat_idx: np.ndarray
+    keys: tuple | None
+    outside: tuple | None
+
+
+def hold_meetings(parts: list[PlacePartnership], month_of_year: int) -> list[Outcome | None]:
+    """:meth:`PlacePartnership.meet` of every table in ``parts`` (tables of one model holding a
+    decision meeting this month), in order, with every table's proposals worked out at once
+    (:func:`meeting_proposals`) and every table's decision taken at once
+    (:func:`~ics_sim.model.governance.decisions.decide_all`). A meeting tabled reads its own
+    table's trust, concession and record and the month's money; a meeting concluded writes its own
+    table's trust, plans and record: so tabling them all, deciding, then concluding each in turn is
+    holding each in its turn. Where a workshop's seats propose (``sources``) each meeting is held
+    whole in its turn: a seat hears one meeting's outcome before the next is tabled."""
+    proposals = meeting_proposals(parts)
+    if any(part.sources for part in parts):
+        return [part.meet(month_of_year, p) for part, p in zip(parts, proposals, strict=True)]
+    business = [part._business(p) for part, p in zip(parts, proposals, strict=True)]
+    outcomes = iter(decide_all([b.agenda for b in business if b is not None]))
+    return [None if b is None else part._conclude(month_of_year, b, next(outcomes)) for part, b in zip(parts, business, strict=True)]
 
 
 def review_all(parts: list[PlacePartnership]) -> None:
@@ -608,7 +638,16 @@ class PlacePartnership:
         """A decision meeting: share information, propose, decide (or deadlock), and update trust.
 
         ``proposals``: the voters' :meth:`voter_proposals` for this meeting when already worked out
-        (for every table meeting this month at once, :func:`meeting_proposals`)."""
+        (for every table meeting this month at once, :func:`meeting_proposals`; every table's
+        whole meeting: :func:`hold_meetings`)."""
+        business = self._business(proposals)
+        if business is None:
+            return None
+        return self._conclude(month_of_year, business, decide_all([business.agenda])[0])
+
+    def _business(self, proposals: np.ndarray | None = None) -> _Business | None:
+        """The meeting up to its decision: the meeting is held, and the voters' proposals, votes
+        and tolerances tabled (None when a binding table has no money to decide)."""
         m = self.model
         self._held_meeting()
         voters = self.voters
@@ -635,6 +674,7 @@ class PlacePartnership:
             pot, nhs = envelope.sum(), m.finance.pot_nhs[self.place].sum()
             own = np.array([nhs if s.label == "icb" else pot - nhs if s.label == "council" else 0.0 for s in voters]) / pot
             tolerance = tolerance * (1.0 - m.cfg.decision.stake_aversion * own)
+        keys = outside = None
         if self.sources:  # seats whose proposals come from outside (the workshop's human seats)
             raw, tolerance, keys, outside = self._ask_sources(voters, raw, tolerance, envelope)
             proposals = raw
@@ -644,13 +684,20 @@ class PlacePartnership:
         # a failed meeting tabled every amendment up to the coalition's mean (Outcome.compromise = 1);
         # the setter does not withdraw it at a later meeting of the year (monotonic concession)
         start = 1.0 if self.year.deadlocks else 0.0
-        out = decide(proposals, votes, setter, rule, tolerance, moderation, m.cfg.decision.supermajority, reference=raw, start=start)
+        agenda = Agenda(proposals, votes, setter, rule, tolerance, moderation, m.cfg.decision.supermajority, reference=raw, start=start)
+        return _Business(agenda, voters, seat_idx, keys, outside)
+
+    def _conclude(self, month_of_year: int, business: _Business, out: Outcome) -> Outcome:
+        """The meeting after its decision ``out``: the record, trust, the plan, and conduct judged."""
+        m = self.model
+        voters, seat_idx, agenda = business.voters, business.seat_idx, business.agenda
+        binding = self.structure.binding
         if self.sources:
-            record = MeetingRecord(m.month, self.place, tuple(s.label for s in voters), outside, raw, tolerance,
-                                   out.decided, out.accepted, out.compromise, out.plan, keys)
+            record = MeetingRecord(m.month, self.place, tuple(s.label for s in voters), business.outside, agenda.reference,
+                                   agenda.tolerance, out.decided, out.accepted, out.compromise, out.plan, business.keys)
             for source in {id(v): v for v in self.sources.values()}.values():
                 source.heard(record)
-        s_idx = seat_idx[setter]
+        s_idx = seat_idx[agenda.setter]
         if out.decided:
             self.year.decided = True
             self.year.failed_last = False
