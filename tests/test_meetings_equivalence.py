@@ -160,19 +160,20 @@ def test_every_table_s_proposals_at_once_equal_each_table_s_voters_proposals(ove
             np.testing.assert_array_equal(plans, want, err_msg=str(part.place))
 
 
-def test_plans_padded_to_the_widest_place_equal_each_plan_made_alone():
-    from ics_sim.model.governance.allocation import make_plan, stacked_plans
+def test_plans_of_different_sizes_laid_end_to_end_equal_each_plan_made_alone():
+    from ics_sim.model.governance.allocation import make_plan, ragged_plans
 
     rng = np.random.default_rng(3)
-    sizes = np.array([1, 7, 8, 9, 17, 64, 3])
-    width = int(sizes.max())
-    weights = rng.random((len(sizes), width, 5)) * 10.0 ** rng.uniform(-3, 9, (len(sizes), width, 5))
-    weights[2, :, 1] = 0.0  # a domain nobody is believed to need, in a plan narrower than the widest
-    weights[np.arange(width)[None, :] >= sizes[:, None]] = -0.0
+    sizes = np.array([1, 7, 8, 9, 17, 64, 3, 36])
+    weights = rng.random((int(sizes.sum()), 5)) * 10.0 ** rng.uniform(-3, 9, (int(sizes.sum()), 5))
+    starts = np.cumsum(sizes) - sizes
+    weights[starts[2] : starts[2] + sizes[2], 1] = 0.0  # a domain nobody is believed to need
+    weights[starts[6] : starts[6] + sizes[6], :] = 0.0  # a plan that needs nothing
     envs = rng.random((len(sizes), 5)) * 1e8
-    got = stacked_plans(envs, weights, sizes)
+    got = ragged_plans(envs, weights, sizes)
     for k, n in enumerate(sizes):
-        np.testing.assert_array_equal(got[k, :n], make_plan(envs[k], weights[k, :n]))
+        rows = slice(starts[k], starts[k] + n)
+        np.testing.assert_array_equal(got[rows], make_plan(envs[k], weights[rows]))
 
 
 def test_plans_stacked_equal_each_plan_made_alone_with_empty_domains_and_odd_sizes():

@@ -127,22 +127,37 @@ def make_plan(envelope: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return share * envelope[None, :]
 
 
-def stacked_plans(envelopes: np.ndarray, weights: np.ndarray, sizes: np.ndarray | None = None) -> np.ndarray:
+def stacked_plans(envelopes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """:func:`make_plan` for a stack of plans at once: ``envelopes`` (plans, domains), ``weights``
     (plans, neighbourhoods, domains). Each plan is the same number :func:`make_plan` gives for its
-    envelope and weights (numpy adds the rows of each plan in order either way).
-
-    ``sizes``: each plan's number of neighbourhoods, where plans over places of different sizes are
-    padded to the widest: a plan's rows beyond its size must hold -0.0 (``x + -0.0`` is ``x``, so
-    each domain's sum is its own rows' sum) and are not part of its plan (default: every row)."""
+    envelope and weights (numpy adds the rows of each plan in order either way)."""
     col = weights.sum(axis=1)
     share = np.divide(weights, col[:, None, :], out=np.zeros(weights.shape), where=(col > 0)[:, None, :])
     empty = col <= 0
     if np.any(empty):
         for k in np.flatnonzero(empty.any(axis=1)):
-            n = weights.shape[1] if sizes is None else int(sizes[k])
-            share[k, :n][:, empty[k]] = 1.0 / n
+            share[k][:, empty[k]] = 1.0 / weights.shape[1]
     return share * envelopes[:, None, :]
+
+
+def ragged_plans(envelopes: np.ndarray, weights: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """:func:`make_plan` for plans of different sizes laid end to end: ``weights`` (rows, domains)
+    holds plan 0's ``sizes[0]`` neighbourhoods, then plan 1's, and so on; ``envelopes`` (plans,
+    domains). Returns the plans laid out the same way, row by row the numbers :func:`make_plan`
+    gives for each plan's rows: each plan's domain sums add its own rows in order, as numpy adds
+    them for the plan alone (laid over the widest plan, -0.0 after its own rows: ``x + -0.0`` is
+    ``x``)."""
+    plan = np.repeat(np.arange(len(sizes)), sizes)
+    starts = np.cumsum(sizes) - sizes
+    laid = np.full((len(sizes), int(sizes.max()), weights.shape[1]), -0.0)
+    laid[plan, np.arange(len(weights)) - starts[plan]] = weights
+    col = laid.sum(axis=1)
+    share = np.divide(weights, col[plan], out=np.zeros(weights.shape), where=(col > 0)[plan])
+    empty = col <= 0
+    if np.any(empty):
+        for k in np.flatnonzero(empty.any(axis=1)):
+            share[starts[k] : starts[k] + sizes[k], empty[k]] = 1.0 / sizes[k]
+    return share * envelopes[plan]
 
 
 def plan_distance(a: np.ndarray, b: np.ndarray) -> float:

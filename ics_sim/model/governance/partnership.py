@@ -37,6 +37,7 @@ from ics_sim.model.governance.allocation import (
     area_weights,
     make_plan,
     plan_distance,
+    ragged_plans,
     shift_domains,
     shift_stacked,
     stacked_plans,
@@ -144,12 +145,12 @@ def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
     voters' :meth:`~PlacePartnership.voter_proposals` for the meeting (its
     :meth:`~PlacePartnership.meeting_envelope` and pooled view), worked out for every table at once.
 
-    The tables' places differ in size, so every voter's plan is laid over the widest place (each
-    place's neighbourhoods read from the month's whole-population views and beliefs:
+    Every voter's plan is laid end to end, one row per neighbourhood of its place (read from the
+    month's whole-population views and beliefs:
     :meth:`~ics_sim.model.governance.views.TableViews.whole_forums`,
     :func:`~ics_sim.model.governance.views.place_beliefs`). The arithmetic is element by element
-    the one :meth:`~PlacePartnership.voter_proposals` does, and the rows beyond a place's own are
-    -0.0 where plans are summed (:func:`stacked_plans`), so each plan is the same numbers. Each
+    the one :meth:`~PlacePartnership.voter_proposals` does, and each plan's sums add its own rows
+    as numpy adds them for the plan alone (:func:`ragged_plans`), so each plan is the same numbers. Each
     organisation's preferences are asked once (an ICB sits at every table of its system). Under
     the need-blind ``per_head`` rule beliefs play no part: each table proposes on its own."""
     if not parts:
@@ -159,12 +160,6 @@ def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
     if a.rule == "per_head":
         return [p.voter_proposals(p.voters, p.meeting_envelope(), p.forum_belief()) for p in parts]
     sizes = np.array([len(p.idx) for p in parts], dtype=np.intp)
-    width = int(sizes.max())
-    # each table's neighbourhoods, padded with its first (finite numbers, summed as -0.0 below)
-    nbs = np.empty((len(parts), width), dtype=np.intp)
-    for t, part in enumerate(parts):
-        nbs[t, : sizes[t]] = part.idx
-        nbs[t, sizes[t] :] = part.idx[0]
     n_rows = sum(len(p._voters) for p in parts)
     prefs, w = np.empty((n_rows, N_DOMAINS)), np.empty(n_rows)
     table = np.empty(n_rows, dtype=np.intp)
@@ -175,48 +170,55 @@ def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
     joint: list[tuple[int, int, Seat]] = []  # rows of joint ICB-council posts (own_belief reads both)
     r = 0
     for t, part in enumerate(parts):
-        voters = part.voters
-        w[r : r + len(voters)] = part.listening_weights([s.label for s in voters], part._indexed()._voter_idx)
+        voters, (labels, is_icb, is_council, keys) = part._voters, part._voter_kinds()
+        k = len(voters)
+        w[r : r + k] = part.listening_weights(labels, part._indexed()._voter_idx)
+        prefs[r : r + k] = [part._preferences(s, asked) for s in voters]
+        council[r : r + k] = is_council
+        table[r : r + k] = t
         nhs_floor = part._mh_floor(True)
+        floors.extend(nhs_floor if icb else None for icb in is_icb)
         joint_sro = part.joint_sro
-        for s in voters:
-            prefs[r] = part._preferences(s, asked)
-            icb = s.label == "icb"
-            floors.append(nhs_floor if icb else None)
-            council[r] = s.org.kind == "council"
-            table[r] = t
-            if icb and joint_sro:
-                joint.append((r, t, s))
+        for j, key in enumerate(keys):
+            if is_icb[j] and joint_sro:
+                joint.append((r + j, t, voters[j]))
             else:
-                seats.setdefault((s.label, type(s.org), s.org.observer), []).append(r)
-            r += 1
-    own_log, own_hidden = np.empty((n_rows, width, N_DOMAINS)), np.empty((n_rows, width, N_DOMAINS))
-    for (label, _, _), rows in seats.items():
+                seats.setdefault(key, []).append(r + j)
+        r += k
+    # every voter's plan laid end to end: its place's neighbourhoods, one row each
+    row_sizes = sizes[table]
+    row = np.repeat(np.arange(n_rows), row_sizes)  # each row's voter
+    starts = np.cumsum(row_sizes) - row_sizes
+    nb = np.concatenate([np.tile(p.idx, len(p._voters)) for p in parts])  # each row's neighbourhood
+    own_log, own_hidden = np.empty((len(row), N_DOMAINS)), np.empty((len(row), N_DOMAINS))
+    seat_of = np.full(n_rows, -1, dtype=np.intp)
+    for g, rows in enumerate(seats.values()):
+        seat_of[rows] = g
+    seat_of = seat_of[row]
+    for g, ((label, _, _), rows) in enumerate(seats.items()):
         orgs = [parts[table[k]].orgs[label] for k in rows]
         own = place_beliefs(m, orgs, [parts[table[k]].place for k in rows])
-        at = nbs[table[rows]]
-        own_log[rows], own_hidden[rows] = own.log_visible()[at], own.hidden[at]
+        at = np.flatnonzero(seat_of == g)
+        own_log[at], own_hidden[at] = own.log_visible()[nb[at]], own.hidden[nb[at]]
     for k, t, s in joint:
         own = parts[t]._own_belief(s)
-        own_log[k, : sizes[t]], own_hidden[k, : sizes[t]] = own.log_visible(), own.hidden
-        own_log[k, sizes[t] :] = own_hidden[k, sizes[t] :] = 0.0
+        at = slice(starts[k], starts[k] + sizes[t])
+        own_log[at], own_hidden[at] = own.log_visible(), own.hidden
     forum = m.table_views.whole_forums(m.partnerships)
-    at = nbs[table]
     envs = shift_stacked(np.stack([p.meeting_envelope() for p in parts])[table], prefs, floors)
-    w = w[:, None, None]
-    visible = np.exp((1.0 - w) * own_log + w * forum.log_visible()[at])
-    heard = w * forum.hidden[at]
+    w = w[row][:, None]
+    visible = np.exp((1.0 - w) * own_log + w * forum.log_visible()[nb])
+    heard = w * forum.hidden[nb]
     if m.cfg.interests.enabled and council.any():  # as in working_belief
+        council = council[row]
         heard[council] = heard[council] * (1.0 - m.cfg.interests.council_visible_bias)
-    rank = L.nb_rank[at] if a.rule == "need_weighted_hi" else None
+    rank = L.nb_rank[nb] if a.rule == "need_weighted_hi" else None
     weights = area_weights(a.rule, Belief(visible, np.maximum(own_hidden, heard)), None, rank, a.hi_adjustment)
-    row_sizes = sizes[table]
-    weights[np.arange(width)[None, :] >= row_sizes[:, None]] = -0.0  # beyond each place's rows
-    plans = stacked_plans(envs, weights, row_sizes)
+    plans = ragged_plans(envs, weights, row_sizes)
     out, r = [], 0
     for t, part in enumerate(parts):
         k = len(part._voters)
-        out.append(plans[r : r + k, : sizes[t]].copy())  # C-ordered, as a table's own stack is
+        out.append(plans[starts[r] : starts[r] + k * sizes[t]].reshape(k, sizes[t], N_DOMAINS).copy())
         r += k
     return out
 
@@ -392,6 +394,18 @@ class PlacePartnership:
         self._forum_cache: tuple[int, Belief] | None = None
         self._indexed_for: TrustNetwork | None = None
         self._drift_memo: dict[str, tuple] = {}
+
+    def _voter_kinds(self) -> tuple[list[str], list[bool], list[bool], list[tuple]]:
+        """The voters' labels, which is the ICB and which the council, and each one's seat, class
+        and observer field; worked out once per seating (a new list of voters when the form
+        changes)."""
+        held = self.__dict__.get("_kinds_of_voters")
+        if held is None or held[0] is not self._voters:
+            voters = self._voters
+            held = self._kinds_of_voters = (voters, (
+                [s.label for s in voters], [s.label == "icb" for s in voters], [s.org.kind == "council" for s in voters],
+                [(s.label, type(s.org), s.org.observer) for s in voters]))
+        return held[1]
 
     def _indices(self) -> None:
         """Where each seat sits in the trust network, worked out once per network (the network is
