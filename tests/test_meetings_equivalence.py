@@ -136,6 +136,7 @@ def test_voters_proposals_at_once_equal_each_voter_s_proposal(overrides):
         ["allocation=per_head", "governance=consultative_forum"],
         ["observation.perfect=true", "governance=joint_committee"],
         ["governance=lead_provider", "interests.enabled=true"],
+        ["governance=consultative_forum", "interests.enabled=true"],  # VCSE sectors vote, each with its reach
         # places of different sizes and seatings in one model, one with a joint SRO
         ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=individual_executive",
          "place_settings.herefordshire.governance.sro_appointment=joint", "place_settings.worcestershire.decision_rule=majority"],
