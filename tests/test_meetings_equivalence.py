@@ -128,6 +128,55 @@ def test_voters_proposals_at_once_equal_each_voter_s_proposal(overrides):
             np.testing.assert_array_equal(got[k], want, err_msg=s.label)
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["interests.enabled=true", "governance=committee"],  # councils discount hidden need heard
+        ["allocation=need_weighted_hi", "governance=individual_executive", "governance.sro_appointment=joint"],
+        ["allocation=per_head", "governance=consultative_forum"],
+        ["observation.perfect=true", "governance=joint_committee"],
+        ["governance=lead_provider", "interests.enabled=true"],
+        ["governance=consultative_forum", "interests.enabled=true"],  # VCSE sectors vote, each with its reach
+        # places of different sizes and seatings in one model, one with a joint SRO
+        ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=individual_executive",
+         "place_settings.herefordshire.governance.sro_appointment=joint", "place_settings.worcestershire.decision_rule=majority"],
+    ],
+)
+def test_every_table_s_proposals_at_once_equal_each_table_s_voters_proposals(overrides):
+    from ics_sim.model.governance.partnership import meeting_proposals
+
+    m = _stepped(["years=1", *overrides], 4)
+    rng = np.random.default_rng(5)
+    for part in m.partnerships:  # trust away from its start: every member listens differently
+        part.trust.matrix[...] = rng.random(part.trust.matrix.shape)
+        part.trust._unit_diagonal()
+    for v in m.vcses:  # VCSE sectors with their own reach into hidden need
+        v.capacity[:] = rng.random(v.capacity.shape)
+    for parts in (m.partnerships, m.partnerships[1::2], m.partnerships[:1]):
+        got = meeting_proposals(parts)
+        assert len(got) == len(parts)
+        for part, plans in zip(parts, got, strict=True):
+            want = part.voter_proposals(part.voters, part.meeting_envelope(), part.forum_belief())
+            assert plans.flags.c_contiguous
+            np.testing.assert_array_equal(plans, want, err_msg=str(part.place))
+
+
+def test_plans_of_different_sizes_laid_end_to_end_equal_each_plan_made_alone():
+    from ics_sim.model.governance.allocation import make_plan, ragged_plans
+
+    rng = np.random.default_rng(3)
+    sizes = np.array([1, 7, 8, 9, 17, 64, 3, 36])
+    weights = rng.random((int(sizes.sum()), 5)) * 10.0 ** rng.uniform(-3, 9, (int(sizes.sum()), 5))
+    starts = np.cumsum(sizes) - sizes
+    weights[starts[2] : starts[2] + sizes[2], 1] = 0.0  # a domain nobody is believed to need
+    weights[starts[6] : starts[6] + sizes[6], :] = 0.0  # a plan that needs nothing
+    envs = rng.random((len(sizes), 5)) * 1e8
+    got = ragged_plans(envs, weights, sizes)
+    for k, n in enumerate(sizes):
+        rows = slice(starts[k], starts[k] + n)
+        np.testing.assert_array_equal(got[rows], make_plan(envs[k], weights[rows]))
+
+
 def test_plans_stacked_equal_each_plan_made_alone_with_empty_domains_and_odd_sizes():
     from ics_sim.model.governance.allocation import make_plan, stacked_plans
 
@@ -153,6 +202,12 @@ def test_envelopes_shifted_at_once_equal_each_shift_with_the_mental_health_floor
         for k in range(6):
             np.testing.assert_array_equal(got[k], shift_domains(envelope, prefs[k], floors[k]))
     np.testing.assert_array_equal(shift_stacked(np.zeros(5), prefs, floors), np.zeros((6, 5)))
+    # one envelope per row (some empty), as every table meeting in a month shifts its own
+    envelopes = rng.random((6, 5)) * 1e8 * (rng.random((6, 5)) > 0.2)
+    envelopes[2] = 0.0
+    got = shift_stacked(envelopes, prefs, floors)
+    for k in range(6):
+        np.testing.assert_array_equal(got[k], shift_domains(envelopes[k], prefs[k], floors[k]))
 
 
 def test_the_kept_drift_is_worked_out_again_when_a_plan_changes_even_in_place():
@@ -298,3 +353,76 @@ def test_every_vcse_sector_s_reach_at_once_equals_each_sector_s_reach():
     assert got.tolist() == [v.hidden_reach() for v in m.vcses]
     assert len(set(got.tolist())) > 1
     assert VCSE.hidden_reaches(m.vcses[::-1]).tolist() == got[::-1].tolist()  # any order of sectors
+
+
+def _decided_alone(proposals, votes, setter, rule, tolerance, moderation, supermajority, reference=None, start=0.0):
+    """One table's decision as the meeting took it before tables decided together: the coalition
+    grown one member at a time and the amendments tried one at a time (the definition)."""
+    from ics_sim.model.governance.allocation import plan_distances
+    from ics_sim.model.governance.decisions import STEPS, Outcome, passes
+
+    def imbalance(plan):
+        d = plan_distances(plan, ref)
+        others = d[np.arange(len(d)) != setter]
+        if others.size == 0:
+            return 0.0
+        num, den = others.mean() - d[setter], others.mean() + d[setter]
+        return float(num / den) if den > 1e-12 else 0.0
+
+    ref = proposals if reference is None else reference
+    m = len(proposals)
+    if rule == "lead_decides" or m == 1:
+        plan = proposals[setter].copy()
+        return Outcome(True, plan, np.ones(m, dtype=bool), 0.0, imbalance(plan))
+    opening = (1.0 - moderation) * proposals[setter] + moderation * proposals.mean(axis=0)
+    short = plan_distances(opening, proposals) - tolerance
+    coalition = np.zeros(m, dtype=bool)
+    for i in [setter, *(j for j in np.argsort(short, kind="stable") if j != setter)]:
+        coalition[i] = True
+        if passes(rule, coalition, votes, supermajority):
+            break
+    target = proposals[coalition].mean(axis=0)
+    accepted = np.zeros(m, dtype=bool)
+    for lam in STEPS[STEPS >= start - 1e-9]:
+        cand = (1.0 - lam) * opening + lam * target
+        accepted = np.array([plan_distances(cand, p[None])[0] for p in proposals]) <= tolerance
+        accepted[setter] = True
+        if passes(rule, accepted, votes, supermajority):
+            return Outcome(True, cand, accepted, float(lam), imbalance(cand), coalition)
+    return Outcome(False, None, accepted, 1.0, 0.0, coalition)
+
+
+def test_tables_deciding_together_decide_as_each_table_alone():
+    """Every rule, whole and budget-weighted votes, a moderating chair, a tabled compromise not
+    withdrawn, a table of one, tables of different sizes: decide_all, and decide, give each
+    table's outcome exactly."""
+    from ics_sim.model.governance.decisions import Agenda, decide, decide_all
+
+    rng = np.random.default_rng(17)
+    agendas = []
+    for _ in range(400):
+        m = int(rng.choice([1, 2, 3, 7, 7, 9]))
+        n = int(rng.choice([3, 8, 8, 11]))
+        base = rng.uniform(1e5, 1e7, (1, n, 5))
+        proposals = base * (1.0 + rng.uniform(0.0, 0.6) * rng.uniform(-1.0, 1.0, (m, n, 5)))
+        rule = str(rng.choice(["majority", "supermajority", "consensus", "weighted", "lead_decides"]))
+        votes = rng.uniform(1e6, 1e8, m) if rule == "weighted" else rng.choice([1.0, 2.0], m)
+        reference = proposals * rng.uniform(0.9, 1.1, proposals.shape) if rng.random() < 0.5 else None
+        agendas.append(Agenda(proposals, votes, 0, rule, rng.uniform(0.0, 0.3, m), float(rng.choice([0.0, 0.3])),
+                              0.75, reference, float(rng.choice([0.0, 1.0]))))
+    together = decide_all(agendas)
+    fields = ("decided", "plan", "accepted", "compromise", "power_imbalance", "coalition")
+    outcomes = {"decided": 0, "deadlocked": 0}
+    for a, got in zip(agendas, together, strict=True):
+        want = _decided_alone(a.proposals, a.votes, a.setter, a.rule, a.tolerance, a.moderation, a.supermajority, a.reference, a.start)
+        alone = decide(a.proposals, a.votes, a.setter, a.rule, a.tolerance, a.moderation, a.supermajority, a.reference, a.start)
+        for out in (got, alone):
+            for f in fields:
+                x, y = getattr(out, f), getattr(want, f)
+                if isinstance(y, np.ndarray):
+                    assert x.dtype == y.dtype
+                    np.testing.assert_array_equal(x, y, err_msg=f)
+                else:
+                    assert x == y and type(x) is type(y), (f, x, y)
+        outcomes["decided" if want.decided else "deadlocked"] += 1
+    assert min(outcomes.values()) > 20  # both ways out of a meeting are checked

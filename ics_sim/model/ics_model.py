@@ -34,6 +34,7 @@ from ics_sim.model.governance.allocation import area_weights, make_plan
 from ics_sim.model.governance.partnership import (
     IntegratedCarePartnership,
     PlacePartnership,
+    hold_meetings,
     plan_own_budgets_all,
     review_all,
 )
@@ -242,6 +243,7 @@ class ICSModel(Model):
         prep = c.decision.preparation_months
         reviewing = []  # tables with their plan decided: reviewed together below
         booked = []  # tables holding a meeting (twice when they met twice): booked together below
+        meeting = []  # tables with this year's plan still to decide: they meet together below
         planning = []  # tables whose bodies plan their own money after a decision: planned below
         empty = self._empty_pots()  # nothing below changes an envelope
         if moy == 0:  # April: bodies outside the pot set their own budgets (no table reads another's)
@@ -260,12 +262,15 @@ class ICSModel(Model):
                 part.year.failed_last = False
             if not nothing and on_cadence:
                 booked.append(part)
-                if part.year.decided:
-                    reviewing.append(part)
-                else:
-                    part.meet(moy)
-                    if part.year.decided and part.signing is None:
-                        planning.append(part)
+                (reviewing if part.year.decided else meeting).append(part)
+        # a meeting reads the month's observation and money, its members' preferences (strategy,
+        # spending, local priorities) and its own table's trust, pooled view and record, and writes
+        # only its own table's trust, plans and record; nothing above reads another table's: so
+        # every table meeting this month proposes and decides at once (hold_meetings), as each in
+        # its turn
+        hold_meetings(meeting, moy)
+        planning += [part for part in meeting if part.year.decided and part.signing is None]
+        planning.sort(key=lambda part: part.place)  # in table order, as each was found
         # a table's own plans are read again only by its review below, a review touches only its
         # own table's trust, and nothing above reads another table's plans or trust: planning and
         # reviewing them all here is doing each in its turn; nothing above reads running costs

@@ -91,14 +91,15 @@ class Organisation(Agent):
             pref[k] += self.model.cfg.interests.provider_own_service_bias
         return pref
 
-    def proposal_preferences(self) -> np.ndarray:
+    def proposal_preferences(self, pull: np.ndarray | None = None) -> np.ndarray:
         """Domain log-weights this member brings to a meeting: interests, local priorities and
-        regard for the ICP strategy."""
+        regard for the ICP strategy (``pull``: its system's
+        :meth:`~ics_sim.model.finance.Finance.strategy_pull` when already worked out)."""
         m = self.model
         pref = self.interest()
         if m.cfg.interests.enabled and self.place is not None:
             pref = pref + self.local_priority_weight * m.local_priorities[self.place]
-        return pref + m.finance.strategy_pull(self.system)
+        return pref + (m.finance.strategy_pull(self.system) if pull is None else pull)
 
     local_priority_weight = 0.5
 

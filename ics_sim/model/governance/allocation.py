@@ -54,12 +54,14 @@ def area_weights(rule: str, belief: Belief, population: np.ndarray, rank: np.nda
 
     per_head: population only (need-blind); need_weighted: believed need; need_weighted_hi: believed
     need with a health-inequalities adjustment rising linearly to ``1 + hi`` at the most deprived end.
+    ``belief`` and ``rank`` may be stacks of several holders' (the last two axes of the belief and
+    the last of the rank are neighbourhoods and domains, and neighbourhoods).
     """
     if rule == "per_head":
         return np.repeat(population[:, None], belief.visible.shape[1], axis=1).astype(float)
     w = belief.total
     if rule == "need_weighted_hi":
-        w = w * (1.0 + hi * (1.0 - rank))[:, None]
+        w = w * (1.0 + hi * (1.0 - rank))[..., None]
     return w
 
 
@@ -95,20 +97,22 @@ def _floor_mental(env: np.ndarray, envelope: np.ndarray, mh_floor: float | None,
 
 
 def shift_stacked(envelope: np.ndarray, log_prefs: np.ndarray, mh_floors: list[float | None]) -> np.ndarray:
-    """:func:`shift_domains` of one envelope by several holders' preferences at once: row ``k``
-    is ``shift_domains(envelope, log_prefs[k], mh_floors[k])``, the same numbers (each row's sum
-    is added as numpy adds that row alone)."""
-    total = envelope.sum()
-    rows = len(log_prefs)
-    if total <= 0:
-        return np.repeat(envelope[None, :], rows, axis=0)
-    env = envelope * np.exp(log_prefs)
-    env *= (total / env.sum(axis=1))[:, None]
-    plain = ~log_prefs.any(axis=1)
+    """:func:`shift_domains` of envelopes by several holders' preferences at once: row ``k`` is
+    ``shift_domains(envelope, log_prefs[k], mh_floors[k])`` for one ``envelope`` (domains) shared
+    by every row, or ``shift_domains(envelope[k], log_prefs[k], mh_floors[k])`` for one envelope per
+    row (rows x domains): the same numbers (each row's sums are added as numpy adds that row alone)."""
+    envs = np.broadcast_to(envelope, log_prefs.shape)
+    total = envs.sum(axis=1)
+    empty = total <= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        env = envelope * np.exp(log_prefs)
+        env *= (total / env.sum(axis=1))[:, None]
+    plain = ~log_prefs.any(axis=1) | empty  # no preference, or no money: the envelope as it is
     if plain.any():
-        env[plain] = envelope
+        env[plain] = envs[plain]
     for k, mh_floor in enumerate(mh_floors):
-        _floor_mental(env[k], envelope, mh_floor, total)
+        if mh_floor is not None and not empty[k]:
+            _floor_mental(env[k], envs[k], mh_floor, total[k])
     return env
 
 
@@ -134,6 +138,26 @@ def stacked_plans(envelopes: np.ndarray, weights: np.ndarray) -> np.ndarray:
         for k in np.flatnonzero(empty.any(axis=1)):
             share[k][:, empty[k]] = 1.0 / weights.shape[1]
     return share * envelopes[:, None, :]
+
+
+def ragged_plans(envelopes: np.ndarray, weights: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """:func:`make_plan` for plans of different sizes laid end to end: ``weights`` (rows, domains)
+    holds plan 0's ``sizes[0]`` neighbourhoods, then plan 1's, and so on; ``envelopes`` (plans,
+    domains). Returns the plans laid out the same way, row by row the numbers :func:`make_plan`
+    gives for each plan's rows: each plan's domain sums add its own rows in order, as numpy adds
+    them for the plan alone (laid over the widest plan, -0.0 after its own rows: ``x + -0.0`` is
+    ``x``)."""
+    plan = np.repeat(np.arange(len(sizes)), sizes)
+    starts = np.cumsum(sizes) - sizes
+    laid = np.full((len(sizes), int(sizes.max()), weights.shape[1]), -0.0)
+    laid[plan, np.arange(len(weights)) - starts[plan]] = weights
+    col = laid.sum(axis=1)
+    share = np.divide(weights, col[plan], out=np.zeros(weights.shape), where=(col > 0)[plan])
+    empty = col <= 0
+    if np.any(empty):
+        for k in np.flatnonzero(empty.any(axis=1)):
+            share[starts[k] : starts[k] + sizes[k], empty[k]] = 1.0 / sizes[k]
+    return share * envelopes[plan]
 
 
 def plan_distance(a: np.ndarray, b: np.ndarray) -> float:

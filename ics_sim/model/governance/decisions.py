@@ -40,6 +40,21 @@ class Outcome:
     coalition: np.ndarray | None = None  # the members whose votes the setter courted
 
 
+@dataclass
+class Agenda:
+    """One table's business for :func:`decide_all`: the arguments of :func:`decide`."""
+
+    proposals: np.ndarray
+    votes: np.ndarray
+    setter: int
+    rule: str
+    tolerance: np.ndarray
+    moderation: float
+    supermajority: float
+    reference: np.ndarray | None = None
+    start: float = 0.0
+
+
 def passes(rule: str, accepted: np.ndarray, votes: np.ndarray, supermajority: float) -> bool:
     """Whether the accepting members carry the decision under ``rule``."""
     if rule == "consensus":
@@ -48,6 +63,28 @@ def passes(rule: str, accepted: np.ndarray, votes: np.ndarray, supermajority: fl
     if rule == "supermajority":
         return bool(share >= supermajority - 1e-12)
     return bool(share > 0.5)  # majority, and weighted (votes already weighted by budget)
+
+
+def _carried(rule: str, accepted: np.ndarray, votes: np.ndarray, supermajority: float) -> np.ndarray:
+    """:func:`passes` of each set of accepting members in ``accepted`` (tables x sets x members;
+    ``votes`` tables x members), the same answers. Whole-numbered votes (a seat's one or two) add
+    up exactly in any order, so each set's share is the one :func:`passes` works out; other votes
+    (weighted by budget) are counted set by set as :func:`passes` counts them."""
+    if rule == "consensus":
+        return accepted.all(axis=-1)
+    total = votes.sum(axis=-1)
+    if not (np.all(total < 2.0**53) and np.array_equal(votes, np.floor(votes))):
+        return np.array([[passes(rule, a, v, supermajority) for a in sets] for sets, v in zip(accepted, votes, strict=True)],
+                        dtype=bool).reshape(accepted.shape[:-1])
+    share = (accepted * votes[:, None, :]).sum(axis=-1) / total[:, None]
+    if rule == "supermajority":
+        return share >= supermajority - 1e-12
+    return share > 0.5
+
+
+def _first(carried: np.ndarray, default: int) -> np.ndarray:
+    """Per row, the first column that is True (``default`` where none is)."""
+    return np.where(carried.any(axis=1), carried.argmax(axis=1), default)
 
 
 def winning_coalition(
@@ -64,14 +101,22 @@ def winning_coalition(
 
     "Nearest to accepting" is the distance of a member's proposal from the opening less its
     tolerance: the amendment each would need. Ties keep the seat order.
+
+    Also for several tables at once: ``opening`` (tables, neighbourhoods, domains), ``proposals``
+    (tables, members, ...), ``votes`` and ``tolerance`` (tables, members) give each table's
+    coalition (tables, members). Every coalition on the way is counted at once (:func:`_carried`);
+    the first that carries is the one.
     """
-    short = plan_distances(opening, proposals) - tolerance
-    coalition = np.zeros(len(proposals), dtype=bool)
-    for i in [setter, *(j for j in np.argsort(short, kind="stable") if j != setter)]:
-        coalition[i] = True
-        if passes(rule, coalition, votes, supermajority):
-            break
-    return coalition
+    if proposals.ndim == 3:
+        return winning_coalition(opening[None], proposals[None], votes[None], setter, rule, tolerance[None], supermajority)[0]
+    short = plan_distances(opening[:, None], proposals) - tolerance
+    tables, m = short.shape
+    order = np.argsort(short, axis=1, kind="stable")
+    order = np.concatenate([np.full((tables, 1), setter), order[order != setter].reshape(tables, m - 1)], axis=1)
+    grown = np.zeros((tables, m, m), dtype=bool)  # [t, k]: the setter and the k nearest after it
+    grown[np.arange(tables)[:, None, None], np.arange(m)[None, :, None], order[:, None, :]] = np.tri(m, dtype=bool)
+    k = _first(_carried(rule, grown, votes, supermajority), m - 1)
+    return grown[np.arange(tables), k]
 
 
 def decide(
@@ -100,36 +145,77 @@ def decide(
         start: the furthest amendment (0..1 along the path from the opening to the coalition's
             mean) already tabled at an earlier meeting this year; the setter does not withdraw it.
     """
-    ref = proposals if reference is None else reference
-    m = len(proposals)
-    if rule == "lead_decides" or m == 1:
-        plan = proposals[setter].copy()
-        return Outcome(True, plan, np.ones(m, dtype=bool), 0.0, _imbalance(plan, ref, setter))
-    centre = proposals.mean(axis=0)
-    opening = (1.0 - moderation) * proposals[setter] + moderation * centre
+    agenda = Agenda(proposals, votes, setter, rule, tolerance, moderation, supermajority, reference, start)
+    return decide_all([agenda])[0]
+
+
+def decide_all(agendas: list[Agenda]) -> list[Outcome]:
+    """:func:`decide` of each agenda (tables of one model meeting this month), the same outcomes:
+    tables with the same number of members over the same number of neighbourhoods, the same rule
+    and setter and the same amendments still open decide as one stack. Element by element it is
+    the arithmetic of one table alone, each plan's sums added as numpy adds that plan alone (a
+    stack's plans are C-ordered blocks), and a mean over the coalition adds its members' plans in
+    seat order with the others' as 0.0 (``x + 0.0`` is ``x``)."""
+    out: list[Outcome | None] = [None] * len(agendas)
+    stacks: dict[tuple, list[int]] = {}
+    for i, a in enumerate(agendas):
+        m = len(a.proposals)
+        if a.rule == "lead_decides" or m == 1:
+            plan = a.proposals[a.setter].copy()
+            ref = a.proposals if a.reference is None else a.reference
+            out[i] = Outcome(True, plan, np.ones(m, dtype=bool), 0.0, float(_imbalances(plan[None], ref[None], a.setter)[0]))
+            continue
+        lams = int((STEPS >= a.start - 1e-9).sum())
+        stacks.setdefault((a.proposals.shape, a.rule, a.setter, lams, a.supermajority), []).append(i)
+    for (_, rule, setter, lams, supermajority), which in stacks.items():
+        for i, outcome in zip(which, _decide_stack([agendas[i] for i in which], rule, setter, STEPS[len(STEPS) - lams :], supermajority), strict=True):
+            out[i] = outcome
+    return out
+
+
+def _decide_stack(agendas: list[Agenda], rule: str, setter: int, lams: np.ndarray, supermajority: float) -> list[Outcome]:
+    """:func:`decide` of tables with proposals of one shape, one rule and setter and the same
+    amendments ``lams`` still open."""
+    proposals = np.stack([a.proposals for a in agendas])  # tables x members x neighbourhoods x domains
+    votes = np.stack([a.votes for a in agendas])
+    tolerance = np.stack([a.tolerance for a in agendas])
+    moderation = np.array([a.moderation for a in agendas], dtype=float)[:, None, None]
+    tables, m = proposals.shape[:2]
+    centre = proposals.mean(axis=1)
+    opening = (1.0 - moderation) * proposals[:, setter] + moderation * centre
     coalition = winning_coalition(opening, proposals, votes, setter, rule, tolerance, supermajority)
-    target = proposals[coalition].mean(axis=0)
-    accepted = np.zeros(m, dtype=bool)
-    # every amendment still open, and each member's distance from each, in one pass
-    lams = STEPS[STEPS >= start - 1e-9]
-    cands = (1.0 - lams)[:, None, None] * opening + lams[:, None, None] * target
-    dists = plan_distances(cands[:, None], proposals[None])  # amendments x members
-    for k, lam in enumerate(lams):
-        accepted = dists[k] <= tolerance
-        accepted[setter] = True  # the setter backs every paper it tables
-        if passes(rule, accepted, votes, supermajority):
-            cand = cands[k].copy()
-            return Outcome(True, cand, accepted, float(lam), _imbalance(cand, ref, setter), coalition)
-    return Outcome(False, None, accepted, 1.0, 0.0, coalition)
+    target = np.where(coalition[:, :, None, None], proposals, 0.0).sum(axis=1) / coalition.sum(axis=1)[:, None, None]
+    # every amendment still open, each member's distance from each, and which carry, in one pass;
+    # the first that carries is tabled (the setter backs every paper it tables)
+    cands = (1.0 - lams)[None, :, None, None] * opening[:, None] + lams[None, :, None, None] * target[:, None]
+    accepted = plan_distances(cands[:, :, None], proposals[:, None]) <= tolerance[:, None, :]  # tables x amendments x members
+    accepted[:, :, setter] = True
+    carried = _carried(rule, accepted, votes, supermajority)
+    decided = carried.any(axis=1)
+    k = _first(carried, len(lams) - 1)
+    plans = cands[np.arange(tables), k]
+    imbalance = np.zeros(tables)
+    if decided.any():
+        refs = np.stack([a.proposals if a.reference is None else a.reference for a in agendas])
+        imbalance[decided] = _imbalances(plans[decided], refs[decided], setter)
+    out = []
+    for t in range(tables):
+        if decided[t]:
+            out.append(Outcome(True, plans[t].copy(), accepted[t, k[t]].copy(), float(lams[k[t]]), float(imbalance[t]), coalition[t].copy()))
+        else:
+            last = accepted[t, -1].copy() if len(lams) else np.zeros(m, dtype=bool)
+            out.append(Outcome(False, None, last, 1.0, 0.0, coalition[t].copy()))
+    return out
 
 
-def _imbalance(plan: np.ndarray, proposals: np.ndarray, setter: int) -> float:
-    d = plan_distances(plan, proposals)
-    keep = np.ones(len(d), dtype=bool)
-    keep[setter] = False
-    others = d[keep]  # every member but the setter, in order
-    if others.size == 0:
-        return 0.0
-    num = others.mean() - d[setter]
-    den = others.mean() + d[setter]
-    return float(num / den) if den > 1e-12 else 0.0
+def _imbalances(plans: np.ndarray, proposals: np.ndarray, setter: int) -> np.ndarray:
+    """Per table, the power imbalance of its ``plans`` row against its members' ``proposals``: (the
+    mean distance of the others' proposals - the setter's) / their sum; 0 with no other member."""
+    d = plan_distances(plans[:, None], proposals)  # tables x members
+    if d.shape[1] < 2:
+        return np.zeros(len(d))
+    others = np.delete(d, setter, axis=1)  # every member but the setter, in order
+    mean = others.sum(axis=1) / others.shape[1]  # each row's mean, as numpy's mean divides it
+    num = mean - d[:, setter]
+    den = mean + d[:, setter]
+    return np.where(den > 1e-12, num / np.where(den > 1e-12, den, 1.0), 0.0)

@@ -39,13 +39,15 @@ from ics_sim.model.governance.allocation import (
     area_weights,
     make_plan,
     plan_distance,
+    ragged_plans,
     shift_domains,
     shift_stacked,
     stacked_plans,
 )
-from ics_sim.model.governance.decisions import Outcome, decide
+from ics_sim.model.governance.decisions import Agenda, Outcome, decide_all
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
 from ics_sim.model.governance.trust import TrustNetwork, success_share
+from ics_sim.model.governance.views import place_beliefs
 from ics_sim.model.organisations import Organisation
 
 #: order of formality for the optional ladder ("built by doing")
@@ -120,6 +122,133 @@ class PlaceMoney:
         """:meth:`at` place ``p`` of :meth:`of`, worked out for that place alone (the same sums)."""
         own = fin.council_own_envelope(p)
         return fin.pot_envelope[p], fin.pot_envelope[p].sum(), fin.pot_nhs[p].sum(), own, own.sum()
+
+
+def _asked(org: Organisation, asked: dict | None) -> np.ndarray:
+    """``org.proposal_preferences()``, kept in ``asked`` when given (by the organisation's ``id``,
+    with each system's strategy pull, which every organisation of the system adds, by its number)."""
+    if asked is None:
+        return org.proposal_preferences()
+    pref = asked.get(id(org))
+    if pref is None:
+        pull = asked.get(org.system)
+        if pull is None:
+            pull = asked[org.system] = org.model.finance.strategy_pull(org.system)
+        pref = asked[id(org)] = org.proposal_preferences(pull)
+    return pref
+
+
+def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
+    """Per table in ``parts`` (tables of one model holding a decision meeting this month), its
+    voters' :meth:`~PlacePartnership.voter_proposals` for the meeting (its
+    :meth:`~PlacePartnership.meeting_envelope` and pooled view), worked out for every table at once.
+
+    Every voter's plan is laid end to end, one row per neighbourhood of its place (read from the
+    month's whole-population views and beliefs:
+    :meth:`~ics_sim.model.governance.views.TableViews.whole_forums`,
+    :func:`~ics_sim.model.governance.views.place_beliefs`). The arithmetic is element by element
+    the one :meth:`~PlacePartnership.voter_proposals` does, and each plan's sums add its own rows
+    as numpy adds them for the plan alone (:func:`ragged_plans`), so each plan is the same numbers. Each
+    organisation's preferences are asked once (an ICB sits at every table of its system). Under
+    the need-blind ``per_head`` rule beliefs play no part: each table proposes on its own."""
+    if not parts:
+        return []
+    m = parts[0].model
+    a, L = m.cfg.allocation, m.layout
+    if a.rule == "per_head":
+        return [p.voter_proposals(p.voters, p.meeting_envelope(), p.forum_belief()) for p in parts]
+    sizes = np.array([len(p.idx) for p in parts], dtype=np.intp)
+    n_rows = sum(len(p._voters) for p in parts)
+    prefs, w = np.empty((n_rows, N_DOMAINS)), np.empty(n_rows)
+    table = np.empty(n_rows, dtype=np.intp)
+    council = np.zeros(n_rows, dtype=bool)
+    floors: list[float | None] = []
+    asked: dict = {}
+    seats: dict[tuple, list[int]] = {}  # voters of one seat, class and observer field: their rows
+    joint: list[tuple[int, int, Seat]] = []  # rows of joint ICB-council posts (own_belief reads both)
+    r = 0
+    for t, part in enumerate(parts):
+        voters, (labels, is_icb, is_council, keys) = part._voters, part._voter_kinds()
+        k = len(voters)
+        w[r : r + k] = part.listening_weights(labels, part._indexed()._voter_idx)
+        prefs[r : r + k] = [part._preferences(s, asked) for s in voters]
+        council[r : r + k] = is_council
+        table[r : r + k] = t
+        nhs_floor = part._mh_floor(True)
+        floors.extend(nhs_floor if icb else None for icb in is_icb)
+        joint_sro = part.joint_sro
+        for j, key in enumerate(keys):
+            if is_icb[j] and joint_sro:
+                joint.append((r + j, t, voters[j]))
+            else:
+                seats.setdefault(key, []).append(r + j)
+        r += k
+    # every voter's plan laid end to end: its place's neighbourhoods, one row each
+    row_sizes = sizes[table]
+    row = np.repeat(np.arange(n_rows), row_sizes)  # each row's voter
+    starts = np.cumsum(row_sizes) - row_sizes
+    nb = np.concatenate([np.tile(p.idx, len(p._voters)) for p in parts])  # each row's neighbourhood
+    own_log, own_hidden = np.empty((len(row), N_DOMAINS)), np.empty((len(row), N_DOMAINS))
+    seat_of = np.full(n_rows, -1, dtype=np.intp)
+    for g, rows in enumerate(seats.values()):
+        seat_of[rows] = g
+    seat_of = seat_of[row]
+    for g, ((label, _, _), rows) in enumerate(seats.items()):
+        orgs = [parts[table[k]].orgs[label] for k in rows]
+        own = place_beliefs(m, orgs, [parts[table[k]].place for k in rows])
+        at = np.flatnonzero(seat_of == g)
+        own_log[at], own_hidden[at] = own.log_visible()[nb[at]], own.hidden[nb[at]]
+    for k, t, s in joint:
+        own = parts[t]._own_belief(s)
+        at = slice(starts[k], starts[k] + sizes[t])
+        own_log[at], own_hidden[at] = own.log_visible(), own.hidden
+    forum = m.table_views.whole_forums(m.partnerships)
+    envs = shift_stacked(np.stack([p.meeting_envelope() for p in parts])[table], prefs, floors)
+    w = w[row][:, None]
+    visible = np.exp((1.0 - w) * own_log + w * forum.log_visible()[nb])
+    heard = w * forum.hidden[nb]
+    if m.cfg.interests.enabled and council.any():  # as in working_belief
+        council = council[row]
+        heard[council] = heard[council] * (1.0 - m.cfg.interests.council_visible_bias)
+    rank = L.nb_rank[nb] if a.rule == "need_weighted_hi" else None
+    weights = area_weights(a.rule, Belief(visible, np.maximum(own_hidden, heard)), None, rank, a.hi_adjustment)
+    plans = ragged_plans(envs, weights, row_sizes)
+    out, r = [], 0
+    for t, part in enumerate(parts):
+        k = len(part._voters)
+        out.append(plans[starts[r] : starts[r] + k * sizes[t]].reshape(k, sizes[t], N_DOMAINS).copy())
+        r += k
+    return out
+
+
+@dataclass
+class _Business:
+    """A decision meeting tabled (:meth:`PlacePartnership._business`): its agenda for
+    :func:`~ics_sim.model.governance.decisions.decide_all`, the voters and their trust rows, and
+    the workshop's request keys and which seats' proposals came from outside (None without)."""
+
+    agenda: Agenda
+    voters: list[Seat]
+    seat_idx: np.ndarray
+    keys: tuple | None
+    outside: tuple | None
+
+
+def hold_meetings(parts: list[PlacePartnership], month_of_year: int) -> list[Outcome | None]:
+    """:meth:`PlacePartnership.meet` of every table in ``parts`` (tables of one model holding a
+    decision meeting this month), in order, with every table's proposals worked out at once
+    (:func:`meeting_proposals`) and every table's decision taken at once
+    (:func:`~ics_sim.model.governance.decisions.decide_all`). A meeting tabled reads its own
+    table's trust, concession and record and the month's money; a meeting concluded writes its own
+    table's trust, plans and record: so tabling them all, deciding, then concluding each in turn is
+    holding each in its turn. Where a workshop's seats propose (``sources``) each meeting is held
+    whole in its turn: a seat hears one meeting's outcome before the next is tabled."""
+    proposals = meeting_proposals(parts)
+    if any(part.sources for part in parts):
+        return [part.meet(month_of_year, p) for part, p in zip(parts, proposals, strict=True)]
+    business = [part._business(p) for part, p in zip(parts, proposals, strict=True)]
+    outcomes = iter(decide_all([b.agenda for b in business if b is not None]))
+    return [None if b is None else part._conclude(month_of_year, b, next(outcomes)) for part, b in zip(parts, business, strict=True)]
 
 
 def review_all(parts: list[PlacePartnership]) -> None:
@@ -395,6 +524,18 @@ class PlacePartnership:
         self._indexed_for: TrustNetwork | None = None
         self._drift_memo: dict[str, tuple] = {}
 
+    def _voter_kinds(self) -> tuple[list[str], list[bool], list[bool], list[tuple]]:
+        """The voters' labels, which is the ICB and which the council, and each one's seat, class
+        and observer field; worked out once per seating (a new list of voters when the form
+        changes)."""
+        held = self.__dict__.get("_kinds_of_voters")
+        if held is None or held[0] is not self._voters:
+            voters = self._voters
+            held = self._kinds_of_voters = (voters, (
+                [s.label for s in voters], [s.label == "icb" for s in voters], [s.org.kind == "council" for s in voters],
+                [(s.label, type(s.org), s.org.observer) for s in voters]))
+        return held[1]
+
     def _indices(self) -> None:
         """Where each seat sits in the trust network, worked out once per network (the network is
         replaced when the form changes): the voters' rows and every other member's rows for each
@@ -540,11 +681,15 @@ class PlacePartnership:
         return own
 
     # --- proposals and decisions ----------------------------------------------------------------
-    def _preferences(self, seat: Seat) -> np.ndarray:
-        """A member's domain log-weights (a joint ICB-council post weighs both bodies')."""
-        pref = seat.org.proposal_preferences()
+    def _preferences(self, seat: Seat, asked: dict | None = None) -> np.ndarray:
+        """A member's domain log-weights (a joint ICB-council post weighs both bodies').
+
+        ``asked``: each organisation's :meth:`~ics_sim.model.organisations.Organisation.proposal_preferences`
+        already asked for (by ``id``), filled in as they are asked, for readers that ask many
+        tables in one state (an ICB sits at every table of its system: :func:`meeting_proposals`)."""
+        pref = _asked(seat.org, asked)
         if seat.label == "icb" and self.joint_sro:
-            pref = 0.5 * (pref + self.orgs["council"].proposal_preferences())
+            pref = 0.5 * (pref + _asked(self.orgs["council"], asked))
         return pref
 
     def _mh_floor(self, nhs: bool) -> float | None:
@@ -626,19 +771,37 @@ class PlacePartnership:
         unsigned = (nhs and not self.controls("icb") and not self.contracted) or (council and not self.controls("council"))
         return m.cfg.decision.signoff_months if unsigned else 0
 
-    def meet(self, month_of_year: int) -> Outcome | None:
-        """A decision meeting: share information, propose, decide (or deadlock), and update trust."""
+    def meeting_envelope(self) -> np.ndarray:
+        """The money a decision meeting divides: the pot; beside an advisory table, the pot and the
+        council's whole budget (the shared view covers both)."""
+        fin = self.model.finance
+        return fin.pot_envelope[self.place] + (0.0 if self.structure.binding else fin.council_envelope[self.place])
+
+    def meet(self, month_of_year: int, proposals: np.ndarray | None = None) -> Outcome | None:
+        """A decision meeting: share information, propose, decide (or deadlock), and update trust.
+
+        ``proposals``: the voters' :meth:`voter_proposals` for this meeting when already worked out
+        (for every table meeting this month at once, :func:`meeting_proposals`; every table's
+        whole meeting: :func:`hold_meetings`)."""
+        business = self._business(proposals)
+        if business is None:
+            return None
+        return self._conclude(month_of_year, business, decide_all([business.agenda])[0])
+
+    def _business(self, proposals: np.ndarray | None = None) -> _Business | None:
+        """The meeting up to its decision: the meeting is held, and the voters' proposals, votes
+        and tolerances tabled (None when a binding table has no money to decide)."""
         m = self.model
         self._held_meeting()
-        forum = self.forum_belief()
         voters = self.voters
         binding = self.structure.binding
-        envelope = m.finance.pot_envelope[self.place] + (0.0 if binding else m.finance.council_envelope[self.place])
+        envelope = self.meeting_envelope()
         if envelope.sum() <= 0 and binding:
             return None
         # each voter proposes from its own view after listening to the table (voices inform the
         # pooled view; only voters table proposals)
-        proposals = self.voter_proposals(voters, envelope, forum)
+        if proposals is None:
+            proposals = self.voter_proposals(voters, envelope, self.forum_belief())
         raw = proposals
         if self.concession > 0 and len(voters) > 1:
             proposals = (1.0 - self.concession) * proposals + self.concession * proposals.mean(axis=0)
@@ -654,6 +817,7 @@ class PlacePartnership:
             pot, nhs = envelope.sum(), m.finance.pot_nhs[self.place].sum()
             own = np.array([nhs if s.label == "icb" else pot - nhs if s.label == "council" else 0.0 for s in voters]) / pot
             tolerance = tolerance * (1.0 - m.cfg.decision.stake_aversion * own)
+        keys = outside = None
         if self.sources:  # seats whose proposals come from outside (the workshop's human seats)
             raw, tolerance, keys, outside = self._ask_sources(voters, raw, tolerance, envelope)
             proposals = raw
@@ -663,13 +827,20 @@ class PlacePartnership:
         # a failed meeting tabled every amendment up to the coalition's mean (Outcome.compromise = 1);
         # the setter does not withdraw it at a later meeting of the year (monotonic concession)
         start = 1.0 if self.year.deadlocks else 0.0
-        out = decide(proposals, votes, setter, rule, tolerance, moderation, m.cfg.decision.supermajority, reference=raw, start=start)
+        agenda = Agenda(proposals, votes, setter, rule, tolerance, moderation, m.cfg.decision.supermajority, reference=raw, start=start)
+        return _Business(agenda, voters, seat_idx, keys, outside)
+
+    def _conclude(self, month_of_year: int, business: _Business, out: Outcome) -> Outcome:
+        """The meeting after its decision ``out``: the record, trust, the plan, and conduct judged."""
+        m = self.model
+        voters, seat_idx, agenda = business.voters, business.seat_idx, business.agenda
+        binding = self.structure.binding
         if self.sources:
-            record = MeetingRecord(m.month, self.place, tuple(s.label for s in voters), outside, raw, tolerance,
-                                   out.decided, out.accepted, out.compromise, out.plan, keys)
+            record = MeetingRecord(m.month, self.place, tuple(s.label for s in voters), business.outside, agenda.reference,
+                                   agenda.tolerance, out.decided, out.accepted, out.compromise, out.plan, business.keys)
             for source in {id(v): v for v in self.sources.values()}.values():
                 source.heard(record)
-        s_idx = seat_idx[setter]
+        s_idx = seat_idx[agenda.setter]
         if out.decided:
             self.year.decided = True
             self.year.failed_last = False

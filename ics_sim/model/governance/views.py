@@ -170,3 +170,17 @@ def whole_belief(model, orgs: list) -> Belief:
         raise ValueError("whole_belief: organisations of one kind and observer field, one per place")
     hidden = first.hidden_belief(_seen(obs, first.observer, type(first), lambda: orgs, list(range(len(orgs))), L))
     return Belief(obs.whole_visible_estimate(first.observer), hidden)
+
+
+def place_beliefs(model, orgs: list, places: list[int]) -> Belief:
+    """The beliefs of one kind of organisation at some places (``orgs[i]`` is place
+    ``places[i]``'s, all of one class and observer field), over the whole population: the rows of
+    each of those places are its organisation's
+    :meth:`~ics_sim.model.organisations.Organisation.belief` (the same numbers, each with its own
+    reach into hidden need); the rows of other places are not theirs (hidden need seen with no
+    reach). Read-only visible estimates."""
+    obs, L = model.observation, model.layout
+    first = orgs[0]
+    reach = _reaches(obs, first.observer, type(first), lambda: orgs, places, L.n_places)
+    hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
+    return Belief(obs.whole_visible_estimate(first.observer), hidden)
