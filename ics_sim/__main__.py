@@ -26,6 +26,7 @@ line per bad value, before any job runs or any folder is made.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -203,8 +204,9 @@ def _app() -> None:
     only for the command lines that need it (flags, Hydra settings, sweeps)."""
     import hydra
 
-    from ics_sim.config import CONFIG_DIR
+    from ics_sim.config import CONFIG_DIR, register_with_hydra
 
+    register_with_hydra()
     hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")(_task)()
 
 
@@ -275,7 +277,10 @@ def check_command_line(argv: list[str]) -> list[str]:
     from ics_sim.config import ConfigError
     from ics_sim.config import overrides as ov
 
-    args = _args_parser().parse_args(argv)
+    if not argv:  # nothing to parse: Hydra's parser (and Hydra) are not needed for a plain default run
+        args = argparse.Namespace(overrides=[], help=False, hydra_help=False, shell_completion=False, multirun=False)
+    else:
+        args = _args_parser().parse_args(argv)
     for attr, flag in _REFUSED_FLAGS.items():
         if getattr(args, attr, None):
             raise ConfigError(f"{flag}: configs load only from the package's configs/ folder; choose options of its groups (python -m ics_sim --help)")

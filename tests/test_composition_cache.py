@@ -134,3 +134,24 @@ def test_the_command_line_saves_its_compositions_inside_results(monkeypatch):
     assert _cache_folder() is None
     monkeypatch.setenv(CACHE_ENV, "/somewhere/else")
     assert _cache_folder() == Path("/somewhere/else")
+
+
+CHECK_PLAIN = r"""
+import sys
+from pathlib import Path
+from ics_sim.__main__ import check_command_line
+from ics_sim.config import load_config
+from ics_sim.config import overrides as ov
+with ov.composition_cache(Path(sys.argv[1])):
+    checked = check_command_line([])
+    load_config(checked)
+print("hydra imported" if "hydra" in sys.modules else "no hydra")
+"""
+
+
+def test_a_plain_default_run_with_its_composition_saved_never_imports_hydra(tmp_path):
+    """Issue 13: the first plain run composes with Hydra and saves the composition; the next one
+    reads it back and checks its (empty) command line without importing Hydra at all."""
+    said = [subprocess.run([sys.executable, "-c", CHECK_PLAIN, str(tmp_path)], capture_output=True, text=True, check=True).stdout.strip()
+            for _ in range(2)]
+    assert said == ["hydra imported", "no hydra"]

@@ -200,9 +200,10 @@ def test_the_checked_path_composes_what_hydra_composes(overrides):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from ics_sim.config import CONFIG_DIR
+    from ics_sim.config import CONFIG_DIR, register_with_hydra
 
     mine, _ = load_config(overrides)
+    register_with_hydra()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

@@ -7,12 +7,12 @@ and validates it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict
 from typing import Any
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
 from ics_sim.config.labels import is_safe_label, safe_label
@@ -28,6 +28,7 @@ __all__ = [
     "from_omegaconf",
     "is_safe_label",
     "load_config",
+    "register_with_hydra",
     "safe_label",
     "scenario_label",
     "to_dict",
@@ -55,7 +56,17 @@ def _base_node() -> DictConfig:
     return base
 
 
-ConfigStore.instance().store(name="base_config", node=_base_node())
+@functools.cache
+def register_with_hydra() -> None:
+    """Store the schema's defaults in Hydra's ConfigStore as ``base_config`` (the root that
+    ``configs/config.yaml`` composes on). Called before every Hydra composition and by the Hydra
+    app (:func:`ics_sim.config.overrides.compose_plan`, ``ics_sim.__main__``), not at import: a plain
+    command-line run whose composition was saved (:func:`ics_sim.config.overrides.composition_cache`)
+    never imports Hydra, a fifth of a second (issue 13). Composing with Hydra yourself: call this first."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="base_config", node=_base_node())
+
 
 # configs/config.yaml names each sweep job's folder with ${safe_label:${hydra.job.override_dirname}}:
 # the overrides as a safe folder name (no '/', '..', leading dot or control characters; cut to

@@ -137,6 +137,9 @@ def _one_line(exc: BaseException) -> str:
 
 def parse_strings(lines: Iterable[str]) -> list[Item]:
     """Parse Hydra override strings (``key=value``) into items; grammar errors name the override."""
+    lines = list(lines)
+    if not lines:  # no override: nothing to parse, so no Hydra to import (a plain default run)
+        return []
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -604,11 +607,12 @@ def _configs_digest(root: Path) -> str:
 
 def _cache_key(overrides: tuple[str, ...]) -> str:
     import sys
+    from importlib.metadata import version
 
-    import hydra
     import omegaconf
 
-    parts = ["ics_sim composition 1", sys.version, hydra.__version__, omegaconf.__version__,
+    # Hydra's version from its metadata: importing Hydra is what a saved composition spares
+    parts = ["ics_sim composition 1", sys.version, version("hydra-core"), omegaconf.__version__,
              _configs_digest(config_dir()), *overrides]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
@@ -666,6 +670,10 @@ def _compose_with_hydra(overrides: tuple[str, ...], with_hydra: bool) -> DictCon
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import MissingConfigException
+
+    from ics_sim.config import register_with_hydra
+
+    register_with_hydra()
 
     # inside a running Hydra app (a scenario label composed during a job) keep the app's state
     running = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
