@@ -291,7 +291,7 @@ def test_the_base_of_composition_is_the_schemas_defaults_as_omegaconf_reads_them
     the same values, and the same types (lists, not tuples), as OmegaConf's reading of the schema."""
     from omegaconf import OmegaConf
 
-    from ics_sim.config import _base_node
+    from ics_sim.config.hydra_store import _base_node
 
     def shape(value):
         if isinstance(value, dict):

@@ -671,7 +671,7 @@ def _compose_with_hydra(overrides: tuple[str, ...], with_hydra: bool) -> DictCon
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import MissingConfigException
 
-    from ics_sim.config import register_with_hydra
+    from ics_sim.config.hydra_store import register_with_hydra
 
     register_with_hydra()
 
