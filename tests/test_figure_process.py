@@ -91,7 +91,7 @@ def test_the_helper_is_used_only_when_a_core_is_idle(monkeypatch):
 @pytest.mark.parametrize("overrides", [
     {"years": 2},
     {"years": 3, "system": "herefordshire_worcestershire", "governance": "joint_committee", "shocks": ["funding_cut"]},
-    {"years": 2, "system": "england"},
+    pytest.param({"years": 2, "system": "england"}, marks=pytest.mark.slow),  # 42 systems' panels: 8 s
 ])
 def test_a_page_drawn_empty_beforehand_gives_the_same_figure(overrides):
     """The helper draws its page once before the data comes (_ready_page): the PNG is the one a
