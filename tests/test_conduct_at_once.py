@@ -10,19 +10,13 @@ import copy
 
 import numpy as np
 import pytest
+from reference_tables import judged_alone
+from reference_tables import stepped as _stepped
 
 from ics_sim.config import load_config
 from ics_sim.model import running_costs
-from ics_sim.model.governance.allocation import plan_distance
 from ics_sim.model.governance.partnership import plan_own_budgets_all, review_all
 from ics_sim.model.ics_model import ICSModel
-
-
-def _stepped(overrides: list[str], months: int, seed: int = 2) -> ICSModel:
-    m = ICSModel(load_config(overrides)[0], seed=seed)
-    for _ in range(months):
-        m.step()
-    return m
 
 
 def _reviewed_alone(part) -> None:
@@ -38,33 +32,7 @@ def _reviewed_alone(part) -> None:
             for j in range(n):
                 if i != j:
                     trust.success(i, j, weight=float(dialogue))
-    reference = part.reference_plan()
-    if reference is None:
-        return
-    fin, binding, d = part.model.finance, part.structure.binding, part.model.cfg.decision
-    pot_total, pot_nhs = fin.pot_envelope[part.place].sum(), fin.pot_nhs[part.place].sum()
-    for key in ("icb", "council"):
-        if not part.member(key):
-            continue
-        if key == "council":
-            env, inside, plan = fin.council_own_envelope(part.place), float(pot_total - pot_nhs) if binding else 0.0, part.council_plan
-        else:
-            env, inside, plan = (None if binding else fin.pot_envelope[part.place]), (float(pot_nhs) if binding else 0.0), part.pot_plan
-        outside = float(env.sum()) if env is not None else 0.0
-        if outside + inside <= 0:
-            continue
-        drift = 0.0
-        if outside > 0 and plan is not None:
-            drift = plan_distance(plan, part.aligned_target(reference, plan, env)) * outside / (outside + inside)
-        j = trust.index(key)
-        for s in part.seats:
-            if s.label == key:
-                continue
-            i = trust.index(s.label)
-            if drift <= d.tolerance + d.tolerance_trust * trust.matrix[i, j]:
-                trust.success(i, j)
-            else:
-                trust.violation(i, j)
+    judged_alone(part)
 
 
 def _scrambled(m: ICSModel, seed: int = 11) -> None:

@@ -7,20 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference_tables import judged_alone
+from reference_tables import stepped as _stepped
 
-from ics_sim.config import load_config
 from ics_sim.config.schema import TrustConfig
 from ics_sim.model.governance.allocation import plan_distance
 from ics_sim.model.governance.partnership import MEMBER_KEYS, MEMBER_PAIRS, review_all
 from ics_sim.model.governance.trust import TrustNetwork, TrustTables
-from ics_sim.model.ics_model import ICSModel
-
-
-def _stepped(overrides: list[str], months: int, seed: int = 2) -> ICSModel:
-    m = ICSModel(load_config(overrides)[0], seed=seed)
-    for _ in range(months):
-        m.step()
-    return m
 
 
 def _relaxed_alone(matrix: np.ndarray, cfg: TrustConfig) -> np.ndarray:
@@ -211,7 +204,6 @@ def test_envelopes_shifted_at_once_equal_each_shift_with_the_mental_health_floor
 
 
 def test_the_kept_drift_is_worked_out_again_when_a_plan_changes_even_in_place():
-    from ics_sim.model.governance.allocation import plan_distance
 
     m = _stepped(["years=1"], 8)
     part = next(p for p in m.partnerships if p.council_plan is not None and p.reference_plan() is not None)
@@ -285,34 +277,6 @@ def test_listening_weights_at_once_equal_each_member_s_listening_weight(override
         assert got.tolist() == want
 
 
-def _judged_alone(part) -> None:
-    """Conduct judged place by place: the definition (each body's money summed on its own row,
-    trust moved by TrustNetwork.success and .violation)."""
-    reference = part.reference_plan()
-    if reference is None:
-        return
-    fin, binding, d = part.model.finance, part.structure.binding, part.model.cfg.decision
-    pot_total, pot_nhs = fin.pot_envelope[part.place].sum(), fin.pot_nhs[part.place].sum()
-    for key in ("icb", "council"):
-        if not part.member(key):
-            continue
-        if key == "council":
-            env, inside, plan = fin.council_own_envelope(part.place), float(pot_total - pot_nhs) if binding else 0.0, part.council_plan
-        else:
-            env, inside, plan = (None if binding else fin.pot_envelope[part.place]), (float(pot_nhs) if binding else 0.0), part.pot_plan
-        outside = float(env.sum()) if env is not None else 0.0
-        if outside + inside <= 0:
-            continue
-        drift = 0.0
-        if outside > 0 and plan is not None:
-            drift = plan_distance(plan, part.aligned_target(reference, plan, env)) * outside / (outside + inside)
-        j = part.trust.index(key)
-        others = np.array([part.trust.index(s.label) for s in part.seats if s.label != key], dtype=np.intp)
-        kept = drift <= d.tolerance + d.tolerance_trust * part.trust.matrix[others, j]
-        part.trust.success(others[kept], j)
-        part.trust.violation(others[~kept], j)
-
-
 @pytest.mark.parametrize("form", ["consultative_forum", "committee", "joint_committee"])
 def test_tables_reviewed_together_equal_each_table_judged_alone(form):
     import copy
@@ -329,7 +293,7 @@ def test_tables_reviewed_together_equal_each_table_judged_alone(form):
         part._held_meeting()
         part._small_win()
         judged += part.reference_plan() is not None
-        _judged_alone(part)
+        judged_alone(part)
     assert judged > 0
     for a, b in zip(together.partnerships, alone.partnerships, strict=True):
         np.testing.assert_array_equal(a.trust.matrix, b.trust.matrix)

@@ -1,0 +1,50 @@
+"""Place tables worked out one at a time, by their definitions: the references the at-once code
+is compared with (tests/test_conduct_at_once.py, tests/test_meetings_equivalence.py)."""
+
+from __future__ import annotations
+
+from ics_sim.config import load_config
+from ics_sim.model.governance.allocation import plan_distance
+from ics_sim.model.ics_model import ICSModel
+
+
+def stepped(overrides: list[str], months: int, seed: int = 2) -> ICSModel:
+    """A model of ``overrides`` stepped ``months`` months."""
+    m = ICSModel(load_config(overrides)[0], seed=seed)
+    for _ in range(months):
+        m.step()
+    return m
+
+
+def judged_alone(part) -> None:
+    """One table's judgment of conduct, the definition: each statutory body with money judged on
+    its own money (summed on its own row) by every other member, by TrustNetwork.success and
+    .violation, member by member."""
+    trust = part.trust
+    reference = part.reference_plan()
+    if reference is None:
+        return
+    fin, binding, d = part.model.finance, part.structure.binding, part.model.cfg.decision
+    pot_total, pot_nhs = fin.pot_envelope[part.place].sum(), fin.pot_nhs[part.place].sum()
+    for key in ("icb", "council"):
+        if not part.member(key):
+            continue
+        if key == "council":
+            env, inside, plan = fin.council_own_envelope(part.place), float(pot_total - pot_nhs) if binding else 0.0, part.council_plan
+        else:
+            env, inside, plan = (None if binding else fin.pot_envelope[part.place]), (float(pot_nhs) if binding else 0.0), part.pot_plan
+        outside = float(env.sum()) if env is not None else 0.0
+        if outside + inside <= 0:
+            continue
+        drift = 0.0
+        if outside > 0 and plan is not None:
+            drift = plan_distance(plan, part.aligned_target(reference, plan, env)) * outside / (outside + inside)
+        j = trust.index(key)
+        for s in part.seats:
+            if s.label == key:
+                continue
+            i = trust.index(s.label)
+            if drift <= d.tolerance + d.tolerance_trust * trust.matrix[i, j]:
+                trust.success(i, j)
+            else:
+                trust.violation(i, j)
