@@ -327,7 +327,6 @@ def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
             else:
                 bodies.append((part, seat, env, seat.org.belief(part.idx), None, 0.0, reference))
     sizes = tuple(len(b[0].idx) for b in bodies)
-    runs = _runs(sizes)
     rows = np.repeat(np.arange(len(bodies)), sizes)  # each cell's body
     visible = np.concatenate([b[3].visible for b in bodies])
     hidden = np.concatenate([b[3].hidden for b in bodies])
@@ -356,13 +355,7 @@ def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
         if a.rule == "need_weighted_hi":
             rank = np.concatenate([m.layout.nb_rank[b[0].idx] for b in bodies])
             weights = weights * (1.0 + a.hi_adjustment * (1.0 - rank))[:, None]
-    col = runs.sum_rows(weights)[rows]
-    share = np.divide(weights, col, out=np.zeros(weights.shape), where=col > 0)
-    empty = col <= 0
-    if empty.any():  # make_plan: a domain nobody is believed to need is spread evenly
-        even = np.broadcast_to((1.0 / np.array(sizes, dtype=float))[rows][:, None], share.shape)
-        share[empty] = even[empty]
-    plans = share * envs[rows]
+    plans = ragged_plans(envs, weights, np.array(sizes, dtype=np.intp))  # make_plan of each body's rows
     # each body leans towards the table's plan applied to its envelope (aligned_target)
     leaning = [k for k, b in enumerate(bodies) if b[6] is not None and b[5] > 0 and b[2].sum() > 0]
     if leaning:
