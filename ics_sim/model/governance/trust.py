@@ -26,6 +26,8 @@ import numpy as np
 
 from ics_sim.config.schema import TrustConfig
 
+_BASE = operator.attrgetter("matrix.base")  # a network's matrix's base array
+
 
 def success_share(gain: float, weight: float | np.ndarray = 1.0) -> float | np.ndarray:
     """Share of the gap to full trust that a success of ``weight`` closes."""
@@ -179,12 +181,15 @@ class TrustTables:
         """Hold ``networks`` (every table's, in the model's order) in the array, packing it again
         when it does not hold exactly these (see the class docstring); returns the array. Network
         ``net``'s ``matrix`` is then ``array[start(net) : start(net) + n * n]`` as an n x n view."""
-        flat = self._flat
-        held = len(networks) == len(self._networks) and all(
-            a is b and a.matrix.base is flat for a, b in zip(networks, self._networks, strict=True))
-        if not held:
+        if not self.holds(networks):
             self._pack(networks)
         return self._flat
+
+    def holds(self, networks: list[TrustNetwork]) -> bool:
+        """Whether the array holds exactly ``networks``, in this order, each matrix a view of its
+        block (checked at C speed over every table)."""
+        return (len(networks) == len(self._networks) and all(map(operator.is_, networks, self._networks))
+                and all(map(operator.is_, map(_BASE, networks), repeat(self._flat))))
 
     def start(self, net: TrustNetwork) -> int:
         """Where a held network's block starts in the array (:meth:`hold`)."""
@@ -204,10 +209,4 @@ def held_flat(tables: TrustTables, networks: list[TrustNetwork]) -> np.ndarray |
     order (its matrix a view of its block, as :meth:`TrustTables.relax` leaves them), else None.
     Read-only use: network k's matrix, flattened, then starts after the blocks (n x n each) of the
     networks before it, so a reader of many tables' trust gathers it from one array."""
-    flat = tables._flat
-    held = (len(networks) == len(tables._networks) and all(map(operator.is_, networks, tables._networks))
-            and all(map(operator.is_, map(_BASE, networks), repeat(flat))))  # at C speed over every table
-    return flat if held else None
-
-
-_BASE = operator.attrgetter("matrix.base")
+    return tables._flat if tables.holds(networks) else None
