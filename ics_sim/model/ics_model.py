@@ -280,15 +280,11 @@ class ICSModel(Model):
         for part in self.partnerships:
             part.watch_ladder()
 
-    def _nothing_to_decide(self, part: PlacePartnership, empty: np.ndarray | None = None) -> bool:
+    def _nothing_to_decide(self, part: PlacePartnership, empty: np.ndarray) -> bool:
         """True when the table holds no money (central delegation, or an emptied earned-autonomy
-        pot) and is not an advisory table over aligned budgets. ``empty``: :meth:`_empty_pots`,
-        when worked out once for every table this month."""
-        if not part.structure.binding:
-            return False
-        if empty is None:
-            return bool(self.finance.pot_envelope[part.place].sum() <= 0.0)
-        return bool(empty[part.place])
+        pot) and is not an advisory table over aligned budgets. ``empty``: this month's
+        :meth:`_empty_pots`."""
+        return part.structure.binding and bool(empty[part.place])
 
     def _empty_pots(self) -> np.ndarray:
         """Per place, whether its pot holds no money: each row's own sum (numpy sums each row of
