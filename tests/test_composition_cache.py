@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from omegaconf import OmegaConf
 
 from ics_sim.config import CONFIG_DIR, load_config
 from ics_sim.config import overrides as ov
@@ -38,7 +39,25 @@ def test_a_saved_composition_is_the_one_hydra_composes(overrides, tmp_path, fres
         with ov.composition_cache(tmp_path):
             cached, cached_omega = load_config(overrides)
         assert cached == direct and cached_omega == direct_omega
-    assert list(tmp_path.glob("*.pickle"))
+        # the same value types and flags (struct at the root, open place_settings) as composed
+        assert repr(OmegaConf.to_container(cached_omega)) == repr(OmegaConf.to_container(direct_omega))
+        assert ov._flags(cached_omega) == ov._flags(direct_omega) != []
+    assert list(tmp_path.glob("*.json"))
+
+
+def test_a_saved_composition_is_plain_json_and_a_pickle_is_never_loaded(tmp_path, fresh):
+    """The cache folder sits in the working directory: a file there must not be able to run code."""
+    import json
+    import pickle
+
+    with ov.composition_cache(tmp_path):
+        load_config([])
+    (saved,) = tmp_path.glob("*.json")
+    assert set(json.loads(saved.read_text())) == {"config", "flags"}
+    saved.write_bytes(pickle.dumps(OmegaConf.create({"years": 1})))
+    ov._compose_groups.cache_clear()
+    with ov.composition_cache(tmp_path):
+        assert load_config([])[0].years == 10  # the pickle ignored, composed afresh
 
 
 def test_a_saved_composition_is_read_instead_of_composing(tmp_path, fresh, monkeypatch):
@@ -89,12 +108,12 @@ def test_a_corrupt_or_unwritable_cache_is_ignored(tmp_path, fresh):
     ov._compose_groups.cache_clear()
     with ov.composition_cache(tmp_path):
         load_config([])
-    (saved,) = tmp_path.glob("*.pickle")
-    saved.write_bytes(b"not a pickle")
+    (saved,) = tmp_path.glob("*.json")
+    saved.write_bytes(b"not json")
     ov._compose_groups.cache_clear()
     with ov.composition_cache(tmp_path):
         assert load_config([])[0] == direct
-    assert saved.read_bytes() != b"not a pickle"  # saved again
+    assert saved.read_bytes() != b"not json"  # saved again
     blocked = tmp_path / "a file, not a folder"
     blocked.write_text("")
     ov._compose_groups.cache_clear()
@@ -108,7 +127,7 @@ def test_the_command_line_saves_where_told_and_nowhere_when_told_so(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "ics_sim", "years=1", "--no-plot"], cwd=tmp_path, capture_output=True,
                               text=True, env={**__import__("os").environ, "ICS_SIM_CACHE_DIR": env})
         assert proc.returncode == 0, proc.stderr[-2000:]
-        assert (cache.exists() and len(list(cache.glob("*.pickle"))) == 2) is expect
+        assert (cache.exists() and len(list(cache.glob("*.json"))) == 2) is expect
         shutil.rmtree(cache, ignore_errors=True)
 
 
@@ -118,7 +137,7 @@ def test_the_cache_keeps_only_the_newest_files(tmp_path, fresh, monkeypatch):
         ov._compose_groups.cache_clear()
         with ov.composition_cache(tmp_path):
             load_config(overrides)
-    assert len(list(tmp_path.glob("*.pickle"))) == 2
+    assert len(list(tmp_path.glob("*.json"))) == 2
 
 
 def test_the_command_line_saves_its_compositions_inside_results(monkeypatch):

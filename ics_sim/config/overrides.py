@@ -37,7 +37,6 @@ import hashlib
 import itertools
 import json
 import os
-import pickle
 import tempfile
 import typing
 from collections.abc import Callable, Iterable, Iterator
@@ -612,15 +611,35 @@ def _cache_key(overrides: tuple[str, ...]) -> str:
     import omegaconf
 
     # Hydra's version from its metadata: importing Hydra is what a saved composition spares
-    parts = ["ics_sim composition 1", sys.version, version("hydra-core"), omegaconf.__version__,
+    parts = ["ics_sim composition 2", sys.version, version("hydra-core"), omegaconf.__version__,
              _configs_digest(config_dir()), *overrides]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
+def _flags(node, path: tuple = ()) -> list:
+    """The OmegaConf flags set on ``node`` and on each mapping below it (struct, readonly), with
+    their paths: what a plain copy of the values does not carry."""
+    out = [[list(path), dict(node._metadata.flags)]] if node._metadata.flags else []
+    for key in node.keys():
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            out += _flags(child, (*path, key))
+    return out
+
+
 def _read_saved(path: Path) -> DictConfig | None:
+    """A saved composition: plain JSON of its values (interpolations as written) and its flags.
+    Never a pickle: the folder sits in the working directory's ``results/``, and a file there
+    must not be able to run code."""
     try:
-        with path.open("rb") as f:
-            cfg = pickle.load(f)  # a file this package wrote, in the results folder's cache
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        cfg = OmegaConf.create(saved["config"])
+        for keys, flags in saved["flags"]:
+            node = cfg
+            for key in keys:
+                node = node._get_node(key)
+            for flag, value in flags.items():
+                node._set_flag(flag, value)
     except Exception:  # noqa: BLE001  (missing, partly written by an older version, corrupt)
         return None
     return cfg if isinstance(cfg, DictConfig) else None
@@ -637,13 +656,13 @@ def _save(path: Path, cfg: DictConfig) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(cfg, f, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"config": OmegaConf.to_container(cfg, resolve=False), "flags": _flags(cfg)}, f)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        saved = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        saved = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in saved[KEEP_SAVED:]:
             old.unlink(missing_ok=True)
     except OSError:  # a read-only or full cache folder (or another process pruning): no saving
@@ -657,7 +676,7 @@ def _compose_groups(overrides: tuple[str, ...], with_hydra: bool) -> DictConfig:
     folder = _CACHE_FOLDER
     if folder is None or with_hydra or any(o.lstrip("+~").startswith("hydra") for o in overrides):
         return _compose_with_hydra(overrides, with_hydra)
-    path = Path(folder) / f"{_cache_key(overrides)}.pickle"
+    path = Path(folder) / f"{_cache_key(overrides)}.json"
     cfg = _read_saved(path)
     if cfg is None:
         cfg = _compose_with_hydra(overrides, with_hydra)
