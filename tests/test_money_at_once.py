@@ -297,7 +297,7 @@ def test_per_place_blocks_are_laid_out_whatever_the_numbering():
 
 
 def test_a_meeting_is_billed_as_its_table_is_seated_now():
-    """book_meeting keeps each table's bill while its seats are unchanged; a new seating (a move
+    """book_meetings keeps each table's bill while its seats are unchanged; a new seating (a move
     on the ladder of formality) is billed afresh, as meeting_cost prices it."""
     m = _model([], months=1)
     part, c = m.partnerships[0], m.cfg
@@ -308,11 +308,9 @@ def test_a_meeting_is_billed_as_its_table_is_seated_now():
         for _ in range(2):  # the second booking reads the cached bill
             costs = running_costs.RunningCosts.zeros(m.layout.n_systems, m.layout.n_places)
             ref = running_costs.RunningCosts.zeros(m.layout.n_systems, m.layout.n_places)
-            expected = 0.0
             for payer, amount in running_costs.meeting_cost(c, part).items():
                 ref.add(payer, part.place, s, amount)
-                expected += amount
-            assert running_costs.book_meeting(costs, c, part, s) == expected
+            running_costs.book_meetings(costs, c, [part], m.layout.place_system)
             for name in ("icb", "council", "pot", "vcse", "by_place"):
                 np.testing.assert_array_equal(getattr(costs, name), getattr(ref, name))
 

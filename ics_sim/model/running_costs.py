@@ -106,13 +106,13 @@ def meeting_cost(cfg, part) -> dict[str, float]:
 
 
 def book_meeting(costs: RunningCosts, cfg, part, system: int) -> float:
-    """Book one held meeting of ``part``'s table; returns its total cost (GBP). The meeting's
-    cost by payer (:func:`meeting_cost`) is worked out again only when the table's seats (a new
-    list whenever its membership changes) or ``cfg`` have changed."""
-    bill = _meeting_bill(cfg, part)
-    for payer, amount in bill[0]:
+    """Book one held meeting of ``part``'s table, payer by payer (:func:`meeting_cost`); returns
+    its total cost (GBP). The definition :func:`book_meetings` books a month's meetings by."""
+    total = 0.0
+    for payer, amount in meeting_cost(cfg, part).items():
         costs.add(payer, part.place, system, amount)
-    return bill[1]
+        total += amount
+    return total
 
 
 def book_meetings(costs: RunningCosts, cfg, parts: list, place_system: np.ndarray) -> None:
@@ -123,8 +123,8 @@ def book_meetings(costs: RunningCosts, cfg, parts: list, place_system: np.ndarra
     if not parts:
         return
     bills = [_meeting_bill(cfg, part) for part in parts]
-    payers = np.concatenate([b[2] for b in bills])
-    amounts = np.concatenate([b[3] for b in bills])
+    payers = np.concatenate([b[0] for b in bills])
+    amounts = np.concatenate([b[1] for b in bills])
     places = np.repeat(np.array([part.place for part in parts], dtype=np.intp), [len(b[0]) for b in bills])
     for k, payer in enumerate(PAYERS):
         mine = payers == k
@@ -134,24 +134,18 @@ def book_meetings(costs: RunningCosts, cfg, parts: list, place_system: np.ndarra
     np.add.at(costs.by_place, places, amounts)
 
 
-def _meeting_bill(cfg, part) -> tuple[tuple[tuple[str, float], ...], float, np.ndarray, np.ndarray]:
-    """:func:`meeting_cost` of ``part``'s table as (payer, GBP) pairs in its order, their total
-    added in that order, and the pairs as arrays (each payer's place in :data:`PAYERS`, and the
-    amounts); kept on the table itself (``_meeting_bill``, so it goes with the table) while its
-    seats, their number, its pot holder and ``cfg`` are the same objects."""
-    seats = part.seats
-    voters = part.voters
-    holder = voters[0].label if voters else "icb"
+def _meeting_bill(cfg, part) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`meeting_cost` of ``part``'s table as arrays in its order: each payer's place in
+    :data:`PAYERS`, and the amounts (GBP); kept on the table itself (``_meeting_bill``, so it goes
+    with the table) while its seats (a new list, voters with it, whenever it is seated afresh)
+    and ``cfg`` are the same objects."""
     held = part.__dict__.get("_meeting_bill")
-    if held is None or held[0] is not seats or held[1] != len(seats) or held[2] != holder or held[3] is not cfg:
-        items = tuple(meeting_cost(cfg, part).items())
-        total = 0.0
-        for _, amount in items:
-            total += amount
+    if held is None or held[0] is not part.seats or held[1] is not cfg:
+        items = meeting_cost(cfg, part).items()
         codes = np.array([PAYERS.index(payer) for payer, _ in items], dtype=np.intp)
         amounts = np.array([amount for _, amount in items], dtype=float)
-        held = part._meeting_bill = (seats, len(seats), holder, cfg, (items, total, codes, amounts))
-    return held[4]
+        held = part._meeting_bill = (part.seats, cfg, (codes, amounts))
+    return held[2]
 
 
 def icp_meeting_months(cfg) -> set[int]:
