@@ -26,7 +26,7 @@ from ics_sim.model.delivery import Delivery, Funder, deliver, scale_efficiency
 from ics_sim.model.finance import icb_whole_belief
 from ics_sim.model.governance.allocation import Belief
 from ics_sim.model.governance.trust import held_flat
-from ics_sim.model.governance.views import whole_belief
+from ics_sim.model.governance.views import place_beliefs, whole_belief
 
 
 @dataclass
@@ -193,26 +193,18 @@ def _whole_own_beliefs(model, orgs: list, kinds: dict[tuple, list[int]] | None =
     kinds) over the whole population: each neighbourhood's row is its place's organisation's
     :meth:`~ics_sim.model.organisations.Organisation.belief`. ``kinds``: :func:`_kinds` of
     ``orgs`` (worked out here when not given)."""
-    obs, L = model.observation, model.layout
+    L = model.layout
     kinds = _kinds(orgs) if kinds is None else kinds
     if len(kinds) == 1:
         belief = whole_belief(model, orgs)
         return belief.visible, belief.hidden
     visible = np.zeros((L.n_neighbourhoods, N_DOMAINS))
     hidden = np.zeros((L.n_neighbourhoods, N_DOMAINS))
-    for places in kinds.values():
-        first = orgs[places[0]]
-        reach = np.zeros(L.n_places)
-        at_once = type(first).hidden_reaches([orgs[p] for p in places])
-        if at_once is not None:
-            reach[places] = at_once
-        else:
-            for p in places:
-                r = orgs[p].hidden_reach()
-                reach[p] = obs.reach.get(first.observer, 0.0) if r is None else r
+    for places in kinds.values():  # each kind's places: their rows of that kind's beliefs
+        belief = place_beliefs(model, [orgs[p] for p in places], places)
         rows = np.isin(L.nb_place, places)
-        visible[rows] = obs.whole_visible_estimate(first.observer)[rows]
-        hidden[rows] = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))[rows]
+        visible[rows] = belief.visible[rows]
+        hidden[rows] = belief.hidden[rows]
     return visible, hidden
 
 
