@@ -137,12 +137,9 @@ class Council(Organisation):
 
     @staticmethod
     def hidden_reaches(orgs: list) -> np.ndarray | None:
-        """Every council's :meth:`hidden_reach` at once (one number for all: the run's config);
-        None unless all belong to one model."""
-        model = orgs[0].model if orgs else None
-        if model is None or any(o.model is not model for o in orgs):
-            return None
-        return np.full(len(orgs), 0.0 + model.cfg.observation.reach_pcn * 0.5)
+        """Every council's :meth:`hidden_reach` at once (councils of one model: one number for all,
+        from the run's config); None for no council."""
+        return np.full(len(orgs), orgs[0].hidden_reach()) if orgs else None
 
     def interest(self) -> np.ndarray:
         pref = np.zeros(N_DOMAINS)
