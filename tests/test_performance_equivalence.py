@@ -496,10 +496,10 @@ def test_recorded_pair_trust_equals_each_place_pair_trust_as_tables_change():
     np.testing.assert_array_equal(rec.data[("pair", "trust")][-1], ref)
     assert np.isnan(ref[len(ref) // 2 :]).sum() == len(members)  # the pairs with the PCN
     _check_recorded_mean_trust(m)
-    part.trust = TrustNetwork(members[:1], m.cfg.trust)  # a table of one (read, not stepped): mean trust 1
-    mean, pairs = rec._trust(m.partnerships)
-    assert list(mean) == [p.mean_trust() for p in m.partnerships] and mean[1] == 1.0
+    part.trust = TrustNetwork(members[:1], m.cfg.trust)  # a table of one (read, not stepped): no pair seated
+    pairs = rec._pair_trust(m.partnerships)
     np.testing.assert_array_equal(pairs, np.concatenate([p.pair_trust() for p in m.partnerships]))
+    assert np.isnan(pairs[len(pairs) // 2 :]).all()
 
 
 def _check_recorded_mean_trust(m) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ics_sim.domains import CHAIRS, DECISION_RULES, DELEGATION_RULES, DOMAINS, GOVERNANCE_FORMS
-from ics_sim.grouped import Groups
+from ics_sim.model.commissioning import table_trust
 from ics_sim.model.governance.partnership import MEMBER_PAIRS
 from ics_sim.model.system_metrics import (
     SYSTEM_ONLY,
@@ -295,7 +295,7 @@ class Recorder:
         self._settings: list[tuple[Any, bool, tuple[float, ...]] | None] = [None] * L.n_places
         #: every table's members, and where each table's cells and recorded pair's trust sit in
         #: their matrices laid end to end (:func:`_pair_positions`)
-        self._pairs: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray, Groups, np.ndarray]] | None = None
+        self._pairs: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ per month
     def record(self, d) -> None:
@@ -339,7 +339,8 @@ class Recorder:
         self._put("place", "delegated_share", delegated_share)
         self._put("place", "duplicated_spend_gbp", np.bincount(pl, weights=d.duplicated.sum(axis=1), minlength=L.n_places))
         parts = m.partnerships
-        place_trust, pair_trust = self._trust(parts)
+        place_trust = table_trust(m).mean  # every place's mean_trust, as commissioning reads it
+        pair_trust = self._pair_trust(parts)
         self._put("place", "trust_mean", place_trust)
         delay = np.array([p.year.delay if p.year.decided else (m.month % 12) + 1 for p in parts], dtype=float)
         self._put("place", "decision_delay_months", delay)
@@ -385,24 +386,18 @@ class Recorder:
         for j, metric in enumerate(SETTINGS):
             self._put("place", metric, table[:, j])
 
-    def _trust(self, parts) -> tuple[np.ndarray, np.ndarray]:
-        """Every place's mean trust (:meth:`~ics_sim.model.governance.partnership.PlacePartnership.mean_trust`)
-        and every place's :meth:`~ics_sim.model.governance.partnership.PlacePartnership.pair_trust`
-        end to end, from one gather over all the trust matrices: a table's mean trust is
-        ``(t.sum() - n) / (n * (n - 1))`` (1 with fewer than two members), its matrix summed as
-        numpy sums it alone (:class:`~ics_sim.grouped.Groups`); a pair's trust is
+    def _pair_trust(self, parts) -> np.ndarray:
+        """Every place's :meth:`~ics_sim.model.governance.partnership.PlacePartnership.pair_trust`
+        end to end, from one gather over all the trust matrices: a pair's trust is
         ``0.5 * (t[i, j] + t[j, i])``, NaN where one of the pair is not seated."""
         members = tuple(tuple(p.trust.members) for p in parts)
         if self._pairs is None or self._pairs[0] != members:
             self._pairs = (members, _pair_positions(members))
-        ij, ji, seated, cells, n = self._pairs[1]
+        ij, ji, seated = self._pairs[1]
         t = np.concatenate([p.trust.matrix.ravel() for p in parts])
-        mean = np.ones(len(parts))
-        table = n >= 2
-        mean[table] = (cells.sum(t)[table] - n[table]) / (n[table] * (n[table] - 1))
         pairs = np.full(seated.shape, np.nan)
         pairs[seated] = 0.5 * (t[ij] + t[ji])
-        return mean, pairs
+        return pairs
 
     def _put(self, level: str, metric: str, values: np.ndarray) -> None:
         self.data[(level, metric)].append(np.asarray(values, dtype=float))
@@ -491,13 +486,12 @@ def _strings(values: np.ndarray, distinct: list) -> pd.api.extensions.ExtensionA
     return pd.array(values, dtype="string", copy=False)
 
 
-def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, Groups, np.ndarray]:
+def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every place's table (its members, in its trust matrix's order) laid end to end, its
     flattened matrix laid end to end with the others': for every pair of :data:`MEMBER_PAIRS`,
     where ``t[i, j]`` and ``t[j, i]`` sit, for the pairs whose both members are seated
-    (``seated``); each table's cells as a group (:class:`~ics_sim.grouped.Groups`); and each
-    table's number of members."""
-    ij, ji, seated, cells = [], [], [], []
+    (``seated``)."""
+    ij, ji, seated = [], [], []
     offset = 0
     for keys in members:
         n = len(keys)
@@ -509,10 +503,8 @@ def _pair_positions(members: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, n
             if both:
                 ij.append(offset + at[a] * n + at[b])
                 ji.append(offset + at[b] * n + at[a])
-        cells.append(np.arange(offset, offset + n * n))
         offset += n * n
-    return (np.array(ij, dtype=np.intp), np.array(ji, dtype=np.intp), np.array(seated, dtype=bool),
-            Groups(cells, offset), np.array([len(keys) for keys in members], dtype=float))
+    return np.array(ij, dtype=np.intp), np.array(ji, dtype=np.intp), np.array(seated, dtype=bool)
 
 
 def summarise(recorder: Recorder) -> dict[str, float | str]:
