@@ -61,16 +61,12 @@ class Groups:
         self._members = members
         self._by_group = self.n <= 8 or len(np.unique(sizes)) == self.n
         self._inverse = np.argsort(self._slots)  # each group's slot
-        self._empty = int((sizes == 0).sum())
-        #: per size present: (first item of the layout, groups, size)
+        #: per size present: (first item of the layout, groups, size, the first of their slots)
         self._blocks = [
-            (int(starts[first]), int((sizes == k).sum()), int(k))
+            (int(starts[first]), int((sizes == k).sum()), int(k), int(first))
             for k, first in zip(*np.unique(sizes, return_index=True), strict=True)
             if k > 0
         ]
-        #: the blocks with the first slot of their groups in the layout (after the empty groups)
-        self._block_slots = [(a, k, n, self._empty + s) for (a, k, n), s in
-                             zip(self._blocks, np.cumsum([0] + [k for _, k, _ in self._blocks])[:-1].tolist(), strict=True)]
         # for sums of rows: every group's items in one groups x widest matrix, padded with -0.0
         # (x + -0.0 is x for every x, -0.0 included), unless the padding would outweigh the items
         width = int(self.size.max()) if self.n else 0
@@ -90,7 +86,7 @@ class Groups:
         laid = x[self._items]
         tail = x.shape[1:]
         out = np.zeros((self.n,) + tail)
-        for a, k, n, slot in self._block_slots:
+        for a, k, n, slot in self._blocks:
             np.add.reduce(laid[a : a + k * n].reshape((k, n) + tail), axis=1, out=out[slot : slot + k])
         return out[self._inverse]
 

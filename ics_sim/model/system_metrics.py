@@ -269,12 +269,10 @@ class _Runs:
         self.slot = np.repeat(np.arange(self.n), lengths)
         self._empty = int((lengths == 0).sum())
         self._nonempty_starts = slot_starts[self._empty :]
-        # per length present: (first item, runs, length), one slice of the layout
-        self._blocks = [(int(slot_starts[first]), int((lengths == k).sum()), int(k))
+        # per length present: (first item, runs, length, the slot of its first run), one slice of
+        # the layout (lengths ascending: the first run of a length is at the slot np.unique finds)
+        self._blocks = [(int(slot_starts[first]), int((lengths == k).sum()), int(k), int(first))
                         for k, first in zip(*np.unique(lengths, return_index=True), strict=True) if k > 0]
-        #: the blocks with the slot of their first run (after the empty runs)
-        self._block_slots = [(a, k, n, self._empty + s) for (a, k, n), s in
-                             zip(self._blocks, np.cumsum([0] + [k for _, k, _ in self._blocks])[:-1].tolist(), strict=True)]
 
     def gather(self, x: np.ndarray) -> np.ndarray:
         """``x[..., items]`` in the layout (C-ordered)."""
@@ -290,7 +288,7 @@ class _Runs:
         straight into their slots."""
         lead = x.shape[:-1]
         out = np.zeros(lead + (self.n,))
-        for a, k, n, slot in self._block_slots:
+        for a, k, n, slot in self._blocks:
             np.add.reduce(x[..., a : a + k * n].reshape(lead + (k, n)), axis=-1, out=out[..., slot : slot + k])
         return out[..., self._inverse]
 
@@ -299,7 +297,7 @@ class _Runs:
         broadcast): an array ``(..., runs)``."""
         lead = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
         out = np.zeros(lead + (self.n,))
-        for i, k, n, slot in self._block_slots:
+        for i, k, n, slot in self._blocks:
             np.vecdot(a[..., i : i + k * n].reshape(a.shape[:-1] + (k, n)),
                       b[..., i : i + k * n].reshape(b.shape[:-1] + (k, n)), out=out[..., slot : slot + k])
         return out[..., self._inverse]
