@@ -38,8 +38,8 @@ class TableViews:
         self.model = model
         self._key: tuple | None = None
         self._pooled: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        #: per list of tables read (by id; the list is held): (the list, their seats, :meth:`_seatings`)
-        self._grouped: dict[int, tuple] = {}
+        #: the list of tables last read (the model's own), their seats and :meth:`_seatings`
+        self._grouped: tuple | None = None
 
     def forum(self, part) -> Belief:
         """The pooled view of ``part``'s table over its neighbourhoods (views of this month's pooled
@@ -69,7 +69,7 @@ class TableViews:
         neighbourhoods and, per seat, the organisation each table seats there; kept while every
         table keeps its seats (a table seated afresh has a new list of seats)."""
         seats = list(map(_SEATS, parts))
-        held = self._grouped.get(id(parts))
+        held = self._grouped
         if held is None or held[0] is not parts or len(held[1]) != len(seats) or not all(map(operator.is_, held[1], seats)):
             groups: dict[tuple, list] = {}
             for part in parts:
@@ -77,9 +77,7 @@ class TableViews:
             rows = {key: (members, np.concatenate([part.idx for part in members]),
                           [[part.seats[j].org for part in members] for j in range(len(key))])
                     for key, members in groups.items()}
-            if len(self._grouped) >= 8:  # a few lists are read (the model's own): not every list ever passed
-                self._grouped.clear()
-            held = self._grouped[id(parts)] = (parts, seats, rows)
+            held = self._grouped = (parts, seats, rows)
         return held[2]
 
     def _whole(self, part) -> tuple[np.ndarray, np.ndarray]:
