@@ -265,7 +265,7 @@ class Recorder:
     def __init__(self, model, timeseries: bool = True):
         self.model = model
         L = model.layout
-        self.data: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
+        self._data: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
         #: the names of the areas (the geographic units) at each level, in array order
         self.areas = {
             "system": list(L.system_names),
@@ -358,19 +358,37 @@ class Recorder:
         if self.timeseries:
             self._put("pair", "trust", pair_trust)
 
-        # systems (and England), all at once
+        # systems (and England): this month's inputs kept, the measures computed a block at a time
         full = {"hle": hle, "hidden": hidden, "unmet_hidden": unmet_hidden, "place_trust": place_trust,
                 "vcse_alive": vcse_alive, "vcse_capacity": vcse_capacity, "delegated_share": delegated_share,
                 "spend_nb": spend_nb, "need_nb": need_nb}
-        values = self._systems.measures(m, d, unmet, delay, full)
-        n = L.n_systems
+        systems = self._systems
+        systems.snapshot(m, d, unmet, delay, full)
+        m.transaction_cost[:] = 0.0
+        if len(self.months) == 1 or systems.pending == systems.block:
+            # the first month at once: its measures take their place in the record's order, after
+            # the neighbourhood, place and pair measures, as every month's did
+            self._flush()
+
+    def _flush(self) -> None:
+        """The system (and national) measures of the months pending, appended month by month."""
+        if not self._systems.pending:
+            return
+        values = self._systems.flush(self.model)
+        n, data = self.model.layout.n_systems, self._data
         for key, v in values.items():
-            self._put("system", key, v[:n])
+            data[("system", key)].extend(v[:, :n])
         if n > 1:
             for key, v in values.items():
                 if key not in SYSTEM_ONLY:
-                    self._put("national", key, v[n:])
-        m.transaction_cost[:] = 0.0
+                    data[("national", key)].extend(v[:, n:])
+
+    @property
+    def data(self) -> dict[tuple[str, str], list[np.ndarray]]:
+        """The record: per (level, metric), in the order first recorded, one array a month (the
+        areas' values). Reading it first computes the system measures of the months pending."""
+        self._flush()
+        return self._data
 
     def _put_settings(self, parts) -> None:
         """Each place's settings (:data:`SETTINGS`), as numbers, every month. A place's values are
@@ -400,7 +418,7 @@ class Recorder:
         return pairs
 
     def _put(self, level: str, metric: str, values: np.ndarray) -> None:
-        self.data[(level, metric)].append(np.asarray(values, dtype=float))
+        self._data[(level, metric)].append(np.asarray(values, dtype=float))
 
     # ------------------------------------------------------------------ tables
     def frame(self, run: str = "", scenario: str = "", seed: int = 0, factors: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -416,8 +434,9 @@ class Recorder:
         Rows run metric by metric (in the order first recorded), month by month, area by area. A
         summary-only recorder (``timeseries=False``) holds only the months it recorded.
         """
-        keys = list(self.data)
-        shapes = [(len(self.data[key]), len(self.areas[key[0]])) for key in keys]  # months x areas
+        data = self.data
+        keys = list(data)
+        shapes = [(len(data[key]), len(self.areas[key[0]])) for key in keys]  # months x areas
         sizes = [rows * cols for rows, cols in shapes]
         n = sum(sizes)
         months = np.array(self.months, dtype=np.int64)
@@ -432,7 +451,7 @@ class Recorder:
         start = 0
         for (level, metric), (rows, cols) in zip(keys, shapes, strict=True):
             end = start + rows * cols
-            np.stack(self.data[(level, metric)], out=value[start:end].reshape(rows, cols))
+            np.stack(data[(level, metric)], out=value[start:end].reshape(rows, cols))
             month[start:end].reshape(rows, cols)[:] = months[:, None]  # every metric holds every month
             date[start:end].reshape(rows, cols)[:] = dates[:, None]
             area_col[start:end].reshape(rows, cols)[:] = area_names[level]

@@ -171,8 +171,7 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
     out["running_cost_gbp_total"] = float(m.cumulative_running[places_mask].sum())
     out["own_service_bias"] = own_service_bias(parts, spend, need, group["place_of"])
     if m.layout.n_systems == 1:
-        budget = sum(v for k, v in m.ledger.year_budget.items() if k.startswith(("icb:", "council:")) and (s is None or not k.startswith("icb:") or k == f"icb:{s}"))
-        out["unspent_gbp"] = float(max(budget - spend.sum(), 0.0))
+        out["unspent_gbp"] = float(max(group_budget(m.ledger.year_budget, s) - spend.sum(), 0.0))
     else:  # budgets of several systems are not comparable with one group's spending
         out["unspent_gbp"] = float("nan")
     out["delegated_share"] = float(np.average(full["delegated_share"][places_mask], weights=group["place_pop"]))
@@ -180,6 +179,14 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
         out["external_funding_gbp"] = float(m.external_funding[s])
         out["local_spend_share"] = float(m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"]))
     return out
+
+def group_budget(year_budget: dict[str, float], s: int | None) -> float:
+    """This year's budgets that a group's unspent money is measured against (runs of one system),
+    GBP: the system's ICB (every ICB for England, ``s`` None) and the councils (``year_budget``:
+    the ledger's, by key ``"holder:unit"``)."""
+    return sum(v for k, v in year_budget.items()
+               if k.startswith(("icb:", "council:")) and (s is None or not k.startswith("icb:") or k == f"icb:{s}"))
+
 
 def budget_mix(model, s: int, places_mask: np.ndarray) -> np.ndarray:
     """The system's money by domain as the budgets allocate it (the ICB's NHS budget and its
@@ -269,6 +276,9 @@ class _Runs:
         self.slot = np.repeat(np.arange(self.n), lengths)
         self._empty = int((lengths == 0).sum())
         self._nonempty_starts = slot_starts[self._empty :]
+        #: per item of the layout, whether it is the first of its run
+        self.first = np.zeros(len(self.items), dtype=bool)
+        self.first[self._nonempty_starts] = True
         # per length present: (first item, runs, length, the slot of its first run), one slice of
         # the layout (lengths ascending: the first run of a length is at the slot np.unique finds)
         self._blocks = [(int(slot_starts[first]), int((lengths == k).sum()), int(k), int(first))
@@ -301,6 +311,30 @@ class _Runs:
             np.vecdot(a[..., i : i + k * n].reshape(a.shape[:-1] + (k, n)),
                       b[..., i : i + k * n].reshape(b.shape[:-1] + (k, n)), out=out[..., slot : slot + k])
         return out[..., self._inverse]
+
+    def argsort(self, x: np.ndarray) -> np.ndarray:
+        """Per run, ``np.argsort(kind="stable")`` of its items of ``x`` (in the layout, any leading
+        axes), as positions in the layout: each run's items in ascending order, ties in layout
+        order. Each length's runs are sorted as one runs x length matrix (a stable sort's order
+        is unique, so sorting the rows together gives each row's own order)."""
+        order = np.empty(x.shape, dtype=np.intp)
+        lead = x.shape[:-1]
+        for a, k, n, _ in self._blocks:
+            span = slice(a, a + k * n)
+            within = np.argsort(x[..., span].reshape(lead + (k, n)), axis=-1, kind="stable")
+            order[..., span] = (within + np.arange(a, a + k * n, n)[:, None]).reshape(lead + (k * n,))
+        return order
+
+    def cumsum(self, x: np.ndarray) -> np.ndarray:
+        """Per run, ``np.cumsum`` of its items (``x`` in the layout, any leading axes), in the
+        layout: each length's runs are summed along the rows of one runs x length matrix (a
+        cumulative sum adds one item after another, row by row)."""
+        out = np.zeros(x.shape)
+        lead = x.shape[:-1]
+        for a, k, n, _ in self._blocks:
+            span = slice(a, a + k * n)
+            out[..., span] = np.cumsum(x[..., span].reshape(lead + (k, n)), axis=-1).reshape(lead + (k * n,))
+        return out
 
     def all_equal(self, x: np.ndarray) -> np.ndarray:
         """Per run (none empty), whether its items' values are all equal (``metrics._all_equal``)."""
@@ -355,34 +389,47 @@ def _cat(parts: list[np.ndarray], dtype=float) -> np.ndarray:
 
 class SystemMeasures:
     """The measures of :func:`system_metrics` for every system, and England when the run holds
-    several, in one pass a month: the same numbers, bit for bit (``tests/test_performance_equivalence.py``
-    checks them against :func:`system_metrics` group by group).
+    several, for a block of months at once: the same numbers, bit for bit
+    (``tests/test_performance_equivalence.py`` and ``tests/test_record_blocks.py`` check them
+    against :func:`system_metrics` group by group and month by month).
+
+    Nothing in the model reads the measures during a run, so they need not be computed each
+    month. :meth:`snapshot` keeps a month's inputs (copies of the arrays, which the model
+    changes in place next month, and the few values it reads from the partnerships and the
+    ledger) in buffers of :attr:`block` months; :meth:`flush` computes every pending month at
+    once, with the month as the leading axis of every array, in about as many numpy calls as one
+    month takes (the :class:`~ics_sim.model.record.Recorder` flushes when a block is full and
+    whenever its record is read). :meth:`measures` is one month's measures (a block of one).
 
     Each measure reduces runs of neighbourhoods (each group's; each group's deprivation deciles;
     each group's places), of neighbourhood x domain cells, of places or of partnerships. Each kind
     of run is a :class:`_Runs`, built once with the static parts of :func:`group_indices` (shares,
-    ranks, the designs of the fits and decompositions) laid out alongside; a month gathers the
-    values, combines them element by element as the one-group code does, and reduces every run at
-    once: the same sums and dot products over the same numbers in the same order. Sums the
-    one-group code builds term by term in a loop (Theil's components and the mismatch over
-    places) are added term by term in that order too.
-
-    A run of one system has nothing to group: there :func:`system_metrics` is called directly.
+    ranks, the designs of the fits and decompositions) laid out alongside; a block gathers the
+    values, combines them element by element as the one-group code does, and reduces every run of
+    every month at once: the same sums and dot products over the same numbers in the same order.
+    Sums the one-group code builds term by term in a loop (Theil's components and the mismatch
+    over places) are added term by term in that order too. A run of one system is a block of one
+    group.
 
     Args:
         model: the :class:`~ics_sim.model.ICSModel`.
         groups: :func:`group_indices` of each system, then of England when ``national``.
         national: whether the last group is England.
+        block: the most months :meth:`snapshot` keeps before a :meth:`flush` (12: a year's
+            inputs are about 4 MiB for England's 1,254 neighbourhoods).
     """
 
-    def __init__(self, model, groups: list[dict], national: bool):
+    #: the neighbourhood rows, the neighbourhood x domain blocks and the place rows of a month's
+    #: inputs, in their buffers' order
+    NB_ROWS = ("hle", "health", "coverage", "spend_nb", "need_nb", "cumulative_spend_nb", "qalys_nb")
+    CELL_BLOCKS = ("unmet", "need", "hidden", "unmet_hidden", "duplicated", "unfunded", "spend")
+    PLACE_ROWS = ("delay", "transaction_cost", "place_trust", "vcse_alive", "vcse_capacity", "cumulative_running", "delegated_share")
+
+    def __init__(self, model, groups: list[dict], national: bool, block: int = 12):
         self.n_groups = G = len(groups)
-        self.n_systems = G - int(national)
+        self.n_systems = S = G - int(national)
         self.national = national
-        #: a run of one system: :func:`system_metrics` itself is quicker than any grouping
-        self.single = groups[0] if G == 1 else None
-        if self.single is not None:
-            return
+        L = model.layout
         n_domains = model.population.need.shape[1]
 
         def flat(idx: np.ndarray) -> np.ndarray:  # a block of neighbourhoods x domains, row by row
@@ -429,70 +476,135 @@ class SystemMeasures:
         number = {id(p): i for i, p in enumerate(model.partnerships)}
         self.parts = [np.array([number[id(p)] for p in g["parts"]], dtype=np.intp) for g in groups]
         self.part_runs = _Runs(self.parts)
+        #: every group's partnerships end to end, and where each group's but the last ends
+        self._group_parts = np.concatenate(self.parts)
+        self._group_ends = np.cumsum([len(p) for p in self.parts])[:-1]
         self._lists: dict[str, tuple[bytes, _Runs]] = {}
         # each system's spending and budgets by domain, for strategy alignment
-        L = model.layout
-        self.system_nbs = Groups([g["idx"] for g in groups[: self.n_systems]], L.n_neighbourhoods)
-        self.system_places = Groups([np.flatnonzero(g["places_mask"]) for g in groups[: self.n_systems]], L.n_places)
+        self.system_nbs = Groups([g["idx"] for g in groups[:S]], L.n_neighbourhoods)
+        self.system_places = Groups([np.flatnonzero(g["places_mask"]) for g in groups[:S]], L.n_places)
+        #: per group, its system for :func:`group_budget` (None for England), in runs of one system
+        #: only: budgets of several systems are not comparable with one group's spending
+        self._budget_of = [i if i < S else None for i in range(G)] if L.n_systems == 1 else None
+        # the pending months' inputs (:meth:`snapshot`), block x ...
+        self.block = block
+        #: how many months :meth:`snapshot` has kept since the last :meth:`flush`
+        self.pending = 0
+        P, n_parts = L.n_places, len(model.partnerships)
+        self._nb = np.empty((block, len(self.NB_ROWS), L.n_neighbourhoods))
+        self._cells = np.empty((block, len(self.CELL_BLOCKS), L.n_neighbourhoods, n_domains))
+        self._place = np.empty((block, len(self.PLACE_ROWS), P))
+        self._deadlocks = np.empty((block, n_parts))
+        self._strategy = np.empty((block, S, n_domains))  # NaN for a system without a strategy
+        self._nhs_budget = np.empty((block, S, n_domains))
+        self._council_budget = np.empty((block, P, n_domains))
+        self._budget = np.empty((block, G))  # the unspent measure's budgets (one system only)
+        self._external = np.empty((block, S))  # external funding drawn in (sed.enabled)
+        #: per month and partnership, how many values its power_imbalance list held (the lists
+        #: are only appended to, so a month's values are the lists' first values)
+        self._imbalance_lengths = np.empty((block, n_parts), dtype=np.intp)
+        #: per month, :func:`_own_service_values`
+        self._own: list[tuple[np.ndarray, np.ndarray] | None] = [None] * block
 
     # ------------------------------------------------------------------ per month
+    def snapshot(self, model, d, unmet: np.ndarray, delay: np.ndarray, full: dict) -> None:
+        """Keep this month's inputs of the measures until the next :meth:`flush` (arguments as
+        :func:`system_metrics`; ``full`` also holds ``spend_nb`` and ``need_nb``, each
+        neighbourhood's spending and need over all domains). The arrays are copied into the
+        block's buffers; a lead provider's own-service bias and the budgets of the unspent
+        measure (Python loops over partnerships and ledger keys) are worked out now."""
+        if self.pending == self.block:
+            raise RuntimeError(f"{self.block} months pending: flush first")
+        i, m, pop = self.pending, model, model.population
+        nb, cells, place = self._nb[i], self._cells[i], self._place[i]
+        for row, a in enumerate((full["hle"], pop.health, m.coverage, full["spend_nb"], full["need_nb"],
+                                 m.cumulative_spend_nb, pop.qalys_nb)):
+            nb[row] = a
+        for row, a in enumerate((unmet, pop.need, full["hidden"], full["unmet_hidden"], d.duplicated, d.unfunded, d.spend)):
+            cells[row] = a
+        for row, a in enumerate((delay, m.transaction_cost, full["place_trust"], full["vcse_alive"], full["vcse_capacity"],
+                                 m.cumulative_running, full["delegated_share"])):
+            place[row] = a
+        parts = m.partnerships
+        self._deadlocks[i] = [p.deadlocks_total for p in parts]
+        self._imbalance_lengths[i] = [len(p.power_imbalance) for p in parts]
+        self._own[i] = _own_service_values(m, d.spend, pop.need)
+        for s in range(self.n_systems):
+            strategy = m.icps[s].strategy
+            self._strategy[i, s] = np.nan if strategy is None else strategy
+        self._nhs_budget[i] = m.finance.nhs_budget
+        self._council_budget[i] = m.finance.council_budget
+        if self._budget_of is not None:
+            self._budget[i] = [group_budget(m.ledger.year_budget, s) for s in self._budget_of]
+        if m.cfg.sed.enabled:
+            self._external[i] = np.asarray(m.external_funding, dtype=float)[: self.n_systems]
+        self.pending += 1
+
     def measures(self, model, d, unmet: np.ndarray, delay: np.ndarray, full: dict) -> dict[str, np.ndarray]:
-        """This month's measures of every group: per measure, in :func:`system_metrics`' order,
-        an array with one value per group (the systems, then England; England's values of
-        :data:`SYSTEM_ONLY` are NaN). Arguments as :func:`system_metrics`; ``full`` also holds
-        ``spend_nb`` and ``need_nb``, each neighbourhood's spending and need over all domains."""
-        if self.single is not None:
-            return {k: np.array([v], dtype=float) for k, v in system_metrics(model, self.single, d, unmet, delay, 0, full).items()}
-        m, pop, R = model, model.population, self.nbs
+        """This month's measures of every group (a block of one month, with none pending): per
+        measure, in :func:`system_metrics`' order, an array with one value per group (the systems,
+        then England). Arguments as :meth:`snapshot`."""
+        if self.pending:
+            raise RuntimeError("months pending: flush them first")
+        self.snapshot(model, d, unmet, delay, full)
+        return {key: v[0] for key, v in self.flush(model).items()}
+
+    def flush(self, model) -> dict[str, np.ndarray]:
+        """The measures of every pending month, which are then dropped: per measure, in
+        :func:`system_metrics`' order, an array of months x groups (the systems, then England;
+        England's values of :data:`SYSTEM_ONLY` are NaN)."""
+        M, self.pending = self.pending, 0
+        m, R, k = model, self.nbs, self._cells.shape[-1]
         people, s = self.people, self.shares
-        cov_nb = np.maximum(m.coverage, 1e-9)
-        ratio_nb = full["spend_nb"] / np.maximum(full["need_nb"], 1e-12)
-        k = pop.need.shape[1]
+        hle_nb, health_nb, coverage_nb, spend_nb_all, need_nb_all, spent_nb, qalys_all = _rows(self._nb[:M])
+        unmet, need, hidden, unmet_hidden, duplicated_nb, unfunded_nb, spend = _rows(self._cells[:M])
+        cov_nb = np.maximum(coverage_nb, 1e-9)
+        ratio_nb = spend_nb_all / np.maximum(need_nb_all, 1e-12)
         # every neighbourhood-level input of a group, gathered once
-        g = R.gather(np.vstack([full["hle"], pop.health, cov_nb, full["spend_nb"], full["need_nb"], m.initial_hle,
-                                m.cumulative_spend_nb, pop.qalys_nb, unmet.T, pop.need.T]))
-        hle, health, cov, spend_nb, need_nb, initial, spent, qalys_nb = g[:8]
-        unmet_g, need_g = g[8 : 8 + k], g[8 + k :]
+        g = R.gather(np.concatenate([np.stack([hle_nb, health_nb, cov_nb, spend_nb_all, need_nb_all, spent_nb, qalys_all], axis=1),
+                                     unmet.transpose(0, 2, 1), need.transpose(0, 2, 1)], axis=1))
+        hle, health, cov, spend_nb, need_nb, spent, qalys_nb = _rows(g[:, :7])
+        unmet_g, need_g = g[:, 7 : 7 + k], g[:, 7 + k :]
+        initial = R.gather(m.initial_hle)  # constant through the run
         spend_ph, need_ph = spend_nb / people, need_nb / people
-        sums = R.sum(np.vstack([health * people, hle * people, hle * self.w1, hle * self.w5, spend_ph,
-                                people * (hle - initial), spent, qalys_nb, unmet_g, need_g]))
-        health_sum, hle_sum, q1_sum, q5_sum, spend_ph_sum, gained, spent_so_far, qalys = sums[:8]
-        unmet_k, need_k = sums[8 : 8 + k], sums[8 + k :]
-        blocks = (unmet, pop.need, full["hidden"], full["unmet_hidden"], d.duplicated, d.unfunded, d.spend)
-        unmet_sum, need_sum, hidden_sum, unmet_hidden_sum, duplicated, unfunded, spend_sum = self.flat.sum(
-            self.flat.gather(np.vstack([np.ravel(a) for a in blocks])))
+        sums = R.sum(np.concatenate([np.stack([health * people, hle * people, hle * self.w1, hle * self.w5, spend_ph,
+                                               people * (hle - initial), spent, qalys_nb], axis=1), unmet_g, need_g], axis=1))
+        health_sum, hle_sum, q1_sum, q5_sum, spend_ph_sum, gained, spent_so_far, qalys = _rows(sums[:, :8])
+        unmet_k, need_k = _rows(sums[:, 8 : 8 + k]), _rows(sums[:, 8 + k :])
+        unmet_sum, need_sum, hidden_sum, unmet_hidden_sum, duplicated, unfunded, spend_sum = _rows(
+            self.flat.sum(self.flat.gather(self._cells[:M].reshape(M, len(self.CELL_BLOCKS), -1))))
         # deprivation gradients (decile means, each group's fit); concentration; Theil
-        dec_values = self.deciles.dot(self.decile_people, self.deciles.gather(np.vstack([full["hle"], ratio_nb]))) / self.decile_pops
+        dec_values = self.deciles.dot(self.decile_people, self.deciles.gather(np.stack([hle_nb, ratio_nb], axis=1))) / self.decile_pops
         (hle_sii, hle_rii, hle_relative_sii), inverse_care_sii = self._fits(dec_values)
         ranks = self._ranks(health)
-        rank_mean, mu_health, mu_spend, mu_need, mu_hle, mu_cov = R.dot(s, np.vstack([ranks, health, spend_ph, need_ph, hle, cov]))
-        cov_health, cov_spend, cov_need = R.dot(s, np.vstack([
+        rank_mean, mu_health, mu_spend, mu_need, mu_hle, mu_cov = _rows(R.dot(s, np.stack([ranks, health, spend_ph, need_ph, hle, cov], axis=1)))
+        cov_health, cov_spend, cov_need = _rows(R.dot(s, np.stack([
             (health - R.spread(mu_health)) * (ranks - R.spread(rank_mean)),
             (spend_ph - R.spread(mu_spend)) * self.rank_centred,
             (need_ph - R.spread(mu_need)) * self.rank_centred,
-        ]))
+        ], axis=1)))
         gini = self._concentration(R.all_equal(health), cov_health, mu_health)
         spending = spend_ph_sum > 0
         ci_spend = self._concentration(R.all_equal(spend_ph) | ~spending, cov_spend, mu_spend)
         ci_need = self._concentration(R.all_equal(need_ph) | ~spending, cov_need, mu_need)
-        flat = R.all_equal(np.vstack([hle, cov]))
-        (theil_between, coverage_between), (theil_within, coverage_within) = self._theil(
-            np.vstack([full["hle"], cov_nb]), np.vstack([mu_hle, mu_cov]), flat)
+        flat = R.all_equal(np.stack([hle, cov], axis=1))
+        between, within = self._theil(np.stack([hle_nb, cov_nb], axis=1), np.stack([mu_hle, mu_cov], axis=1), flat)
+        (theil_between, coverage_between), (theil_within, coverage_within) = _rows(between), _rows(within)
         # per place (and partnership), summed over each group's places
         P = self.places
-        delay_sum, cost_sum, trust_sum, alive_sum, capacity_sum, running_sum, delegated_sum = P.sum(
-            np.vstack([P.gather(np.vstack([delay, m.transaction_cost, full["place_trust"], full["vcse_alive"]])),
-                       P.gather(full["vcse_capacity"]) * self.place_pop, P.gather(m.cumulative_running),
-                       P.gather(full["delegated_share"]) * self.place_pop]))
+        place = P.gather(self._place[:M])
+        place[:, 4] *= self.place_pop  # vcse_capacity and delegated_share: weighted by population
+        place[:, 6] *= self.place_pop
+        delay_sum, cost_sum, trust_sum, alive_sum, capacity_sum, running_sum, delegated_sum = _rows(P.sum(place))
         count = P.lengths
-        deadlocks = self.part_runs.sum(self.part_runs.gather(np.array([p.deadlocks_total for p in m.partnerships], dtype=float)))
+        deadlocks = self.part_runs.sum(self.part_runs.gather(self._deadlocks[:M]))
 
         out: dict[str, np.ndarray] = {}
-        out["population"] = self.population
+        out["population"] = np.tile(self.population, (M, 1))
         out["health_mean"] = health_sum / self.people_sum
         out["hle_mean"] = hle_sum / self.people_sum
         out["hle_sii"], out["hle_rii"], out["hle_relative_sii"] = hle_sii, hle_rii, hle_relative_sii
-        out["hle_gap_local_fifths"] = self.local_fifths
+        out["hle_gap_local_fifths"] = np.tile(self.local_fifths, (M, 1))
         out["hle_q1"] = q1_sum / self.w1_sum
         out["hle_q5"] = q5_sum / self.w5_sum
         out["hle_gap_q1_q5"] = out["hle_q5"] - out["hle_q1"]
@@ -502,7 +614,7 @@ class SystemMeasures:
         out["inverse_care_sii"] = inverse_care_sii
         out["theil_between_places"], out["theil_within_places"] = theil_between, theil_within
         out["coverage_theil_between_places"], out["coverage_theil_within_places"] = coverage_between, coverage_within
-        out["need_mismatch_within_places"] = self._mismatch(d.spend, pop.need)
+        out["need_mismatch_within_places"] = self._mismatch(spend, need)
         out["unmet_need"] = unmet_sum / need_sum
         out["unmet_need_hidden"] = unmet_hidden_sum / np.maximum(hidden_sum, 1e-12)
         for j, name in enumerate(DOMAINS):
@@ -514,35 +626,33 @@ class SystemMeasures:
         out["decision_delay_months"] = delay_sum / count
         out["deadlocks"] = deadlocks
         out["transaction_cost_gbp"] = cost_sum * 12.0
-        out["strategy_alignment"] = self._alignment(m, d.spend)
+        out["strategy_alignment"] = self._alignment(spend, M)
         out["trust_mean"] = trust_sum / count
         out["vcse_survival"] = alive_sum / count
         out["vcse_capacity"] = capacity_sum / self.place_pop_sum
-        out["power_imbalance"] = self._means("power_imbalance", [p.power_imbalance for p in m.partnerships], float("nan"))
+        out["power_imbalance"] = self._imbalance(m, M)
         out["health_gain_per_million_gbp"] = gained / np.maximum(spent_so_far / 1e6, 1e-9)
         out["qalys"] = qalys
         out["spend_gbp_total"] = spent_so_far
         out["running_cost_gbp_total"] = running_sum
-        out["own_service_bias"] = self._means("own_service_bias", _own_service_values(m, d.spend, pop.need), 0.0)
-        out["unspent_gbp"] = np.full(self.n_groups, np.nan)
-        if m.layout.n_systems == 1:  # budgets of several systems are not comparable with one group's spending
-            for i in range(self.n_groups):
-                s_ = i if i < self.n_systems else None
-                budget = sum(v for k, v in m.ledger.year_budget.items() if k.startswith(("icb:", "council:"))
-                             and (s_ is None or not k.startswith("icb:") or k == f"icb:{s_}"))
-                out["unspent_gbp"][i] = float(max(budget - spend_sum[i], 0.0))
+        out["own_service_bias"] = self._means("own_service_bias", [self._own[i] for i in range(M)], 0.0)
+        if self._budget_of is not None:
+            out["unspent_gbp"] = np.maximum(self._budget[:M] - spend_sum, 0.0)
+        else:  # budgets of several systems are not comparable with one group's spending
+            out["unspent_gbp"] = np.full((M, self.n_groups), np.nan)
         out["delegated_share"] = delegated_sum / self.place_pop_sum
         if m.cfg.sed.enabled:
-            national = np.full(self.n_groups - self.n_systems, np.nan)
-            out["external_funding_gbp"] = np.concatenate([np.asarray(m.external_funding, dtype=float)[: self.n_systems], national])
+            national = np.full((M, self.n_groups - self.n_systems), np.nan)
+            out["external_funding_gbp"] = np.concatenate([self._external[:M], national], axis=1)
             out["local_spend_share"] = m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"])
-            out["local_spend_share"][self.n_systems :] = np.nan
+            out["local_spend_share"][:, self.n_systems :] = np.nan
         return out
 
     # ------------------------------------------------------------------ the measures' parts
     def _fits(self, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
         """``metrics._fit_sii`` of the decile means of HLE and of spending per pound of need
-        (``y``: 2 x deciles of every group): ((SII, RII, relative SII) of HLE, SII of the ratio)."""
+        (``y``: months x 2 x deciles of every group): ((SII, RII, relative SII) of HLE, SII of
+        the ratio), each months x groups."""
         F = self.fit
         y = F.gather(y)
         y_bar = F.dot(self.fit_p, y)
@@ -552,31 +662,58 @@ class SystemMeasures:
             fitted = self.has_fit & ~F.all_equal(y)  # one decile, or every value the same: no gradient
             if np.any(fitted & (intercept == 0.0)):
                 raise ValueError("RII undefined: the fitted value at the most deprived end is 0")
-            if np.any(fitted[0] & (y_bar[0] == 0.0)):
+            if np.any(fitted[:, 0] & (y_bar[:, 0] == 0.0)):
                 raise ValueError("relative SII undefined: the population-weighted mean of `values` is 0")
-            rii = (intercept[0] + slope[0]) / intercept[0]
-            relative = slope[0] / y_bar[0]
-        hle = (np.where(fitted[0], slope[0], 0.0), np.where(fitted[0], rii, 1.0), np.where(fitted[0], relative, 0.0))
-        return hle, np.where(fitted[1], slope[1], 0.0)
+            rii = (intercept[:, 0] + slope[:, 0]) / intercept[:, 0]
+            relative = slope[:, 0] / y_bar[:, 0]
+        hle = (np.where(fitted[:, 0], slope[:, 0], 0.0), np.where(fitted[:, 0], rii, 1.0), np.where(fitted[:, 0], relative, 0.0))
+        return hle, np.where(fitted[:, 1], slope[:, 1], 0.0)
 
     def _ranks(self, y: np.ndarray) -> np.ndarray:
         """``metrics._fractional_rank(y, shares)`` within every group (``y`` in the layout of
-        :attr:`nbs`): the midpoint of each value's cumulative share, ties averaged."""
+        :attr:`nbs`, any leading axes, e.g. months): the midpoint of each value's cumulative
+        share, ties averaged. Each (leading index, group) is one group of the sort."""
         R = self.nbs
-        order = np.lexsort((y, R.slot))  # by group, then by y; ties keep their order, as a stable argsort
-        y_sorted, s_sorted = y[order], self.shares[order]
-        new = np.ones(len(y), dtype=bool)
+        n = y.shape[-1]
+        y_flat = y.reshape(-1, n)
+        lead = len(y_flat)
+        order = R.argsort(y_flat)  # by group, then by y; ties keep their order, as a stable argsort
+        y_sorted = np.take_along_axis(y_flat, order, axis=-1)
+        if not (R.first[1:] | (y_sorted[:, 1:] != y_sorted[:, :-1])).all():
+            return self._tied_ranks(y_flat, order).reshape(y.shape)
+        # no ties (as a rule): each item is a block of its own, its rank the shares before it plus half its own
+        s_sorted = self.shares[order]
+        cumulative = R.cumsum(s_sorted)
+        before = np.empty_like(cumulative)
+        before[:, 1:] = cumulative[:, :-1]
+        before[:, R.first] = 0.0
+        ranks = np.empty_like(y_flat)
+        np.put_along_axis(ranks, order, before + s_sorted / 2.0, axis=-1)
+        return ranks.reshape(y.shape)
+
+    def _tied_ranks(self, y: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """:meth:`_ranks` of ``y`` (rows x the layout of :attr:`nbs`) where some values tie
+        within a group, given each group's stable ``order`` (:meth:`_Runs.argsort`): each block
+        of tied values gets the midpoint of its share."""
+        R = self.nbs
+        lead, n = y.shape
+        # the group key of every item, ascending along the flattened array: (row, group)
+        key = (np.arange(lead)[:, None] * R.n + R.slot).ravel()
+        order = (order + (np.arange(lead) * n)[:, None]).ravel()
+        y_flat = y.ravel()
+        y_sorted, s_sorted = y_flat[order], self.shares[order % n]
+        new = np.ones(len(y_flat), dtype=bool)
         new[1:] = y_sorted[1:] != y_sorted[:-1]
-        new[R.starts] = True
+        new[(np.arange(lead)[:, None] * n + R.starts).ravel()] = True
         starts = np.flatnonzero(new)  # blocks of tied values
         block_share = np.add.reduceat(s_sorted, starts)
-        slot = R.slot[starts]
+        slot = key[starts]  # the sort keeps the (ascending) keys in place
         pos = np.arange(len(starts)) - np.searchsorted(slot, slot)  # each block's place in its group
-        cumulative = _cumsum_runs(block_share, slot, pos, R.n)
+        cumulative = _cumsum_runs(block_share, slot, pos, lead * R.n)
         block_before = np.where(pos == 0, 0.0, np.concatenate([[0.0], cumulative[:-1]]))
-        ranks = np.empty_like(y)
+        ranks = np.empty_like(y_flat)
         ranks[order] = (block_before + block_share / 2.0)[np.cumsum(new) - 1]
-        return ranks
+        return ranks.reshape(y.shape)
 
     @staticmethod
     def _concentration(flat: np.ndarray, cov: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -587,65 +724,101 @@ class SystemMeasures:
             return np.where(flat, 0.0, 2.0 * cov / mu)
 
     def _theil(self, y: np.ndarray, mu: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``metrics._theil_decomposition`` over each group's places of each row of ``y`` (per
-        neighbourhood), given each group's weighted mean ``mu`` and whether its values are all
-        equal (``flat``): (between, within), each rows x groups."""
+        """``metrics._theil_decomposition`` over each group's places of each row of ``y``
+        (months x rows x neighbourhoods), given each group's weighted mean ``mu`` and whether its
+        values are all equal (``flat``), both months x rows x groups: (between, within), each
+        months x rows x groups."""
         C = self.cells
         y = C.gather(y)
         G, of, pos = self.n_groups, self.cell_group, self.cell_pos
         with np.errstate(divide="ignore", invalid="ignore"):
-            mu_place, mu_within = C.dot(np.vstack([self.cell_s, self.cell_s_within])[:, None, :], y[None])
-            rel = mu_place / self.cell_share / mu[:, of]
+            mu_place, mu_within = C.dot(np.stack([self.cell_s, self.cell_s_within])[:, None, None, :], y[None])
+            rel = mu_place / self.cell_share / mu[..., of]
             ratio = y / C.spread(mu_within)
             theil_t = np.where(C.all_equal(y), 0.0, C.dot(self.cell_s_within, ratio * np.log(ratio)))
             between, within = _running_sum(self.cell_share * rel * np.stack([np.log(rel), theil_t]), of, pos, G)
         return np.where(flat, 0.0, _clamp(between)), np.where(flat, 0.0, _clamp(within))
 
     def _mismatch(self, spend: np.ndarray, need: np.ndarray) -> np.ndarray:
-        """:func:`within_mismatch` of every group."""
-        C = self.cell_flat
-        s, n = C.gather(np.vstack([np.ravel(spend), np.ravel(need)]))
-        s_sum, n_sum = C.sum(np.vstack([s, n]))
+        """:func:`within_mismatch` of every group (``spend``, ``need``: months x neighbourhoods x
+        domains): months x groups."""
+        C, M = self.cell_flat, len(spend)
+        sn = C.gather(np.stack([spend.reshape(M, -1), need.reshape(M, -1)], axis=1))
+        s, n = sn[:, 0], sn[:, 1]
+        s_sum, n_sum = _rows(C.sum(sn))
         paid = s_sum > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             term = 0.5 * C.sum(np.abs(s / C.spread(s_sum) - n / C.spread(n_sum))) * s_sum
             total, weight = _running_sum(np.where(paid, np.stack([term, s_sum]), 0.0), self.cell_group, self.cell_pos, self.n_groups)
             return np.where(weight > 0, total / weight, 0.0)
 
-    def _alignment(self, m, spend: np.ndarray) -> np.ndarray:
-        """:func:`strategy_alignment` of each system (NaN without a strategy); England's is their mean."""
-        out = np.full(self.n_groups, np.nan)
-        with_strategy = [s for s in range(self.n_systems) if m.icps[s].strategy is not None]
-        if with_strategy:
-            mix = self.system_nbs.sum_rows(spend)[with_strategy]
-            budgets = m.finance.nhs_budget[with_strategy] + self.system_places.sum_rows(m.finance.council_budget)[with_strategy]
-            strategy = np.array([m.icps[s].strategy for s in with_strategy])
-            x = mix / np.maximum(mix.sum(axis=1), 1e-12)[:, None]
-            ref = budgets / np.maximum(budgets.sum(axis=1), 1e-12)[:, None]
-            out[with_strategy] = 1.0 - np.abs(x - strategy).sum(axis=1) / np.maximum(np.abs(ref - strategy).sum(axis=1), 0.005)
+    def _alignment(self, spend: np.ndarray, M: int) -> np.ndarray:
+        """:func:`strategy_alignment` of each system in each of the block's ``M`` months (NaN
+        without a strategy: its NaN strategy makes every term NaN); England's is their mean.
+        ``spend``: months x neighbourhoods x domains. Each system's rows are summed for every
+        month at once as the columns of one neighbourhoods x (months x domains) matrix (a sum
+        down the rows adds each column's rows one after another, as for one month)."""
+        S, k = self.n_systems, spend.shape[-1]
+        out = np.full((M, self.n_groups), np.nan)
+
+        def by_system(groups: Groups, x: np.ndarray) -> np.ndarray:  # months x items x domains -> months x systems x domains
+            rows = groups.sum_rows(x.transpose(1, 0, 2).reshape(x.shape[1], M * k))
+            return rows.reshape(S, M, k).transpose(1, 0, 2)
+
+        strategy = self._strategy[:M]
+        if not np.isnan(strategy).all():
+            mix = by_system(self.system_nbs, spend)
+            budgets = self._nhs_budget[:M] + by_system(self.system_places, self._council_budget[:M])
+            x = mix / np.maximum(mix.sum(axis=-1), 1e-12)[..., None]
+            ref = budgets / np.maximum(budgets.sum(axis=-1), 1e-12)[..., None]
+            out[:, :S] = 1.0 - np.abs(x - strategy).sum(axis=-1) / np.maximum(np.abs(ref - strategy).sum(axis=-1), 0.005)
         if self.national:
-            out[self.n_systems] = float(np.mean(out[: self.n_systems]))
+            out[:, S] = np.mean(out[:, :S], axis=-1)
         return out
 
-    def _means(self, name: str, lists: list, empty: float) -> np.ndarray:
-        """Per group, ``np.mean`` of its partnerships' lists laid end to end (``empty`` where they
-        hold nothing); the runs are rebuilt only when a list's length has changed."""
-        lengths = np.array([len(x) for x in lists], dtype=np.intp)
-        total = int(lengths.sum())
-        if total == 0:  # e.g. no pot held by a provider: nothing to average anywhere
-            return np.full(self.n_groups, empty)
-        key = lengths.tobytes()
-        if name not in self._lists or self._lists[name][0] != key:
-            offset = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            members = []
-            for parts in self.parts:
-                n = lengths[parts]
-                members.append(np.repeat(offset[parts] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum()))
-            self._lists[name] = (key, _Runs(members))
-        runs = self._lists[name][1]
-        values = np.fromiter(itertools.chain.from_iterable(lists), dtype=float, count=total)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(runs.lengths > 0, runs.sum(runs.gather(values)) / runs.lengths, empty)
+    def _imbalance(self, m, M: int) -> np.ndarray:
+        """Per month of the block and group, the mean of its partnerships' power imbalances so
+        far (:meth:`_means`); a month's values are the first ``_imbalance_lengths`` of each list."""
+        lists = [p.power_imbalance for p in m.partnerships]
+        values: dict[bytes, np.ndarray] = {}  # the lists' lengths change only with a decision
+        months = []
+        for lengths in self._imbalance_lengths[:M]:
+            key = lengths.tobytes()
+            if key not in values:
+                values[key] = np.fromiter(itertools.chain.from_iterable(x[:n] for x, n in zip(lists, lengths, strict=True)),
+                                          dtype=float, count=int(lengths.sum()))
+            months.append((lengths, values[key]))
+        return self._means("power_imbalance", months, float("nan"))
+
+    def _means(self, name: str, months: list[tuple[np.ndarray, np.ndarray]], empty: float) -> np.ndarray:
+        """Per month and group, ``np.mean`` of its partnerships' lists laid end to end (``empty``
+        where they hold nothing). ``months``: per month, each partnership's list's length and the
+        lists' values laid end to end. The months whose lists have the same lengths are averaged
+        together; the runs are rebuilt only when the lengths change."""
+        out = np.full((len(months), self.n_groups), empty)
+        same: dict[bytes, list[int]] = {}
+        for i, (lengths, _) in enumerate(months):
+            same.setdefault(lengths.tobytes(), []).append(i)
+        for key, at in same.items():
+            lengths = months[at[0]][0]
+            if not lengths.any():  # e.g. no pot held by a provider: nothing to average anywhere
+                continue
+            if name not in self._lists or self._lists[name][0] != key:
+                # each group's partnerships' values, list after list, all groups end to end
+                n = lengths[self._group_parts]
+                before = np.cumsum(n) - n
+                items = np.repeat((np.cumsum(lengths) - lengths)[self._group_parts] - before, n) + np.arange(n.sum())
+                self._lists[name] = (key, _Runs(np.split(items, before[self._group_ends])))
+            runs = self._lists[name][1]
+            values = np.stack([months[i][1] for i in at])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[at] = np.where(runs.lengths > 0, runs.sum(runs.gather(values)) / runs.lengths, empty)
+        return out
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    """``x`` (months x rows x ...) with its rows first, to unpack one row (months x ...) at a time."""
+    return np.moveaxis(x, 1, 0)
 
 
 def _clamp(x: np.ndarray) -> np.ndarray:
@@ -653,16 +826,18 @@ def _clamp(x: np.ndarray) -> np.ndarray:
     return np.where((-metrics._CLAMP_TOL < x) & (x < 0.0), 0.0, x)
 
 
-def _own_service_values(model, spend: np.ndarray, need: np.ndarray) -> list[list[float]]:
-    """Per partnership, :func:`own_service_bias`' value of its place (a one-item list), or an
-    empty list where no provider holds the pot."""
-    out = []
-    for p in model.partnerships:
+def _own_service_values(model, spend: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per partnership, how many values of :func:`own_service_bias` it has (1 where a provider
+    holds the pot, else 0), and those values, in partnership order."""
+    parts = model.partnerships
+    lengths = np.zeros(len(parts), dtype=np.intp)
+    values = []
+    for i, p in enumerate(parts):
         if not p.contracted or not p.voters:
-            out.append([])
             continue
         own = list(p.voters[0].org.own_domains)
         rows = model.layout.place_index[p.place]
         s, n = spend[rows].sum(axis=0), need[rows].sum(axis=0)
-        out.append([s[own].sum() / s.sum() - n[own].sum() / n.sum()])
-    return out
+        lengths[i] = 1
+        values.append(s[own].sum() / s.sum() - n[own].sum() / n.sum())
+    return lengths, np.array(values, dtype=float)
