@@ -431,8 +431,8 @@ def _system_measures_check(m, national: bool) -> None:
 def test_system_measures_equal_system_metrics_group_by_group(overrides, months):
     """After the given months (a decision year's start, its end, the next), for England's 42
     systems, a lead provider's own-service bias, SED, shocks and earned autonomy. A run of one
-    system is checked with an "England" group added, so that the batch holds two groups (the
-    recorder calls :func:`system_metrics` itself for a lone system)."""
+    system is checked with an "England" group added, so that the batch holds two groups
+    (``tests/test_record_blocks.py`` checks a lone system's blocks of months)."""
     m = ICSModel(load_config(overrides)[0], seed=5)
     for month in range(1, max(months) + 1):
         m.step()
