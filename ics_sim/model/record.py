@@ -2,8 +2,12 @@
 
 Every month the recorder stores, per neighbourhood, place and system (and nationally when a run
 holds several systems), the health, inequality, coordination, partnership and value measures as
-arrays; the system-level measures of every system (and England) are computed at once by
-:class:`~ics_sim.model.system_metrics.SystemMeasures`.
+arrays. The system-level measures of every system (and England) are computed by
+:class:`~ics_sim.model.system_metrics.SystemMeasures` a block of months at once: each month the
+recorder keeps their inputs (a snapshot), and computes the months pending together when 12 are
+pending or when anyone reads the record (:attr:`Recorder.data`, and through it
+:meth:`Recorder.series`, :meth:`Recorder.frame` and :func:`summarise`); nothing in the model reads
+the record during a run, and the numbers are those of a month at a time, bit for bit.
 :meth:`Recorder.frame` returns the tidy long table (month, date, level, area, metric,
 measure_unit, value); :data:`METRICS` is the data dictionary (unit, direction, levels) of every measure;
 :func:`summarise` reduces it to the horizon values.
@@ -252,6 +256,14 @@ FROM_HISTORY = frozenset({"decision_delay_months", "power_imbalance"})
 class Recorder:
     """Collects the monthly outputs of one model.
 
+    :meth:`record` puts the month's neighbourhood, place and pair measures in the record at once;
+    the system (and national) measures' inputs it keeps (:meth:`SystemMeasures.snapshot
+    <ics_sim.model.system_metrics.SystemMeasures.snapshot>`) until 12 months are pending (a
+    year of England's inputs is about 5 MiB) or the record is read: reading :attr:`data` first
+    computes the months pending in one pass and appends them month by month. The first month's
+    are computed at once, so that the system and national measures come after the neighbourhood,
+    place and pair measures in the record's order, as each month records them.
+
     Args:
         model: the :class:`~ics_sim.model.ICSModel`.
         timeseries: True (default) records every month; False records only the months the summary
@@ -299,6 +311,9 @@ class Recorder:
 
     # ------------------------------------------------------------------ per month
     def record(self, d) -> None:
+        """Record this month (``d``: its :class:`~ics_sim.model.delivery.Delivery`): the
+        neighbourhood, place and pair measures now, the system measures' inputs for the next
+        flush (:class:`Recorder`); then this month's transaction costs start afresh."""
         m = self.model
         if m.month < self.first_month:  # summary-only: a month the summary never reads
             m.transaction_cost[:] = 0.0  # the month's costs are reported; the next month starts afresh

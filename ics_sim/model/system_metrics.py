@@ -2,8 +2,10 @@
 partnership and value, for one system or for England when a run holds several.
 
 :func:`system_metrics` defines the measures of one group of neighbourhoods (a system, or
-England); :class:`SystemMeasures` computes them for every group at once, the same numbers bit for
-bit, in a few grouped numpy operations a month, and is what
+England), a month at a time: it is the reference the tests hold the recorder to, not the recorder's
+path. :class:`SystemMeasures` computes them for every group and a block of months at once (it keeps
+each month's inputs and computes the months pending together, the month a leading axis of every
+array), the same numbers bit for bit, in a few grouped numpy operations a block; it is what
 :class:`~ics_sim.model.record.Recorder` stores. Inequality measures come from :mod:`ics_sim.metrics`.
 """
 
@@ -416,7 +418,7 @@ class SystemMeasures:
         groups: :func:`group_indices` of each system, then of England when ``national``.
         national: whether the last group is England.
         block: the most months :meth:`snapshot` keeps before a :meth:`flush` (12: a year's
-            inputs are about 4 MiB for England's 1,254 neighbourhoods).
+            inputs are about 5 MiB for England's 1,254 neighbourhoods).
     """
 
     #: the neighbourhood rows, the neighbourhood x domain blocks and the place rows of a month's
