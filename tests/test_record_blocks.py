@@ -198,3 +198,50 @@ def test_runs_argsort_and_cumsum_each_run_as_numpy_does_alone():
                 values = x[lead][idx]
                 assert np.array_equal(order[lead][span] - R.starts[r], np.argsort(values, kind="stable"))
                 assert np.array_equal(_bits(cumulative[lead][span]), _bits(np.cumsum(values)))
+
+
+def test_runs_sum_of_ranges_equals_the_sum_of_the_gather():
+    """``_Runs.sum_of`` sums runs that are ranges of the array as slices of it, and other runs
+    from the layout: the same bits as summing the runs laid out, as numpy sums each alone."""
+    rng = np.random.default_rng(5)
+    for trial in range(20):
+        n_items = int(rng.integers(20, 400))
+        cuts = np.sort(rng.choice(np.arange(1, n_items), size=int(rng.integers(1, 12)), replace=False))
+        members = [np.arange(a, b) for a, b in zip(np.r_[0, cuts], np.r_[cuts, n_items], strict=True)]
+        members.append(np.arange(n_items))  # the whole, as England's
+        if trial % 3 == 0:
+            members[-1] = members[-1][::-1].copy()  # not ascending: laid out and summed
+        R = _Runs(members)
+        assert (R._ranges is None) == (trial % 3 == 0)
+        x = rng.random((2, 3, n_items)) * 10.0 ** rng.integers(-3, 6, size=n_items)
+        got = R.sum_of(x)
+        for r, idx in enumerate(members):
+            for lead in np.ndindex(x.shape[:-1]):
+                assert _bits(got[lead][r]) == _bits(x[lead][idx].sum())
+
+
+def test_means_of_lists_equal_np_mean_of_each_group_with_and_without_ranges():
+    """Each group's mean of its partnerships' lists laid end to end (power imbalance, own-service
+    bias) is ``np.mean`` of that list, whether the groups' partnerships are ranges (summed as
+    slices) or not (summed as runs rebuilt when the lists' lengths change)."""
+    m = ICSModel(load_config({"system": "england", "years": 1})[0], seed=3)
+    m.step()
+    S = m.recorder._systems
+    n_parts = len(m.partnerships)
+    rng = np.random.default_rng(2)
+    months = []
+    for month in range(6):
+        lengths = rng.integers(0, 4, size=n_parts) * (month > 0)  # the first month: no values anywhere
+        months.append((lengths, rng.normal(size=int(lengths.sum()))))
+    months.append(months[-1])  # a month like the last: averaged together
+    assert S._part_spans is not None
+    spans = S._means("test", months, float("nan"))
+    S._part_spans = None
+    runs = S._means("test", months, float("nan"))
+    assert np.array_equal(_bits(spans), _bits(runs))
+    for i, (lengths, values) in enumerate(months):
+        lists = np.split(values, np.cumsum(lengths)[:-1])
+        for g, parts in enumerate(S.parts):
+            mine = [v for p in parts for v in lists[p]]
+            want = float(np.mean(mine)) if mine else float("nan")
+            assert _bits(spans[i, g]) == _bits(want), (i, g)

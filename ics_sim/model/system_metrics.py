@@ -285,6 +285,11 @@ class _Runs:
         # the layout (lengths ascending: the first run of a length is at the slot np.unique finds)
         self._blocks = [(int(slot_starts[first]), int((lengths == k).sum()), int(k), int(first))
                         for k, first in zip(*np.unique(lengths, return_index=True), strict=True) if k > 0]
+        #: per run, the slice of the members' array it is, where every run is one ascending,
+        #: contiguous range of it and the runs are few (else None): see :meth:`sum_of`
+        self._ranges = None
+        if 0 < self.n <= 64 and all(len(m) and (np.diff(m) == 1).all() for m in members):
+            self._ranges = [slice(int(m[0]), int(m[0]) + len(m)) for m in members]
 
     def gather(self, x: np.ndarray) -> np.ndarray:
         """``x[..., items]`` in the layout (C-ordered)."""
@@ -303,6 +308,18 @@ class _Runs:
         for a, k, n, slot in self._blocks:
             np.add.reduce(x[..., a : a + k * n].reshape(lead + (k, n)), axis=-1, out=out[..., slot : slot + k])
         return out[..., self._inverse]
+
+    def sum_of(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`sum` of :meth:`gather` of ``x`` (the members' array, any leading axes). Where
+        every run is a range of ``x`` (each system's neighbourhoods, England's), each run is summed
+        as a slice of ``x`` itself, with no gather: a slice along the last axis is summed as the
+        same numbers laid out are, pairwise."""
+        if self._ranges is None:
+            return self.sum(self.gather(x))
+        out = np.empty(x.shape[:-1] + (self.n,))
+        for r, span in enumerate(self._ranges):
+            np.add.reduce(x[..., span], axis=-1, out=out[..., r])
+        return out
 
     def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per run, ``np.dot`` of its items of ``a`` and ``b`` (both in the layout; leading axes
@@ -441,6 +458,7 @@ class SystemMeasures:
         self.nbs = R = _Runs([g["idx"] for g in groups])
         self.flat = _Runs([flat(g["idx"]) for g in groups])
         self.people = R.lay([g["people"] for g in groups])
+        self.nb_people = L.nb_population  # each neighbourhood's people, whichever group holds it
         self.shares = R.lay([g["shares"] for g in groups])
         self.w1, self.w5 = R.lay([g["fifths"][0] for g in groups]), R.lay([g["fifths"][2] for g in groups])
         self.rank_centred = R.lay([g["rank_centred"] for g in groups])
@@ -465,7 +483,15 @@ class SystemMeasures:
             assert [list(r) for r in g["place_rows"]] == [list(c[0]) for c in g["theil_groups"][1]]
         cells = [(i, g["idx"][c[0]], c) for i, g in enumerate(groups) for c in g["theil_groups"][1]]
         self.cells = C = _Runs([nbs for _, nbs, _ in cells])
-        self.cell_flat = _Runs([flat(nbs) for _, nbs, _ in cells])
+        # the mismatch within a place is the same in every group that holds it (England's and its
+        # system's): worked out once a place, each place's neighbourhood x domain block
+        place_of_cell = [int(L.nb_place[nbs[0]]) for _, nbs, _ in cells]
+        place_nbs: dict[int, np.ndarray] = {}
+        for p, (_, nbs, _) in zip(place_of_cell, cells, strict=True):
+            assert np.array_equal(place_nbs.setdefault(p, nbs), nbs)
+        slot = {p: i for i, p in enumerate(place_nbs)}
+        self.place_flat = _Runs([flat(nbs) for nbs in place_nbs.values()])
+        self.cell_place = np.array([slot[p] for p in place_of_cell], dtype=np.intp)  # per cell, its run of place_flat
         self.cell_share = np.array([c[1] for _, _, c in cells])
         self.cell_s = C.lay([c[2] for _, _, c in cells])
         self.cell_s_within = C.lay([c[3] for _, _, c in cells])
@@ -481,6 +507,9 @@ class SystemMeasures:
         #: every group's partnerships end to end, and where each group's but the last ends
         self._group_parts = np.concatenate(self.parts)
         self._group_ends = np.cumsum([len(p) for p in self.parts])[:-1]
+        #: per group, the range of partnerships it holds, where each group's are one range (else None)
+        self._part_spans = (np.array([(p[0], p[-1] + 1) for p in self.parts], dtype=np.intp)
+                            if all(len(p) and (np.diff(p) == 1).all() for p in self.parts) else None)
         self._lists: dict[str, tuple[bytes, _Runs]] = {}
         # each system's spending and budgets by domain, for strategy alignment
         self.system_nbs = Groups([g["idx"] for g in groups[:S]], L.n_neighbourhoods)
@@ -562,19 +591,19 @@ class SystemMeasures:
         unmet, need, hidden, unmet_hidden, duplicated_nb, unfunded_nb, spend = _rows(self._cells[:M])
         cov_nb = np.maximum(coverage_nb, 1e-9)
         ratio_nb = spend_nb_all / np.maximum(need_nb_all, 1e-12)
-        # every neighbourhood-level input of a group, gathered once
-        g = R.gather(np.concatenate([np.stack([hle_nb, health_nb, cov_nb, spend_nb_all, need_nb_all, spent_nb, qalys_all], axis=1),
-                                     unmet.transpose(0, 2, 1), need.transpose(0, 2, 1)], axis=1))
-        hle, health, cov, spend_nb, need_nb, spent, qalys_nb = _rows(g[:, :7])
-        unmet_g, need_g = g[:, 7 : 7 + k], g[:, 7 + k :]
-        initial = R.gather(m.initial_hle)  # constant through the run
+        # the neighbourhood-level inputs the measures combine within each group, gathered once
+        hle, health, cov, spend_nb, need_nb = _rows(R.gather(np.stack([hle_nb, health_nb, cov_nb, spend_nb_all, need_nb_all], axis=1)))
         spend_ph, need_ph = spend_nb / people, need_nb / people
-        sums = R.sum(np.concatenate([np.stack([health * people, hle * people, hle * self.w1, hle * self.w5, spend_ph,
-                                               people * (hle - initial), spent, qalys_nb], axis=1), unmet_g, need_g], axis=1))
-        health_sum, hle_sum, q1_sum, q5_sum, spend_ph_sum, gained, spent_so_far, qalys = _rows(sums[:, :8])
-        unmet_k, need_k = _rows(sums[:, 8 : 8 + k]), _rows(sums[:, 8 + k :])
+        # each group's sums of values that are the same whichever group holds a neighbourhood
+        nb_people = self.nb_people
+        sums = R.sum_of(np.concatenate([np.stack([health_nb * nb_people, hle_nb * nb_people, spend_nb_all / nb_people,
+                                                  nb_people * (hle_nb - m.initial_hle), spent_nb, qalys_all], axis=1),
+                                        unmet.transpose(0, 2, 1), need.transpose(0, 2, 1)], axis=1))
+        health_sum, hle_sum, spend_ph_sum, gained, spent_so_far, qalys = _rows(sums[:, :6])
+        unmet_k, need_k = _rows(sums[:, 6 : 6 + k]), _rows(sums[:, 6 + k :])
+        q1_sum, q5_sum = _rows(R.sum(np.stack([hle * self.w1, hle * self.w5], axis=1)))
         unmet_sum, need_sum, hidden_sum, unmet_hidden_sum, duplicated, unfunded, spend_sum = _rows(
-            self.flat.sum(self.flat.gather(self._cells[:M].reshape(M, len(self.CELL_BLOCKS), -1))))
+            self.flat.sum_of(self._cells[:M].reshape(M, len(self.CELL_BLOCKS), -1)))
         # deprivation gradients (decile means, each group's fit); concentration; Theil
         dec_values = self.deciles.dot(self.decile_people, self.deciles.gather(np.stack([hle_nb, ratio_nb], axis=1))) / self.decile_pops
         (hle_sii, hle_rii, hle_relative_sii), inverse_care_sii = self._fits(dec_values)
@@ -744,13 +773,14 @@ class SystemMeasures:
     def _mismatch(self, spend: np.ndarray, need: np.ndarray) -> np.ndarray:
         """:func:`within_mismatch` of every group (``spend``, ``need``: months x neighbourhoods x
         domains): months x groups."""
-        C, M = self.cell_flat, len(spend)
+        C, M = self.place_flat, len(spend)
         sn = C.gather(np.stack([spend.reshape(M, -1), need.reshape(M, -1)], axis=1))
         s, n = sn[:, 0], sn[:, 1]
         s_sum, n_sum = _rows(C.sum(sn))
-        paid = s_sum > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             term = 0.5 * C.sum(np.abs(s / C.spread(s_sum) - n / C.spread(n_sum))) * s_sum
+            term, s_sum = term[:, self.cell_place], s_sum[:, self.cell_place]  # each group's places
+            paid = s_sum > 0
             total, weight = _running_sum(np.where(paid, np.stack([term, s_sum]), 0.0), self.cell_group, self.cell_pos, self.n_groups)
             return np.where(weight > 0, total / weight, 0.0)
 
@@ -805,17 +835,31 @@ class SystemMeasures:
             lengths = months[at[0]][0]
             if not lengths.any():  # e.g. no pot held by a provider: nothing to average anywhere
                 continue
-            if name not in self._lists or self._lists[name][0] != key:
-                # each group's partnerships' values, list after list, all groups end to end
-                n = lengths[self._group_parts]
-                before = np.cumsum(n) - n
-                items = np.repeat((np.cumsum(lengths) - lengths)[self._group_parts] - before, n) + np.arange(n.sum())
-                self._lists[name] = (key, _Runs(np.split(items, before[self._group_ends])))
-            runs = self._lists[name][1]
-            values = np.stack([months[i][1] for i in at])
+            sums, counts = self._list_sums(name, key, lengths, np.stack([months[i][1] for i in at]))
             with np.errstate(divide="ignore", invalid="ignore"):
-                out[at] = np.where(runs.lengths > 0, runs.sum(runs.gather(values)) / runs.lengths, empty)
+                out[at] = np.where(counts > 0, sums / counts, empty)
         return out
+
+    def _list_sums(self, name: str, key: bytes, lengths: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per group, the sum of its partnerships' lists laid end to end and their number of
+        values (``lengths``: each list's, ``key`` their bytes; ``values``: months x the lists laid
+        end to end). Where each group's partnerships are a range of them (a system's places are
+        numbered together), a group's values are a slice, summed as such; else the runs of each
+        group's values are built (again only when the lengths change) and summed together."""
+        if self._part_spans is not None:
+            ends = np.concatenate([[0], np.cumsum(lengths)])
+            sums = np.empty((len(values), self.n_groups))
+            for g, (a, b) in enumerate(self._part_spans):
+                np.add.reduce(values[:, ends[a] : ends[b]], axis=-1, out=sums[:, g])
+            return sums, ends[self._part_spans[:, 1]] - ends[self._part_spans[:, 0]]
+        if name not in self._lists or self._lists[name][0] != key:
+            # each group's partnerships' values, list after list, all groups end to end
+            n = lengths[self._group_parts]
+            before = np.cumsum(n) - n
+            items = np.repeat((np.cumsum(lengths) - lengths)[self._group_parts] - before, n) + np.arange(n.sum())
+            self._lists[name] = (key, _Runs(np.split(items, before[self._group_ends])))
+        runs = self._lists[name][1]
+        return runs.sum(runs.gather(values)), runs.lengths
 
 
 def _rows(x: np.ndarray) -> np.ndarray:
