@@ -182,6 +182,7 @@ def system_metrics(model, group: dict, d, unmet: np.ndarray, delay: np.ndarray, 
         out["local_spend_share"] = float(m.cfg.sed.anchor_local_share * (1.0 + 0.2 * out["trust_mean"]))
     return out
 
+
 def group_budget(year_budget: dict[str, float], s: int | None) -> float:
     """This year's budgets that a group's unspent money is measured against (runs of one system),
     GBP: the system's ICB (every ICB for England, ``s`` None) and the councils (``year_budget``:
@@ -707,7 +708,6 @@ class SystemMeasures:
         R = self.nbs
         n = y.shape[-1]
         y_flat = y.reshape(-1, n)
-        lead = len(y_flat)
         order = R.argsort(y_flat)  # by group, then by y; ties keep their order, as a stable argsort
         y_sorted = np.take_along_axis(y_flat, order, axis=-1)
         if not (R.first[1:] | (y_sorted[:, 1:] != y_sorted[:, :-1])).all():
