@@ -332,16 +332,18 @@ class _Runs:
                       b[..., i : i + k * n].reshape(b.shape[:-1] + (k, n)), out=out[..., slot : slot + k])
         return out[..., self._inverse]
 
-    def argsort(self, x: np.ndarray) -> np.ndarray:
+    def argsort(self, x: np.ndarray, stable: bool = True) -> np.ndarray:
         """Per run, ``np.argsort(kind="stable")`` of its items of ``x`` (in the layout, any leading
         axes), as positions in the layout: each run's items in ascending order, ties in layout
         order. Each length's runs are sorted as one runs x length matrix (a stable sort's order
-        is unique, so sorting the rows together gives each row's own order)."""
+        is unique, so sorting the rows together gives each row's own order). ``stable=False``
+        sorts with numpy's quicker default sort: the same order for a run whose values are all
+        distinct (and not NaN), ties in any order."""
         order = np.empty(x.shape, dtype=np.intp)
         lead = x.shape[:-1]
         for a, k, n, _ in self._blocks:
             span = slice(a, a + k * n)
-            within = np.argsort(x[..., span].reshape(lead + (k, n)), axis=-1, kind="stable")
+            within = np.argsort(x[..., span].reshape(lead + (k, n)), axis=-1, kind="stable" if stable else None)
             order[..., span] = (within + np.arange(a, a + k * n, n)[:, None]).reshape(lead + (k * n,))
         return order
 
@@ -708,10 +710,11 @@ class SystemMeasures:
         R = self.nbs
         n = y.shape[-1]
         y_flat = y.reshape(-1, n)
-        order = R.argsort(y_flat)  # by group, then by y; ties keep their order, as a stable argsort
+        # by group, then by y: the stable order where no two values of a group are equal (or NaN)
+        order = R.argsort(y_flat, stable=False)
         y_sorted = np.take_along_axis(y_flat, order, axis=-1)
-        if not (R.first[1:] | (y_sorted[:, 1:] != y_sorted[:, :-1])).all():
-            return self._tied_ranks(y_flat, order).reshape(y.shape)
+        if np.isnan(y_sorted).any() or not (R.first[1:] | (y_sorted[:, 1:] != y_sorted[:, :-1])).all():
+            return self._tied_ranks(y_flat, R.argsort(y_flat)).reshape(y.shape)
         # no ties (as a rule): each item is a block of its own, its rank the shares before it plus half its own
         s_sorted = self.shares[order]
         cumulative = R.cumsum(s_sorted)
