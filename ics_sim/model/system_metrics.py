@@ -867,7 +867,7 @@ class SystemMeasures:
 
 def _rows(x: np.ndarray) -> np.ndarray:
     """``x`` (months x rows x ...) with its rows first, to unpack one row (months x ...) at a time."""
-    return np.moveaxis(x, 1, 0)
+    return x.swapaxes(0, 1)
 
 
 def _clamp(x: np.ndarray) -> np.ndarray:
