@@ -18,7 +18,16 @@ from reference_tables import stepped as _stepped
 
 from ics_sim.config import load_config
 from ics_sim.model.governance.decisions import Outcome, decide_all
-from ics_sim.model.governance.partnership import STRAIN, conclude_all, hold_meetings
+from ics_sim.model.governance.allocation import plan_distance
+from ics_sim.model.governance.partnership import (
+    STRAIN,
+    PlaceMoney,
+    PlacePartnership,
+    _conduct_all,
+    conclude_all,
+    drifts,
+    hold_meetings,
+)
 from ics_sim.model.ics_model import ICSModel
 
 
@@ -164,3 +173,64 @@ def test_a_failed_meeting_strains_trust_in_each_rejecter_from_every_other_voter(
         want[rows, idx[r]] = before[rows, idx[r]] - share * before[rows, idx[r]]
     np.testing.assert_array_equal(part.trust.matrix, want)
     assert part.year.deadlocks == 1 and part.year.failed_last and part.concession == m.cfg.decision.concession
+
+
+def test_drifts_at_once_equal_each_drift_by_its_definition():
+    """Bodies of many sizes (plans of fewer than 8 cells, of up to 128, and longer ones numpy sums
+    in halves), in any order, with domains the table does not fund, empty envelopes and plans
+    already aligned: each drift is plan_distance to aligned_target, exactly."""
+    rng = np.random.default_rng(21)
+    for _ in range(60):
+        k = int(rng.integers(1, 40))
+        sizes = rng.choice([1, 1, 2, 3, 7, 8, 9, 17, 25, 26, 36, 64, 101], k)
+        references, plans, envs = [], [], []
+        for n in sizes:
+            reference = rng.random((n, 5)) * 10.0 ** rng.uniform(2, 8, (1, 5))
+            reference[:, rng.random(5) < 0.15] = 0.0  # domains the table does not fund
+            env = rng.random(5) * 1e7 * (rng.random(5) > 0.1)
+            if rng.random() < 0.1:
+                env[:] = 0.0
+            plan = rng.random((n, 5)) * 10.0 ** rng.uniform(2, 8, (1, 5))
+            if rng.random() < 0.2:  # a plan that follows the table
+                plan = PlacePartnership.aligned_target(reference, plan, env)
+            references.append(reference)
+            plans.append(plan)
+            envs.append(env)
+        got = drifts(references, plans, envs)
+        want = [plan_distance(p, PlacePartnership.aligned_target(r, p, e)) for r, p, e in zip(references, plans, envs, strict=True)]
+        assert got.tolist() == want
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["governance=consultative_forum"],  # the ICB plans the pot beside an advisory table
+        ["governance=lead_provider"],  # nobody with money of its own at the table
+        ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=consultative_forum",
+         "delegation=fixed", "delegation.share=0.5"],
+        ["governance=joint_committee", "delegation=central"],  # an empty pot: nothing in it to judge
+    ],
+)
+@pytest.mark.parametrize("months", [0, 8, 15])
+def test_conduct_at_once_equals_each_table_s_conduct(overrides, months):
+    m = _stepped(["years=2", *overrides], months)
+    rng = np.random.default_rng(months)
+    money = PlaceMoney.of(m.finance)
+    drifting = 0
+    for _ in range(3):
+        for part in m.partnerships:  # plans of every kind: none, the table's own, drifting away
+            if part.last_pot_plan is not None and rng.random() < 0.8:
+                part.pot_plan = part.last_pot_plan * rng.uniform(0.5, 1.5, part.last_pot_plan.shape)
+                part.pot_plan[:, rng.random(5) < 0.2] = 0.0
+            if part.last_council_plan is not None and rng.random() < 0.8:
+                part.council_plan = part.last_council_plan * rng.uniform(0.7, 1.3, part.last_council_plan.shape)
+            elif rng.random() < 0.3:
+                part.council_plan = None
+            if not part.structure.binding and part.last_pot_plan is not None and rng.random() < 0.8:
+                part.shared_view = part.last_pot_plan * rng.uniform(0.9, 1.1, part.last_pot_plan.shape)  # advice
+        for parts in (m.partnerships, m.partnerships[::-2]):
+            got = _conduct_all(parts, money)
+            assert got == [part._conduct() for part in parts] == [part._conduct(money) for part in parts]
+            drifting += sum(drift > 0 for judged in got for _, drift in judged)
+    assert drifting > 0 or "governance=lead_provider" in overrides

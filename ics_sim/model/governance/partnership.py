@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import groupby
 
 import numpy as np
 
@@ -349,8 +350,7 @@ class _TrustUpdates:
 
     def judge(self, parts: list[PlacePartnership], money: PlaceMoney, flat: np.ndarray, tables) -> None:
         """Each table's :meth:`~PlacePartnership._judge_conduct` on this month's ``money``."""
-        for part in parts:
-            judged = part._conduct(money)
+        for part, judged in zip(parts, _conduct_all(parts, money), strict=True):
             if not judged:
                 continue
             judging = part._conduct_cells(flat, tables.start(part.trust))[1]
@@ -397,6 +397,54 @@ def _judged(t: np.ndarray, drift, d, c) -> np.ndarray:
     trust settings)."""
     kept = drift <= d.tolerance + d.tolerance_trust * t
     return np.where(kept, t + success_share(c.gain, 1.0) * (1.0 - t), t - violation_share(c.gain, c.loss_ratio, 1.0) * t)
+
+
+def _conduct_all(parts: list[PlacePartnership], money: PlaceMoney) -> list[list[tuple[str, float]]]:
+    """:meth:`PlacePartnership._conduct` of every table in ``parts`` on this month's ``money``, with
+    every body's drift worked out at once (:func:`drifts`) rather than table by table (the same
+    numbers: :meth:`~PlacePartnership._drift` gives its definition's)."""
+    terms = [part._conduct_terms(money) for part in parts]
+    drifting = [(reference, plan, env) for reference, bodies in terms for _, _, _, plan, env in bodies if plan is not None]
+    drift = iter(drifts(*zip(*drifting, strict=True)).tolist() if drifting else ())
+    return [[(key, 0.0 if plan is None else next(drift) * outside / whole) for key, outside, whole, plan, _ in bodies]
+            for _, bodies in terms]
+
+
+def drifts(references: list[np.ndarray], plans: list[np.ndarray], envs: list[np.ndarray]) -> np.ndarray:
+    """Per body, how far its own ``plans[k]`` (neighbourhoods x domains, GBP/yr) is from the table's
+    ``references[k]`` applied to its envelope ``envs[k]`` (per domain):
+    ``plan_distance(plan, PlacePartnership.aligned_target(reference, plan, env))``, for every body
+    at once, bit for bit. The bodies are laid end to end, fewest neighbourhoods first, so that the
+    bodies of one size are one block: each reference's column sums add its own rows one after
+    another (as ``reference.sum(axis=0)`` does) and each plan's whole sums are a row of a C-ordered
+    bodies x cells matrix (numpy sums such a row pairwise, as it sums the plan alone); everything
+    else is element by element."""
+    order = sorted(range(len(plans)), key=lambda k: len(plans[k]))
+    n_bodies, n_cols = len(order), plans[0].shape[1]
+    laid = [len(plans[k]) for k in order]
+    blocks, a, f = [], 0, 0  # per size: (first row, bodies, size, first body)
+    for n, same in groupby(laid):
+        k = len(list(same))
+        blocks.append((a, k, n, f))
+        a, f = a + k * n, f + k
+    reference = np.concatenate([references[k] for k in order])
+    own = np.concatenate([plans[k] for k in order])
+    col = np.empty((n_bodies, n_cols))
+    for a, k, n, f in blocks:
+        np.add.reduce(reference[a : a + k * n].reshape(k, n, n_cols), axis=1, out=col[f : f + k])
+    col = np.repeat(col, laid, axis=0)
+    env = np.repeat(np.concatenate([envs[k] for k in order]).reshape(n_bodies, n_cols), laid, axis=0)
+    # aligned_target: each domain's money spread as the table spreads it; an unfunded domain as the body's own
+    unfunded = col <= 0
+    target = np.divide(reference, col, out=np.zeros(reference.shape), where=~unfunded) * env
+    target[unfunded] = own[unfunded]
+    cells = np.stack([own, target, np.abs(own - target)]).reshape(3, -1)
+    sums = np.empty((3, n_bodies))
+    for a, k, n, f in blocks:
+        np.add.reduce(cells[:, a * n_cols : (a + k * n) * n_cols].reshape(3, k, n * n_cols), axis=-1, out=sums[:, f : f + k])
+    out = np.empty(n_bodies)
+    out[order] = 0.5 * sums[2] / np.maximum(np.maximum(sums[0], sums[1]), 1e-12)  # plan_distance
+    return out
 
 
 def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
@@ -1089,19 +1137,30 @@ class PlacePartnership:
 
     def _conduct(self, money: PlaceMoney | None = None) -> list[tuple[str, float]]:
         """The bodies :meth:`_judge_conduct` judges (``"icb"`` before ``"council"``), each with the
-        drift of its money as a whole from the table's plan; empty when there is nothing to judge.
-        Reads no trust."""
+        drift of its money as a whole from the table's plan (:meth:`_drift` of the money it plans
+        itself, weighted by that money's share of its money): empty when there is nothing to
+        judge. Reads no trust. :func:`_conduct_all` works it out for many tables at once."""
+        reference, bodies = self._conduct_terms(money)
+        return [(key, 0.0 if plan is None else self._drift(key, reference, plan, env) * outside / whole)
+                for key, outside, whole, plan, env in bodies]
+
+    def _conduct_terms(self, money: PlaceMoney | None = None) -> tuple[np.ndarray | None, list[tuple]]:
+        """What :meth:`_conduct` weighs: the table's plan in force (:meth:`reference_plan`), and per
+        body judged its key, the money it plans itself beside the table (GBP/yr), its money as a
+        whole (that and its money in the pot), and its own plan and envelope when its drift
+        counts (both None when it plans no money of its own or has no plan yet: no drift).
+        ``money``: :class:`PlaceMoney` of every place, or None for this place's worked out alone."""
         reference = self.reference_plan()
         if reference is None:
-            return []
+            return None, []
         labels = self._labels
         if "icb" not in labels and "council" not in labels:
-            return []
+            return reference, []
         binding = self.structure.binding
         fin = self.model.finance
         pot, pot_total, pot_nhs, council_own, council_own_total = (
             PlaceMoney.of_place(fin, self.place) if money is None else money.at(self.place))
-        judged = []
+        bodies = []
         for key in ("icb", "council"):
             if key not in labels:
                 continue
@@ -1118,11 +1177,11 @@ class PlacePartnership:
                 plan = self.pot_plan
             if outside + inside <= 0:
                 continue
-            drift = 0.0
             if outside > 0 and plan is not None:
-                drift = self._drift(key, reference, plan, env) * outside / (outside + inside)
-            judged.append((key, drift))
-        return judged
+                bodies.append((key, outside, outside + inside, plan, env))
+            else:
+                bodies.append((key, outside, outside + inside, None, None))
+        return reference, bodies
 
     def _conduct_cells(self, flat: np.ndarray, start: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Where this table's trust sits in ``flat`` (its network's block from ``start``,
@@ -1145,7 +1204,8 @@ class PlacePartnership:
         (:func:`plan_distance` to :meth:`aligned_target`). Plans change a few times a year and the
         partners judge conduct at every meeting, so the last answer is kept with the bytes (and
         shapes) of what it was worked out from, and given again while they are the same (the same
-        inputs, the same number)."""
+        inputs, the same number). Tables judged together (:func:`review_all`, :func:`conclude_all`)
+        work out every drift at once instead (:func:`drifts`, the same numbers)."""
         inputs = (reference.shape, plan.shape, env.shape, reference.dtype, plan.dtype, env.dtype,
                   reference.tobytes(), plan.tobytes(), env.tobytes())
         memo = self._drift_memo.get(key)
