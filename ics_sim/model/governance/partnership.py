@@ -970,10 +970,11 @@ class PlacePartnership:
     def _conclude(self, month_of_year: int, business: _Business, out: Outcome) -> Outcome:
         """The meeting after its decision ``out``: the record and the plan (:meth:`_settle`),
         trust, and conduct judged. A decision builds trust between each voter who accepted it and
-        the setter (both ways: small wins) and erodes an overruled voter's trust in the setter,
-        three times faster; the meeting's small win follows. A failed meeting strains relations
-        with the side that blocked it: every other voter's trust in each rejecter suffers a
-        violation of weight :data:`STRAIN`. :func:`conclude_all` concludes many tables at once."""
+        the setter (both ways) and erodes an overruled voter's trust in the setter (about
+        ``trust.loss_ratio`` times faster); the meeting's small win follows. A failed meeting
+        strains relations with the side that blocked it: every other voter's trust in each
+        rejecter suffers a violation of weight :data:`STRAIN`. :func:`conclude_all` concludes many
+        tables at once."""
         if self.sources:
             m, voters, agenda = self.model, business.voters, business.agenda
             record = MeetingRecord(m.month, self.place, tuple(s.label for s in voters), business.outside, agenda.reference,
