@@ -400,14 +400,39 @@ def _judged(t: np.ndarray, drift, d, c) -> np.ndarray:
 
 
 def _conduct_all(parts: list[PlacePartnership], money: PlaceMoney) -> list[list[tuple[str, float]]]:
-    """:meth:`PlacePartnership._conduct` of every table in ``parts`` on this month's ``money``, with
-    every body's drift worked out at once (:func:`drifts`) rather than table by table (the same
-    numbers: :meth:`~PlacePartnership._drift` gives its definition's)."""
+    """:meth:`PlacePartnership._conduct` of every table in ``parts`` on this month's ``money``: each
+    body's drift the one its table keeps for the same inputs (:meth:`~PlacePartnership._drift`),
+    and the drifts none is kept for worked out at once (:func:`drifts`) and kept."""
     terms = [part._conduct_terms(money) for part in parts]
-    drifting = [(reference, plan, env) for reference, bodies in terms for _, _, _, plan, env in bodies if plan is not None]
-    drift = iter(drifts(*zip(*drifting, strict=True)).tolist() if drifting else ())
+    kept, missing = [], []  # per body with a drift: its drift kept by its table, else None; the rest
+    for part, (reference, bodies) in zip(parts, terms, strict=True):
+        memo = part._drift_memo
+        for key, _, _, plan, env in bodies:
+            if plan is None:
+                continue
+            inputs = _drift_inputs(reference, plan, env)
+            held = memo.get(key)
+            if held is not None and held[0] == inputs:
+                kept.append(held[1])
+            else:
+                kept.append(None)
+                missing.append((memo, key, inputs, reference, plan, env))
+    if missing:
+        worked = drifts(*zip(*(m[3:] for m in missing), strict=True)).tolist()
+        for (memo, key, inputs, *_), drift in zip(missing, worked, strict=True):
+            memo[key] = (inputs, drift)
+        worked = iter(worked)
+        kept = [next(worked) if drift is None else drift for drift in kept]
+    drift = iter(kept)
     return [[(key, 0.0 if plan is None else next(drift) * outside / whole) for key, outside, whole, plan, _ in bodies]
             for _, bodies in terms]
+
+
+def _drift_inputs(reference: np.ndarray, plan: np.ndarray, env: np.ndarray) -> tuple:
+    """What a drift is worked out from, as a key for the drift kept with it: the shapes, types and
+    bytes of the table's plan, the body's plan and its envelope."""
+    return (reference.shape, plan.shape, env.shape, reference.dtype, plan.dtype, env.dtype,
+            reference.tobytes(), plan.tobytes(), env.tobytes())
 
 
 def drifts(references: list[np.ndarray], plans: list[np.ndarray], envs: list[np.ndarray]) -> np.ndarray:
@@ -1204,11 +1229,11 @@ class PlacePartnership:
         """How far ``key``'s own plan is from the table's plan applied to its envelope
         (:func:`plan_distance` to :meth:`aligned_target`). Plans change a few times a year and the
         partners judge conduct at every meeting, so the last answer is kept with the bytes (and
-        shapes) of what it was worked out from, and given again while they are the same (the same
-        inputs, the same number). Tables judged together (:func:`review_all`, :func:`conclude_all`)
-        work out every drift at once instead (:func:`drifts`, the same numbers)."""
-        inputs = (reference.shape, plan.shape, env.shape, reference.dtype, plan.dtype, env.dtype,
-                  reference.tobytes(), plan.tobytes(), env.tobytes())
+        shapes) of what it was worked out from (:func:`_drift_inputs`), and given again while they
+        are the same (the same inputs, the same number). Tables judged together
+        (:func:`review_all`, :func:`conclude_all`) keep and read the same answers, and work out
+        the drifts none is kept for at once (:func:`drifts`, the same numbers)."""
+        inputs = _drift_inputs(reference, plan, env)
         memo = self._drift_memo.get(key)
         if memo is not None and memo[0] == inputs:
             return memo[1]
