@@ -5,7 +5,9 @@ give exactly the numbers each table concluded alone gives, by the definition in
 (decided or failed, any voters accepting or rejecting, so failed meetings with several rejecters
 and decisions with several overruled voters), as well as the ones the tables decide, on advisory
 and binding forms, tables without an ICB or council seated, dialogue off, and trust not yet held
-in the array of every table's trust."""
+in the array of every table's trust. Every judged body's drift worked out at once (``drifts``,
+``_conduct_all``) is its definition's, ``plan_distance`` to ``aligned_target``, and the drift its
+table keeps for the same inputs."""
 
 from __future__ import annotations
 
@@ -120,9 +122,11 @@ def test_meetings_concluded_together_equal_each_meeting_concluded_alone(override
     assert seen["judged"] > 0 or "governance=lead_provider" in overrides
 
 
-def test_meetings_held_together_equal_each_meeting_held_alone_month_by_month():
-    """hold_meetings over a run's meeting months against each table's own meet, from one state."""
-    m = _stepped(["system=herefordshire_worcestershire", "years=2",
+@pytest.mark.parametrize("central", [False, True])
+def test_meetings_held_together_equal_each_meeting_held_alone_month_by_month(central):
+    """hold_meetings over a run's meeting months against each table's own meet, from one state
+    (with central delegation a binding table has no money to decide and holds no meeting)."""
+    m = _stepped(["system=herefordshire_worcestershire", "years=2", *(["delegation=central"] if central else []),
                   "place_settings.herefordshire.governance.form=consultative_forum"], 4, seed=7)
     rng = np.random.default_rng(9)
     for _ in range(10):
@@ -131,6 +135,7 @@ def test_meetings_held_together_equal_each_meeting_held_alone_month_by_month():
         together, alone = copy.deepcopy(m), copy.deepcopy(m)
         got = hold_meetings(together.partnerships, moy)
         want = [part.meet(moy) for part in alone.partnerships]
+        assert (None in got) == central
         for x, y in zip(got, want, strict=True):
             assert (x is None) == (y is None)
             if x is not None:

@@ -252,10 +252,12 @@ def hold_meetings(parts: list[PlacePartnership], month_of_year: int) -> list[Out
     if any(part.sources for part in parts):
         return [part.meet(month_of_year, p) for part, p in zip(parts, proposals, strict=True)]
     business = [part._business(p) for part, p in zip(parts, proposals, strict=True)]
-    outcomes = iter(decide_all([b.agenda for b in business if b is not None]))
-    decided = [None if b is None else next(outcomes) for b in business]
-    held = [(part, b, out) for part, b, out in zip(parts, business, decided, strict=True) if b is not None]
-    conclude_all([h[0] for h in held], [h[1] for h in held], [h[2] for h in held], month_of_year)
+    held = [k for k, b in enumerate(business) if b is not None]  # tables with money to decide
+    outcomes = decide_all([business[k].agenda for k in held])
+    conclude_all([parts[k] for k in held], [business[k] for k in held], outcomes, month_of_year)
+    decided: list[Outcome | None] = [None] * len(parts)
+    for k, out in zip(held, outcomes, strict=True):
+        decided[k] = out
     return decided
 
 
