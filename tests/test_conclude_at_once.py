@@ -19,8 +19,8 @@ from reference_tables import concluded_alone
 from reference_tables import stepped as _stepped
 
 from ics_sim.config import load_config
-from ics_sim.model.governance.decisions import Outcome, decide_all
 from ics_sim.model.governance.allocation import plan_distance
+from ics_sim.model.governance.decisions import Outcome, decide_all
 from ics_sim.model.governance.partnership import (
     STRAIN,
     PlaceMoney,
