@@ -280,21 +280,23 @@ def conclude_all(parts: list[PlacePartnership], business: list[_Business], outco
             part._conclude(month_of_year, b, out)
         return
     flat = tables.hold([part.trust for part in model.partnerships])
-    updates = _TrustUpdates(model.cfg)
+    updates, judging = _TrustUpdates(model.cfg), []
     for part, b, out in zip(parts, business, outcomes, strict=True):
         part._settle(month_of_year, out)
         start, n, seat_idx = tables.start(part.trust), part.trust.n, b.seat_idx
+        off, judged = part._conduct_cells(flat, start)
+        judging.append(judged)
         if out.decided:
             s_idx = seat_idx[b.agenda.setter]
             others = seat_idx != s_idx
             agreed, overruled = seat_idx[others & out.accepted], seat_idx[others & ~out.accepted]
             updates.agreed += [start + agreed * n + s_idx, start + s_idx * n + agreed]
             updates.overruled.append(start + overruled * n + s_idx)
-            updates.win(part, flat, start)
+            updates.win(part, off)
         else:
             for i in seat_idx[~out.accepted].tolist():
                 updates.strained.append(start + seat_idx[seat_idx != i] * n + i)
-    updates.judge(parts, PlaceMoney.of(model.finance), flat, tables)
+    updates.judge(parts, judging, PlaceMoney.of(model.finance))
     updates.apply(flat)
 
 
@@ -315,11 +317,13 @@ def review_all(parts: list[PlacePartnership]) -> None:
             part.review(money)
         return
     flat = tables.hold([part.trust for part in model.partnerships])
-    updates = _TrustUpdates(model.cfg)
+    updates, judging = _TrustUpdates(model.cfg), []
     for part in parts:
         part._held_meeting()
-        updates.win(part, flat, tables.start(part.trust))
-    updates.judge(parts, money, flat, tables)
+        off, judged = part._conduct_cells(flat, tables.start(part.trust))
+        judging.append(judged)
+        updates.win(part, off)
+    updates.judge(parts, judging, money)
     updates.apply(flat)
 
 
@@ -345,19 +349,19 @@ class _TrustUpdates:
         self._drifts: list[float] = []
         self._counts: list[int] = []
 
-    def win(self, part: PlacePartnership, flat: np.ndarray, start: int) -> None:
-        """The table's :meth:`~PlacePartnership._small_win` (its block from ``start``)."""
+    def win(self, part: PlacePartnership, off: np.ndarray) -> None:
+        """The table's :meth:`~PlacePartnership._small_win` (``off``: its block's off-diagonal
+        cells, :meth:`~PlacePartnership._conduct_cells`)."""
         if len(part.seats) > 1 and self.cfg.trust.dialogue > 0:
-            self._won.append(part._conduct_cells(flat, start)[0])
+            self._won.append(off)
 
-    def judge(self, parts: list[PlacePartnership], money: PlaceMoney, flat: np.ndarray, tables) -> None:
-        """Each table's :meth:`~PlacePartnership._judge_conduct` on this month's ``money``."""
-        for part, judged in zip(parts, _conduct_all(parts, money), strict=True):
-            if not judged:
-                continue
-            judging = part._conduct_cells(flat, tables.start(part.trust))[1]
+    def judge(self, parts: list[PlacePartnership], judging: list[dict[str, np.ndarray]], money: PlaceMoney) -> None:
+        """Each table's :meth:`~PlacePartnership._judge_conduct` on this month's ``money``
+        (``judging``: per table, the cells of every other member's trust in each body it judges,
+        :meth:`~PlacePartnership._conduct_cells`)."""
+        for part_cells, judged in zip(judging, _conduct_all(parts, money), strict=True):
             for key, drift in judged:
-                cells = judging[key]
+                cells = part_cells[key]
                 self._judged.append(cells)
                 self._drifts.append(drift)
                 self._counts.append(len(cells))
