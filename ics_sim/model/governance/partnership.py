@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import groupby
 
 import numpy as np
 
@@ -46,12 +47,15 @@ from ics_sim.model.governance.allocation import (
 )
 from ics_sim.model.governance.decisions import Agenda, Outcome, decide_all
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
-from ics_sim.model.governance.trust import TrustNetwork, success_share
+from ics_sim.model.governance.trust import TrustNetwork, success_share, violation_share
 from ics_sim.model.governance.views import place_beliefs
 from ics_sim.model.organisations import Organisation
 
 #: order of formality for the optional ladder ("built by doing")
 LADDER = ("consultative_forum", "committee", "joint_committee")
+
+#: weight of the violation a failed meeting's blockers suffer in every other voter's trust
+STRAIN = 0.3
 
 
 @dataclass(frozen=True)
@@ -237,27 +241,72 @@ class _Business:
 def hold_meetings(parts: list[PlacePartnership], month_of_year: int) -> list[Outcome | None]:
     """:meth:`PlacePartnership.meet` of every table in ``parts`` (tables of one model holding a
     decision meeting this month), in order, with every table's proposals worked out at once
-    (:func:`meeting_proposals`) and every table's decision taken at once
-    (:func:`~ics_sim.model.governance.decisions.decide_all`). A meeting tabled reads its own
-    table's trust, concession and record and the month's money; a meeting concluded writes its own
-    table's trust, plans and record: so tabling them all, deciding, then concluding each in turn is
-    holding each in its turn. Where a workshop's seats propose (``sources``) each meeting is held
-    whole in its turn: a seat hears one meeting's outcome before the next is tabled."""
+    (:func:`meeting_proposals`), every table's decision taken at once
+    (:func:`~ics_sim.model.governance.decisions.decide_all`) and every meeting concluded at once
+    (:func:`conclude_all`). A meeting tabled reads its own table's trust, concession and record
+    and the month's money; a meeting concluded writes its own table's trust, plans and record: so
+    tabling them all, deciding, then concluding them all is holding each in its turn. Where a
+    workshop's seats propose (``sources``) each meeting is held whole in its turn: a seat hears one
+    meeting's outcome before the next is tabled."""
     proposals = meeting_proposals(parts)
     if any(part.sources for part in parts):
         return [part.meet(month_of_year, p) for part, p in zip(parts, proposals, strict=True)]
     business = [part._business(p) for part, p in zip(parts, proposals, strict=True)]
-    outcomes = iter(decide_all([b.agenda for b in business if b is not None]))
-    return [None if b is None else part._conclude(month_of_year, b, next(outcomes)) for part, b in zip(parts, business, strict=True)]
+    held = [k for k, b in enumerate(business) if b is not None]  # tables with money to decide
+    outcomes = decide_all([business[k].agenda for k in held])
+    conclude_all([parts[k] for k in held], [business[k] for k in held], outcomes, month_of_year)
+    decided: list[Outcome | None] = [None] * len(parts)
+    for k, out in zip(held, outcomes, strict=True):
+        decided[k] = out
+    return decided
+
+
+def conclude_all(parts: list[PlacePartnership], business: list[_Business], outcomes: list[Outcome], month_of_year: int) -> None:
+    """:meth:`PlacePartnership._conclude` of every table in ``parts`` (tables of one model, none
+    with a workshop's seats) with its meeting's ``business`` and decision ``outcomes``, at once:
+    each table's record and plan settled in turn (:meth:`~PlacePartnership._settle`, cheap Python),
+    then each kind of trust update done as one operation on the array of every table's trust
+    (``model.trust_tables``) for every table it applies to (:class:`_TrustUpdates`). Within a table
+    the updates keep their order (the voters' successes and violations with the setter, which touch
+    distinct cells; the small win; the judgment of conduct), a failed meeting's rejecters each
+    touch their own column of cells, and each table's cells are its own: so concluding them
+    together is concluding them one by one."""
+    if not parts:
+        return
+    model = parts[0].model
+    tables = getattr(model, "trust_tables", None)
+    if tables is None:  # no array of every table's trust: one by one
+        for part, b, out in zip(parts, business, outcomes, strict=True):
+            part._conclude(month_of_year, b, out)
+        return
+    flat = tables.hold([part.trust for part in model.partnerships])
+    updates, judging = _TrustUpdates(model.cfg), []
+    for part, b, out in zip(parts, business, outcomes, strict=True):
+        part._settle(month_of_year, out)
+        start, n, seat_idx = tables.start(part.trust), part.trust.n, b.seat_idx
+        off, judged = part._conduct_cells(flat, start)
+        judging.append(judged)
+        if out.decided:
+            s_idx = seat_idx[b.agenda.setter]
+            others = seat_idx != s_idx
+            agreed, overruled = seat_idx[others & out.accepted], seat_idx[others & ~out.accepted]
+            updates.agreed += [start + agreed * n + s_idx, start + s_idx * n + agreed]
+            updates.overruled.append(start + overruled * n + s_idx)
+            updates.win(part, off)
+        else:
+            for i in seat_idx[~out.accepted].tolist():
+                updates.strained.append(start + seat_idx[seat_idx != i] * n + i)
+    updates.judge(parts, judging, PlaceMoney.of(model.finance))
+    updates.apply(flat)
 
 
 def review_all(parts: list[PlacePartnership]) -> None:
     """:meth:`PlacePartnership.review` of every table in ``parts`` (tables of one model reviewing
     this month), at once: the month's money worked out once, and every table's small win and
     judgment of conduct done as one operation each on the array holding every table's trust
-    (``model.trust_tables``). Each table's trust is its own and each update is element by element
-    the per-table arithmetic (the small win before the judgment), so reviewing the tables together
-    is reviewing them one by one."""
+    (``model.trust_tables``, :class:`_TrustUpdates`). Each table's trust is its own and each update
+    is element by element the per-table arithmetic (the small win before the judgment), so
+    reviewing the tables together is reviewing them one by one."""
     if not parts:
         return
     model = parts[0].model
@@ -268,39 +317,165 @@ def review_all(parts: list[PlacePartnership]) -> None:
             part.review(money)
         return
     flat = tables.hold([part.trust for part in model.partnerships])
-    c = model.cfg.trust
-    winning = c.dialogue > 0
-    blocks, cells, drifts, counts = [], [], [], []
+    updates, judging = _TrustUpdates(model.cfg), []
     for part in parts:
         part._held_meeting()
-        judged = part._conduct(money)
-        if not judged and not (winning and len(part.seats) > 1):
-            continue
-        off, judging = part._conduct_cells(flat, tables.start(part.trust))
-        if winning and len(part.seats) > 1:
-            blocks.append(off)
-        for key, drift in judged:
-            cells.append(judging[key])
-            drifts.append(drift)
-            counts.append(len(judging[key]))
-    if blocks:  # _small_win: TrustNetwork.success_all of each table (its diagonal stays 1)
-        share = success_share(c.gain, c.dialogue)
-        won = np.concatenate(blocks)
-        t = flat[won]
-        flat[won] = t + share * (1.0 - t)
-    if cells:  # _judge_conduct
-        judged_cells = np.concatenate(cells)
-        drift = np.repeat(np.array(drifts), counts)
-        flat[judged_cells] = _judged(flat[judged_cells], drift, model.cfg.decision, parts[0].trust)
+        off, judged = part._conduct_cells(flat, tables.start(part.trust))
+        judging.append(judged)
+        updates.win(part, off)
+    updates.judge(parts, judging, money)
+    updates.apply(flat)
 
 
-def _judged(t: np.ndarray, drift, d, net: TrustNetwork) -> np.ndarray:
+class _TrustUpdates:
+    """Trust updates of many tables, gathered as cells of the array of every table's trust
+    (:class:`~ics_sim.model.governance.trust.TrustTables`) and applied one kind at a time, each
+    kind as one operation element by element the arithmetic of :class:`TrustNetwork` (none of the
+    cells is on a diagonal: it stays 1). :meth:`apply` does, for every table, in this order: the
+    successes of weight 1 between each voter who accepted a decision and its setter, both ways
+    (``agreed``); the violations of weight 1 of each overruled voter's trust in the setter
+    (``overruled``) and of weight :data:`STRAIN` of every other voter's trust in each rejecter of a
+    failed meeting (``strained``); the small wins (:meth:`win`); then the judgments of conduct
+    (:meth:`judge`). A table's cells of one kind are distinct (each step reads every cell before
+    writing any)."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.agreed: list[np.ndarray] = []
+        self.overruled: list[np.ndarray] = []
+        self.strained: list[np.ndarray] = []
+        self._won: list[np.ndarray] = []
+        self._judged: list[np.ndarray] = []
+        self._drifts: list[float] = []
+        self._counts: list[int] = []
+
+    def win(self, part: PlacePartnership, off: np.ndarray) -> None:
+        """The table's :meth:`~PlacePartnership._small_win` (``off``: its block's off-diagonal
+        cells, :meth:`~PlacePartnership._conduct_cells`)."""
+        if len(part.seats) > 1 and self.cfg.trust.dialogue > 0:
+            self._won.append(off)
+
+    def judge(self, parts: list[PlacePartnership], judging: list[dict[str, np.ndarray]], money: PlaceMoney) -> None:
+        """Each table's :meth:`~PlacePartnership._judge_conduct` on this month's ``money``
+        (``judging``: per table, the cells of every other member's trust in each body it judges,
+        :meth:`~PlacePartnership._conduct_cells`)."""
+        for part_cells, judged in zip(judging, _conduct_all(parts, money), strict=True):
+            for key, drift in judged:
+                cells = part_cells[key]
+                self._judged.append(cells)
+                self._drifts.append(drift)
+                self._counts.append(len(cells))
+
+    def apply(self, flat: np.ndarray) -> None:
+        """Every update gathered, kind by kind (the class docstring's order)."""
+        c = self.cfg.trust
+        _succeed(flat, self.agreed, success_share(c.gain, 1.0))
+        _violate(flat, self.overruled, violation_share(c.gain, c.loss_ratio, 1.0))
+        _violate(flat, self.strained, violation_share(c.gain, c.loss_ratio, STRAIN))
+        _succeed(flat, self._won, success_share(c.gain, c.dialogue))
+        if self._judged:
+            at = np.concatenate(self._judged)
+            drift = np.repeat(np.array(self._drifts), self._counts)
+            flat[at] = _judged(flat[at], drift, self.cfg.decision, c)
+
+
+def _succeed(flat: np.ndarray, cells: list[np.ndarray], share: float) -> None:
+    """:meth:`TrustNetwork.success` closing ``share`` of the gap to 1 at every one of ``cells``."""
+    if cells:
+        at = np.concatenate(cells)
+        t = flat[at]
+        flat[at] = t + share * (1.0 - t)
+
+
+def _violate(flat: np.ndarray, cells: list[np.ndarray], share: float) -> None:
+    """:meth:`TrustNetwork.violation` removing ``share`` of the trust held at every one of ``cells``."""
+    if cells:
+        at = np.concatenate(cells)
+        t = flat[at]
+        flat[at] = t - share * t
+
+
+def _judged(t: np.ndarray, drift, d, c) -> np.ndarray:
     """Trust ``t`` of the members judging a body whose money drifted by ``drift`` from the table's
     plan, after the judgment: :meth:`TrustNetwork.success` where the drift is within the member's
-    tolerance (:meth:`PlacePartnership._tolerance_of`), :meth:`TrustNetwork.violation` elsewhere,
-    element by element the same arithmetic."""
+    tolerance (:meth:`PlacePartnership._tolerance_of`; ``d``: the decision settings),
+    :meth:`TrustNetwork.violation` elsewhere, element by element the same arithmetic (``c``: the
+    trust settings)."""
     kept = drift <= d.tolerance + d.tolerance_trust * t
-    return np.where(kept, t + net._success_1 * (1.0 - t), t - net._violation_1 * t)
+    return np.where(kept, t + success_share(c.gain, 1.0) * (1.0 - t), t - violation_share(c.gain, c.loss_ratio, 1.0) * t)
+
+
+def _conduct_all(parts: list[PlacePartnership], money: PlaceMoney) -> list[list[tuple[str, float]]]:
+    """:meth:`PlacePartnership._conduct` of every table in ``parts`` on this month's ``money``: each
+    body's drift the one its table keeps for the same inputs (:meth:`~PlacePartnership._drift`),
+    and the drifts none is kept for worked out at once (:func:`drifts`) and kept."""
+    terms = [part._conduct_terms(money) for part in parts]
+    kept, missing = [], []  # per body with a drift: its drift kept by its table, else None; the rest
+    for part, (reference, bodies) in zip(parts, terms, strict=True):
+        memo = part._drift_memo
+        for key, _, _, plan, env in bodies:
+            if plan is None:
+                continue
+            inputs = _drift_inputs(reference, plan, env)
+            held = memo.get(key)
+            if held is not None and held[0] == inputs:
+                kept.append(held[1])
+            else:
+                kept.append(None)
+                missing.append((memo, key, inputs, reference, plan, env))
+    if missing:
+        worked = drifts(*zip(*(m[3:] for m in missing), strict=True)).tolist()
+        for (memo, key, inputs, *_), drift in zip(missing, worked, strict=True):
+            memo[key] = (inputs, drift)
+        worked = iter(worked)
+        kept = [next(worked) if drift is None else drift for drift in kept]
+    drift = iter(kept)
+    return [[(key, 0.0 if plan is None else next(drift) * outside / whole) for key, outside, whole, plan, _ in bodies]
+            for _, bodies in terms]
+
+
+def _drift_inputs(reference: np.ndarray, plan: np.ndarray, env: np.ndarray) -> tuple:
+    """What a drift is worked out from, as a key for the drift kept with it: the shapes, types and
+    bytes of the table's plan, the body's plan and its envelope."""
+    return (reference.shape, plan.shape, env.shape, reference.dtype, plan.dtype, env.dtype,
+            reference.tobytes(), plan.tobytes(), env.tobytes())
+
+
+def drifts(references: list[np.ndarray], plans: list[np.ndarray], envs: list[np.ndarray]) -> np.ndarray:
+    """Per body, how far its own ``plans[k]`` (neighbourhoods x domains, GBP/yr) is from the table's
+    ``references[k]`` applied to its envelope ``envs[k]`` (per domain):
+    ``plan_distance(plan, PlacePartnership.aligned_target(reference, plan, env))``, for every body
+    at once, bit for bit. The bodies are laid end to end, fewest neighbourhoods first, so that the
+    bodies of one size are one block: each reference's column sums add its own rows one after
+    another (as ``reference.sum(axis=0)`` does) and each plan's whole sums are a row of a C-ordered
+    bodies x cells matrix (numpy sums such a row pairwise, as it sums the plan alone); everything
+    else is element by element."""
+    order = sorted(range(len(plans)), key=lambda k: len(plans[k]))
+    n_bodies, n_cols = len(order), plans[0].shape[1]
+    laid = [len(plans[k]) for k in order]
+    blocks, a, f = [], 0, 0  # per size: (first row, bodies, size, first body)
+    for n, same in groupby(laid):
+        k = len(list(same))
+        blocks.append((a, k, n, f))
+        a, f = a + k * n, f + k
+    reference = np.concatenate([references[k] for k in order])
+    own = np.concatenate([plans[k] for k in order])
+    col = np.empty((n_bodies, n_cols))
+    for a, k, n, f in blocks:
+        np.add.reduce(reference[a : a + k * n].reshape(k, n, n_cols), axis=1, out=col[f : f + k])
+    col = np.repeat(col, laid, axis=0)
+    env = np.repeat(np.concatenate([envs[k] for k in order]).reshape(n_bodies, n_cols), laid, axis=0)
+    # aligned_target: each domain's money spread as the table spreads it; an unfunded domain as the body's own
+    unfunded = col <= 0
+    target = np.divide(reference, col, out=np.zeros(reference.shape), where=~unfunded) * env
+    target[unfunded] = own[unfunded]
+    cells = np.stack([own, target, np.abs(own - target)]).reshape(3, -1)
+    sums = np.empty((3, n_bodies))
+    for a, k, n, f in blocks:
+        np.add.reduce(cells[:, a * n_cols : (a + k * n) * n_cols].reshape(3, k, n * n_cols), axis=-1, out=sums[:, f : f + k])
+    out = np.empty(n_bodies)
+    out[order] = 0.5 * sums[2] / np.maximum(np.maximum(sums[0], sums[1]), 1e-12)  # plan_distance
+    return out
 
 
 def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
@@ -824,26 +999,24 @@ class PlacePartnership:
         return _Business(agenda, voters, seat_idx, keys, outside)
 
     def _conclude(self, month_of_year: int, business: _Business, out: Outcome) -> Outcome:
-        """The meeting after its decision ``out``: the record, trust, the plan, and conduct judged."""
-        m = self.model
-        voters, seat_idx, agenda = business.voters, business.seat_idx, business.agenda
-        binding = self.structure.binding
+        """The meeting after its decision ``out``: the record and the plan (:meth:`_settle`),
+        trust, and conduct judged. A decision builds trust between each voter who accepted it and
+        the setter (both ways) and erodes an overruled voter's trust in the setter (about
+        ``trust.loss_ratio`` times faster); the meeting's small win follows. A failed meeting
+        strains relations with the side that blocked it: every other voter's trust in each
+        rejecter suffers a violation of weight :data:`STRAIN`. :func:`conclude_all` concludes many
+        tables at once."""
         if self.sources:
+            m, voters, agenda = self.model, business.voters, business.agenda
             record = MeetingRecord(m.month, self.place, tuple(s.label for s in voters), business.outside, agenda.reference,
                                    agenda.tolerance, out.decided, out.accepted, out.compromise, out.plan, business.keys)
             for source in {id(v): v for v in self.sources.values()}.values():
                 source.heard(record)
-        s_idx = seat_idx[agenda.setter]
+        self._settle(month_of_year, out)
+        seat_idx = business.seat_idx
         if out.decided:
-            self.year.decided = True
-            self.year.failed_last = False
-            delay = min(month_of_year + self.signoff_months(), 12)
-            self.year.delay = delay
-            self.delays.append(delay)
-            self.power_imbalance.append(out.power_imbalance)
-            self.concession = 0.0
-            # agreement builds trust (small wins); being overruled erodes it, three times faster
-            # (each voter's own pair of cells with the setter: all of them updated at once)
+            s_idx = seat_idx[business.agenda.setter]
+            # each voter's own pair of cells with the setter: all of them updated at once
             others = seat_idx != s_idx
             agreed, overruled = seat_idx[others & out.accepted], seat_idx[others & ~out.accepted]
             if agreed.size:
@@ -852,7 +1025,27 @@ class PlacePartnership:
             if overruled.size:
                 self.trust.violation(overruled, s_idx)
             self._small_win()
-            if not binding:
+        else:
+            for i in seat_idx[~out.accepted]:
+                self.trust.violation(seat_idx[seat_idx != i], i, weight=STRAIN)
+        self._judge_conduct()
+        return out
+
+    def _settle(self, month_of_year: int, out: Outcome) -> None:
+        """What a meeting's decision ``out`` does besides trust: the year's record (decided, the
+        delay to the plan taking effect, deadlocks), the power imbalance, the concession the
+        setter makes after a failed meeting, and the plan: an advisory table's shared view, or a
+        binding plan signed off (and in force when it needs no sign-off). Reads and writes no
+        trust."""
+        if out.decided:
+            self.year.decided = True
+            self.year.failed_last = False
+            delay = min(month_of_year + self.signoff_months(), 12)
+            self.year.delay = delay
+            self.delays.append(delay)
+            self.power_imbalance.append(out.power_imbalance)
+            self.concession = 0.0
+            if not self.structure.binding:
                 self.shared_view = out.plan
             else:
                 self.signing = (delay, out.plan)
@@ -861,12 +1054,7 @@ class PlacePartnership:
             self.year.deadlocks += 1
             self.year.failed_last = True
             self.deadlocks_total += 1
-            self.concession += m.cfg.decision.concession * (1.0 - self.concession)
-            rejecters = seat_idx[~out.accepted]
-            for i in rejecters:  # a failed meeting strains relations with the side that blocked it
-                self.trust.violation(seat_idx[seat_idx != i], i, weight=0.3)
-        self._judge_conduct()
-        return out
+            self.concession += self.model.cfg.decision.concession * (1.0 - self.concession)
 
     def _ask_sources(self, voters: list[Seat], raw: np.ndarray, tolerance: np.ndarray, envelope: np.ndarray):
         """Replace the proposals and tolerances of seats with a proposal source by their submissions
@@ -977,23 +1165,34 @@ class PlacePartnership:
             others = ix._others[key]
             # TrustNetwork.success of those who judge it kept, .violation of the rest, element by
             # element the same arithmetic (none of them is ``key``: the diagonal stays 1)
-            matrix[others, j] = _judged(matrix[others, j], drift, self.model.cfg.decision, self.trust)
+            matrix[others, j] = _judged(matrix[others, j], drift, self.model.cfg.decision, self.trust.cfg)
 
     def _conduct(self, money: PlaceMoney | None = None) -> list[tuple[str, float]]:
         """The bodies :meth:`_judge_conduct` judges (``"icb"`` before ``"council"``), each with the
-        drift of its money as a whole from the table's plan; empty when there is nothing to judge.
-        Reads no trust."""
+        drift of its money as a whole from the table's plan (:meth:`_drift` of the money it plans
+        itself, weighted by that money's share of its money): empty when there is nothing to
+        judge. Reads no trust. :func:`_conduct_all` works it out for many tables at once."""
+        reference, bodies = self._conduct_terms(money)
+        return [(key, 0.0 if plan is None else self._drift(key, reference, plan, env) * outside / whole)
+                for key, outside, whole, plan, env in bodies]
+
+    def _conduct_terms(self, money: PlaceMoney | None = None) -> tuple[np.ndarray | None, list[tuple]]:
+        """What :meth:`_conduct` weighs: the table's plan in force (:meth:`reference_plan`), and per
+        body judged its key, the money it plans itself beside the table (GBP/yr), its money as a
+        whole (that and its money in the pot), and its own plan and envelope when its drift
+        counts (both None when it plans no money of its own or has no plan yet: no drift).
+        ``money``: :class:`PlaceMoney` of every place, or None for this place's worked out alone."""
         reference = self.reference_plan()
         if reference is None:
-            return []
+            return None, []
         labels = self._labels
         if "icb" not in labels and "council" not in labels:
-            return []
+            return reference, []
         binding = self.structure.binding
         fin = self.model.finance
         pot, pot_total, pot_nhs, council_own, council_own_total = (
             PlaceMoney.of_place(fin, self.place) if money is None else money.at(self.place))
-        judged = []
+        bodies = []
         for key in ("icb", "council"):
             if key not in labels:
                 continue
@@ -1010,11 +1209,11 @@ class PlacePartnership:
                 plan = self.pot_plan
             if outside + inside <= 0:
                 continue
-            drift = 0.0
             if outside > 0 and plan is not None:
-                drift = self._drift(key, reference, plan, env) * outside / (outside + inside)
-            judged.append((key, drift))
-        return judged
+                bodies.append((key, outside, outside + inside, plan, env))
+            else:
+                bodies.append((key, outside, outside + inside, None, None))
+        return reference, bodies
 
     def _conduct_cells(self, flat: np.ndarray, start: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Where this table's trust sits in ``flat`` (its network's block from ``start``,
@@ -1036,10 +1235,11 @@ class PlacePartnership:
         """How far ``key``'s own plan is from the table's plan applied to its envelope
         (:func:`plan_distance` to :meth:`aligned_target`). Plans change a few times a year and the
         partners judge conduct at every meeting, so the last answer is kept with the bytes (and
-        shapes) of what it was worked out from, and given again while they are the same (the same
-        inputs, the same number)."""
-        inputs = (reference.shape, plan.shape, env.shape, reference.dtype, plan.dtype, env.dtype,
-                  reference.tobytes(), plan.tobytes(), env.tobytes())
+        shapes) of what it was worked out from (:func:`_drift_inputs`), and given again while they
+        are the same (the same inputs, the same number). Tables judged together
+        (:func:`review_all`, :func:`conclude_all`) keep and read the same answers, and work out
+        the drifts none is kept for at once (:func:`drifts`, the same numbers)."""
+        inputs = _drift_inputs(reference, plan, env)
         memo = self._drift_memo.get(key)
         if memo is not None and memo[0] == inputs:
             return memo[1]
