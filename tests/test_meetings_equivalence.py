@@ -390,3 +390,114 @@ def test_tables_deciding_together_decide_as_each_table_alone():
                     assert x == y and type(x) is type(y), (f, x, y)
         outcomes["decided" if want.decided else "deadlocked"] += 1
     assert min(outcomes.values()) > 20  # both ways out of a meeting are checked
+
+
+def _pulled(m, rng) -> None:
+    """Every system's strategy and spending mix away from each other's, and local priorities
+    drawn afresh: every organisation's preferences differ."""
+    for icp in m.icps:
+        icp.strategy = rng.dirichlet(np.ones(5))
+    m.finance.system_spend_share[...] = rng.dirichlet(np.ones(5), size=m.finance.system_spend_share.shape[0])
+    m.local_priorities[...] = rng.normal(0.0, 0.4, m.local_priorities.shape)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["governance=committee"],
+        ["interests.enabled=true"],
+        # trusts' interest follows their activity share, each its own
+        ["interests.enabled=true", "governance=lead_provider", "governance.outcome_payment_share=0.6"],
+        ["system=herefordshire_worcestershire", "interests.enabled=true", "governance=consultative_forum"],
+    ],
+)
+def test_every_organisation_s_preferences_at_once_equal_each_organisation_asked_alone(overrides):
+    from ics_sim.model.organisations import proposal_preferences_all
+
+    m = _stepped(["years=1", *overrides], 5)
+    rng = np.random.default_rng(19)
+    orgs = list({id(o): o for part in m.partnerships for o in part.orgs.values()}.values())
+    for trial in range(6):
+        if trial:
+            _pulled(m, rng)
+            m.place_spend_by_domain[...] = rng.random(m.place_spend_by_domain.shape) * 1e7
+            m.pot_spend_by_domain[...] = m.place_spend_by_domain * rng.random(m.place_spend_by_domain.shape)
+        picked = [orgs[k] for k in rng.permutation(len(orgs))[: int(rng.integers(1, len(orgs) + 1))]]
+        got = proposal_preferences_all(picked)
+        assert got.shape == (len(picked), 5)
+        for org, row in zip(picked, got, strict=True):
+            np.testing.assert_array_equal(row, org.proposal_preferences(), err_msg=org.name)
+    if "governance.outcome_payment_share=0.6" in overrides:  # the trusts' own shares were read
+        shares = {org.activity_share() for org in orgs if org.kind == "community_trust"}
+        assert len(shares) > 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["interests.enabled=true", "governance=individual_executive", "governance.sro_appointment=joint"],
+        ["system=herefordshire_worcestershire", "interests.enabled=true",
+         "place_settings.herefordshire.governance.form=individual_executive",
+         "place_settings.herefordshire.governance.sro_appointment=joint"],
+        ["interests.enabled=true", "governance=committee"],
+    ],
+)
+def test_every_seat_s_preferences_at_once_equal_each_seat_s_preferences(overrides):
+    """Seats of many tables in any order, organisations seated at several tables, and joint
+    ICB-council posts weighing both bodies' preferences."""
+    from ics_sim.model.governance.partnership import _preferences_at_once
+
+    m = _stepped(["years=1", *overrides], 3)
+    rng = np.random.default_rng(23)
+    _pulled(m, rng)
+    pairs = [(t, s) for t, part in enumerate(m.partnerships) for s in part.seats]
+    joint = 0
+    for _ in range(8):
+        picked = [pairs[k] for k in rng.choice(len(pairs), size=int(rng.integers(1, 3 * len(pairs))))]
+        table = np.array([t for t, _ in picked], dtype=np.intp)
+        got = _preferences_at_once(m.partnerships, table, [s for _, s in picked])
+        for (t, s), row in zip(picked, got, strict=True):
+            np.testing.assert_array_equal(row, m.partnerships[t]._preferences(s), err_msg=s.label)
+            joint += s.label == "icb" and m.partnerships[t].joint_sro
+    assert joint > 0 or "governance=committee" in overrides
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # a lead provider's table (the council plans beside it unheard) next to a committee's
+        ["system=herefordshire_worcestershire", "interests.enabled=true", "place_settings.herefordshire.governance.form=lead_provider"],
+        # an advisory table (the ICB plans the pot too) next to a pooling one
+        ["system=herefordshire_worcestershire", "allocation=need_weighted_hi",
+         "place_settings.herefordshire.governance.form=consultative_forum", "place_settings.worcestershire.governance.form=joint_committee"],
+        ["system=england", "interests.enabled=true", "allocation=per_head"],
+    ],
+)
+def test_own_budgets_at_once_equal_each_table_planning_alone_with_plans_missing(overrides):
+    """Every body's own plan at once (plan_own_budgets_all) against each table's
+    plan_own_budgets, over random sets of tables, trust and preferences, some tables with no plan
+    of their own to lean towards."""
+    import copy
+
+    from ics_sim.model.governance.partnership import plan_own_budgets_all
+
+    m = _stepped(["years=1", *overrides], 2)
+    rng = np.random.default_rng(29)
+    for trial in range(4):
+        _pulled(m, rng)
+        for part in m.partnerships:
+            part.trust.matrix[...] = rng.random(part.trust.matrix.shape)
+            part.trust._unit_diagonal()
+            if rng.random() < 0.3:  # no plan in force to lean towards
+                part.pot_plan = part.last_pot_plan = part.shared_view = part.last_shared_view = None
+        picked = sorted(rng.choice(len(m.partnerships), size=int(rng.integers(1, len(m.partnerships) + 1)), replace=False))
+        together, alone = copy.deepcopy(m), copy.deepcopy(m)
+        plan_own_budgets_all([together.partnerships[p] for p in picked])
+        for p in picked:
+            alone.partnerships[p].plan_own_budgets()
+        for a, b in zip(together.partnerships, alone.partnerships, strict=True):
+            for plan in ("council_plan", "pot_plan"):
+                x, y = getattr(a, plan), getattr(b, plan)
+                assert (x is None) == (y is None)
+                if x is not None:
+                    np.testing.assert_array_equal(x, y, err_msg=f"{a.place} {plan}")

@@ -91,15 +91,21 @@ class Organisation(Agent):
             pref[k] += self.model.cfg.interests.provider_own_service_bias
         return pref
 
-    def proposal_preferences(self, pull: np.ndarray | None = None) -> np.ndarray:
+    @classmethod
+    def interests(cls, orgs: list) -> np.ndarray:
+        """:meth:`interest` of each of ``orgs`` (all of this class and ``kind``), as rows: one row
+        read for them all, as an organisation's interest reads only the run's config, its class
+        and its kind (a class whose interest reads its own state overrides this). Read-only."""
+        return np.broadcast_to(orgs[0].interest(), (len(orgs), N_DOMAINS))
+
+    def proposal_preferences(self) -> np.ndarray:
         """Domain log-weights this member brings to a meeting: interests, local priorities and
-        regard for the ICP strategy (``pull``: its system's
-        :meth:`~ics_sim.model.finance.Finance.strategy_pull` when already worked out)."""
+        regard for the ICP strategy (:func:`proposal_preferences_all` asks many at once)."""
         m = self.model
         pref = self.interest()
         if m.cfg.interests.enabled and self.place is not None:
             pref = pref + self.local_priority_weight * m.local_priorities[self.place]
-        return pref + (m.finance.strategy_pull(self.system) if pull is None else pull)
+        return pref + m.finance.strategy_pull(self.system)
 
     local_priority_weight = 0.5
 
@@ -187,6 +193,13 @@ class NHSProvider(Organisation):
         """Its bias towards its own services, in proportion to how much of its income follows
         their activity: an outcome-based contract weakens it because income then follows health."""
         return super().interest() * self.activity_share()
+
+    @classmethod
+    def interests(cls, orgs: list) -> np.ndarray:
+        """:meth:`interest` of each of ``orgs`` (trusts of one kind), as rows: the kind's bias
+        times each trust's own :meth:`activity_share` (element by element the same product)."""
+        shares = np.array([org.activity_share() for org in orgs])
+        return Organisation.interest(orgs[0]) * shares[:, None]
 
 
 class PCN(Organisation):
@@ -513,3 +526,25 @@ class Healthwatch(Organisation):
 
     def interest(self) -> np.ndarray:
         return np.zeros(N_DOMAINS)
+
+
+def proposal_preferences_all(orgs: list[Organisation]) -> np.ndarray:
+    """:meth:`Organisation.proposal_preferences` of each of ``orgs`` (organisations of one model),
+    as one (organisations, domains) array of the same numbers: each class and kind's interests
+    read at once (:meth:`Organisation.interests`), each system's strategy pull once, then element
+    by element the same sums (interest, plus the weighted local priority, plus the pull)."""
+    m = orgs[0].model
+    pref = np.empty((len(orgs), N_DOMAINS))
+    kinds: dict[tuple, list[int]] = {}
+    for k, org in enumerate(orgs):
+        kinds.setdefault((type(org), org.kind), []).append(k)
+    for (cls, _), rows in kinds.items():
+        pref[rows] = cls.interests([orgs[k] for k in rows])
+    if m.cfg.interests.enabled:
+        local = [k for k, org in enumerate(orgs) if org.place is not None]
+        if local:
+            weight = np.array([orgs[k].local_priority_weight for k in local])[:, None]
+            pref[local] = pref[local] + weight * m.local_priorities[[orgs[k].place for k in local]]
+    systems = [org.system for org in orgs]
+    pulls = {s: m.finance.strategy_pull(s) for s in dict.fromkeys(systems)}
+    return pref + np.array([pulls[s] for s in systems])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ics_sim.domains import MENTAL
+from ics_sim.domains import MENTAL, N_DOMAINS
 
 
 @dataclass
@@ -49,16 +49,17 @@ class Belief:
         return out
 
 
-def area_weights(rule: str, belief: Belief, population: np.ndarray, rank: np.ndarray, hi: float) -> np.ndarray:
+def area_weights(rule: str, belief: Belief | None, population: np.ndarray | None, rank: np.ndarray | None, hi: float) -> np.ndarray:
     """Weights for dividing each domain's money across neighbourhoods.
 
-    per_head: population only (need-blind); need_weighted: believed need; need_weighted_hi: believed
-    need with a health-inequalities adjustment rising linearly to ``1 + hi`` at the most deprived end.
-    ``belief`` and ``rank`` may be stacks of several holders' (the last two axes of the belief and
-    the last of the rank are neighbourhoods and domains, and neighbourhoods).
+    per_head: population only (need-blind: ``belief`` is not read), the same in every domain;
+    need_weighted: believed need; need_weighted_hi: believed need with a health-inequalities
+    adjustment rising linearly to ``1 + hi`` at the most deprived end (``population`` is not read
+    by either). ``belief`` and ``rank`` may be stacks of several holders' (the last two axes of the
+    belief and the last of the rank are neighbourhoods and domains, and neighbourhoods).
     """
     if rule == "per_head":
-        return np.repeat(population[:, None], belief.visible.shape[1], axis=1).astype(float)
+        return np.repeat(population[:, None], N_DOMAINS, axis=1).astype(float)
     w = belief.total
     if rule == "need_weighted_hi":
         w = w * (1.0 + hi * (1.0 - rank))[..., None]

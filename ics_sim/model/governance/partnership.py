@@ -48,7 +48,7 @@ from ics_sim.model.governance.decisions import Agenda, Outcome, decide_all
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
 from ics_sim.model.governance.trust import TrustNetwork, success_share
 from ics_sim.model.governance.views import place_beliefs
-from ics_sim.model.organisations import Organisation
+from ics_sim.model.organisations import Organisation, proposal_preferences_all
 
 #: order of formality for the optional ladder ("built by doing")
 LADDER = ("consultative_forum", "committee", "joint_committee")
@@ -124,101 +124,119 @@ class PlaceMoney:
         return fin.pot_envelope[p], fin.pot_envelope[p].sum(), fin.pot_nhs[p].sum(), own, own.sum()
 
 
-def _asked(org: Organisation, asked: dict | None) -> np.ndarray:
-    """``org.proposal_preferences()``, kept in ``asked`` when given (by the organisation's ``id``,
-    with each system's strategy pull, which every organisation of the system adds, by its number)."""
-    if asked is None:
-        return org.proposal_preferences()
-    pref = asked.get(id(org))
-    if pref is None:
-        pull = asked.get(org.system)
-        if pull is None:
-            pull = asked[org.system] = org.model.finance.strategy_pull(org.system)
-        pref = asked[id(org)] = org.proposal_preferences(pull)
-    return pref
-
-
 def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
     """Per table in ``parts`` (tables of one model holding a decision meeting this month), its
     voters' :meth:`~PlacePartnership.voter_proposals` for the meeting (its
-    :meth:`~PlacePartnership.meeting_envelope` and pooled view), worked out for every table at once.
-
-    Every voter's plan is laid end to end, one row per neighbourhood of its place (read from the
-    month's whole-population views and beliefs:
-    :meth:`~ics_sim.model.governance.views.TableViews.whole_forums`,
-    :func:`~ics_sim.model.governance.views.place_beliefs`). The arithmetic is element by element
-    the one :meth:`~PlacePartnership.voter_proposals` does, and each plan's sums add its own rows
-    as numpy adds them for the plan alone (:func:`ragged_plans`), so each plan is the same numbers. Each
-    organisation's preferences are asked once (an ICB sits at every table of its system). Under
-    the need-blind ``per_head`` rule beliefs play no part: each table proposes on its own."""
+    :meth:`~PlacePartnership.meeting_envelope` and pooled view), worked out for every table at once
+    (:func:`_plans_at_once`): the same numbers."""
     if not parts:
         return []
+    table, seats, w = [], [], []
+    for t, part in enumerate(parts):
+        voters = part._voters
+        w.append(part.listening_weights(part._voter_kinds()[0], part._indexed()._voter_idx))
+        table.extend([t] * len(voters))
+        seats.extend(voters)
+    table = np.array(table, dtype=np.intp)
+    envelopes = np.stack([part.meeting_envelope() for part in parts])[table]
+    plans, sizes = _plans_at_once(parts, table, seats, envelopes, np.concatenate(w), np.ones(len(seats), dtype=bool))
+    out, start = [], 0
+    for t, part in enumerate(parts):
+        k, n = len(part._voters), len(part.idx)
+        out.append(plans[start : start + k * n].reshape(k, n, N_DOMAINS).copy())
+        start += k * n
+    return out
+
+
+def _plans_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat], envelopes: np.ndarray,
+                   w: np.ndarray, heard: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The plan of each seat ``seats[k]`` at table ``parts[table[k]]`` (tables of one model) for
+    its money ``envelopes[k]``, as :meth:`PlacePartnership.proposal` makes it from the seat's
+    belief: its :meth:`~PlacePartnership.working_belief` after listening to the table with weight
+    ``w[k]`` where ``heard[k]``, else its own (:meth:`~PlacePartnership._own_belief`). Returns the
+    plans laid end to end (each seat's place's neighbourhoods, one row each) and each plan's rows.
+
+    Every seat's preferences are asked at once (:func:`_preferences_at_once`), its beliefs read
+    from the month's whole-population arrays (:func:`~ics_sim.model.governance.views.place_beliefs`
+    and :meth:`~ics_sim.model.governance.views.TableViews.whole_forums`), and the arithmetic is
+    element by element the one-seat arithmetic; each plan's sums add its own rows as numpy adds
+    them for the plan alone (:func:`ragged_plans`), so each plan is the same numbers. Under the
+    need-blind ``per_head`` rule beliefs play no part."""
     m = parts[0].model
     a, L = m.cfg.allocation, m.layout
+    floors = [parts[t]._mh_floor(True) if s.label == "icb" else None for t, s in zip(table.tolist(), seats, strict=True)]
+    envs = shift_stacked(envelopes, _preferences_at_once(parts, table, seats), floors)
+    sizes = np.array([len(p.idx) for p in parts], dtype=np.intp)[table]
+    row = np.repeat(np.arange(len(seats)), sizes)  # each row's seat
+    nb = np.concatenate([parts[t].idx for t in table.tolist()])  # each row's neighbourhood
     if a.rule == "per_head":
-        return [p.voter_proposals(p.voters, p.meeting_envelope(), p.forum_belief()) for p in parts]
-    sizes = np.array([len(p.idx) for p in parts], dtype=np.intp)
-    n_rows = sum(len(p._voters) for p in parts)
-    prefs, w = np.empty((n_rows, N_DOMAINS)), np.empty(n_rows)
-    table = np.empty(n_rows, dtype=np.intp)
-    council = np.zeros(n_rows, dtype=bool)
-    floors: list[float | None] = []
-    asked: dict = {}
-    seats: dict[tuple, list[int]] = {}  # voters of one seat, class and observer field: their rows
-    joint: list[tuple[int, int, Seat]] = []  # rows of joint ICB-council posts (own_belief reads both)
-    r = 0
-    for t, part in enumerate(parts):
-        voters, (labels, is_icb, is_council, keys) = part._voters, part._voter_kinds()
-        k = len(voters)
-        w[r : r + k] = part.listening_weights(labels, part._indexed()._voter_idx)
-        prefs[r : r + k] = [part._preferences(s, asked) for s in voters]
-        council[r : r + k] = is_council
-        table[r : r + k] = t
-        nhs_floor = part._mh_floor(True)
-        floors.extend(nhs_floor if icb else None for icb in is_icb)
-        joint_sro = part.joint_sro
-        for j, key in enumerate(keys):
-            if is_icb[j] and joint_sro:
-                joint.append((r + j, t, voters[j]))
-            else:
-                seats.setdefault(key, []).append(r + j)
-        r += k
-    # every voter's plan laid end to end: its place's neighbourhoods, one row each
-    row_sizes = sizes[table]
-    row = np.repeat(np.arange(n_rows), row_sizes)  # each row's voter
-    starts = np.cumsum(row_sizes) - row_sizes
-    nb = np.concatenate([np.tile(p.idx, len(p._voters)) for p in parts])  # each row's neighbourhood
-    own_log, own_hidden = np.empty((len(row), N_DOMAINS)), np.empty((len(row), N_DOMAINS))
-    seat_of = np.full(n_rows, -1, dtype=np.intp)
-    for g, rows in enumerate(seats.values()):
-        seat_of[rows] = g
-    seat_of = seat_of[row]
-    for g, ((label, _, _), rows) in enumerate(seats.items()):
-        orgs = [parts[table[k]].orgs[label] for k in rows]
-        own = place_beliefs(m, orgs, [parts[table[k]].place for k in rows])
-        at = np.flatnonzero(seat_of == g)
-        own_log[at], own_hidden[at] = own.log_visible()[nb[at]], own.hidden[nb[at]]
-    for k, t, s in joint:
-        own = parts[t]._own_belief(s)
-        at = slice(starts[k], starts[k] + sizes[t])
-        own_log[at], own_hidden[at] = own.log_visible(), own.hidden
-    forum = m.table_views.whole_forums(m.partnerships)
-    envs = shift_stacked(np.stack([p.meeting_envelope() for p in parts])[table], prefs, floors)
-    w = w[row][:, None]
-    visible = np.exp((1.0 - w) * own_log + w * forum.log_visible()[nb])
-    heard = w * forum.hidden[nb]
-    if m.cfg.interests.enabled and council.any():  # as in working_belief
-        council = council[row]
-        heard[council] = heard[council] * (1.0 - m.cfg.interests.council_visible_bias)
+        return ragged_plans(envs, area_weights(a.rule, None, L.nb_population[nb], None, a.hi_adjustment), sizes), sizes
+    # own beliefs: per seat, class and observer field, its places' rows of the whole population
+    visible, hidden = np.empty((len(nb), N_DOMAINS)), np.empty((len(nb), N_DOMAINS))
+    kinds: dict[tuple, list[int]] = {}
+    joint = []  # joint ICB-council posts read both bodies' beliefs (_own_belief)
+    for k, (t, s) in enumerate(zip(table.tolist(), seats, strict=True)):
+        if s.label == "icb" and parts[t].joint_sro:
+            joint.append(k)
+        else:
+            kinds.setdefault((s.label, type(s.org), s.org.observer), []).append(k)
+    kind_of = np.empty(len(seats), dtype=np.intp)
+    for g, ks in enumerate(kinds.values()):
+        kind_of[ks] = g
+    kind_of = kind_of[row]
+    for g, ks in enumerate(kinds.values()):
+        own = place_beliefs(m, [seats[k].org for k in ks], [parts[table[k]].place for k in ks])
+        at = np.flatnonzero(kind_of == g)
+        visible[at], hidden[at] = own.visible[nb[at]], own.hidden[nb[at]]
+    starts = np.cumsum(sizes) - sizes
+    for k in joint:
+        own = parts[table[k]]._own_belief(seats[k])
+        at = slice(starts[k], starts[k] + sizes[k])
+        visible[at], hidden[at] = own.visible, own.hidden
+    # working_belief of every seat that listens to its table
+    cells = heard[row]
+    all_heard = bool(cells.all())
+    if all_heard:
+        cells = slice(None)
+    if all_heard or cells.any():
+        forum = m.table_views.whole_forums(m.partnerships)
+        wc = w[row[cells]][:, None]
+        at = nb[cells]
+        own_hidden = hidden[cells]
+        visible[cells] = np.exp((1.0 - wc) * np.log(visible[cells]) + wc * forum.log_visible()[at])
+        told = wc * forum.hidden[at]
+        if m.cfg.interests.enabled:  # a council discounts the hidden need it hears (working_belief)
+            council = np.array([s.org.kind == "council" for s in seats])[row[cells]]
+            if council.any():
+                told[council] = told[council] * (1.0 - m.cfg.interests.council_visible_bias)
+        hidden[cells] = np.maximum(own_hidden, told)
     rank = L.nb_rank[nb] if a.rule == "need_weighted_hi" else None
-    weights = area_weights(a.rule, Belief(visible, np.maximum(own_hidden, heard)), None, rank, a.hi_adjustment)
-    plans = ragged_plans(envs, weights, row_sizes)
-    out, r = [], 0
-    for t, part in enumerate(parts):
-        k = len(part._voters)
-        out.append(plans[starts[r] : starts[r] + k * sizes[t]].reshape(k, sizes[t], N_DOMAINS).copy())
-        r += k
-    return out
+    return ragged_plans(envs, area_weights(a.rule, Belief(visible, hidden), None, rank, a.hi_adjustment), sizes), sizes
+
+
+def _preferences_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat]) -> np.ndarray:
+    """:meth:`PlacePartnership._preferences` of each seat ``seats[k]`` at table
+    ``parts[table[k]]``, as one (seats, domains) array of the same numbers: each organisation
+    asked once (an ICB and its system's trusts sit at every table of the system), every
+    organisation at once (:func:`~ics_sim.model.organisations.proposal_preferences_all`)."""
+    slot: dict[int, int] = {}
+    orgs: list[Organisation] = []
+
+    def asked(org: Organisation) -> int:
+        k = slot.get(id(org))
+        if k is None:
+            k = slot[id(org)] = len(orgs)
+            orgs.append(org)
+        return k
+
+    rows = [asked(s.org) for s in seats]
+    joint = [(k, asked(parts[t].orgs["council"])) for k, (t, s) in enumerate(zip(table.tolist(), seats, strict=True))
+             if s.label == "icb" and parts[t].joint_sro]
+    pref = proposal_preferences_all(orgs)
+    prefs = pref[rows]
+    for k, council in joint:
+        prefs[k] = 0.5 * (prefs[k] + pref[council])
+    return prefs
 
 
 @dataclass
@@ -305,78 +323,50 @@ def _judged(t: np.ndarray, drift, d, net: TrustNetwork) -> np.ndarray:
 
 def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
     """:meth:`PlacePartnership.plan_own_budgets` of every table in ``parts`` (tables of one model
-    planning this month), at once: each body's belief, area weights, plan and lean towards the
-    table's plan are worked out for every body's neighbourhoods laid end to end, element by
-    element the per-table arithmetic, and each plan's column sums as numpy sums that plan's rows
-    (:class:`~ics_sim.grouped.Groups`). No table reads another's plans, so planning them together
-    is planning them one by one."""
+    planning this month), at once: every body's plan from its belief (:func:`_plans_at_once`),
+    then its lean towards the table's plan, worked out for every body's neighbourhoods laid end to
+    end, element by element the per-table arithmetic, and each plan's column sums as numpy sums
+    that plan's rows (:class:`~ics_sim.grouped.Groups`). No table reads another's plans, so
+    planning them together is planning them one by one."""
     if not parts:
         return
-    m = parts[0].model
-    a, interests = m.cfg.allocation, m.cfg.interests
-    # per body planning its own money: (table, seat, envelope, own belief, the table's belief when
-    # it listens to the table else None, lean, the table's plan it leans towards or None)
-    bodies = []
-    for part in parts:
-        forum = part.forum_belief()
+    # per body planning its own money: its table, seat, envelope, whether it listens to the
+    # table, its lean and the table's plan it leans towards (None without)
+    table, seats, envs, heard, lean, references = [], [], [], [], [], []
+    for t, part in enumerate(parts):
         reference = part.reference_plan() if part.structure.binding else part.shared_view
         for key, env in part.own_money_planners():
-            seat = Seat(part.orgs[key], "vote", 1.0, key)
-            if part.member(key):
-                bodies.append((part, seat, env, part._own_belief(seat), forum, part.listening_weight(key), reference))
-            else:
-                bodies.append((part, seat, env, seat.org.belief(part.idx), None, 0.0, reference))
-    sizes = tuple(len(b[0].idx) for b in bodies)
-    rows = np.repeat(np.arange(len(bodies)), sizes)  # each cell's body
-    visible = np.concatenate([b[3].visible for b in bodies])
-    hidden = np.concatenate([b[3].hidden for b in bodies])
-    heard_by = [k for k, b in enumerate(bodies) if b[4] is not None]
-    if heard_by:  # working_belief: each member after listening to the table
-        w = np.array([b[5] for b in bodies])
-        factor = np.array([1.0 - interests.council_visible_bias if interests.enabled and b[1].org.kind == "council" else 1.0
-                           for b in bodies])
-        cells = np.isin(rows, heard_by)
-        wc = w[rows[cells]][:, None]
-        own_log = np.concatenate([bodies[k][3].log_visible() for k in heard_by])
-        forum_log = np.concatenate([bodies[k][4].log_visible() for k in heard_by])
-        forum_hidden = np.concatenate([bodies[k][4].hidden for k in heard_by])
-        visible, hidden = visible.copy(), hidden.copy()
-        visible[cells] = np.exp((1.0 - wc) * own_log + wc * forum_log)
-        # x * 1.0 is x: the bodies that do not discount what they hear are left as they are
-        heard = (wc * forum_hidden) * factor[rows[cells]][:, None]
-        hidden[cells] = np.maximum(hidden[cells], heard)
-    # proposal: the envelope shifted by the body's preferences, divided by the allocation rule
-    envs = np.array([b[0]._envelope_for(b[1], b[2], b[1].label == "icb") for b in bodies])
-    if a.rule == "per_head":
-        pops = np.concatenate([m.layout.nb_population[b[0].idx] for b in bodies])
-        weights = np.repeat(pops[:, None], N_DOMAINS, axis=1).astype(float)
-    else:
-        weights = visible + hidden
-        if a.rule == "need_weighted_hi":
-            rank = np.concatenate([m.layout.nb_rank[b[0].idx] for b in bodies])
-            weights = weights * (1.0 + a.hi_adjustment * (1.0 - rank))[:, None]
-    plans = ragged_plans(envs, weights, np.array(sizes, dtype=np.intp))  # make_plan of each body's rows
+            member = part.member(key)
+            table.append(t)
+            seats.append(Seat(part.orgs[key], "vote", 1.0, key))
+            envs.append(env)
+            heard.append(member)
+            lean.append(part.listening_weight(key) if member else 0.0)
+            references.append(reference)
+    w = np.array(lean)
+    plans, sizes = _plans_at_once(parts, np.array(table, dtype=np.intp), seats, np.array(envs), w, np.array(heard, dtype=bool))
     # each body leans towards the table's plan applied to its envelope (aligned_target)
-    leaning = [k for k, b in enumerate(bodies) if b[6] is not None and b[5] > 0 and b[2].sum() > 0]
+    leaning = [k for k, ref in enumerate(references) if ref is not None and w[k] > 0 and envs[k].sum() > 0]
     if leaning:
+        rows = np.repeat(np.arange(len(seats)), sizes)
         cells = np.isin(rows, leaning)
         at = rows[cells]
         own = plans[cells]
-        reference = np.concatenate([bodies[k][6] for k in leaning])
-        col = _runs(tuple(sizes[k] for k in leaning)).sum_rows(reference)
-        col = col[np.repeat(np.arange(len(leaning)), [sizes[k] for k in leaning])]
-        target = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0) * np.array([b[2] for b in bodies])[at]
+        reference = np.concatenate([references[k] for k in leaning])
+        col = _runs(tuple(sizes[leaning].tolist())).sum_rows(reference)
+        col = col[np.repeat(np.arange(len(leaning)), sizes[leaning])]
+        target = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0) * np.array(envs)[at]
         unfunded = col <= 0
         target[unfunded] = own[unfunded]
-        lean = np.array([b[5] for b in bodies])[at][:, None]
-        plans[cells] = (1.0 - lean) * own + lean * target
-    starts = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-    for k, (part, seat, *_) in enumerate(bodies):
-        own = plans[starts[k] : starts[k + 1]].copy()
+        wc = w[at][:, None]
+        plans[cells] = (1.0 - wc) * own + wc * target
+    starts = (np.cumsum(sizes) - sizes).tolist()
+    for k, (t, seat) in enumerate(zip(table, seats, strict=True)):
+        own = plans[starts[k] : starts[k] + sizes[k]].copy()
         if seat.label == "council":
-            part.council_plan = own
+            parts[t].council_plan = own
         else:
-            part.pot_plan = own
+            parts[t].pot_plan = own
 
 
 @lru_cache(maxsize=32)
@@ -674,15 +664,11 @@ class PlacePartnership:
         return own
 
     # --- proposals and decisions ----------------------------------------------------------------
-    def _preferences(self, seat: Seat, asked: dict | None = None) -> np.ndarray:
-        """A member's domain log-weights (a joint ICB-council post weighs both bodies').
-
-        ``asked``: each organisation's :meth:`~ics_sim.model.organisations.Organisation.proposal_preferences`
-        already asked for (by ``id``), filled in as they are asked, for readers that ask many
-        tables in one state (an ICB sits at every table of its system: :func:`meeting_proposals`)."""
-        pref = _asked(seat.org, asked)
+    def _preferences(self, seat: Seat) -> np.ndarray:
+        """A member's domain log-weights (a joint ICB-council post weighs both bodies')."""
+        pref = seat.org.proposal_preferences()
         if seat.label == "icb" and self.joint_sro:
-            pref = 0.5 * (pref + _asked(self.orgs["council"], asked))
+            pref = 0.5 * (pref + self.orgs["council"].proposal_preferences())
         return pref
 
     def _mh_floor(self, nhs: bool) -> float | None:
