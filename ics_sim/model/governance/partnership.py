@@ -171,28 +171,26 @@ def _plans_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list
     nb = np.concatenate([parts[t].idx for t in table.tolist()])  # each row's neighbourhood
     if a.rule == "per_head":
         return ragged_plans(envs, area_weights(a.rule, None, L.nb_population[nb], None, a.hi_adjustment), sizes), sizes
-    # own beliefs: per seat, class and observer field, its places' rows of the whole population
-    visible, hidden = np.empty((len(nb), N_DOMAINS)), np.empty((len(nb), N_DOMAINS))
+    # own beliefs: per class and observer field, its seats' places' rows of the whole population
     kinds: dict[tuple, list[int]] = {}
-    joint = []  # joint ICB-council posts read both bodies' beliefs (_own_belief)
-    for k, (t, s) in enumerate(zip(table.tolist(), seats, strict=True)):
-        if s.label == "icb" and parts[t].joint_sro:
-            joint.append(k)
-        else:
-            kinds.setdefault((s.label, type(s.org), s.org.observer), []).append(k)
+    for k, s in enumerate(seats):
+        kinds.setdefault((type(s.org), s.org.observer), []).append(k)
     kind_of = np.empty(len(seats), dtype=np.intp)
+    beliefs = []
     for g, ks in enumerate(kinds.values()):
         kind_of[ks] = g
+        beliefs.append(place_beliefs(m, [seats[k].org for k in ks], [parts[table[k]].place for k in ks]))
     kind_of = kind_of[row]
-    for g, ks in enumerate(kinds.values()):
-        own = place_beliefs(m, [seats[k].org for k in ks], [parts[table[k]].place for k in ks])
-        at = np.flatnonzero(kind_of == g)
-        visible[at], hidden[at] = own.visible[nb[at]], own.hidden[nb[at]]
-    starts = np.cumsum(sizes) - sizes
-    for k in joint:
-        own = parts[table[k]]._own_belief(seats[k])
-        at = slice(starts[k], starts[k] + sizes[k])
-        visible[at], hidden[at] = own.visible, own.hidden
+    visible = np.stack([b.visible for b in beliefs])[kind_of, nb]
+    hidden = np.stack([b.hidden for b in beliefs])[kind_of, nb]
+    joint_sro = [t for t, part in enumerate(parts) if part.joint_sro]
+    if joint_sro:  # a joint ICB-council post reads both bodies' beliefs (_own_belief)
+        starts = np.cumsum(sizes) - sizes
+        for k in np.flatnonzero(np.isin(table, joint_sro)).tolist():
+            if seats[k].label == "icb":
+                own = parts[table[k]]._own_belief(seats[k])
+                at = slice(starts[k], starts[k] + sizes[k])
+                visible[at], hidden[at] = own.visible, own.hidden
     # working_belief of every seat that listens to its table
     cells = heard[row]
     all_heard = bool(cells.all())
@@ -219,19 +217,11 @@ def _preferences_at_once(parts: list[PlacePartnership], table: np.ndarray, seats
     ``parts[table[k]]``, as one (seats, domains) array of the same numbers: each organisation
     asked once (an ICB and its system's trusts sit at every table of the system), every
     organisation at once (:func:`~ics_sim.model.organisations.proposal_preferences_all`)."""
-    slot: dict[int, int] = {}
-    orgs: list[Organisation] = []
-
-    def asked(org: Organisation) -> int:
-        k = slot.get(id(org))
-        if k is None:
-            k = slot[id(org)] = len(orgs)
-            orgs.append(org)
-        return k
-
-    rows = [asked(s.org) for s in seats]
-    joint = [(k, asked(parts[t].orgs["council"])) for k, (t, s) in enumerate(zip(table.tolist(), seats, strict=True))
-             if s.label == "icb" and parts[t].joint_sro]
+    slot: dict[Organisation, int] = {}  # each organisation's row, in the order first seated
+    rows = [slot.setdefault(s.org, len(slot)) for s in seats]
+    joint = [(k, slot.setdefault(parts[t].orgs["council"], len(slot)))
+             for k, (t, s) in enumerate(zip(table.tolist(), seats, strict=True)) if s.label == "icb" and parts[t].joint_sro]
+    orgs = list(slot)
     pref = proposal_preferences_all(orgs)
     prefs = pref[rows]
     for k, council in joint:
