@@ -501,3 +501,36 @@ def test_own_budgets_at_once_equal_each_table_planning_alone_with_plans_missing(
                 assert (x is None) == (y is None)
                 if x is not None:
                     np.testing.assert_array_equal(x, y, err_msg=f"{a.place} {plan}")
+
+
+def test_tables_of_every_size_deciding_as_one_stack_decide_as_each_table_alone():
+    """Tables of one number of members but of many numbers of neighbourhoods (one stack, each
+    plan's cells one run), in any order, some with a compromise already tabled: decide_all gives
+    each table's outcome exactly, the plans of their own."""
+    from ics_sim.model.governance.decisions import Agenda, decide_all
+
+    rng = np.random.default_rng(31)
+    for rule in ("majority", "supermajority", "consensus", "weighted"):
+        agendas = []
+        for _ in range(120):
+            m, n = 7, int(rng.integers(1, 45))
+            base = rng.uniform(1e5, 1e7, (1, n, 5))
+            proposals = base * (1.0 + rng.uniform(0.0, 0.6) * rng.uniform(-1.0, 1.0, (m, n, 5)))
+            votes = rng.uniform(1e6, 1e8, m) if rule == "weighted" else rng.choice([1.0, 2.0], m)
+            reference = proposals * rng.uniform(0.9, 1.1, proposals.shape) if rng.random() < 0.5 else None
+            agendas.append(Agenda(proposals, votes, 0, rule, rng.uniform(0.0, 0.3, m), float(rng.choice([0.0, 0.3])),
+                                  0.75, reference, float(rng.choice([0.0, 0.0, 1.0]))))
+        outcomes = {True: 0, False: 0}
+        for a, got in zip(agendas, decide_all(agendas), strict=True):
+            want = _decided_alone(a.proposals, a.votes, a.setter, a.rule, a.tolerance, a.moderation, a.supermajority, a.reference, a.start)
+            for f in ("decided", "plan", "accepted", "compromise", "power_imbalance", "coalition"):
+                x, y = getattr(got, f), getattr(want, f)
+                if isinstance(y, np.ndarray):
+                    assert x.dtype == y.dtype and x.shape == y.shape
+                    np.testing.assert_array_equal(x, y, err_msg=f)
+                else:
+                    assert x == y and type(x) is type(y), (f, x, y)
+            if got.plan is not None:
+                assert got.plan.flags.owndata and got.plan.flags.c_contiguous
+            outcomes[want.decided] += 1
+        assert min(outcomes.values()) > 5, outcomes  # both ways out of a meeting

@@ -167,10 +167,17 @@ def plan_distance(a: np.ndarray, b: np.ndarray) -> float:
     return 0.5 * float(np.abs(a - b).sum()) / total
 
 
-def plan_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def plan_distances(a: np.ndarray, b: np.ndarray, runs=None) -> np.ndarray:
     """:func:`plan_distance` for stacks of plans at once: ``a`` and ``b`` are (..., neighbourhoods,
     domains) and broadcast over the leading axes (e.g. every candidate against every member's
-    proposal). Each entry is the same number :func:`plan_distance` gives for that pair."""
-    diff = np.abs(a - b).sum(axis=(-2, -1))
-    total = np.maximum(np.maximum(a.sum(axis=(-2, -1)), b.sum(axis=(-2, -1))), 1e-12)
+    proposal). Each entry is the same number :func:`plan_distance` gives for that pair.
+
+    ``runs``: plans of different sizes laid end to end along the last axis instead, each plan's
+    cells (neighbourhood by neighbourhood, domain by domain) one run of a
+    :class:`~ics_sim.model.system_metrics._Runs`, which sums each run as numpy sums that plan alone
+    (numpy sums a plan's neighbourhoods and domains as the one run of its cells): ``a`` and ``b``
+    are (..., cells) and the distances (..., plans)."""
+    total_of = (lambda x: x.sum(axis=(-2, -1))) if runs is None else runs.sum
+    diff = total_of(np.abs(a - b))
+    total = np.maximum(np.maximum(total_of(a), total_of(b)), 1e-12)
     return 0.5 * diff / total
