@@ -534,3 +534,40 @@ def test_tables_of_every_size_deciding_as_one_stack_decide_as_each_table_alone()
                 assert got.plan.flags.owndata and got.plan.flags.c_contiguous
             outcomes[want.decided] += 1
         assert min(outcomes.values()) > 5, outcomes  # both ways out of a meeting
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["governance=committee"],
+        ["governance=consultative_forum", "trust.initial=0.05"],  # every statutory body takes advice (some past 1)
+        ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=individual_executive",
+         "place_settings.herefordshire.governance.sro_appointment=joint", "place_settings.herefordshire.governance.advice_weight=0.9",
+         "place_settings.worcestershire.governance.form=consultative_forum"],
+        ["system=england", "membership.social_care=false"],  # many tables
+    ],
+)
+def test_every_seat_s_listening_weight_at_once_equals_its_listening_weight(overrides):
+    """Seats of tables of different sizes and forms in any order, repeated, trust away from its
+    start: _listening_at_once gives each seat's listening_weight."""
+    from ics_sim.model.governance.partnership import _listening_at_once
+
+    m = _stepped(["years=1", *overrides], 2)
+    rng = np.random.default_rng(37)
+    parts = m.partnerships
+    for part in parts:
+        part.trust.matrix[...] = rng.random(part.trust.matrix.shape)
+        part.trust._unit_diagonal()
+    pairs = [(t, s) for t, part in enumerate(parts) for s in part.seats]
+    capped = 0
+    for _ in range(5):
+        picked = [pairs[k] for k in rng.choice(len(pairs), size=int(rng.integers(1, 2 * len(pairs))))]
+        table = np.array([t for t, _ in picked], dtype=np.intp)
+        rows = np.array([parts[t].trust.index(s.label) for t, s in picked], dtype=np.intp)
+        got = _listening_at_once(parts, table, [s for _, s in picked], rows)
+        assert got.tolist() == [parts[t].listening_weight(s.label) for t, s in picked]
+        capped += int((got == 1.0).sum())
+    if "place_settings.worcestershire.governance.form=consultative_forum" in overrides:  # tables of two sizes
+        assert len({p.trust.n for p in parts}) > 1
+    if "trust.initial=0.05" in overrides:  # advice taken in full where trust is high
+        assert capped > 0

@@ -124,6 +124,13 @@ class PlaceMoney:
         return fin.pot_envelope[p], fin.pot_envelope[p].sum(), fin.pot_nhs[p].sum(), own, own.sum()
 
 
+def mh_floors(model) -> np.ndarray:
+    """Per place, the mental health floor (GBP) on a plan of its NHS money: the mental health
+    investment standard's share of the NHS money in its pot (each place's own sum: numpy sums
+    each row of a C-ordered matrix as it sums the row alone)."""
+    return model.cfg.finance.mental_health_floor * model.finance.pot_nhs.sum(axis=1)
+
+
 def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
     """Per table in ``parts`` (tables of one model holding a decision meeting this month), its
     voters' :meth:`~PlacePartnership.voter_proposals` for the meeting (its
@@ -131,15 +138,11 @@ def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
     (:func:`_plans_at_once`): the same numbers."""
     if not parts:
         return []
-    table, seats, w = [], [], []
-    for t, part in enumerate(parts):
-        voters = part._voters
-        w.append(part.listening_weights(part._voter_kinds()[0], part._indexed()._voter_idx))
-        table.extend([t] * len(voters))
-        seats.extend(voters)
-    table = np.array(table, dtype=np.intp)
+    table = np.repeat(np.arange(len(parts)), [len(part._voters) for part in parts])
+    seats = [s for part in parts for s in part._voters]
+    w = _listening_at_once(parts, table, seats, np.concatenate([part._indexed()._voter_idx for part in parts]))
     envelopes = np.stack([part.meeting_envelope() for part in parts])[table]
-    plans, sizes = _plans_at_once(parts, table, seats, envelopes, np.concatenate(w), np.ones(len(seats), dtype=bool))
+    plans, sizes = _plans_at_once(parts, table, seats, envelopes, w, np.ones(len(seats), dtype=bool))
     out, start = [], 0
     for t, part in enumerate(parts):
         k, n = len(part._voters), len(part.idx)
@@ -164,7 +167,8 @@ def _plans_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list
     need-blind ``per_head`` rule beliefs play no part."""
     m = parts[0].model
     a, L = m.cfg.allocation, m.layout
-    floors = [parts[t]._mh_floor(True) if s.label == "icb" else None for t, s in zip(table.tolist(), seats, strict=True)]
+    nhs_floor = mh_floors(m).tolist()  # a plan of NHS money keeps the mental health floor
+    floors = [nhs_floor[parts[t].place] if s.label == "icb" else None for t, s in zip(table.tolist(), seats, strict=True)]
     envs = shift_stacked(envelopes, _preferences_at_once(parts, table, seats), floors)
     sizes = np.array([len(p.idx) for p in parts], dtype=np.intp)[table]
     row = np.repeat(np.arange(len(seats)), sizes)  # each row's seat
@@ -227,6 +231,38 @@ def _preferences_at_once(parts: list[PlacePartnership], table: np.ndarray, seats
     for k, council in joint:
         prefs[k] = 0.5 * (prefs[k] + pref[council])
     return prefs
+
+
+def _listening_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat], rows: np.ndarray) -> np.ndarray:
+    """:meth:`PlacePartnership.listening_weight` of each seat ``seats[k]`` (at row ``rows[k]`` of
+    its table's trust) at table ``parts[table[k]]``, as one array of the same numbers: every
+    member's mean trust in the others from one sum per row of its table's matrix (the matrices of
+    tables with the same number of members stacked: numpy sums each row of a C-ordered stack as it
+    sums the row alone), then the advice an advisory body takes, as
+    :meth:`~PlacePartnership.listening_weights` works them out."""
+    m = parts[0].model
+    nets = [part.trust for part in parts]
+    n = np.array([net.n for net in nets], dtype=np.intp)
+    first = np.cumsum(n) - n  # where each table's members' sums start
+    sums = np.empty(int(n.sum()))
+    sizes: dict[int, list[int]] = {}
+    for t, k in enumerate(n.tolist()):
+        sizes.setdefault(k, []).append(t)
+    for k, ts in sizes.items():
+        sums[(first[ts][:, None] + np.arange(k)).ravel()] = np.stack([nets[t].matrix for t in ts]).sum(axis=2).ravel()
+    members = n[table]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(members < 2, 1.0, (sums[first[table] + rows] - 1.0) / (members - 1))
+    advised = [t for t, part in enumerate(parts) if part.structure.advised]
+    if advised:  # advisory_for: the bodies that decide alone take the table's view as advice
+        takes = np.zeros(len(parts), dtype=bool)
+        takes[advised] = True
+        holder = {t: parts[t].holder_key for t in advised}
+        advice = [takes[t] and (not parts[t].structure.binding or s.label == holder[t]) for t, s in zip(table.tolist(), seats, strict=True)]
+        if any(advice):
+            weight = np.array([part.settings.governance.advice_weight for part in parts])[table[advice]]
+            w[advice] = np.minimum(1.0, weight * w[advice] / max(m.cfg.trust.initial, 1e-9))
+    return w
 
 
 @dataclass
@@ -322,7 +358,7 @@ def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
         return
     # per body planning its own money: its table, seat, envelope, whether it listens to the
     # table, its lean and the table's plan it leans towards (None without)
-    table, seats, envs, heard, lean, references = [], [], [], [], [], []
+    table, seats, envs, heard, rows, references = [], [], [], [], [], []
     for t, part in enumerate(parts):
         reference = part.reference_plan() if part.structure.binding else part.shared_view
         for key, env in part.own_money_planners():
@@ -331,10 +367,14 @@ def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
             seats.append(Seat(part.orgs[key], "vote", 1.0, key))
             envs.append(env)
             heard.append(member)
-            lean.append(part.listening_weight(key) if member else 0.0)
+            rows.append(part.trust.index(key) if member else 0)
             references.append(reference)
-    w = np.array(lean)
-    plans, sizes = _plans_at_once(parts, np.array(table, dtype=np.intp), seats, np.array(envs), w, np.array(heard, dtype=bool))
+    table, heard = np.array(table, dtype=np.intp), np.array(heard, dtype=bool)
+    w = np.zeros(len(seats))
+    if heard.any():
+        w[heard] = _listening_at_once(parts, table[heard], [s for s, h in zip(seats, heard.tolist(), strict=True) if h],
+                                      np.array(rows, dtype=np.intp)[heard])
+    plans, sizes = _plans_at_once(parts, table, seats, np.array(envs), w, heard)
     # each body leans towards the table's plan applied to its envelope (aligned_target)
     leaning = [k for k, ref in enumerate(references) if ref is not None and w[k] > 0 and envs[k].sum() > 0]
     if leaning:
@@ -497,18 +537,6 @@ class PlacePartnership:
         self._indexed_for: TrustNetwork | None = None
         self._drift_memo: dict[str, tuple] = {}
 
-    def _voter_kinds(self) -> tuple[list[str], list[bool], list[bool], list[tuple]]:
-        """The voters' labels, which is the ICB and which the council, and each one's seat, class
-        and observer field; worked out once per seating (a new list of voters when the form
-        changes)."""
-        held = self.__dict__.get("_kinds_of_voters")
-        if held is None or held[0] is not self._voters:
-            voters = self._voters
-            held = self._kinds_of_voters = (voters, (
-                [s.label for s in voters], [s.label == "icb" for s in voters], [s.org.kind == "council" for s in voters],
-                [(s.label, type(s.org), s.org.observer) for s in voters]))
-        return held[1]
-
     def _indices(self) -> None:
         """Where each seat sits in the trust network, worked out once per network (the network is
         replaced when the form changes): the voters' rows and every other member's rows for each
@@ -662,9 +690,9 @@ class PlacePartnership:
         return pref
 
     def _mh_floor(self, nhs: bool) -> float | None:
-        """The mental health floor (GBP) on a plan of NHS money; None for other money."""
-        m = self.model
-        return m.cfg.finance.mental_health_floor * m.finance.pot_nhs[self.place].sum() if nhs else None
+        """The mental health floor (GBP) on a plan of NHS money (:func:`mh_floors`); None for
+        other money."""
+        return mh_floors(self.model)[self.place] if nhs else None
 
     def _envelope_for(self, seat: Seat, envelope: np.ndarray, nhs: bool) -> np.ndarray:
         """The envelope a member divides: shifted between domains by its preferences (and, for NHS
