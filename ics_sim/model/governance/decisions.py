@@ -202,12 +202,21 @@ def _decide_stack(agendas: list[Agenda], rule: str, setter: int, lams: np.ndarra
     coalition = _coalitions(plan_distances(opening, proposals, runs).T - tolerance, votes, setter, rule, supermajority)
     courted = coalition.T[:, per_cell]  # members x cells
     target = np.where(courted, proposals, 0.0).sum(axis=0) / coalition.sum(axis=1)[per_cell]
-    # every amendment still open, each member's distance from each, and which carry, in one pass;
-    # the first that carries is tabled (the setter backs every paper it tables)
+    # every amendment still open, each member's distance from each, and which carry; the first
+    # that carries is tabled (the setter backs every paper it tables). Most tables carry the
+    # opening: the later amendments are weighed only at the tables where it failed (their
+    # distances are the same numbers, each plan's sums its own)
     cands = (1.0 - lams)[:, None] * opening + lams[:, None] * target  # amendments x cells
-    accepted = plan_distances(cands[:, None], proposals, runs).transpose(2, 0, 1) <= tolerance[:, None, :]  # tables x amendments x members
-    accepted[:, :, setter] = True
-    carried = _carried(rule, accepted, votes, supermajority)
+    accepted = np.zeros((tables, len(lams), m), dtype=bool)  # tables x amendments x members
+    carried = np.zeros((tables, len(lams)), dtype=bool)
+    accepted[:, :1] = _accepting(cands[:1], proposals, tolerance, setter, runs)
+    carried[:, :1] = _carried(rule, accepted[:, :1], votes, supermajority)
+    failed = np.flatnonzero(~carried[:, 0])
+    if len(lams) > 1 and len(failed):
+        at = np.flatnonzero(np.isin(per_cell, failed))
+        later = _accepting(cands[1:, at], proposals[:, at], tolerance[failed], setter, _cell_runs(tuple(cells[t] for t in failed.tolist())))
+        accepted[failed, 1:] = later
+        carried[failed, 1:] = _carried(rule, later, votes[failed], supermajority)
     decided = carried.any(axis=1)
     k = _first(carried, len(lams) - 1)
     plans = cands[k[per_cell], np.arange(len(per_cell))]
@@ -225,6 +234,15 @@ def _decide_stack(agendas: list[Agenda], rule: str, setter: int, lams: np.ndarra
             last = accepted[t, -1].copy() if len(lams) else np.zeros(m, dtype=bool)
             out.append(Outcome(False, None, last, 1.0, 0.0, coalition[t].copy()))
     return out
+
+
+def _accepting(cands: np.ndarray, proposals: np.ndarray, tolerance: np.ndarray, setter: int, runs: _Runs) -> np.ndarray:
+    """Which members accept each amendment (tables x amendments x members): those whose own
+    proposal is within their tolerance of it, and the setter. ``cands`` (amendments x cells) and
+    ``proposals`` (members x cells) are the tables' plans laid end to end (``runs``)."""
+    accepted = plan_distances(cands[:, None], proposals, runs).transpose(2, 0, 1) <= tolerance[:, None, :]
+    accepted[:, :, setter] = True
+    return accepted
 
 
 @lru_cache(maxsize=32)
