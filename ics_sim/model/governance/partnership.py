@@ -374,24 +374,27 @@ def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
     if heard.any():
         w[heard] = _listening_at_once(parts, table[heard], [s for s, h in zip(seats, heard.tolist(), strict=True) if h],
                                       np.array(rows, dtype=np.intp)[heard])
-    plans, sizes = _plans_at_once(parts, table, seats, np.array(envs), w, heard)
-    # each body leans towards the table's plan applied to its envelope (aligned_target)
-    leaning = [k for k, ref in enumerate(references) if ref is not None and w[k] > 0 and envs[k].sum() > 0]
-    if leaning:
+    envs = np.array(envs)
+    plans, sizes = _plans_at_once(parts, table, seats, envs, w, heard)
+    # each body leans towards the table's plan applied to its envelope (aligned_target); each
+    # envelope's total is its row's own sum
+    lean = np.array([ref is not None for ref in references]) & (w > 0) & (envs.sum(axis=1) > 0)
+    leaning = np.flatnonzero(lean)
+    if len(leaning):
         rows = np.repeat(np.arange(len(seats)), sizes)
-        cells = np.isin(rows, leaning)
+        cells = lean[rows]
         at = rows[cells]
         own = plans[cells]
-        reference = np.concatenate([references[k] for k in leaning])
+        reference = np.concatenate([references[k] for k in leaning.tolist()])
         col = _runs(tuple(sizes[leaning].tolist())).sum_rows(reference)
         col = col[np.repeat(np.arange(len(leaning)), sizes[leaning])]
-        target = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0) * np.array(envs)[at]
+        target = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0) * envs[at]
         unfunded = col <= 0
         target[unfunded] = own[unfunded]
         wc = w[at][:, None]
         plans[cells] = (1.0 - wc) * own + wc * target
     starts = (np.cumsum(sizes) - sizes).tolist()
-    for k, (t, seat) in enumerate(zip(table, seats, strict=True)):
+    for k, (t, seat) in enumerate(zip(table.tolist(), seats, strict=True)):
         own = plans[starts[k] : starts[k] + sizes[k]].copy()
         if seat.label == "council":
             parts[t].council_plan = own
