@@ -571,3 +571,24 @@ def test_every_seat_s_listening_weight_at_once_equals_its_listening_weight(overr
         assert len({p.trust.n for p in parts}) > 1
     if "trust.initial=0.05" in overrides:  # advice taken in full where trust is high
         assert capped > 0
+
+
+def test_many_plans_of_random_sizes_laid_end_to_end_equal_each_plan_made_alone():
+    """ragged_plans over many random sets of plans (one row to wider than eight, weights over
+    twelve orders of magnitude, domains and plans nobody is believed to need)."""
+    from ics_sim.model.governance.allocation import make_plan, ragged_plans
+
+    rng = np.random.default_rng(41)
+    for _ in range(30):
+        sizes = rng.integers(1, 70, int(rng.integers(1, 40)))
+        n = int(sizes.sum())
+        weights = rng.random((n, 5)) * 10.0 ** rng.uniform(-3, 9, (n, 5))
+        weights[rng.random(n) < 0.1] = 0.0
+        starts = np.cumsum(sizes) - sizes
+        for k in np.flatnonzero(rng.random(len(sizes)) < 0.2):
+            weights[starts[k] : starts[k] + sizes[k], int(rng.integers(5))] = 0.0
+        envs = rng.random((len(sizes), 5)) * 1e8
+        got = ragged_plans(envs, weights, sizes)
+        for k, size in enumerate(sizes):
+            rows = slice(starts[k], starts[k] + size)
+            np.testing.assert_array_equal(got[rows], make_plan(envs[k], weights[rows]))

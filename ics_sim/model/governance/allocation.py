@@ -146,13 +146,14 @@ def ragged_plans(envelopes: np.ndarray, weights: np.ndarray, sizes: np.ndarray) 
     holds plan 0's ``sizes[0]`` neighbourhoods, then plan 1's, and so on; ``envelopes`` (plans,
     domains). Returns the plans laid out the same way, row by row the numbers :func:`make_plan`
     gives for each plan's rows: each plan's domain sums add its own rows in order, as numpy adds
-    them for the plan alone (laid over the widest plan, -0.0 after its own rows: ``x + -0.0`` is
-    ``x``)."""
+    them for the plan alone (laid position by position over the widest plan, every plan's first
+    row, then every plan's second row, ..., -0.0 after a plan's own rows: ``x + -0.0`` is ``x``;
+    one sum down the positions adds each plan's rows one after another)."""
     plan = np.repeat(np.arange(len(sizes)), sizes)
     starts = np.cumsum(sizes) - sizes
-    laid = np.full((len(sizes), int(sizes.max()), weights.shape[1]), -0.0)
-    laid[plan, np.arange(len(weights)) - starts[plan]] = weights
-    col = laid.sum(axis=1)
+    laid = np.full((int(sizes.max()), len(sizes), weights.shape[1]), -0.0)
+    laid[np.arange(len(weights)) - starts[plan], plan] = weights
+    col = laid.sum(axis=0)
     share = np.divide(weights, col[plan], out=np.zeros(weights.shape), where=(col > 0)[plan])
     empty = col <= 0
     if np.any(empty):
