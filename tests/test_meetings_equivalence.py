@@ -592,3 +592,29 @@ def test_many_plans_of_random_sizes_laid_end_to_end_equal_each_plan_made_alone()
         for k, size in enumerate(sizes):
             rows = slice(starts[k], starts[k] + size)
             np.testing.assert_array_equal(got[rows], make_plan(envs[k], weights[rows]))
+
+
+def test_a_needs_assessment_sharpens_every_place_kind_as_kind_by_kind():
+    """Observation.sharpen on the kinds' stacked errors against the definition, each place-level
+    kind's errors in the place multiplied in turn; also on a deep copy (errors no longer views of
+    the stack) and with an errors array assigned."""
+    import copy
+
+    from ics_sim.model.observation import OBSERVERS
+
+    m = _stepped(["years=1", "system=herefordshire_worcestershire"], 2)
+    rng = np.random.default_rng(43)
+    for obs in (m.observation, copy.deepcopy(m.observation)):
+        obs.errors["council"] = rng.normal(size=obs.errors["council"].shape)  # assigned: not a view of the stack
+        for p in (0, 1, 0):
+            mask = m.layout.nb_place == p
+            want = {kind: e.copy() for kind, e in obs.errors.items()}
+            f = 1.0 - obs.cfg.observation.jsna_sharpening
+            for kind, level in OBSERVERS.items():
+                if level == "place":
+                    want[kind][mask] *= f
+            before = obs.state()
+            obs.sharpen(mask)
+            for kind in OBSERVERS:
+                np.testing.assert_array_equal(obs.errors[kind], want[kind], err_msg=kind)
+            assert obs.state() is not before  # what observers see has changed
