@@ -10,6 +10,10 @@ those into decisions: :mod:`ics_sim.model.governance.partnership`.
 
 from __future__ import annotations
 
+import operator
+from itertools import repeat
+from operator import attrgetter
+
 import numpy as np
 
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
@@ -371,9 +375,9 @@ class VCSE(Organisation):
         """Every sector's :meth:`hidden_reach` from the joined sectors' arrays at once (the same
         numbers: each place's row sum, times the same reach); None unless all are joined in one."""
         sectors = orgs[0]._sectors if orgs else None
-        if sectors is None or any(o._sectors is not sectors for o in orgs):
+        if sectors is None or not all(map(operator.is_, map(_SECTORS, orgs), repeat(sectors))):  # at C speed
             return None
-        rows = np.array([o._row for o in orgs], dtype=np.intp)
+        rows = np.fromiter(map(_ROW, orgs), dtype=np.intp, count=len(orgs))
         return sectors.model.cfg.observation.reach_vcse * sectors.operating_share()[rows]
 
     # --- money -------------------------------------------------------------------------------
@@ -388,6 +392,9 @@ class VCSE(Organisation):
         place's sector at once)."""
         sectors, rows = self._joined()
         sectors.step(rows)
+
+
+_SECTORS, _ROW = attrgetter("_sectors"), attrgetter("_row")
 
 
 class VCSESectors:
