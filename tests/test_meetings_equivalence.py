@@ -571,6 +571,17 @@ def test_every_seat_s_listening_weight_at_once_equals_its_listening_weight(overr
         assert len({p.trust.n for p in parts}) > 1
     if "trust.initial=0.05" in overrides:  # advice taken in full where trust is high
         assert capped > 0
+    # a member alone at its table listens fully (no one else to trust), beside tables of others
+    from ics_sim.model.governance.trust import TrustNetwork
+
+    alone = parts[0]
+    alone.trust = TrustNetwork([alone.holder_key], m.cfg.trust)
+    holder = next(s for s in alone.seats if s.label == alone.holder_key)
+    others = [(t, s) for t, s in pairs if t > 0][:5]
+    table = np.array([0] + [t for t, _ in others], dtype=np.intp)
+    rows = np.array([0] + [parts[t].trust.index(s.label) for t, s in others], dtype=np.intp)
+    got = _listening_at_once(parts, table, [holder] + [s for _, s in others], rows)
+    assert got.tolist() == [alone.listening_weight(holder.label)] + [parts[t].listening_weight(s.label) for t, s in others]
 
 
 def test_many_plans_of_random_sizes_laid_end_to_end_equal_each_plan_made_alone():

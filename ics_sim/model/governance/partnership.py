@@ -251,8 +251,8 @@ def _listening_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: 
     for k, ts in sizes.items():
         sums[(first[ts][:, None] + np.arange(k)).ravel()] = np.stack([nets[t].matrix for t in ts]).sum(axis=2).ravel()
     members = n[table]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(members < 2, 1.0, (sums[first[table] + rows] - 1.0) / (members - 1))
+    w = np.ones(len(seats))  # a member alone at its table: 1
+    np.divide(sums[first[table] + rows] - 1.0, members - 1, out=w, where=members > 1)
     advised = [t for t, part in enumerate(parts) if part.structure.advised]
     if advised:  # advisory_for: the bodies that decide alone take the table's view as advice
         takes = np.zeros(len(parts), dtype=bool)
