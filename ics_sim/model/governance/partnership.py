@@ -357,7 +357,8 @@ def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
     if not parts:
         return
     # per body planning its own money: its table, seat, envelope, whether it listens to the
-    # table, its lean and the table's plan it leans towards (None without)
+    # table (a member) and its row of the table's trust, and the table's plan it leans towards
+    # (None without)
     table, seats, envs, heard, rows, references = [], [], [], [], [], []
     for t, part in enumerate(parts):
         reference = part.reference_plan() if part.structure.binding else part.shared_view
