@@ -483,7 +483,7 @@ def test_own_budgets_at_once_equal_each_table_planning_alone_with_plans_missing(
 
     m = _stepped(["years=1", *overrides], 2)
     rng = np.random.default_rng(29)
-    for trial in range(4):
+    for _ in range(4):
         _pulled(m, rng)
         for part in m.partnerships:
             part.trust.matrix[...] = rng.random(part.trust.matrix.shape)

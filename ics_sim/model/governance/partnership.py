@@ -144,7 +144,7 @@ def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
     envelopes = np.stack([part.meeting_envelope() for part in parts])[table]
     plans, sizes = _plans_at_once(parts, table, seats, envelopes, w, np.ones(len(seats), dtype=bool))
     out, start = [], 0
-    for t, part in enumerate(parts):
+    for part in parts:
         k, n = len(part._voters), len(part.idx)
         out.append(plans[start : start + k * n].reshape(k, n, N_DOMAINS).copy())
         start += k * n
