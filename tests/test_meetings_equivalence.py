@@ -422,6 +422,8 @@ def test_every_organisation_s_preferences_at_once_equal_each_organisation_asked_
             _pulled(m, rng)
             m.place_spend_by_domain[...] = rng.random(m.place_spend_by_domain.shape) * 1e7
             m.pot_spend_by_domain[...] = m.place_spend_by_domain * rng.random(m.place_spend_by_domain.shape)
+        if trial == 3:  # one PCN with services of its own beside the others'
+            next(o for o in orgs if o.kind == "pcn").own_domains = (0, 3)
         picked = [orgs[k] for k in rng.permutation(len(orgs))[: int(rng.integers(1, len(orgs) + 1))]]
         got = proposal_preferences_all(picked)
         assert got.shape == (len(picked), 5)

@@ -97,9 +97,10 @@ class Organisation(Agent):
 
     @classmethod
     def interests(cls, orgs: list) -> np.ndarray:
-        """:meth:`interest` of each of ``orgs`` (all of this class and ``kind``), as rows: one row
-        read for them all, as an organisation's interest reads only the run's config, its class
-        and its kind (a class whose interest reads its own state overrides this). Read-only."""
+        """:meth:`interest` of each of ``orgs`` (all of this class, ``kind`` and ``own_domains``),
+        as rows: one row read for them all, as an organisation's interest reads only the run's
+        config, its class, kind and own domains (a class whose interest reads its own state
+        overrides this). Read-only."""
         return np.broadcast_to(orgs[0].interest(), (len(orgs), N_DOMAINS))
 
     def proposal_preferences(self) -> np.ndarray:
@@ -544,8 +545,8 @@ def proposal_preferences_all(orgs: list[Organisation]) -> np.ndarray:
     pref = np.empty((len(orgs), N_DOMAINS))
     kinds: dict[tuple, list[int]] = {}
     for k, org in enumerate(orgs):
-        kinds.setdefault((type(org), org.kind), []).append(k)
-    for (cls, _), rows in kinds.items():
+        kinds.setdefault((type(org), org.kind, org.own_domains), []).append(k)
+    for (cls, _, _), rows in kinds.items():
         pref[rows] = cls.interests([orgs[k] for k in rows])
     if m.cfg.interests.enabled:
         local = [k for k, org in enumerate(orgs) if org.place is not None]
