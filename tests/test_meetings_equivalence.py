@@ -631,3 +631,49 @@ def test_a_needs_assessment_sharpens_every_place_kind_as_kind_by_kind():
             for kind in OBSERVERS:
                 np.testing.assert_array_equal(obs.errors[kind], want[kind], err_msg=kind)
             assert obs.state() is not before  # what observers see has changed
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # an advisory table beside a pooling one (council money in the pot), councils' interests on
+        ["system=herefordshire_worcestershire", "interests.enabled=true", "allocation=need_weighted_hi",
+         "place_settings.herefordshire.governance.form=consultative_forum", "place_settings.worcestershire.governance.form=joint_committee"],
+        # a joint SRO beside a lead provider (the council plans beside it unheard)
+        ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=individual_executive",
+         "place_settings.herefordshire.governance.sro_appointment=joint", "place_settings.worcestershire.governance.form=lead_provider"],
+        # tables moving up and down the ladder of formality (new seats, trust and pooling)
+        ["interests.enabled=true", "governance=consultative_forum", "governance.ladder=true", "governance.ladder_up_trust=0.35",
+         "governance.ladder_down_trust=0.2", "governance.ladder_months=3"],
+    ],
+)
+def test_proposals_and_own_plans_at_once_equal_each_table_alone_month_after_month(overrides):
+    """Month after month of a run (trust, beliefs, preferences and plans moving), every table's
+    proposals at once against each table's voter_proposals, and every body's own plan at once
+    against each table's plan_own_budgets, over random sets of tables."""
+    import copy
+
+    from ics_sim.model.governance.partnership import meeting_proposals, plan_own_budgets_all
+
+    m = _stepped(["years=2", *overrides], 0)
+    rng = np.random.default_rng(47)
+    forms = set()
+    for month in range(20):
+        m.step()
+        parts = [p for p in m.partnerships if rng.random() < 0.8] or m.partnerships[:1]
+        for part, got in zip(parts, meeting_proposals(parts), strict=True):
+            want = part.voter_proposals(part.voters, part.meeting_envelope(), part.forum_belief())
+            np.testing.assert_array_equal(got, want, err_msg=f"month {month} place {part.place}")
+        together, alone = copy.deepcopy(m), copy.deepcopy(m)
+        plan_own_budgets_all([together.partnerships[p.place] for p in parts])
+        for p in parts:
+            alone.partnerships[p.place].plan_own_budgets()
+        for a, b in zip(together.partnerships, alone.partnerships, strict=True):
+            for plan in ("council_plan", "pot_plan"):
+                x, y = getattr(a, plan), getattr(b, plan)
+                assert (x is None) == (y is None)
+                if x is not None:
+                    np.testing.assert_array_equal(x, y, err_msg=f"month {month} place {a.place} {plan}")
+        forms |= {p.form for p in m.partnerships}
+    if "governance.ladder=true" in overrides:  # the forms moved
+        assert len(forms) > 1, forms
