@@ -677,3 +677,18 @@ def test_proposals_and_own_plans_at_once_equal_each_table_alone_month_after_mont
         forms |= {p.form for p in m.partnerships}
     if "governance.ladder=true" in overrides:  # the forms moved
         assert len(forms) > 1, forms
+
+
+def test_keys_grouped_in_the_order_first_seen():
+    from ics_sim.model.organisations import first_seen
+
+    rng = np.random.default_rng(53)
+    for _ in range(20):
+        keys = [("k", int(x)) for x in rng.integers(0, 6, int(rng.integers(1, 30)))]
+        distinct, at = first_seen(keys)
+        want = []
+        for key in keys:
+            if key not in want:
+                want.append(key)
+        assert distinct == want
+        assert [distinct[g] for g in at.tolist()] == keys

@@ -536,6 +536,13 @@ class Healthwatch(Organisation):
         return np.zeros(N_DOMAINS)
 
 
+def first_seen(keys: list) -> tuple[list, np.ndarray]:
+    """The distinct ``keys`` in the order first seen, and each key's position among them (read at
+    C speed)."""
+    position = {key: g for g, key in enumerate(dict.fromkeys(keys))}
+    return list(position), np.fromiter(map(position.__getitem__, keys), dtype=np.intp, count=len(keys))
+
+
 def proposal_preferences_all(orgs: list[Organisation]) -> np.ndarray:
     """:meth:`Organisation.proposal_preferences` of each of ``orgs`` (organisations of one model),
     as one (organisations, domains) array of the same numbers: each class and kind's interests
@@ -543,16 +550,17 @@ def proposal_preferences_all(orgs: list[Organisation]) -> np.ndarray:
     by element the same sums (interest, plus the weighted local priority, plus the pull)."""
     m = orgs[0].model
     pref = np.empty((len(orgs), N_DOMAINS))
-    kinds: dict[tuple, list[int]] = {}
-    for k, org in enumerate(orgs):
-        kinds.setdefault((type(org), org.kind, org.own_domains), []).append(k)
-    for (cls, _, _), rows in kinds.items():
-        pref[rows] = cls.interests([orgs[k] for k in rows])
+    kinds, kind_of = first_seen(list(map(_INTEREST_KEY, orgs)))
+    for g, (cls, _, _) in enumerate(kinds):
+        rows = np.flatnonzero(kind_of == g)
+        pref[rows] = cls.interests([orgs[k] for k in rows.tolist()])
     if m.cfg.interests.enabled:
         local = [k for k, org in enumerate(orgs) if org.place is not None]
         if local:
             weight = np.array([orgs[k].local_priority_weight for k in local])[:, None]
             pref[local] = pref[local] + weight * m.local_priorities[[orgs[k].place for k in local]]
-    systems = [org.system for org in orgs]
-    pulls = {s: m.finance.strategy_pull(s) for s in dict.fromkeys(systems)}
-    return pref + np.array([pulls[s] for s in systems])
+    systems, system_of = first_seen(list(map(_SYSTEM, orgs)))
+    return pref + np.array([m.finance.strategy_pull(s) for s in systems])[system_of]
+
+
+_INTEREST_KEY, _SYSTEM = attrgetter("__class__", "kind", "own_domains"), attrgetter("system")

@@ -105,15 +105,17 @@ def shift_stacked(envelope: np.ndarray, log_prefs: np.ndarray, mh_floors: list[f
     envs = np.broadcast_to(envelope, log_prefs.shape)
     total = envs.sum(axis=1)
     empty = total <= 0
+    floor = np.array(mh_floors, dtype=float)  # None: no floor (NaN)
     with np.errstate(invalid="ignore", divide="ignore"):
         env = envelope * np.exp(log_prefs)
         env *= (total / env.sum(axis=1))[:, None]
-    plain = ~log_prefs.any(axis=1) | empty  # no preference, or no money: the envelope as it is
-    if plain.any():
-        env[plain] = envs[plain]
-    for k, mh_floor in enumerate(mh_floors):
-        if mh_floor is not None and not empty[k]:
-            _floor_mental(env[k], envs[k], mh_floor, total[k])
+        plain = ~log_prefs.any(axis=1) | empty  # no preference, or no money: the envelope as it is
+        if plain.any():
+            env[plain] = envs[plain]
+        # the rows whose mental health domain falls below its floor, as _floor_mental finds them
+        below = ~empty & (env[:, MENTAL] < floor - 1e-9) & (envs[:, MENTAL] > 0)
+    for k in np.flatnonzero(below).tolist():
+        _floor_mental(env[k], envs[k], mh_floors[k], total[k])
     return env
 
 

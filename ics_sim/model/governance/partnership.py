@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 
 import numpy as np
 
@@ -48,7 +49,7 @@ from ics_sim.model.governance.decisions import Agenda, Outcome, decide_all
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
 from ics_sim.model.governance.trust import TrustNetwork, success_share
 from ics_sim.model.governance.views import place_beliefs
-from ics_sim.model.organisations import Organisation, proposal_preferences_all
+from ics_sim.model.organisations import Organisation, first_seen, proposal_preferences_all
 
 #: order of formality for the optional ladder ("built by doing")
 LADDER = ("consultative_forum", "committee", "joint_committee")
@@ -170,31 +171,27 @@ def _plans_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list
     nhs_floor = mh_floors(m).tolist()  # a plan of NHS money keeps the mental health floor
     floors = [nhs_floor[parts[t].place] if s.label == "icb" else None for t, s in zip(table.tolist(), seats, strict=True)]
     envs = shift_stacked(envelopes, _preferences_at_once(parts, table, seats), floors)
-    sizes = np.array([len(p.idx) for p in parts], dtype=np.intp)[table]
+    n = np.array([len(p.idx) for p in parts], dtype=np.intp)
+    sizes = n[table]
     row = np.repeat(np.arange(len(seats)), sizes)  # each row's seat
-    nb = np.concatenate([parts[t].idx for t in table.tolist()])  # each row's neighbourhood
+    starts = np.cumsum(sizes) - sizes  # each seat's first row
+    # each row's neighbourhood: its table's neighbourhoods (all tables' end to end), in turn
+    nb = np.concatenate([p.idx for p in parts])[(np.cumsum(n) - n)[table][row] - starts[row] + np.arange(len(row))]
     if a.rule == "per_head":
         return ragged_plans(envs, area_weights(a.rule, None, L.nb_population[nb], None, a.hi_adjustment), sizes), sizes
     # own beliefs: per class and observer field, its seats' places' rows of the whole population
-    kinds: dict[tuple, list[int]] = {}
-    for k, s in enumerate(seats):
-        kinds.setdefault((type(s.org), s.org.observer), []).append(k)
-    kind_of = np.empty(len(seats), dtype=np.intp)
+    kinds, kind_of = first_seen(list(map(_BELIEF_KIND, seats)))
     beliefs = []
-    for g, ks in enumerate(kinds.values()):
-        kind_of[ks] = g
+    for g in range(len(kinds)):
+        ks = np.flatnonzero(kind_of == g).tolist()
         beliefs.append(place_beliefs(m, [seats[k].org for k in ks], [parts[table[k]].place for k in ks]))
     kind_of = kind_of[row]
     visible = np.stack([b.visible for b in beliefs])[kind_of, nb]
     hidden = np.stack([b.hidden for b in beliefs])[kind_of, nb]
-    joint_sro = [t for t, part in enumerate(parts) if part.joint_sro]
-    if joint_sro:  # a joint ICB-council post reads both bodies' beliefs (_own_belief)
-        starts = np.cumsum(sizes) - sizes
-        for k in np.flatnonzero(np.isin(table, joint_sro)).tolist():
-            if seats[k].label == "icb":
-                own = parts[table[k]]._own_belief(seats[k])
-                at = slice(starts[k], starts[k] + sizes[k])
-                visible[at], hidden[at] = own.visible, own.hidden
+    for k in _joint_posts(parts, table, seats):  # a joint ICB-council post reads both bodies' beliefs (_own_belief)
+        own = parts[table[k]]._own_belief(seats[k])
+        at = slice(starts[k], starts[k] + sizes[k])
+        visible[at], hidden[at] = own.visible, own.hidden
     # working_belief of every seat that listens to its table
     cells = heard[row]
     all_heard = bool(cells.all())
@@ -221,16 +218,26 @@ def _preferences_at_once(parts: list[PlacePartnership], table: np.ndarray, seats
     ``parts[table[k]]``, as one (seats, domains) array of the same numbers: each organisation
     asked once (an ICB and its system's trusts sit at every table of the system), every
     organisation at once (:func:`~ics_sim.model.organisations.proposal_preferences_all`)."""
-    slot: dict[Organisation, int] = {}  # each organisation's row, in the order first seated
-    rows = [slot.setdefault(s.org, len(slot)) for s in seats]
-    joint = [(k, slot.setdefault(parts[t].orgs["council"], len(slot)))
-             for k, (t, s) in enumerate(zip(table.tolist(), seats, strict=True)) if s.label == "icb" and parts[t].joint_sro]
-    orgs = list(slot)
+    joint = _joint_posts(parts, table, seats)
+    orgs, rows = first_seen(list(map(_ORG, seats)) + [parts[table[k]].orgs["council"] for k in joint])
     pref = proposal_preferences_all(orgs)
-    prefs = pref[rows]
-    for k, council in joint:
+    prefs = pref[rows[: len(seats)]]
+    for k, council in zip(joint, rows[len(seats) :].tolist(), strict=True):
         prefs[k] = 0.5 * (prefs[k] + pref[council])
     return prefs
+
+
+def _joint_posts(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat]) -> list[int]:
+    """Which of the seats (``seats[k]`` at ``parts[table[k]]``) are joint ICB-council posts."""
+    joint_sro = [t for t, part in enumerate(parts) if part.joint_sro]
+    if not joint_sro:
+        return []
+    return [k for k in np.flatnonzero(np.isin(table, joint_sro)).tolist() if seats[k].label == "icb"]
+
+
+_ORG = attrgetter("org")
+#: a seat's organisation's class and observer field (one call of place_beliefs each)
+_BELIEF_KIND = attrgetter("org.__class__", "org.observer")
 
 
 def _listening_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat], rows: np.ndarray) -> np.ndarray:
