@@ -193,18 +193,18 @@ def test_own_budgets_planned_together_equal_each_table_planning_alone(overrides,
 
 
 def test_own_budgets_planned_together_spread_a_domain_nobody_is_believed_to_need():
-    """make_plan's even spread of a domain with no believed need, for bodies at the table and not."""
-    from ics_sim.model.governance.allocation import Belief
-
+    """make_plan's even spread of a domain with no believed need, for bodies at the table and not:
+    the councils of every other place see (next to) nothing of one domain's need, through their
+    observer field's error, which every reader of their beliefs reads."""
     for form in ("lead_provider", "committee"):
         m = _stepped(["years=1", f"governance={form}"], 3)
+        obs = m.observation
         for part in m.partnerships[::2]:
-            org = part.orgs["council"]
-            real = org.belief(part.idx)
-            visible, hidden = real.visible.copy(), real.hidden.copy()
-            visible[:, 3], hidden[:, 3] = 1e-300, 0.0
-            if form == "lead_provider":
-                visible[:, 3] = 0.0  # not at the table: its own belief, no logarithm taken
-            fake = Belief(visible, hidden)
-            org.belief = lambda idx, fake=fake: fake
+            # not at the table: its own belief, no logarithm taken, so nothing seen at all
+            # (exp(-1000) is 0.0); at the table a belief of about 1e-300 (its logarithm is taken)
+            obs.errors["council"][part.idx, 3] = -1000.0 if form == "lead_provider" else -690.0
+        obs._clear_cache()
+        for part in m.partnerships[::2]:
+            belief = part.orgs["council"].belief(part.idx)
+            assert np.all(belief.visible[:, 3] < 1e-290) and belief.visible[:, 3].any() == (form == "committee")
         _assert_plans_equal(m)

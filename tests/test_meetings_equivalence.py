@@ -390,3 +390,305 @@ def test_tables_deciding_together_decide_as_each_table_alone():
                     assert x == y and type(x) is type(y), (f, x, y)
         outcomes["decided" if want.decided else "deadlocked"] += 1
     assert min(outcomes.values()) > 20  # both ways out of a meeting are checked
+
+
+def _pulled(m, rng) -> None:
+    """Every system's strategy and spending mix away from each other's, and local priorities
+    drawn afresh: every organisation's preferences differ."""
+    for icp in m.icps:
+        icp.strategy = rng.dirichlet(np.ones(5))
+    m.finance.system_spend_share[...] = rng.dirichlet(np.ones(5), size=m.finance.system_spend_share.shape[0])
+    m.local_priorities[...] = rng.normal(0.0, 0.4, m.local_priorities.shape)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["governance=committee"],
+        ["interests.enabled=true"],
+        # trusts' interest follows their activity share, each its own
+        ["interests.enabled=true", "governance=lead_provider", "governance.outcome_payment_share=0.6"],
+        ["system=herefordshire_worcestershire", "interests.enabled=true", "governance=consultative_forum"],
+    ],
+)
+def test_every_organisation_s_preferences_at_once_equal_each_organisation_asked_alone(overrides):
+    from ics_sim.model.organisations import proposal_preferences_all
+
+    m = _stepped(["years=1", *overrides], 5)
+    rng = np.random.default_rng(19)
+    orgs = list({id(o): o for part in m.partnerships for o in part.orgs.values()}.values())
+    for trial in range(6):
+        if trial:
+            _pulled(m, rng)
+            m.place_spend_by_domain[...] = rng.random(m.place_spend_by_domain.shape) * 1e7
+            m.pot_spend_by_domain[...] = m.place_spend_by_domain * rng.random(m.place_spend_by_domain.shape)
+        if trial == 3:  # one PCN with services of its own beside the others'
+            next(o for o in orgs if o.kind == "pcn").own_domains = (0, 3)
+        picked = [orgs[k] for k in rng.permutation(len(orgs))[: int(rng.integers(1, len(orgs) + 1))]]
+        got = proposal_preferences_all(picked)
+        assert got.shape == (len(picked), 5)
+        for org, row in zip(picked, got, strict=True):
+            np.testing.assert_array_equal(row, org.proposal_preferences(), err_msg=org.name)
+    if "governance.outcome_payment_share=0.6" in overrides:  # the trusts' own shares were read
+        shares = {org.activity_share() for org in orgs if org.kind == "community_trust"}
+        assert len(shares) > 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["interests.enabled=true", "governance=individual_executive", "governance.sro_appointment=joint"],
+        ["system=herefordshire_worcestershire", "interests.enabled=true",
+         "place_settings.herefordshire.governance.form=individual_executive",
+         "place_settings.herefordshire.governance.sro_appointment=joint"],
+        ["interests.enabled=true", "governance=committee"],
+    ],
+)
+def test_every_seat_s_preferences_at_once_equal_each_seat_s_preferences(overrides):
+    """Seats of many tables in any order, organisations seated at several tables, and joint
+    ICB-council posts weighing both bodies' preferences."""
+    from ics_sim.model.governance.partnership import _preferences_at_once
+
+    m = _stepped(["years=1", *overrides], 3)
+    rng = np.random.default_rng(23)
+    _pulled(m, rng)
+    pairs = [(t, s) for t, part in enumerate(m.partnerships) for s in part.seats]
+    joint = 0
+    for _ in range(8):
+        picked = [pairs[k] for k in rng.choice(len(pairs), size=int(rng.integers(1, 3 * len(pairs))))]
+        table = np.array([t for t, _ in picked], dtype=np.intp)
+        got = _preferences_at_once(m.partnerships, table, [s for _, s in picked])
+        for (t, s), row in zip(picked, got, strict=True):
+            np.testing.assert_array_equal(row, m.partnerships[t]._preferences(s), err_msg=s.label)
+            joint += s.label == "icb" and m.partnerships[t].joint_sro
+    assert joint > 0 or "governance=committee" in overrides
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # a lead provider's table (the council plans beside it unheard) next to a committee's
+        ["system=herefordshire_worcestershire", "interests.enabled=true", "place_settings.herefordshire.governance.form=lead_provider"],
+        # an advisory table (the ICB plans the pot too) next to a pooling one
+        ["system=herefordshire_worcestershire", "allocation=need_weighted_hi",
+         "place_settings.herefordshire.governance.form=consultative_forum", "place_settings.worcestershire.governance.form=joint_committee"],
+        ["system=england", "interests.enabled=true", "allocation=per_head"],
+    ],
+)
+def test_own_budgets_at_once_equal_each_table_planning_alone_with_plans_missing(overrides):
+    """Every body's own plan at once (plan_own_budgets_all) against each table's
+    plan_own_budgets, over random sets of tables, trust and preferences, some tables with no plan
+    of their own to lean towards."""
+    import copy
+
+    from ics_sim.model.governance.partnership import plan_own_budgets_all
+
+    m = _stepped(["years=1", *overrides], 2)
+    rng = np.random.default_rng(29)
+    for _ in range(4):
+        _pulled(m, rng)
+        for part in m.partnerships:
+            part.trust.matrix[...] = rng.random(part.trust.matrix.shape)
+            part.trust._unit_diagonal()
+            if rng.random() < 0.3:  # no plan in force to lean towards
+                part.pot_plan = part.last_pot_plan = part.shared_view = part.last_shared_view = None
+        picked = sorted(rng.choice(len(m.partnerships), size=int(rng.integers(1, len(m.partnerships) + 1)), replace=False))
+        together, alone = copy.deepcopy(m), copy.deepcopy(m)
+        plan_own_budgets_all([together.partnerships[p] for p in picked])
+        for p in picked:
+            alone.partnerships[p].plan_own_budgets()
+        for a, b in zip(together.partnerships, alone.partnerships, strict=True):
+            for plan in ("council_plan", "pot_plan"):
+                x, y = getattr(a, plan), getattr(b, plan)
+                assert (x is None) == (y is None)
+                if x is not None:
+                    np.testing.assert_array_equal(x, y, err_msg=f"{a.place} {plan}")
+
+
+def test_tables_of_every_size_deciding_as_one_stack_decide_as_each_table_alone():
+    """Tables of one number of members but of many numbers of neighbourhoods (one stack, each
+    plan's cells one run), in any order, some with a compromise already tabled: decide_all gives
+    each table's outcome exactly, the plans of their own."""
+    from ics_sim.model.governance.decisions import Agenda, decide_all
+
+    rng = np.random.default_rng(31)
+    for rule in ("majority", "supermajority", "consensus", "weighted"):
+        agendas = []
+        for _ in range(120):
+            m, n = 7, int(rng.integers(1, 45))
+            base = rng.uniform(1e5, 1e7, (1, n, 5))
+            proposals = base * (1.0 + rng.uniform(0.0, 0.6) * rng.uniform(-1.0, 1.0, (m, n, 5)))
+            votes = rng.uniform(1e6, 1e8, m) if rule == "weighted" else rng.choice([1.0, 2.0], m)
+            reference = proposals * rng.uniform(0.9, 1.1, proposals.shape) if rng.random() < 0.5 else None
+            agendas.append(Agenda(proposals, votes, 0, rule, rng.uniform(0.0, 0.3, m), float(rng.choice([0.0, 0.3])),
+                                  0.75, reference, float(rng.choice([0.0, 0.0, 1.0]))))
+        outcomes = {True: 0, False: 0}
+        for a, got in zip(agendas, decide_all(agendas), strict=True):
+            want = _decided_alone(a.proposals, a.votes, a.setter, a.rule, a.tolerance, a.moderation, a.supermajority, a.reference, a.start)
+            for f in ("decided", "plan", "accepted", "compromise", "power_imbalance", "coalition"):
+                x, y = getattr(got, f), getattr(want, f)
+                if isinstance(y, np.ndarray):
+                    assert x.dtype == y.dtype and x.shape == y.shape
+                    np.testing.assert_array_equal(x, y, err_msg=f)
+                else:
+                    assert x == y and type(x) is type(y), (f, x, y)
+            if got.plan is not None:
+                assert got.plan.flags.owndata and got.plan.flags.c_contiguous
+            outcomes[want.decided] += 1
+        assert min(outcomes.values()) > 5, outcomes  # both ways out of a meeting
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["governance=committee"],
+        ["governance=consultative_forum", "trust.initial=0.05"],  # every statutory body takes advice (some past 1)
+        ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=individual_executive",
+         "place_settings.herefordshire.governance.sro_appointment=joint", "place_settings.herefordshire.governance.advice_weight=0.9",
+         "place_settings.worcestershire.governance.form=consultative_forum"],
+        ["system=england", "membership.social_care=false"],  # many tables
+    ],
+)
+def test_every_seat_s_listening_weight_at_once_equals_its_listening_weight(overrides):
+    """Seats of tables of different sizes and forms in any order, repeated, trust away from its
+    start: _listening_at_once gives each seat's listening_weight."""
+    from ics_sim.model.governance.partnership import _listening_at_once
+
+    m = _stepped(["years=1", *overrides], 2)
+    rng = np.random.default_rng(37)
+    parts = m.partnerships
+    for part in parts:
+        part.trust.matrix[...] = rng.random(part.trust.matrix.shape)
+        part.trust._unit_diagonal()
+    pairs = [(t, s) for t, part in enumerate(parts) for s in part.seats]
+    capped = 0
+    for _ in range(5):
+        picked = [pairs[k] for k in rng.choice(len(pairs), size=int(rng.integers(1, 2 * len(pairs))))]
+        table = np.array([t for t, _ in picked], dtype=np.intp)
+        rows = np.array([parts[t].trust.index(s.label) for t, s in picked], dtype=np.intp)
+        got = _listening_at_once(parts, table, [s for _, s in picked], rows)
+        assert got.tolist() == [parts[t].listening_weight(s.label) for t, s in picked]
+        capped += int((got == 1.0).sum())
+    if "place_settings.worcestershire.governance.form=consultative_forum" in overrides:  # tables of two sizes
+        assert len({p.trust.n for p in parts}) > 1
+    if "trust.initial=0.05" in overrides:  # advice taken in full where trust is high
+        assert capped > 0
+    # a member alone at its table listens fully (no one else to trust), beside tables of others
+    from ics_sim.model.governance.trust import TrustNetwork
+
+    alone = parts[0]
+    alone.trust = TrustNetwork([alone.holder_key], m.cfg.trust)
+    holder = next(s for s in alone.seats if s.label == alone.holder_key)
+    others = [(t, s) for t, s in pairs if t > 0][:5]
+    table = np.array([0] + [t for t, _ in others], dtype=np.intp)
+    rows = np.array([0] + [parts[t].trust.index(s.label) for t, s in others], dtype=np.intp)
+    got = _listening_at_once(parts, table, [holder] + [s for _, s in others], rows)
+    assert got.tolist() == [alone.listening_weight(holder.label)] + [parts[t].listening_weight(s.label) for t, s in others]
+
+
+def test_many_plans_of_random_sizes_laid_end_to_end_equal_each_plan_made_alone():
+    """ragged_plans over many random sets of plans (one row to wider than eight, weights over
+    twelve orders of magnitude, domains and plans nobody is believed to need)."""
+    from ics_sim.model.governance.allocation import make_plan, ragged_plans
+
+    rng = np.random.default_rng(41)
+    for _ in range(30):
+        sizes = rng.integers(1, 70, int(rng.integers(1, 40)))
+        n = int(sizes.sum())
+        weights = rng.random((n, 5)) * 10.0 ** rng.uniform(-3, 9, (n, 5))
+        weights[rng.random(n) < 0.1] = 0.0
+        starts = np.cumsum(sizes) - sizes
+        for k in np.flatnonzero(rng.random(len(sizes)) < 0.2):
+            weights[starts[k] : starts[k] + sizes[k], int(rng.integers(5))] = 0.0
+        envs = rng.random((len(sizes), 5)) * 1e8
+        got = ragged_plans(envs, weights, sizes)
+        for k, size in enumerate(sizes):
+            rows = slice(starts[k], starts[k] + size)
+            np.testing.assert_array_equal(got[rows], make_plan(envs[k], weights[rows]))
+
+
+def test_a_needs_assessment_sharpens_every_place_kind_as_kind_by_kind():
+    """Observation.sharpen on the kinds' stacked errors against the definition, each place-level
+    kind's errors in the place multiplied in turn; also on a deep copy (errors no longer views of
+    the stack) and with an errors array assigned."""
+    import copy
+
+    from ics_sim.model.observation import OBSERVERS
+
+    m = _stepped(["years=1", "system=herefordshire_worcestershire"], 2)
+    rng = np.random.default_rng(43)
+    for obs in (m.observation, copy.deepcopy(m.observation)):
+        obs.errors["council"] = rng.normal(size=obs.errors["council"].shape)  # assigned: not a view of the stack
+        for p in (0, 1, 0):
+            mask = m.layout.nb_place == p
+            want = {kind: e.copy() for kind, e in obs.errors.items()}
+            f = 1.0 - obs.cfg.observation.jsna_sharpening
+            for kind, level in OBSERVERS.items():
+                if level == "place":
+                    want[kind][mask] *= f
+            before = obs.state()
+            obs.sharpen(mask)
+            for kind in OBSERVERS:
+                np.testing.assert_array_equal(obs.errors[kind], want[kind], err_msg=kind)
+            assert obs.state() is not before  # what observers see has changed
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # an advisory table beside a pooling one (council money in the pot), councils' interests on
+        ["system=herefordshire_worcestershire", "interests.enabled=true", "allocation=need_weighted_hi",
+         "place_settings.herefordshire.governance.form=consultative_forum", "place_settings.worcestershire.governance.form=joint_committee"],
+        # a joint SRO beside a lead provider (the council plans beside it unheard)
+        ["system=herefordshire_worcestershire", "place_settings.herefordshire.governance.form=individual_executive",
+         "place_settings.herefordshire.governance.sro_appointment=joint", "place_settings.worcestershire.governance.form=lead_provider"],
+        # tables moving up and down the ladder of formality (new seats, trust and pooling)
+        ["interests.enabled=true", "governance=consultative_forum", "governance.ladder=true", "governance.ladder_up_trust=0.35",
+         "governance.ladder_down_trust=0.2", "governance.ladder_months=3"],
+    ],
+)
+def test_proposals_and_own_plans_at_once_equal_each_table_alone_month_after_month(overrides):
+    """Month after month of a run (trust, beliefs, preferences and plans moving), every table's
+    proposals at once against each table's voter_proposals, and every body's own plan at once
+    against each table's plan_own_budgets, over random sets of tables."""
+    import copy
+
+    from ics_sim.model.governance.partnership import meeting_proposals, plan_own_budgets_all
+
+    m = _stepped(["years=2", *overrides], 0)
+    rng = np.random.default_rng(47)
+    forms = set()
+    for month in range(20):
+        m.step()
+        parts = [p for p in m.partnerships if rng.random() < 0.8] or m.partnerships[:1]
+        for part, got in zip(parts, meeting_proposals(parts), strict=True):
+            want = part.voter_proposals(part.voters, part.meeting_envelope(), part.forum_belief())
+            np.testing.assert_array_equal(got, want, err_msg=f"month {month} place {part.place}")
+        together, alone = copy.deepcopy(m), copy.deepcopy(m)
+        plan_own_budgets_all([together.partnerships[p.place] for p in parts])
+        for p in parts:
+            alone.partnerships[p.place].plan_own_budgets()
+        for a, b in zip(together.partnerships, alone.partnerships, strict=True):
+            for plan in ("council_plan", "pot_plan"):
+                x, y = getattr(a, plan), getattr(b, plan)
+                assert (x is None) == (y is None)
+                if x is not None:
+                    np.testing.assert_array_equal(x, y, err_msg=f"month {month} place {a.place} {plan}")
+        forms |= {p.form for p in m.partnerships}
+    if "governance.ladder=true" in overrides:  # the forms moved
+        assert len(forms) > 1, forms
+
+
+def test_keys_grouped_in_the_order_first_seen():
+    from ics_sim.model.organisations import first_seen
+
+    rng = np.random.default_rng(53)
+    for _ in range(20):
+        keys = [("k", int(x)) for x in rng.integers(0, 6, int(rng.integers(1, 30)))]
+        distinct, at = first_seen(keys)
+        want = []
+        for key in keys:
+            if key not in want:
+                want.append(key)
+        assert distinct == want
+        assert [distinct[g] for g in at.tolist()] == keys

@@ -35,6 +35,9 @@ OBSERVERS: dict[str, str] = {
     "formula": "formula",
 }
 
+#: the rows of the place-level observer kinds in the stacked errors (:data:`OBSERVERS` order)
+_PLACE_KINDS = np.array([k for k, level in enumerate(OBSERVERS.values()) if level == "place"], dtype=np.intp)
+
 
 class Observation:
     """Estimation errors of every observer kind, and beliefs built from them."""
@@ -149,11 +152,11 @@ class Observation:
         self._clear_cache()
 
     def sharpen(self, nb_mask: np.ndarray) -> None:
-        """A needs-assessment (JSNA) refresh shrinks place-level errors in one place."""
+        """A needs-assessment (JSNA) refresh shrinks place-level errors in one place: every
+        place-level kind's errors there in one operation on the kinds' stacked errors (each
+        element multiplied once, as kind by kind)."""
         f = 1.0 - self.cfg.observation.jsna_sharpening
-        for kind, level in OBSERVERS.items():
-            if level == "place":
-                self.errors[kind][nb_mask] *= f
+        self._stacked()[np.ix_(_PLACE_KINDS, np.flatnonzero(nb_mask))] *= f
         self._clear_cache()
 
     def precision(self, kind: str) -> float:

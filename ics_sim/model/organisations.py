@@ -10,6 +10,10 @@ those into decisions: :mod:`ics_sim.model.governance.partnership`.
 
 from __future__ import annotations
 
+import operator
+from itertools import repeat
+from operator import attrgetter
+
 import numpy as np
 
 from ics_sim.domains import ACUTE, MENTAL, N_DOMAINS, PREVENTION, PRIMARY, SOCIAL
@@ -91,15 +95,22 @@ class Organisation(Agent):
             pref[k] += self.model.cfg.interests.provider_own_service_bias
         return pref
 
-    def proposal_preferences(self, pull: np.ndarray | None = None) -> np.ndarray:
+    @classmethod
+    def interests(cls, orgs: list) -> np.ndarray:
+        """:meth:`interest` of each of ``orgs`` (all of this class, ``kind`` and ``own_domains``),
+        as rows: one row read for them all, as an organisation's interest reads only the run's
+        config, its class, kind and own domains (a class whose interest reads its own state
+        overrides this). Read-only."""
+        return np.broadcast_to(orgs[0].interest(), (len(orgs), N_DOMAINS))
+
+    def proposal_preferences(self) -> np.ndarray:
         """Domain log-weights this member brings to a meeting: interests, local priorities and
-        regard for the ICP strategy (``pull``: its system's
-        :meth:`~ics_sim.model.finance.Finance.strategy_pull` when already worked out)."""
+        regard for the ICP strategy (:func:`proposal_preferences_all` asks many at once)."""
         m = self.model
         pref = self.interest()
         if m.cfg.interests.enabled and self.place is not None:
             pref = pref + self.local_priority_weight * m.local_priorities[self.place]
-        return pref + (m.finance.strategy_pull(self.system) if pull is None else pull)
+        return pref + m.finance.strategy_pull(self.system)
 
     local_priority_weight = 0.5
 
@@ -187,6 +198,13 @@ class NHSProvider(Organisation):
         """Its bias towards its own services, in proportion to how much of its income follows
         their activity: an outcome-based contract weakens it because income then follows health."""
         return super().interest() * self.activity_share()
+
+    @classmethod
+    def interests(cls, orgs: list) -> np.ndarray:
+        """:meth:`interest` of each of ``orgs`` (trusts of one kind), as rows: the kind's bias
+        times each trust's own :meth:`activity_share` (element by element the same product)."""
+        shares = np.array([org.activity_share() for org in orgs])
+        return Organisation.interest(orgs[0]) * shares[:, None]
 
 
 class PCN(Organisation):
@@ -358,9 +376,9 @@ class VCSE(Organisation):
         """Every sector's :meth:`hidden_reach` from the joined sectors' arrays at once (the same
         numbers: each place's row sum, times the same reach); None unless all are joined in one."""
         sectors = orgs[0]._sectors if orgs else None
-        if sectors is None or any(o._sectors is not sectors for o in orgs):
+        if sectors is None or not all(map(operator.is_, map(_SECTORS, orgs), repeat(sectors))):  # at C speed
             return None
-        rows = np.array([o._row for o in orgs], dtype=np.intp)
+        rows = np.fromiter(map(_ROW, orgs), dtype=np.intp, count=len(orgs))
         return sectors.model.cfg.observation.reach_vcse * sectors.operating_share()[rows]
 
     # --- money -------------------------------------------------------------------------------
@@ -375,6 +393,9 @@ class VCSE(Organisation):
         place's sector at once)."""
         sectors, rows = self._joined()
         sectors.step(rows)
+
+
+_SECTORS, _ROW = attrgetter("_sectors"), attrgetter("_row")
 
 
 class VCSESectors:
@@ -513,3 +534,33 @@ class Healthwatch(Organisation):
 
     def interest(self) -> np.ndarray:
         return np.zeros(N_DOMAINS)
+
+
+def first_seen(keys: list) -> tuple[list, np.ndarray]:
+    """The distinct ``keys`` in the order first seen, and each key's position among them (read at
+    C speed)."""
+    position = {key: g for g, key in enumerate(dict.fromkeys(keys))}
+    return list(position), np.fromiter(map(position.__getitem__, keys), dtype=np.intp, count=len(keys))
+
+
+def proposal_preferences_all(orgs: list[Organisation]) -> np.ndarray:
+    """:meth:`Organisation.proposal_preferences` of each of ``orgs`` (organisations of one model),
+    as one (organisations, domains) array of the same numbers: each class and kind's interests
+    read at once (:meth:`Organisation.interests`), each system's strategy pull once, then element
+    by element the same sums (interest, plus the weighted local priority, plus the pull)."""
+    m = orgs[0].model
+    pref = np.empty((len(orgs), N_DOMAINS))
+    kinds, kind_of = first_seen(list(map(_INTEREST_KEY, orgs)))
+    for g, (cls, _, _) in enumerate(kinds):
+        rows = np.flatnonzero(kind_of == g)
+        pref[rows] = cls.interests([orgs[k] for k in rows.tolist()])
+    if m.cfg.interests.enabled:
+        local = [k for k, org in enumerate(orgs) if org.place is not None]
+        if local:
+            weight = np.array([orgs[k].local_priority_weight for k in local])[:, None]
+            pref[local] = pref[local] + weight * m.local_priorities[[orgs[k].place for k in local]]
+    systems, system_of = first_seen(list(map(_SYSTEM, orgs)))
+    return pref + np.array([m.finance.strategy_pull(s) for s in systems])[system_of]
+
+
+_INTEREST_KEY, _SYSTEM = attrgetter("__class__", "kind", "own_domains"), attrgetter("system")

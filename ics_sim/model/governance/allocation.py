@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ics_sim.domains import MENTAL
+from ics_sim.domains import MENTAL, N_DOMAINS
 
 
 @dataclass
@@ -49,16 +49,17 @@ class Belief:
         return out
 
 
-def area_weights(rule: str, belief: Belief, population: np.ndarray, rank: np.ndarray, hi: float) -> np.ndarray:
+def area_weights(rule: str, belief: Belief | None, population: np.ndarray | None, rank: np.ndarray | None, hi: float) -> np.ndarray:
     """Weights for dividing each domain's money across neighbourhoods.
 
-    per_head: population only (need-blind); need_weighted: believed need; need_weighted_hi: believed
-    need with a health-inequalities adjustment rising linearly to ``1 + hi`` at the most deprived end.
-    ``belief`` and ``rank`` may be stacks of several holders' (the last two axes of the belief and
-    the last of the rank are neighbourhoods and domains, and neighbourhoods).
+    per_head: population only (need-blind: ``belief`` is not read), the same in every domain;
+    need_weighted: believed need; need_weighted_hi: believed need with a health-inequalities
+    adjustment rising linearly to ``1 + hi`` at the most deprived end (``population`` is not read
+    by either). ``belief`` and ``rank`` may be stacks of several holders' (the last two axes of the
+    belief and the last of the rank are neighbourhoods and domains, and neighbourhoods).
     """
     if rule == "per_head":
-        return np.repeat(population[:, None], belief.visible.shape[1], axis=1).astype(float)
+        return np.repeat(population[:, None], N_DOMAINS, axis=1).astype(float)
     w = belief.total
     if rule == "need_weighted_hi":
         w = w * (1.0 + hi * (1.0 - rank))[..., None]
@@ -104,15 +105,17 @@ def shift_stacked(envelope: np.ndarray, log_prefs: np.ndarray, mh_floors: list[f
     envs = np.broadcast_to(envelope, log_prefs.shape)
     total = envs.sum(axis=1)
     empty = total <= 0
+    floor = np.array(mh_floors, dtype=float)  # None: no floor (NaN)
     with np.errstate(invalid="ignore", divide="ignore"):
         env = envelope * np.exp(log_prefs)
         env *= (total / env.sum(axis=1))[:, None]
-    plain = ~log_prefs.any(axis=1) | empty  # no preference, or no money: the envelope as it is
-    if plain.any():
-        env[plain] = envs[plain]
-    for k, mh_floor in enumerate(mh_floors):
-        if mh_floor is not None and not empty[k]:
-            _floor_mental(env[k], envs[k], mh_floor, total[k])
+        plain = ~log_prefs.any(axis=1) | empty  # no preference, or no money: the envelope as it is
+        if plain.any():
+            env[plain] = envs[plain]
+        # the rows whose mental health domain falls below its floor, as _floor_mental finds them
+        below = ~empty & (env[:, MENTAL] < floor - 1e-9) & (envs[:, MENTAL] > 0)
+    for k in np.flatnonzero(below).tolist():
+        _floor_mental(env[k], envs[k], mh_floors[k], total[k])
     return env
 
 
@@ -145,13 +148,14 @@ def ragged_plans(envelopes: np.ndarray, weights: np.ndarray, sizes: np.ndarray) 
     holds plan 0's ``sizes[0]`` neighbourhoods, then plan 1's, and so on; ``envelopes`` (plans,
     domains). Returns the plans laid out the same way, row by row the numbers :func:`make_plan`
     gives for each plan's rows: each plan's domain sums add its own rows in order, as numpy adds
-    them for the plan alone (laid over the widest plan, -0.0 after its own rows: ``x + -0.0`` is
-    ``x``)."""
+    them for the plan alone (laid position by position over the widest plan, every plan's first
+    row, then every plan's second row, ..., -0.0 after a plan's own rows: ``x + -0.0`` is ``x``;
+    one sum down the positions adds each plan's rows one after another)."""
     plan = np.repeat(np.arange(len(sizes)), sizes)
     starts = np.cumsum(sizes) - sizes
-    laid = np.full((len(sizes), int(sizes.max()), weights.shape[1]), -0.0)
-    laid[plan, np.arange(len(weights)) - starts[plan]] = weights
-    col = laid.sum(axis=1)
+    laid = np.full((int(sizes.max()), len(sizes), weights.shape[1]), -0.0)
+    laid[np.arange(len(weights)) - starts[plan], plan] = weights
+    col = laid.sum(axis=0)
     share = np.divide(weights, col[plan], out=np.zeros(weights.shape), where=(col > 0)[plan])
     empty = col <= 0
     if np.any(empty):
@@ -166,10 +170,17 @@ def plan_distance(a: np.ndarray, b: np.ndarray) -> float:
     return 0.5 * float(np.abs(a - b).sum()) / total
 
 
-def plan_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def plan_distances(a: np.ndarray, b: np.ndarray, runs=None) -> np.ndarray:
     """:func:`plan_distance` for stacks of plans at once: ``a`` and ``b`` are (..., neighbourhoods,
     domains) and broadcast over the leading axes (e.g. every candidate against every member's
-    proposal). Each entry is the same number :func:`plan_distance` gives for that pair."""
-    diff = np.abs(a - b).sum(axis=(-2, -1))
-    total = np.maximum(np.maximum(a.sum(axis=(-2, -1)), b.sum(axis=(-2, -1))), 1e-12)
+    proposal). Each entry is the same number :func:`plan_distance` gives for that pair.
+
+    ``runs``: plans of different sizes laid end to end along the last axis instead, each plan's
+    cells (neighbourhood by neighbourhood, domain by domain) one run of a
+    :class:`~ics_sim.model.system_metrics._Runs`, which sums each run as numpy sums that plan alone
+    (numpy sums a plan's neighbourhoods and domains as the one run of its cells): ``a`` and ``b``
+    are (..., cells) and the distances (..., plans)."""
+    total_of = (lambda x: x.sum(axis=(-2, -1))) if runs is None else runs.sum
+    diff = total_of(np.abs(a - b))
+    total = np.maximum(np.maximum(total_of(a), total_of(b)), 1e-12)
     return 0.5 * diff / total

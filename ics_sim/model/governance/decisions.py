@@ -20,10 +20,12 @@ heads for the members' mean.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from ics_sim.model.governance.allocation import plan_distances
+from ics_sim.model.system_metrics import _Runs
 
 STEPS = np.linspace(0.0, 1.0, 11)
 
@@ -109,7 +111,12 @@ def winning_coalition(
     """
     if proposals.ndim == 3:
         return winning_coalition(opening[None], proposals[None], votes[None], setter, rule, tolerance[None], supermajority)[0]
-    short = plan_distances(opening[:, None], proposals) - tolerance
+    return _coalitions(plan_distances(opening[:, None], proposals) - tolerance, votes, setter, rule, supermajority)
+
+
+def _coalitions(short: np.ndarray, votes: np.ndarray, setter: int, rule: str, supermajority: float) -> np.ndarray:
+    """Each table's :func:`winning_coalition` from ``short`` (tables, members): each member's
+    distance from the opening less its tolerance."""
     tables, m = short.shape
     order = np.argsort(short, axis=1, kind="stable")
     order = np.concatenate([np.full((tables, 1), setter), order[order != setter].reshape(tables, m - 1)], axis=1)
@@ -151,11 +158,12 @@ def decide(
 
 def decide_all(agendas: list[Agenda]) -> list[Outcome]:
     """:func:`decide` of each agenda (tables of one model meeting this month), the same outcomes:
-    tables with the same number of members over the same number of neighbourhoods, the same rule
-    and setter and the same amendments still open decide as one stack. Element by element it is
-    the arithmetic of one table alone, each plan's sums added as numpy adds that plan alone (a
-    stack's plans are C-ordered blocks), and a mean over the coalition adds its members' plans in
-    seat order with the others' as 0.0 (``x + 0.0`` is ``x``)."""
+    tables with the same number of members, the same rule and setter and the same amendments
+    still open decide as one stack, whatever their number of neighbourhoods. Element by element
+    it is the arithmetic of one table alone: each plan's sums add its own cells as numpy adds that
+    plan alone (the plans laid end to end, :func:`~ics_sim.model.governance.allocation.plan_distances`
+    with runs), and a mean over the members (or the coalition) adds their plans in seat order
+    (with the others' as 0.0: ``x + 0.0`` is ``x``)."""
     out: list[Outcome | None] = [None] * len(agendas)
     stacks: dict[tuple, list[int]] = {}
     for i, a in enumerate(agendas):
@@ -166,52 +174,94 @@ def decide_all(agendas: list[Agenda]) -> list[Outcome]:
             out[i] = Outcome(True, plan, np.ones(m, dtype=bool), 0.0, float(_imbalances(plan[None], ref[None], a.setter)[0]))
             continue
         lams = int((STEPS >= a.start - 1e-9).sum())
-        stacks.setdefault((a.proposals.shape, a.rule, a.setter, lams, a.supermajority), []).append(i)
-    for (_, rule, setter, lams, supermajority), which in stacks.items():
+        stacks.setdefault((m, a.proposals.shape[2:], a.rule, a.setter, lams, a.supermajority), []).append(i)
+    for (_, _, rule, setter, lams, supermajority), which in stacks.items():
+        which = sorted(which, key=lambda i: agendas[i].proposals.shape[1])  # the plans of one size together
         for i, outcome in zip(which, _decide_stack([agendas[i] for i in which], rule, setter, STEPS[len(STEPS) - lams :], supermajority), strict=True):
             out[i] = outcome
     return out
 
 
 def _decide_stack(agendas: list[Agenda], rule: str, setter: int, lams: np.ndarray, supermajority: float) -> list[Outcome]:
-    """:func:`decide` of tables with proposals of one shape, one rule and setter and the same
-    amendments ``lams`` still open."""
-    proposals = np.stack([a.proposals for a in agendas])  # tables x members x neighbourhoods x domains
+    """:func:`decide` of tables with the same number of members, one rule and setter and the same
+    amendments ``lams`` still open, in order of their number of neighbourhoods. Every plan is laid
+    end to end along the last axis (its cells: neighbourhood by neighbourhood, domain by domain),
+    the members' plans one row each."""
+    cells = [a.proposals[0].size for a in agendas]
+    ends = np.cumsum(cells)
+    runs = _cell_runs(tuple(cells))
+    per_cell = np.repeat(np.arange(len(agendas)), cells)  # each cell's table
+    m = len(agendas[0].proposals)
+    proposals = np.concatenate([a.proposals.reshape(m, -1) for a in agendas], axis=1)  # members x cells
     votes = np.stack([a.votes for a in agendas])
     tolerance = np.stack([a.tolerance for a in agendas])
-    moderation = np.array([a.moderation for a in agendas], dtype=float)[:, None, None]
-    tables, m = proposals.shape[:2]
-    centre = proposals.mean(axis=1)
-    opening = (1.0 - moderation) * proposals[:, setter] + moderation * centre
-    coalition = winning_coalition(opening, proposals, votes, setter, rule, tolerance, supermajority)
-    target = np.where(coalition[:, :, None, None], proposals, 0.0).sum(axis=1) / coalition.sum(axis=1)[:, None, None]
-    # every amendment still open, each member's distance from each, and which carry, in one pass;
-    # the first that carries is tabled (the setter backs every paper it tables)
-    cands = (1.0 - lams)[None, :, None, None] * opening[:, None] + lams[None, :, None, None] * target[:, None]
-    accepted = plan_distances(cands[:, :, None], proposals[:, None]) <= tolerance[:, None, :]  # tables x amendments x members
-    accepted[:, :, setter] = True
-    carried = _carried(rule, accepted, votes, supermajority)
+    moderation = np.array([a.moderation for a in agendas], dtype=float)[per_cell]
+    tables = len(agendas)
+    centre = proposals.mean(axis=0)
+    opening = (1.0 - moderation) * proposals[setter] + moderation * centre
+    coalition = _coalitions(plan_distances(opening, proposals, runs).T - tolerance, votes, setter, rule, supermajority)
+    courted = coalition.T[:, per_cell]  # members x cells
+    target = np.where(courted, proposals, 0.0).sum(axis=0) / coalition.sum(axis=1)[per_cell]
+    # every amendment still open, each member's distance from each, and which carry; the first
+    # that carries is tabled (the setter backs every paper it tables). Most tables carry the
+    # opening: the later amendments are weighed only at the tables where it failed (their
+    # distances are the same numbers, each plan's sums its own)
+    cands = (1.0 - lams)[:, None] * opening + lams[:, None] * target  # amendments x cells
+    accepted = np.zeros((tables, len(lams), m), dtype=bool)  # tables x amendments x members
+    carried = np.zeros((tables, len(lams)), dtype=bool)
+    accepted[:, :1] = _accepting(cands[:1], proposals, tolerance, setter, runs)
+    carried[:, :1] = _carried(rule, accepted[:, :1], votes, supermajority)
+    failed = np.flatnonzero(~carried[:, 0])
+    if len(lams) > 1 and len(failed):
+        at = np.flatnonzero(np.isin(per_cell, failed))
+        later = _accepting(cands[1:, at], proposals[:, at], tolerance[failed], setter, _cell_runs(tuple(cells[t] for t in failed.tolist())))
+        accepted[failed, 1:] = later
+        carried[failed, 1:] = _carried(rule, later, votes[failed], supermajority)
     decided = carried.any(axis=1)
     k = _first(carried, len(lams) - 1)
-    plans = cands[np.arange(tables), k]
+    plans = cands[k[per_cell], np.arange(len(per_cell))]
     imbalance = np.zeros(tables)
     if decided.any():
-        refs = np.stack([a.proposals if a.reference is None else a.reference for a in agendas])
-        imbalance[decided] = _imbalances(plans[decided], refs[decided], setter)
+        refs = np.concatenate([(a.proposals if a.reference is None else a.reference).reshape(m, -1) for a in agendas], axis=1)
+        imbalance[decided] = _imbalance_of(plan_distances(plans, refs, runs).T, setter)[decided]
     out = []
-    for t in range(tables):
+    starts = (ends - cells).tolist()
+    for t, a in enumerate(agendas):
         if decided[t]:
-            out.append(Outcome(True, plans[t].copy(), accepted[t, k[t]].copy(), float(lams[k[t]]), float(imbalance[t]), coalition[t].copy()))
+            plan = plans[starts[t] : starts[t] + cells[t]].reshape(a.proposals.shape[1:]).copy()
+            out.append(Outcome(True, plan, accepted[t, k[t]].copy(), float(lams[k[t]]), float(imbalance[t]), coalition[t].copy()))
         else:
             last = accepted[t, -1].copy() if len(lams) else np.zeros(m, dtype=bool)
             out.append(Outcome(False, None, last, 1.0, 0.0, coalition[t].copy()))
     return out
 
 
+def _accepting(cands: np.ndarray, proposals: np.ndarray, tolerance: np.ndarray, setter: int, runs: _Runs) -> np.ndarray:
+    """Which members accept each amendment (tables x amendments x members): those whose own
+    proposal is within their tolerance of it, and the setter. ``cands`` (amendments x cells) and
+    ``proposals`` (members x cells) are the tables' plans laid end to end (``runs``)."""
+    accepted = plan_distances(cands[:, None], proposals, runs).transpose(2, 0, 1) <= tolerance[:, None, :]
+    accepted[:, :, setter] = True
+    return accepted
+
+
+@lru_cache(maxsize=32)
+def _cell_runs(cells: tuple[int, ...]) -> _Runs:
+    """Runs of the given numbers of cells laid end to end (the same tables meet month after month)."""
+    ends = np.cumsum(cells).tolist()
+    return _Runs([np.arange(e - c, e) for e, c in zip(ends, cells, strict=True)])
+
+
 def _imbalances(plans: np.ndarray, proposals: np.ndarray, setter: int) -> np.ndarray:
-    """Per table, the power imbalance of its ``plans`` row against its members' ``proposals``: (the
-    mean distance of the others' proposals - the setter's) / their sum; 0 with no other member."""
-    d = plan_distances(plans[:, None], proposals)  # tables x members
+    """Per table, the power imbalance of its ``plans`` row against its members' ``proposals``
+    (:func:`_imbalance_of` their distances)."""
+    return _imbalance_of(plan_distances(plans[:, None], proposals), setter)
+
+
+def _imbalance_of(d: np.ndarray, setter: int) -> np.ndarray:
+    """Per table, the power imbalance of a plan whose distances from its members' proposals are
+    ``d`` (tables x members): (the mean distance of the others' proposals - the setter's) / their
+    sum; 0 with no other member."""
     if d.shape[1] < 2:
         return np.zeros(len(d))
     others = np.delete(d, setter, axis=1)  # every member but the setter, in order

@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
+from operator import attrgetter
 
 import numpy as np
 
@@ -49,7 +50,7 @@ from ics_sim.model.governance.decisions import Agenda, Outcome, decide_all
 from ics_sim.model.governance.seats import MeetingRecord, SeatRequest, seat_view
 from ics_sim.model.governance.trust import TrustNetwork, success_share, violation_share
 from ics_sim.model.governance.views import place_beliefs
-from ics_sim.model.organisations import Organisation
+from ics_sim.model.organisations import Organisation, first_seen, proposal_preferences_all
 
 #: order of formality for the optional ladder ("built by doing")
 LADDER = ("consultative_forum", "committee", "joint_committee")
@@ -128,101 +129,151 @@ class PlaceMoney:
         return fin.pot_envelope[p], fin.pot_envelope[p].sum(), fin.pot_nhs[p].sum(), own, own.sum()
 
 
-def _asked(org: Organisation, asked: dict | None) -> np.ndarray:
-    """``org.proposal_preferences()``, kept in ``asked`` when given (by the organisation's ``id``,
-    with each system's strategy pull, which every organisation of the system adds, by its number)."""
-    if asked is None:
-        return org.proposal_preferences()
-    pref = asked.get(id(org))
-    if pref is None:
-        pull = asked.get(org.system)
-        if pull is None:
-            pull = asked[org.system] = org.model.finance.strategy_pull(org.system)
-        pref = asked[id(org)] = org.proposal_preferences(pull)
-    return pref
+def mh_floors(model) -> np.ndarray:
+    """Per place, the mental health floor (GBP) on a plan of its NHS money: the mental health
+    investment standard's share of the NHS money in its pot (each place's own sum: numpy sums
+    each row of a C-ordered matrix as it sums the row alone)."""
+    return model.cfg.finance.mental_health_floor * model.finance.pot_nhs.sum(axis=1)
 
 
 def meeting_proposals(parts: list[PlacePartnership]) -> list[np.ndarray]:
     """Per table in ``parts`` (tables of one model holding a decision meeting this month), its
     voters' :meth:`~PlacePartnership.voter_proposals` for the meeting (its
-    :meth:`~PlacePartnership.meeting_envelope` and pooled view), worked out for every table at once.
-
-    Every voter's plan is laid end to end, one row per neighbourhood of its place (read from the
-    month's whole-population views and beliefs:
-    :meth:`~ics_sim.model.governance.views.TableViews.whole_forums`,
-    :func:`~ics_sim.model.governance.views.place_beliefs`). The arithmetic is element by element
-    the one :meth:`~PlacePartnership.voter_proposals` does, and each plan's sums add its own rows
-    as numpy adds them for the plan alone (:func:`ragged_plans`), so each plan is the same numbers. Each
-    organisation's preferences are asked once (an ICB sits at every table of its system). Under
-    the need-blind ``per_head`` rule beliefs play no part: each table proposes on its own."""
+    :meth:`~PlacePartnership.meeting_envelope` and pooled view), worked out for every table at once
+    (:func:`_plans_at_once`): the same numbers."""
     if not parts:
         return []
+    table = np.repeat(np.arange(len(parts)), [len(part._voters) for part in parts])
+    seats = [s for part in parts for s in part._voters]
+    w = _listening_at_once(parts, table, seats, np.concatenate([part._indexed()._voter_idx for part in parts]))
+    envelopes = np.stack([part.meeting_envelope() for part in parts])[table]
+    plans, sizes = _plans_at_once(parts, table, seats, envelopes, w, np.ones(len(seats), dtype=bool))
+    out, start = [], 0
+    for part in parts:
+        k, n = len(part._voters), len(part.idx)
+        out.append(plans[start : start + k * n].reshape(k, n, N_DOMAINS).copy())
+        start += k * n
+    return out
+
+
+def _plans_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat], envelopes: np.ndarray,
+                   w: np.ndarray, heard: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The plan of each seat ``seats[k]`` at table ``parts[table[k]]`` (tables of one model) for
+    its money ``envelopes[k]``, as :meth:`PlacePartnership.proposal` makes it from the seat's
+    belief: its :meth:`~PlacePartnership.working_belief` after listening to the table with weight
+    ``w[k]`` where ``heard[k]``, else its own (:meth:`~PlacePartnership._own_belief`). Returns the
+    plans laid end to end (each seat's place's neighbourhoods, one row each) and each plan's rows.
+
+    Every seat's preferences are asked at once (:func:`_preferences_at_once`), its beliefs read
+    from the month's whole-population arrays (:func:`~ics_sim.model.governance.views.place_beliefs`
+    and :meth:`~ics_sim.model.governance.views.TableViews.whole_forums`), and the arithmetic is
+    element by element the one-seat arithmetic; each plan's sums add its own rows as numpy adds
+    them for the plan alone (:func:`ragged_plans`), so each plan is the same numbers. Under the
+    need-blind ``per_head`` rule beliefs play no part."""
     m = parts[0].model
     a, L = m.cfg.allocation, m.layout
+    nhs_floor = mh_floors(m).tolist()  # a plan of NHS money keeps the mental health floor
+    floors = [nhs_floor[parts[t].place] if s.label == "icb" else None for t, s in zip(table.tolist(), seats, strict=True)]
+    envs = shift_stacked(envelopes, _preferences_at_once(parts, table, seats), floors)
+    n = np.array([len(p.idx) for p in parts], dtype=np.intp)
+    sizes = n[table]
+    row = np.repeat(np.arange(len(seats)), sizes)  # each row's seat
+    starts = np.cumsum(sizes) - sizes  # each seat's first row
+    # each row's neighbourhood: its table's neighbourhoods (all tables' end to end), in turn
+    nb = np.concatenate([p.idx for p in parts])[(np.cumsum(n) - n)[table][row] - starts[row] + np.arange(len(row))]
     if a.rule == "per_head":
-        return [p.voter_proposals(p.voters, p.meeting_envelope(), p.forum_belief()) for p in parts]
-    sizes = np.array([len(p.idx) for p in parts], dtype=np.intp)
-    n_rows = sum(len(p._voters) for p in parts)
-    prefs, w = np.empty((n_rows, N_DOMAINS)), np.empty(n_rows)
-    table = np.empty(n_rows, dtype=np.intp)
-    council = np.zeros(n_rows, dtype=bool)
-    floors: list[float | None] = []
-    asked: dict = {}
-    seats: dict[tuple, list[int]] = {}  # voters of one seat, class and observer field: their rows
-    joint: list[tuple[int, int, Seat]] = []  # rows of joint ICB-council posts (own_belief reads both)
-    r = 0
-    for t, part in enumerate(parts):
-        voters, (labels, is_icb, is_council, keys) = part._voters, part._voter_kinds()
-        k = len(voters)
-        w[r : r + k] = part.listening_weights(labels, part._indexed()._voter_idx)
-        prefs[r : r + k] = [part._preferences(s, asked) for s in voters]
-        council[r : r + k] = is_council
-        table[r : r + k] = t
-        nhs_floor = part._mh_floor(True)
-        floors.extend(nhs_floor if icb else None for icb in is_icb)
-        joint_sro = part.joint_sro
-        for j, key in enumerate(keys):
-            if is_icb[j] and joint_sro:
-                joint.append((r + j, t, voters[j]))
-            else:
-                seats.setdefault(key, []).append(r + j)
-        r += k
-    # every voter's plan laid end to end: its place's neighbourhoods, one row each
-    row_sizes = sizes[table]
-    row = np.repeat(np.arange(n_rows), row_sizes)  # each row's voter
-    starts = np.cumsum(row_sizes) - row_sizes
-    nb = np.concatenate([np.tile(p.idx, len(p._voters)) for p in parts])  # each row's neighbourhood
-    own_log, own_hidden = np.empty((len(row), N_DOMAINS)), np.empty((len(row), N_DOMAINS))
-    seat_of = np.full(n_rows, -1, dtype=np.intp)
-    for g, rows in enumerate(seats.values()):
-        seat_of[rows] = g
-    seat_of = seat_of[row]
-    for g, ((label, _, _), rows) in enumerate(seats.items()):
-        orgs = [parts[table[k]].orgs[label] for k in rows]
-        own = place_beliefs(m, orgs, [parts[table[k]].place for k in rows])
-        at = np.flatnonzero(seat_of == g)
-        own_log[at], own_hidden[at] = own.log_visible()[nb[at]], own.hidden[nb[at]]
-    for k, t, s in joint:
-        own = parts[t]._own_belief(s)
-        at = slice(starts[k], starts[k] + sizes[t])
-        own_log[at], own_hidden[at] = own.log_visible(), own.hidden
-    forum = m.table_views.whole_forums(m.partnerships)
-    envs = shift_stacked(np.stack([p.meeting_envelope() for p in parts])[table], prefs, floors)
-    w = w[row][:, None]
-    visible = np.exp((1.0 - w) * own_log + w * forum.log_visible()[nb])
-    heard = w * forum.hidden[nb]
-    if m.cfg.interests.enabled and council.any():  # as in working_belief
-        council = council[row]
-        heard[council] = heard[council] * (1.0 - m.cfg.interests.council_visible_bias)
+        return ragged_plans(envs, area_weights(a.rule, None, L.nb_population[nb], None, a.hi_adjustment), sizes), sizes
+    # own beliefs: per class and observer field, its seats' places' rows of the whole population
+    kinds, kind_of = first_seen(list(map(_BELIEF_KIND, seats)))
+    beliefs = []
+    for g in range(len(kinds)):
+        ks = np.flatnonzero(kind_of == g).tolist()
+        beliefs.append(place_beliefs(m, [seats[k].org for k in ks], [parts[table[k]].place for k in ks]))
+    kind_of = kind_of[row]
+    visible = np.stack([b.visible for b in beliefs])[kind_of, nb]
+    hidden = np.stack([b.hidden for b in beliefs])[kind_of, nb]
+    for k in _joint_posts(parts, table, seats):  # a joint ICB-council post reads both bodies' beliefs (_own_belief)
+        own = parts[table[k]]._own_belief(seats[k])
+        at = slice(starts[k], starts[k] + sizes[k])
+        visible[at], hidden[at] = own.visible, own.hidden
+    # working_belief of every seat that listens to its table
+    cells = heard[row]
+    all_heard = bool(cells.all())
+    if all_heard:
+        cells = slice(None)
+    if all_heard or cells.any():
+        forum = m.table_views.whole_forums(m.partnerships)
+        wc = w[row[cells]][:, None]
+        at = nb[cells]
+        own_hidden = hidden[cells]
+        visible[cells] = np.exp((1.0 - wc) * np.log(visible[cells]) + wc * forum.log_visible()[at])
+        told = wc * forum.hidden[at]
+        if m.cfg.interests.enabled:  # a council discounts the hidden need it hears (working_belief)
+            council = np.array([s.org.kind == "council" for s in seats])[row[cells]]
+            if council.any():
+                told[council] = told[council] * (1.0 - m.cfg.interests.council_visible_bias)
+        hidden[cells] = np.maximum(own_hidden, told)
     rank = L.nb_rank[nb] if a.rule == "need_weighted_hi" else None
-    weights = area_weights(a.rule, Belief(visible, np.maximum(own_hidden, heard)), None, rank, a.hi_adjustment)
-    plans = ragged_plans(envs, weights, row_sizes)
-    out, r = [], 0
-    for t, part in enumerate(parts):
-        k = len(part._voters)
-        out.append(plans[starts[r] : starts[r] + k * sizes[t]].reshape(k, sizes[t], N_DOMAINS).copy())
-        r += k
-    return out
+    return ragged_plans(envs, area_weights(a.rule, Belief(visible, hidden), None, rank, a.hi_adjustment), sizes), sizes
+
+
+def _preferences_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat]) -> np.ndarray:
+    """:meth:`PlacePartnership._preferences` of each seat ``seats[k]`` at table
+    ``parts[table[k]]``, as one (seats, domains) array of the same numbers: each organisation
+    asked once (an ICB and its system's trusts sit at every table of the system), every
+    organisation at once (:func:`~ics_sim.model.organisations.proposal_preferences_all`)."""
+    joint = _joint_posts(parts, table, seats)
+    orgs, rows = first_seen(list(map(_ORG, seats)) + [parts[table[k]].orgs["council"] for k in joint])
+    pref = proposal_preferences_all(orgs)
+    prefs = pref[rows[: len(seats)]]
+    for k, council in zip(joint, rows[len(seats) :].tolist(), strict=True):
+        prefs[k] = 0.5 * (prefs[k] + pref[council])
+    return prefs
+
+
+def _joint_posts(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat]) -> list[int]:
+    """Which of the seats (``seats[k]`` at ``parts[table[k]]``) are joint ICB-council posts."""
+    joint_sro = [t for t, part in enumerate(parts) if part.joint_sro]
+    if not joint_sro:
+        return []
+    return [k for k in np.flatnonzero(np.isin(table, joint_sro)).tolist() if seats[k].label == "icb"]
+
+
+_ORG = attrgetter("org")
+#: a seat's organisation's class and observer field (one call of place_beliefs each)
+_BELIEF_KIND = attrgetter("org.__class__", "org.observer")
+
+
+def _listening_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat], rows: np.ndarray) -> np.ndarray:
+    """:meth:`PlacePartnership.listening_weight` of each seat ``seats[k]`` (at row ``rows[k]`` of
+    its table's trust) at table ``parts[table[k]]``, as one array of the same numbers: every
+    member's mean trust in the others from one sum per row of its table's matrix (the matrices of
+    tables with the same number of members stacked: numpy sums each row of a C-ordered stack as it
+    sums the row alone), then the advice an advisory body takes, as
+    :meth:`~PlacePartnership.listening_weights` works them out."""
+    m = parts[0].model
+    nets = [part.trust for part in parts]
+    n = np.array([net.n for net in nets], dtype=np.intp)
+    first = np.cumsum(n) - n  # where each table's members' sums start
+    sums = np.empty(int(n.sum()))
+    sizes: dict[int, list[int]] = {}
+    for t, k in enumerate(n.tolist()):
+        sizes.setdefault(k, []).append(t)
+    for k, ts in sizes.items():
+        sums[(first[ts][:, None] + np.arange(k)).ravel()] = np.stack([nets[t].matrix for t in ts]).sum(axis=2).ravel()
+    members = n[table]
+    w = np.ones(len(seats))  # a member alone at its table: 1
+    np.divide(sums[first[table] + rows] - 1.0, members - 1, out=w, where=members > 1)
+    advised = [t for t, part in enumerate(parts) if part.structure.advised]
+    if advised:  # advisory_for: the bodies that decide alone take the table's view as advice
+        takes = np.zeros(len(parts), dtype=bool)
+        takes[advised] = True
+        holder = {t: parts[t].holder_key for t in advised}
+        advice = [takes[t] and (not parts[t].structure.binding or s.label == holder[t]) for t, s in zip(table.tolist(), seats, strict=True)]
+        if any(advice):
+            weight = np.array([part.settings.governance.advice_weight for part in parts])[table[advice]]
+            w[advice] = np.minimum(1.0, weight * w[advice] / max(m.cfg.trust.initial, 1e-9))
+    return w
 
 
 @dataclass
@@ -480,78 +531,58 @@ def drifts(references: list[np.ndarray], plans: list[np.ndarray], envs: list[np.
 
 def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
     """:meth:`PlacePartnership.plan_own_budgets` of every table in ``parts`` (tables of one model
-    planning this month), at once: each body's belief, area weights, plan and lean towards the
-    table's plan are worked out for every body's neighbourhoods laid end to end, element by
-    element the per-table arithmetic, and each plan's column sums as numpy sums that plan's rows
-    (:class:`~ics_sim.grouped.Groups`). No table reads another's plans, so planning them together
-    is planning them one by one."""
+    planning this month), at once: every body's plan from its belief (:func:`_plans_at_once`),
+    then its lean towards the table's plan, worked out for every body's neighbourhoods laid end to
+    end, element by element the per-table arithmetic, and each plan's column sums as numpy sums
+    that plan's rows (:class:`~ics_sim.grouped.Groups`). No table reads another's plans, so
+    planning them together is planning them one by one."""
     if not parts:
         return
-    m = parts[0].model
-    a, interests = m.cfg.allocation, m.cfg.interests
-    # per body planning its own money: (table, seat, envelope, own belief, the table's belief when
-    # it listens to the table else None, lean, the table's plan it leans towards or None)
-    bodies = []
-    for part in parts:
-        forum = part.forum_belief()
+    # per body planning its own money: its table, seat, envelope, whether it listens to the
+    # table (a member) and its row of the table's trust, and the table's plan it leans towards
+    # (None without)
+    table, seats, envs, heard, rows, references = [], [], [], [], [], []
+    for t, part in enumerate(parts):
         reference = part.reference_plan() if part.structure.binding else part.shared_view
         for key, env in part.own_money_planners():
-            seat = Seat(part.orgs[key], "vote", 1.0, key)
-            if part.member(key):
-                bodies.append((part, seat, env, part._own_belief(seat), forum, part.listening_weight(key), reference))
-            else:
-                bodies.append((part, seat, env, seat.org.belief(part.idx), None, 0.0, reference))
-    sizes = tuple(len(b[0].idx) for b in bodies)
-    rows = np.repeat(np.arange(len(bodies)), sizes)  # each cell's body
-    visible = np.concatenate([b[3].visible for b in bodies])
-    hidden = np.concatenate([b[3].hidden for b in bodies])
-    heard_by = [k for k, b in enumerate(bodies) if b[4] is not None]
-    if heard_by:  # working_belief: each member after listening to the table
-        w = np.array([b[5] for b in bodies])
-        factor = np.array([1.0 - interests.council_visible_bias if interests.enabled and b[1].org.kind == "council" else 1.0
-                           for b in bodies])
-        cells = np.isin(rows, heard_by)
-        wc = w[rows[cells]][:, None]
-        own_log = np.concatenate([bodies[k][3].log_visible() for k in heard_by])
-        forum_log = np.concatenate([bodies[k][4].log_visible() for k in heard_by])
-        forum_hidden = np.concatenate([bodies[k][4].hidden for k in heard_by])
-        visible, hidden = visible.copy(), hidden.copy()
-        visible[cells] = np.exp((1.0 - wc) * own_log + wc * forum_log)
-        # x * 1.0 is x: the bodies that do not discount what they hear are left as they are
-        heard = (wc * forum_hidden) * factor[rows[cells]][:, None]
-        hidden[cells] = np.maximum(hidden[cells], heard)
-    # proposal: the envelope shifted by the body's preferences, divided by the allocation rule
-    envs = np.array([b[0]._envelope_for(b[1], b[2], b[1].label == "icb") for b in bodies])
-    if a.rule == "per_head":
-        pops = np.concatenate([m.layout.nb_population[b[0].idx] for b in bodies])
-        weights = np.repeat(pops[:, None], N_DOMAINS, axis=1).astype(float)
-    else:
-        weights = visible + hidden
-        if a.rule == "need_weighted_hi":
-            rank = np.concatenate([m.layout.nb_rank[b[0].idx] for b in bodies])
-            weights = weights * (1.0 + a.hi_adjustment * (1.0 - rank))[:, None]
-    plans = ragged_plans(envs, weights, np.array(sizes, dtype=np.intp))  # make_plan of each body's rows
-    # each body leans towards the table's plan applied to its envelope (aligned_target)
-    leaning = [k for k, b in enumerate(bodies) if b[6] is not None and b[5] > 0 and b[2].sum() > 0]
-    if leaning:
-        cells = np.isin(rows, leaning)
+            member = part.member(key)
+            table.append(t)
+            seats.append(Seat(part.orgs[key], "vote", 1.0, key))
+            envs.append(env)
+            heard.append(member)
+            rows.append(part.trust.index(key) if member else 0)
+            references.append(reference)
+    table, heard = np.array(table, dtype=np.intp), np.array(heard, dtype=bool)
+    w = np.zeros(len(seats))
+    if heard.any():
+        w[heard] = _listening_at_once(parts, table[heard], [s for s, h in zip(seats, heard.tolist(), strict=True) if h],
+                                      np.array(rows, dtype=np.intp)[heard])
+    envs = np.array(envs)
+    plans, sizes = _plans_at_once(parts, table, seats, envs, w, heard)
+    # each body leans towards the table's plan applied to its envelope (aligned_target); each
+    # envelope's total is its row's own sum
+    lean = np.array([ref is not None for ref in references]) & (w > 0) & (envs.sum(axis=1) > 0)
+    leaning = np.flatnonzero(lean)
+    if len(leaning):
+        rows = np.repeat(np.arange(len(seats)), sizes)
+        cells = lean[rows]
         at = rows[cells]
         own = plans[cells]
-        reference = np.concatenate([bodies[k][6] for k in leaning])
-        col = _runs(tuple(sizes[k] for k in leaning)).sum_rows(reference)
-        col = col[np.repeat(np.arange(len(leaning)), [sizes[k] for k in leaning])]
-        target = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0) * np.array([b[2] for b in bodies])[at]
+        reference = np.concatenate([references[k] for k in leaning.tolist()])
+        col = _runs(tuple(sizes[leaning].tolist())).sum_rows(reference)
+        col = col[np.repeat(np.arange(len(leaning)), sizes[leaning])]
+        target = np.divide(reference, col, out=np.zeros(reference.shape), where=col > 0) * envs[at]
         unfunded = col <= 0
         target[unfunded] = own[unfunded]
-        lean = np.array([b[5] for b in bodies])[at][:, None]
-        plans[cells] = (1.0 - lean) * own + lean * target
-    starts = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-    for k, (part, seat, *_) in enumerate(bodies):
-        own = plans[starts[k] : starts[k + 1]].copy()
+        wc = w[at][:, None]
+        plans[cells] = (1.0 - wc) * own + wc * target
+    starts = (np.cumsum(sizes) - sizes).tolist()
+    for k, (t, seat) in enumerate(zip(table.tolist(), seats, strict=True)):
+        own = plans[starts[k] : starts[k] + sizes[k]].copy()
         if seat.label == "council":
-            part.council_plan = own
+            parts[t].council_plan = own
         else:
-            part.pot_plan = own
+            parts[t].pot_plan = own
 
 
 @lru_cache(maxsize=32)
@@ -691,18 +722,6 @@ class PlacePartnership:
         self._forum_cache: tuple[int, Belief] | None = None
         self._indexed_for: TrustNetwork | None = None
         self._drift_memo: dict[str, tuple] = {}
-
-    def _voter_kinds(self) -> tuple[list[str], list[bool], list[bool], list[tuple]]:
-        """The voters' labels, which is the ICB and which the council, and each one's seat, class
-        and observer field; worked out once per seating (a new list of voters when the form
-        changes)."""
-        held = self.__dict__.get("_kinds_of_voters")
-        if held is None or held[0] is not self._voters:
-            voters = self._voters
-            held = self._kinds_of_voters = (voters, (
-                [s.label for s in voters], [s.label == "icb" for s in voters], [s.org.kind == "council" for s in voters],
-                [(s.label, type(s.org), s.org.observer) for s in voters]))
-        return held[1]
 
     def _indices(self) -> None:
         """Where each seat sits in the trust network, worked out once per network (the network is
@@ -849,21 +868,17 @@ class PlacePartnership:
         return own
 
     # --- proposals and decisions ----------------------------------------------------------------
-    def _preferences(self, seat: Seat, asked: dict | None = None) -> np.ndarray:
-        """A member's domain log-weights (a joint ICB-council post weighs both bodies').
-
-        ``asked``: each organisation's :meth:`~ics_sim.model.organisations.Organisation.proposal_preferences`
-        already asked for (by ``id``), filled in as they are asked, for readers that ask many
-        tables in one state (an ICB sits at every table of its system: :func:`meeting_proposals`)."""
-        pref = _asked(seat.org, asked)
+    def _preferences(self, seat: Seat) -> np.ndarray:
+        """A member's domain log-weights (a joint ICB-council post weighs both bodies')."""
+        pref = seat.org.proposal_preferences()
         if seat.label == "icb" and self.joint_sro:
-            pref = 0.5 * (pref + _asked(self.orgs["council"], asked))
+            pref = 0.5 * (pref + self.orgs["council"].proposal_preferences())
         return pref
 
     def _mh_floor(self, nhs: bool) -> float | None:
-        """The mental health floor (GBP) on a plan of NHS money; None for other money."""
-        m = self.model
-        return m.cfg.finance.mental_health_floor * m.finance.pot_nhs[self.place].sum() if nhs else None
+        """The mental health floor (GBP) on a plan of NHS money (:func:`mh_floors`); None for
+        other money."""
+        return mh_floors(self.model)[self.place] if nhs else None
 
     def _envelope_for(self, seat: Seat, envelope: np.ndarray, nhs: bool) -> np.ndarray:
         """The envelope a member divides: shifted between domains by its preferences (and, for NHS

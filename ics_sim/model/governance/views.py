@@ -175,10 +175,9 @@ def place_beliefs(model, orgs: list, places: list[int]) -> Belief:
     ``places[i]``'s, all of one class and observer field), over the whole population: the rows of
     each of those places are its organisation's
     :meth:`~ics_sim.model.organisations.Organisation.belief` (the same numbers, each with its own
-    reach into hidden need); the rows of other places are not theirs (hidden need seen with no
-    reach). Read-only visible estimates."""
+    reach into hidden need: :func:`_seen`, the month's cached field where all have one); the rows
+    of other places are not theirs. Read-only visible estimates."""
     obs, L = model.observation, model.layout
     first = orgs[0]
-    reach = _reaches(obs, first.observer, type(first), lambda: orgs, places, L.n_places)
-    hidden = first.hidden_belief(obs.whole_hidden_seen(first.observer, reach[L.nb_place]))
+    hidden = first.hidden_belief(_seen(obs, first.observer, type(first), lambda: orgs, places, L))
     return Belief(obs.whole_visible_estimate(first.observer), hidden)
