@@ -1,5 +1,6 @@
 """Sums over groups (the neighbourhoods of each place, the places of each system) in one pass,
-equal bit for bit to summing each group on its own.
+equal bit for bit to summing each group on its own: :class:`Groups` (groups of rows) and
+:class:`Runs` (runs along the last axis).
 
 Adding the same numbers in a different order can change the last bit of a float sum. numpy sums a
 1-D array pairwise (in blocks of 8, then halves), and a stack of rows (``X[idx].sum(axis=0)``) one
@@ -19,7 +20,9 @@ regression baseline, for no reason a reader could see. :class:`Groups` keeps num
   summed as 1-D, pairwise, as numpy sums it.
 
 With eight groups or fewer, or no two groups of one size, each group is summed on its own, which
-is quicker there. ``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
+is quicker there. :class:`Runs` lays runs out the same way along the last axis of stacked arrays
+(any leading axes: months, measures), with dot products, sorts and cumulative sums per run; the
+system measures (``ics_sim.model.system_metrics``) and the decisions' plan distances use it.
 
 ``tests/test_grouped.py`` checks both against the per-group loop on random groups and values.
 """
@@ -115,3 +118,129 @@ class Groups:
         if self._by_group:
             return np.array([X[m].sum(axis=0) for m in self._members], dtype=float).reshape(self.n, X.shape[1])
         return self._per_group(X)
+
+
+class Runs:
+    """Runs of items (e.g. each system's neighbourhoods, or each place's), laid end to end, with
+    per-run sums and dot products equal bit for bit to computing each run on its own.
+
+    The runs are laid out shortest first, so that the runs of one length are one slice of the
+    layout, viewed as a runs x length matrix: numpy sums each row of such a matrix exactly as it
+    sums that row alone (pairwise), and ``np.vecdot`` takes each row's dot product with the same
+    BLAS call as ``np.dot`` of that row alone (both checked in
+    ``tests/test_performance_equivalence.py``); ``np.add.reduceat``, ``np.bincount``, zero padding
+    or a fancy-indexed stack (``x[..., idx]``, whose rows numpy does not store in order) would add
+    in another order. This is :class:`Groups` over stacked arrays, with dot products.
+
+    Arrays "in the layout" have the items of every run along their last axis, as :meth:`gather`
+    and :meth:`lay` make them; per-run results come back in the runs' own order.
+
+    Args:
+        members: per run, the indices of its items in some array (the run's order is kept).
+    """
+
+    def __init__(self, members: list[np.ndarray]):
+        members = [np.asarray(m, dtype=np.intp) for m in members]
+        self.n = len(members)
+        self.lengths = np.array([len(m) for m in members], dtype=np.intp)
+        self._slots = np.argsort(self.lengths, kind="stable")  # the run at each slot of the layout
+        self._inverse = np.argsort(self._slots)
+        self._slot_lengths = lengths = self.lengths[self._slots]
+        slot_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
+        #: per run, where its items start in the layout
+        self.starts = slot_starts[self._inverse]
+        #: per item of the layout, its index in the members' array, its run and its place in the run
+        self.items = np.concatenate([members[r] for r in self._slots]) if self.n else np.zeros(0, dtype=np.intp)
+        self.of = np.repeat(self._slots, lengths)
+        self.pos = np.arange(len(self.items)) - self.starts[self.of]
+        #: per item of the layout, its slot (ascending)
+        self.slot = np.repeat(np.arange(self.n), lengths)
+        self._empty = int((lengths == 0).sum())
+        self._nonempty_starts = slot_starts[self._empty :]
+        #: per item of the layout, whether it is the first of its run
+        self.first = np.zeros(len(self.items), dtype=bool)
+        self.first[self._nonempty_starts] = True
+        # per length present: (first item, runs, length, the slot of its first run), one slice of
+        # the layout (lengths ascending: the first run of a length is at the slot np.unique finds)
+        self._blocks = [(int(slot_starts[first]), int((lengths == k).sum()), int(k), int(first))
+                        for k, first in zip(*np.unique(lengths, return_index=True), strict=True) if k > 0]
+        #: per run, the slice of the members' array it is, where every run is one ascending,
+        #: contiguous range of it and the runs are few (else None): see :meth:`sum_of`
+        self._ranges = None
+        if 0 < self.n <= 64 and all(len(m) and (np.diff(m) == 1).all() for m in members):
+            self._ranges = [slice(int(m[0]), int(m[0]) + len(m)) for m in members]
+
+    def gather(self, x: np.ndarray) -> np.ndarray:
+        """``x[..., items]`` in the layout (C-ordered)."""
+        return np.take(x, self.items, axis=-1)
+
+    def lay(self, per_run: list[np.ndarray]) -> np.ndarray:
+        """Per-run arrays (in run order) laid end to end in the layout."""
+        return np.concatenate([np.asarray(per_run[r], dtype=float) for r in self._slots]) if self.n else np.zeros(0)
+
+    def sum(self, x: np.ndarray) -> np.ndarray:
+        """Per run, its items' sum (``x`` in the layout, any leading axes), as numpy sums the run
+        alone: an array ``(..., runs)``; 0 for an empty run. Each length's sums are written
+        straight into their slots."""
+        lead = x.shape[:-1]
+        out = np.zeros(lead + (self.n,))
+        for a, k, n, slot in self._blocks:
+            np.add.reduce(x[..., a : a + k * n].reshape(lead + (k, n)), axis=-1, out=out[..., slot : slot + k])
+        return out[..., self._inverse]
+
+    def sum_of(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`sum` of :meth:`gather` of ``x`` (the members' array, any leading axes). Where
+        every run is a range of ``x`` (each system's neighbourhoods, England's), each run is summed
+        as a slice of ``x`` itself, with no gather: a slice along the last axis is summed as the
+        same numbers laid out are, pairwise."""
+        if self._ranges is None:
+            return self.sum(self.gather(x))
+        out = np.empty(x.shape[:-1] + (self.n,))
+        for r, span in enumerate(self._ranges):
+            np.add.reduce(x[..., span], axis=-1, out=out[..., r])
+        return out
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Per run, ``np.dot`` of its items of ``a`` and ``b`` (both in the layout; leading axes
+        broadcast): an array ``(..., runs)``."""
+        lead = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+        out = np.zeros(lead + (self.n,))
+        for i, k, n, slot in self._blocks:
+            np.vecdot(a[..., i : i + k * n].reshape(a.shape[:-1] + (k, n)),
+                      b[..., i : i + k * n].reshape(b.shape[:-1] + (k, n)), out=out[..., slot : slot + k])
+        return out[..., self._inverse]
+
+    def argsort(self, x: np.ndarray, stable: bool = True) -> np.ndarray:
+        """Per run, ``np.argsort(kind="stable")`` of its items of ``x`` (in the layout, any leading
+        axes), as positions in the layout: each run's items in ascending order, ties in layout
+        order. Each length's runs are sorted as one runs x length matrix (a stable sort's order
+        is unique, so sorting the rows together gives each row's own order). ``stable=False``
+        sorts with numpy's quicker default sort: the same order for a run whose values are all
+        distinct (and not NaN), ties in any order."""
+        order = np.empty(x.shape, dtype=np.intp)
+        lead = x.shape[:-1]
+        for a, k, n, _ in self._blocks:
+            span = slice(a, a + k * n)
+            within = np.argsort(x[..., span].reshape(lead + (k, n)), axis=-1, kind="stable" if stable else None)
+            order[..., span] = (within + np.arange(a, a + k * n, n)[:, None]).reshape(lead + (k * n,))
+        return order
+
+    def cumsum(self, x: np.ndarray) -> np.ndarray:
+        """Per run, ``np.cumsum`` of its items (``x`` in the layout, any leading axes), in the
+        layout: each length's runs are summed along the rows of one runs x length matrix (a
+        cumulative sum adds one item after another, row by row)."""
+        out = np.zeros(x.shape)
+        lead = x.shape[:-1]
+        for a, k, n, _ in self._blocks:
+            span = slice(a, a + k * n)
+            out[..., span] = np.cumsum(x[..., span].reshape(lead + (k, n)), axis=-1).reshape(lead + (k * n,))
+        return out
+
+    def all_equal(self, x: np.ndarray) -> np.ndarray:
+        """Per run (none empty), whether its items' values are all equal (``metrics._all_equal``)."""
+        same = x == x[..., self.starts[self.of]]
+        return np.logical_and.reduceat(same, self._nonempty_starts, axis=-1)[..., self._inverse]
+
+    def spread(self, v: np.ndarray) -> np.ndarray:
+        """Per-run values ``(..., runs)`` repeated for each item of the run, in the layout."""
+        return np.repeat(v[..., self._slots], self._slot_lengths, axis=-1)

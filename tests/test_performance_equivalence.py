@@ -328,16 +328,16 @@ def _bits(x) -> np.ndarray:
 
 
 def test_runs_sum_and_dot_each_run_as_numpy_does_alone():
-    """``_Runs`` sums and dot products over stacked runs of any lengths (equal, empty, long) give
+    """``Runs`` sums and dot products over stacked runs of any lengths (equal, empty, long) give
     each run's ``.sum()`` and ``np.dot`` bit for bit: the order the model's numbers depend on."""
-    from ics_sim.model.system_metrics import _Runs
+    from ics_sim.grouped import Runs
 
     rng = np.random.default_rng(13)
     lengths = [8, 13, 13, 0, 1, 2, 66, 7, 66, 30, 129, 1254, 9, 9, 9, 3, 0, 41]
     base = rng.standard_normal((3, 2000)) * rng.random((3, 2000)) * 1e6
     weights = rng.random(2000)
     members = [rng.choice(2000, size=n, replace=False) for n in lengths]
-    runs = _Runs(members)
+    runs = Runs(members)
     x, w = runs.gather(base), runs.gather(weights)
     sums, dots = runs.sum(x), runs.dot(w, x)
     assert sums.shape == dots.shape == (3, len(lengths))
@@ -351,7 +351,7 @@ def test_runs_sum_and_dot_each_run_as_numpy_does_alone():
         assert np.all(spread[runs.starts[r] : runs.starts[r] + n] == r)
     y = np.round(rng.random(2000), 1)
     y[:100] = 2.5  # runs drawn from here are flat
-    some = _Runs([np.arange(9), np.arange(10, 11), np.arange(20, 86), rng.choice(2000, 30, replace=False), np.arange(95, 105)])
+    some = Runs([np.arange(9), np.arange(10, 11), np.arange(20, 86), rng.choice(2000, 30, replace=False), np.arange(95, 105)])
     np.testing.assert_array_equal(some.all_equal(some.gather(y)), [True, True, True, False, False])
 
 

@@ -16,12 +16,12 @@ import pytest
 
 from ics_sim import metrics
 from ics_sim.config import load_config
+from ics_sim.grouped import Runs
 from ics_sim.model.ics_model import ICSModel
 from ics_sim.model.record import summarise
 from ics_sim.model.system_metrics import (
     SYSTEM_ONLY,
     SystemMeasures,
-    _Runs,
     group_indices,
     system_metrics,
 )
@@ -181,7 +181,7 @@ def test_ranks_of_a_block_equal_each_month_and_group_fractional_rank():
 
 
 def test_runs_argsort_and_cumsum_each_run_as_numpy_does_alone():
-    """``_Runs.argsort`` and ``_Runs.cumsum`` over runs of many lengths (empty, equal, long) and
+    """``Runs.argsort`` and ``Runs.cumsum`` over runs of many lengths (empty, equal, long) and
     leading axes give each run's own stable ``np.argsort`` and ``np.cumsum``, exactly."""
     rng = np.random.default_rng(11)
     for trial in range(20):
@@ -189,7 +189,7 @@ def test_runs_argsort_and_cumsum_each_run_as_numpy_does_alone():
         lengths = rng.integers(0, 12, size=int(rng.integers(1, 30)))
         lengths[rng.integers(len(lengths))] = rng.integers(0, n_items + 1)  # now and then one long run
         members = [rng.choice(n_items, size=min(int(k), n_items), replace=False) for k in lengths]
-        R = _Runs(members)
+        R = Runs(members)
         x = rng.random((3, 2, n_items))
         if trial % 2:
             x = np.round(x, 1)  # ties: a stable sort keeps them in the run's order
@@ -206,7 +206,7 @@ def test_runs_argsort_and_cumsum_each_run_as_numpy_does_alone():
 
 
 def test_runs_sum_of_ranges_equals_the_sum_of_the_gather():
-    """``_Runs.sum_of`` sums runs that are ranges of the array as slices of it, and other runs
+    """``Runs.sum_of`` sums runs that are ranges of the array as slices of it, and other runs
     from the layout: the same bits as summing the runs laid out, as numpy sums each alone."""
     rng = np.random.default_rng(5)
     for trial in range(20):
@@ -216,7 +216,7 @@ def test_runs_sum_of_ranges_equals_the_sum_of_the_gather():
         members.append(np.arange(n_items))  # the whole, as England's
         if trial % 3 == 0:
             members[-1] = members[-1][::-1].copy()  # not ascending: laid out and summed
-        R = _Runs(members)
+        R = Runs(members)
         assert (R._ranges is None) == (trial % 3 == 0)
         x = rng.random((2, 3, n_items)) * 10.0 ** rng.integers(-3, 6, size=n_items)
         got = R.sum_of(x)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ics_sim import metrics
 from ics_sim.domains import DOMAINS
-from ics_sim.grouped import Groups
+from ics_sim.grouped import Groups, Runs
 
 #: measures recorded for each system but not for England as a whole (social and economic development)
 SYSTEM_ONLY = ("external_funding_gbp", "local_spend_share")
@@ -242,132 +242,6 @@ def own_service_bias(parts, spend, need, place_of) -> float:
 # --------------------------------------------------------------------------------------------
 # every group at once
 # --------------------------------------------------------------------------------------------
-class _Runs:
-    """Runs of items (e.g. each system's neighbourhoods, or each place's), laid end to end, with
-    per-run sums and dot products equal bit for bit to computing each run on its own.
-
-    The runs are laid out shortest first, so that the runs of one length are one slice of the
-    layout, viewed as a runs x length matrix: numpy sums each row of such a matrix exactly as it
-    sums that row alone (pairwise), and ``np.vecdot`` takes each row's dot product with the same
-    BLAS call as ``np.dot`` of that row alone (both checked in
-    ``tests/test_performance_equivalence.py``); ``np.add.reduceat``, ``np.bincount``, zero padding
-    or a fancy-indexed stack (``x[..., idx]``, whose rows numpy does not store in order) would add
-    in another order. This is :class:`~ics_sim.grouped.Groups` over stacked arrays, with dot products.
-
-    Arrays "in the layout" have the items of every run along their last axis, as :meth:`gather`
-    and :meth:`lay` make them; per-run results come back in the runs' own order.
-
-    Args:
-        members: per run, the indices of its items in some array (the run's order is kept).
-    """
-
-    def __init__(self, members: list[np.ndarray]):
-        members = [np.asarray(m, dtype=np.intp) for m in members]
-        self.n = len(members)
-        self.lengths = np.array([len(m) for m in members], dtype=np.intp)
-        self._slots = np.argsort(self.lengths, kind="stable")  # the run at each slot of the layout
-        self._inverse = np.argsort(self._slots)
-        self._slot_lengths = lengths = self.lengths[self._slots]
-        slot_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
-        #: per run, where its items start in the layout
-        self.starts = slot_starts[self._inverse]
-        #: per item of the layout, its index in the members' array, its run and its place in the run
-        self.items = np.concatenate([members[r] for r in self._slots]) if self.n else np.zeros(0, dtype=np.intp)
-        self.of = np.repeat(self._slots, lengths)
-        self.pos = np.arange(len(self.items)) - self.starts[self.of]
-        #: per item of the layout, its slot (ascending)
-        self.slot = np.repeat(np.arange(self.n), lengths)
-        self._empty = int((lengths == 0).sum())
-        self._nonempty_starts = slot_starts[self._empty :]
-        #: per item of the layout, whether it is the first of its run
-        self.first = np.zeros(len(self.items), dtype=bool)
-        self.first[self._nonempty_starts] = True
-        # per length present: (first item, runs, length, the slot of its first run), one slice of
-        # the layout (lengths ascending: the first run of a length is at the slot np.unique finds)
-        self._blocks = [(int(slot_starts[first]), int((lengths == k).sum()), int(k), int(first))
-                        for k, first in zip(*np.unique(lengths, return_index=True), strict=True) if k > 0]
-        #: per run, the slice of the members' array it is, where every run is one ascending,
-        #: contiguous range of it and the runs are few (else None): see :meth:`sum_of`
-        self._ranges = None
-        if 0 < self.n <= 64 and all(len(m) and (np.diff(m) == 1).all() for m in members):
-            self._ranges = [slice(int(m[0]), int(m[0]) + len(m)) for m in members]
-
-    def gather(self, x: np.ndarray) -> np.ndarray:
-        """``x[..., items]`` in the layout (C-ordered)."""
-        return np.take(x, self.items, axis=-1)
-
-    def lay(self, per_run: list[np.ndarray]) -> np.ndarray:
-        """Per-run arrays (in run order) laid end to end in the layout."""
-        return np.concatenate([np.asarray(per_run[r], dtype=float) for r in self._slots]) if self.n else np.zeros(0)
-
-    def sum(self, x: np.ndarray) -> np.ndarray:
-        """Per run, its items' sum (``x`` in the layout, any leading axes), as numpy sums the run
-        alone: an array ``(..., runs)``; 0 for an empty run. Each length's sums are written
-        straight into their slots."""
-        lead = x.shape[:-1]
-        out = np.zeros(lead + (self.n,))
-        for a, k, n, slot in self._blocks:
-            np.add.reduce(x[..., a : a + k * n].reshape(lead + (k, n)), axis=-1, out=out[..., slot : slot + k])
-        return out[..., self._inverse]
-
-    def sum_of(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`sum` of :meth:`gather` of ``x`` (the members' array, any leading axes). Where
-        every run is a range of ``x`` (each system's neighbourhoods, England's), each run is summed
-        as a slice of ``x`` itself, with no gather: a slice along the last axis is summed as the
-        same numbers laid out are, pairwise."""
-        if self._ranges is None:
-            return self.sum(self.gather(x))
-        out = np.empty(x.shape[:-1] + (self.n,))
-        for r, span in enumerate(self._ranges):
-            np.add.reduce(x[..., span], axis=-1, out=out[..., r])
-        return out
-
-    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Per run, ``np.dot`` of its items of ``a`` and ``b`` (both in the layout; leading axes
-        broadcast): an array ``(..., runs)``."""
-        lead = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
-        out = np.zeros(lead + (self.n,))
-        for i, k, n, slot in self._blocks:
-            np.vecdot(a[..., i : i + k * n].reshape(a.shape[:-1] + (k, n)),
-                      b[..., i : i + k * n].reshape(b.shape[:-1] + (k, n)), out=out[..., slot : slot + k])
-        return out[..., self._inverse]
-
-    def argsort(self, x: np.ndarray, stable: bool = True) -> np.ndarray:
-        """Per run, ``np.argsort(kind="stable")`` of its items of ``x`` (in the layout, any leading
-        axes), as positions in the layout: each run's items in ascending order, ties in layout
-        order. Each length's runs are sorted as one runs x length matrix (a stable sort's order
-        is unique, so sorting the rows together gives each row's own order). ``stable=False``
-        sorts with numpy's quicker default sort: the same order for a run whose values are all
-        distinct (and not NaN), ties in any order."""
-        order = np.empty(x.shape, dtype=np.intp)
-        lead = x.shape[:-1]
-        for a, k, n, _ in self._blocks:
-            span = slice(a, a + k * n)
-            within = np.argsort(x[..., span].reshape(lead + (k, n)), axis=-1, kind="stable" if stable else None)
-            order[..., span] = (within + np.arange(a, a + k * n, n)[:, None]).reshape(lead + (k * n,))
-        return order
-
-    def cumsum(self, x: np.ndarray) -> np.ndarray:
-        """Per run, ``np.cumsum`` of its items (``x`` in the layout, any leading axes), in the
-        layout: each length's runs are summed along the rows of one runs x length matrix (a
-        cumulative sum adds one item after another, row by row)."""
-        out = np.zeros(x.shape)
-        lead = x.shape[:-1]
-        for a, k, n, _ in self._blocks:
-            span = slice(a, a + k * n)
-            out[..., span] = np.cumsum(x[..., span].reshape(lead + (k, n)), axis=-1).reshape(lead + (k * n,))
-        return out
-
-    def all_equal(self, x: np.ndarray) -> np.ndarray:
-        """Per run (none empty), whether its items' values are all equal (``metrics._all_equal``)."""
-        same = x == x[..., self.starts[self.of]]
-        return np.logical_and.reduceat(same, self._nonempty_starts, axis=-1)[..., self._inverse]
-
-    def spread(self, v: np.ndarray) -> np.ndarray:
-        """Per-run values ``(..., runs)`` repeated for each item of the run, in the layout."""
-        return np.repeat(v[..., self._slots], self._slot_lengths, axis=-1)
-
-
 def _cumsum_runs(x: np.ndarray, of: np.ndarray, pos: np.ndarray, n: int, start: bool = False) -> np.ndarray:
     """Per item of runs laid end to end (``of``: each item's run, ascending; ``pos``: its place in
     the run; any leading axes), its run's cumulative sum up to it, added one after another as
@@ -425,7 +299,7 @@ class SystemMeasures:
 
     Each measure reduces runs of neighbourhoods (each group's; each group's deprivation deciles;
     each group's places), of neighbourhood x domain cells, of places or of partnerships. Each kind
-    of run is a :class:`_Runs`, built once with the static parts of :func:`group_indices` (shares,
+    of run is a :class:`Runs`, built once with the static parts of :func:`group_indices` (shares,
     ranks, the designs of the fits and decompositions) laid out alongside; a block gathers the
     values, combines them element by element as the one-group code does, and reduces every run of
     every month at once: the same sums and dot products over the same numbers in the same order.
@@ -458,8 +332,8 @@ class SystemMeasures:
             return (idx[:, None] * n_domains + np.arange(n_domains)).ravel()
 
         # each group's neighbourhoods, and (flattened) its neighbourhood x domain block
-        self.nbs = R = _Runs([g["idx"] for g in groups])
-        self.flat = _Runs([flat(g["idx"]) for g in groups])
+        self.nbs = R = Runs([g["idx"] for g in groups])
+        self.flat = Runs([flat(g["idx"]) for g in groups])
         self.people = R.lay([g["people"] for g in groups])
         self.nb_people = L.nb_population  # each neighbourhood's people, whichever group holds it
         self.shares = R.lay([g["shares"] for g in groups])
@@ -471,12 +345,12 @@ class SystemMeasures:
         self.local_fifths = np.array([g["fifths"][4] for g in groups], dtype=float)
         # each group's deprivation deciles (most deprived first)
         dec = [g["deciles"] for g in groups]
-        self.deciles = _Runs([g["idx"][r] for g, (rows, _, _) in zip(groups, dec, strict=True) for r in rows])
+        self.deciles = Runs([g["idx"][r] for g, (rows, _, _) in zip(groups, dec, strict=True) for r in rows])
         self.decile_people = self.deciles.lay([n for _, pops_of, _ in dec for n in pops_of])
         self.decile_pops = _cat([pops for _, _, pops in dec])
         # the Low and Low fit over each group's deciles (none for a group with one decile)
         first = np.concatenate([[0], np.cumsum([len(pops) for _, _, pops in dec])[:-1]])
-        self.fit = _Runs([f + np.arange(len(pops)) for f, (_, _, pops) in zip(first, dec, strict=True)])
+        self.fit = Runs([f + np.arange(len(pops)) for f, (_, _, pops) in zip(first, dec, strict=True)])
         self.has_fit = np.array([g["decile_fit"] is not None for g in groups])
         designs = [metrics._sii_design(pops) for _, _, pops in dec]
         self.fit_p, self.fit_dx = self.fit.lay([d[0] for d in designs]), self.fit.lay([d[2] for d in designs])
@@ -485,7 +359,7 @@ class SystemMeasures:
         for g in groups:  # the mismatch's places are Theil's
             assert [list(r) for r in g["place_rows"]] == [list(c[0]) for c in g["theil_groups"][1]]
         cells = [(i, g["idx"][c[0]], c) for i, g in enumerate(groups) for c in g["theil_groups"][1]]
-        self.cells = C = _Runs([nbs for _, nbs, _ in cells])
+        self.cells = C = Runs([nbs for _, nbs, _ in cells])
         # the mismatch within a place is the same in every group that holds it (England's and its
         # system's): worked out once a place, each place's neighbourhood x domain block
         place_of_cell = [int(L.nb_place[nbs[0]]) for _, nbs, _ in cells]
@@ -493,7 +367,7 @@ class SystemMeasures:
         for p, (_, nbs, _) in zip(place_of_cell, cells, strict=True):
             assert np.array_equal(place_nbs.setdefault(p, nbs), nbs)
         slot = {p: i for i, p in enumerate(place_nbs)}
-        self.place_flat = _Runs([flat(nbs) for nbs in place_nbs.values()])
+        self.place_flat = Runs([flat(nbs) for nbs in place_nbs.values()])
         self.cell_place = np.array([slot[p] for p in place_of_cell], dtype=np.intp)  # per cell, its run of place_flat
         self.cell_share = np.array([c[1] for _, _, c in cells])
         self.cell_s = C.lay([c[2] for _, _, c in cells])
@@ -501,19 +375,19 @@ class SystemMeasures:
         self.cell_group = np.array([i for i, _, _ in cells], dtype=np.intp)
         self.cell_pos = np.arange(len(cells)) - np.searchsorted(self.cell_group, self.cell_group)
         # each group's places and partnerships (in the model's order)
-        self.places = _Runs([np.flatnonzero(g["places_mask"]) for g in groups])
+        self.places = Runs([np.flatnonzero(g["places_mask"]) for g in groups])
         self.place_pop = self.places.lay([g["place_pop"] for g in groups])
         self.place_pop_sum = np.array([g["place_pop"].sum() for g in groups])
         number = {id(p): i for i, p in enumerate(model.partnerships)}
         self.parts = [np.array([number[id(p)] for p in g["parts"]], dtype=np.intp) for g in groups]
-        self.part_runs = _Runs(self.parts)
+        self.part_runs = Runs(self.parts)
         #: every group's partnerships end to end, and where each group's but the last ends
         self._group_parts = np.concatenate(self.parts)
         self._group_ends = np.cumsum([len(p) for p in self.parts])[:-1]
         #: per group, the range of partnerships it holds, where each group's are one range (else None)
         self._part_spans = (np.array([(p[0], p[-1] + 1) for p in self.parts], dtype=np.intp)
                             if all(len(p) and (np.diff(p) == 1).all() for p in self.parts) else None)
-        self._lists: dict[str, tuple[bytes, _Runs]] = {}
+        self._lists: dict[str, tuple[bytes, Runs]] = {}
         # each system's spending and budgets by domain, for strategy alignment
         self.system_nbs = Groups([g["idx"] for g in groups[:S]], L.n_neighbourhoods)
         self.system_places = Groups([np.flatnonzero(g["places_mask"]) for g in groups[:S]], L.n_places)
@@ -727,7 +601,7 @@ class SystemMeasures:
 
     def _tied_ranks(self, y: np.ndarray, order: np.ndarray) -> np.ndarray:
         """:meth:`_ranks` of ``y`` (rows x the layout of :attr:`nbs`) where some values tie
-        within a group, given each group's stable ``order`` (:meth:`_Runs.argsort`): each block
+        within a group, given each group's stable ``order`` (:meth:`Runs.argsort`): each block
         of tied values gets the midpoint of its share."""
         R = self.nbs
         lead, n = y.shape
@@ -860,7 +734,7 @@ class SystemMeasures:
             n = lengths[self._group_parts]
             before = np.cumsum(n) - n
             items = np.repeat((np.cumsum(lengths) - lengths)[self._group_parts] - before, n) + np.arange(n.sum())
-            self._lists[name] = (key, _Runs(np.split(items, before[self._group_ends])))
+            self._lists[name] = (key, Runs(np.split(items, before[self._group_ends])))
         runs = self._lists[name][1]
         return runs.sum(runs.gather(values)), runs.lengths
 

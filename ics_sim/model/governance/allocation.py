@@ -177,7 +177,7 @@ def plan_distances(a: np.ndarray, b: np.ndarray, runs=None) -> np.ndarray:
 
     ``runs``: plans of different sizes laid end to end along the last axis instead, each plan's
     cells (neighbourhood by neighbourhood, domain by domain) one run of a
-    :class:`~ics_sim.model.system_metrics._Runs`, which sums each run as numpy sums that plan alone
+    :class:`~ics_sim.grouped.Runs`, which sums each run as numpy sums that plan alone
     (numpy sums a plan's neighbourhoods and domains as the one run of its cells): ``a`` and ``b``
     are (..., cells) and the distances (..., plans)."""
     total_of = (lambda x: x.sum(axis=(-2, -1))) if runs is None else runs.sum

@@ -24,8 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ics_sim.grouped import Runs
 from ics_sim.model.governance.allocation import plan_distances
-from ics_sim.model.system_metrics import _Runs
 
 STEPS = np.linspace(0.0, 1.0, 11)
 
@@ -236,7 +236,7 @@ def _decide_stack(agendas: list[Agenda], rule: str, setter: int, lams: np.ndarra
     return out
 
 
-def _accepting(cands: np.ndarray, proposals: np.ndarray, tolerance: np.ndarray, setter: int, runs: _Runs) -> np.ndarray:
+def _accepting(cands: np.ndarray, proposals: np.ndarray, tolerance: np.ndarray, setter: int, runs: Runs) -> np.ndarray:
     """Which members accept each amendment (tables x amendments x members): those whose own
     proposal is within their tolerance of it, and the setter. ``cands`` (amendments x cells) and
     ``proposals`` (members x cells) are the tables' plans laid end to end (``runs``)."""
@@ -246,10 +246,10 @@ def _accepting(cands: np.ndarray, proposals: np.ndarray, tolerance: np.ndarray, 
 
 
 @lru_cache(maxsize=32)
-def _cell_runs(cells: tuple[int, ...]) -> _Runs:
+def _cell_runs(cells: tuple[int, ...]) -> Runs:
     """Runs of the given numbers of cells laid end to end (the same tables meet month after month)."""
     ends = np.cumsum(cells).tolist()
-    return _Runs([np.arange(e - c, e) for e, c in zip(ends, cells, strict=True)])
+    return Runs([np.arange(e - c, e) for e, c in zip(ends, cells, strict=True)])
 
 
 def _imbalances(plans: np.ndarray, proposals: np.ndarray, setter: int) -> np.ndarray:
