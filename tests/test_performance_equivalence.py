@@ -295,6 +295,50 @@ def test_pooled_views_and_whole_population_beliefs_equal_the_per_place_computati
     assert np.all(seen[m.layout.place_index[1]] == 0.0) and np.all(seen[m.layout.place_index[0]] > 0.0)
 
 
+@pytest.mark.parametrize(
+    "overrides, months, seed",
+    [
+        ({"years": 1}, 3, 1),
+        ({"years": 1, "observation.perfect": True}, 2, 3),  # every seat sees all hidden need
+        ({"years": 1, "observation.reach_pcn": 0.0, "observation.reach_healthwatch": 0.0}, 4, 5),  # fewer seats see
+        ({"years": 1, "interests.enabled": True, "governance": "consultative_forum"}, 6, 7),
+        ({"years": 1, "system": "herefordshire_worcestershire", "interests.enabled": True}, 3, 11),
+    ],
+)
+def test_pooled_views_equal_the_per_place_computation_over_varied_runs(overrides, months, seed):
+    """The pooled views (every seat's weighted estimate in one product added seat after seat,
+    seats that see no hidden need passed over) equal the per-place pooling month after month,
+    with observation perfect or not and with reaches switched off; and every observer kind's
+    log estimate read from the stacked field is its log visible need plus its own errors."""
+    m = _stepped_model(overrides, 0, seed)
+    obs = m.observation
+    for _ in range(months):
+        m.step()
+        for part in m.partnerships:
+            got, ref = part.forum_belief(), _pooled_reference(part)
+            assert np.array_equal(got.visible, ref.visible) and np.array_equal(got.hidden, ref.hidden)
+        log_vis = np.log(np.maximum(m.population.visible_need, 1e-9))
+        for kind, errors in obs.errors.items():
+            want = log_vis if m.cfg.observation.perfect else log_vis + errors
+            assert np.array_equal(obs.whole_log_visible(kind), want)
+            assert np.array_equal(obs.whole_visible_estimate(kind), np.exp(want))
+        kinds = ["pcn", "council", "pcn", "vcse"]
+        assert np.array_equal(obs.whole_log_visibles(kinds), np.stack([obs.whole_log_visible(k) for k in kinds]))
+
+
+def test_a_sum_over_the_first_axis_adds_in_order():
+    """``np.add.reduce(a, axis=0)`` (the pooled views' sum over seats) adds ``a[0] + a[1] + ...``
+    in order, as a loop of ``+=`` does (no pairwise reordering across the first axis)."""
+    rng = np.random.default_rng(8)
+    for _ in range(500):
+        n = int(rng.integers(1, 20))
+        a = rng.standard_normal((n, int(rng.integers(1, 40)), 5)) * 10.0 ** rng.uniform(-6, 6, (n, 1, 1))
+        total = np.zeros(a.shape[1:])
+        for row in a:
+            total += row
+        assert np.array_equal(np.add.reduce(a, axis=0), total)
+
+
 def test_beliefs_are_shared_read_only_within_a_month_and_renewed_when_observations_change():
     m = _stepped_model({"years": 1}, 1)
     part = m.partnerships[0]

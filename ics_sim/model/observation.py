@@ -35,6 +35,9 @@ OBSERVERS: dict[str, str] = {
     "formula": "formula",
 }
 
+#: each observer kind's row in the stacked errors (:data:`OBSERVERS` order)
+_KIND_ROW = {kind: k for k, kind in enumerate(OBSERVERS)}
+
 #: the rows of the place-level observer kinds in the stacked errors (:data:`OBSERVERS` order)
 _PLACE_KINDS = np.array([k for k, level in enumerate(OBSERVERS.values()) if level == "place"], dtype=np.intp)
 
@@ -90,9 +93,11 @@ class Observation:
         """A whole-population (neighbourhood x domain) array, computed once per observation state
         and read-only (it is shared by every reader).
 
-        what: ``log_vis`` (log of visible need), ``hidden`` (hidden need), ``log_est`` (observer
-        ``kind``'s log estimate of visible need), ``est`` (its estimate), ``seen`` (the hidden
-        need it sees with reach ``reach``).
+        what: ``log_vis`` (log of visible need), ``hidden`` (hidden need), ``log_ests`` (every
+        observer kind's log estimate of visible need, kinds x neighbourhoods x domains in
+        :data:`OBSERVERS` order: one addition for every kind), ``log_est`` (observer ``kind``'s
+        slab of it), ``est`` (its estimate), ``seen`` (the hidden need it sees with reach
+        ``reach``).
         """
         pop = self.pop
         if pop.need is not self._need_ref or pop.hidden_share is not self._share_ref:
@@ -106,8 +111,12 @@ class Observation:
                 arr = np.log(np.maximum(pop.visible_need, 1e-9))
             elif what == "hidden":
                 arr = pop.hidden_need
+            elif what == "log_ests":
+                log_vis = self._whole("log_vis")
+                stack = self._stacked()
+                arr = np.broadcast_to(log_vis, stack.shape) if perfect else log_vis + stack
             elif what == "log_est":
-                arr = self._whole("log_vis") if perfect else self._whole("log_vis") + self.errors[kind]
+                arr = self._whole("log_ests")[_KIND_ROW[kind]]
             elif what == "est":
                 arr = np.exp(self._whole("log_est", kind))
             elif what == "seen":
@@ -121,7 +130,8 @@ class Observation:
                 arr = np.exp(self.errors[kind])
             else:
                 raise KeyError(what)
-            arr.flags.writeable = False
+            if arr.flags.writeable:  # (a broadcast view is read-only already)
+                arr.flags.writeable = False
             self._cache[key] = arr
         return arr
 
@@ -174,6 +184,11 @@ class Observation:
     def whole_log_visible(self, kind: str) -> np.ndarray:
         """:meth:`log_visible` for every neighbourhood (read-only)."""
         return self._whole("log_est", kind)
+
+    def whole_log_visibles(self, kinds: list[str]) -> np.ndarray:
+        """:meth:`whole_log_visible` of each of ``kinds`` (repeats allowed) as one kinds x
+        neighbourhoods x domains array (a fresh copy of each kind's slab of the stacked field)."""
+        return self._whole("log_ests")[[_KIND_ROW[kind] for kind in kinds]]
 
     def whole_visible_estimate(self, kind: str) -> np.ndarray:
         """:meth:`visible_estimate` for every neighbourhood (read-only)."""

@@ -96,23 +96,41 @@ class TableViews:
             self._key, self._pooled = (m.month, state), {}
 
     def _pool(self, seating: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """The pooled (visible, hidden) views of the tables of ``seating`` over the whole
+        population. Visible: ``exp(sum_j w_j log_est_j / sum_j w_j)`` with ``w_j`` seat ``j``'s
+        precision, the weighted estimates of every seat in one product and added seat after seat
+        (a sum over the first axis adds in that order, as the seat-by-seat loop did). Hidden: the
+        most any seat's organisation believes it sees; a seat that sees nothing (a class with the
+        default reach and hidden belief, for an observer kind with no reach) is passed over, as
+        the maximum with its zeros leaves the others' non-negative views as they are."""
         m = self.model
         obs, L = m.observation, m.layout
         parts, _, seated = self._seatings(m.partnerships)[seating]
         places = [p.place for p in parts]
-        shape = m.population.need.shape
-        num = np.zeros(shape)
+        observers = [observer for _, observer in seating]
+        weights = [obs.precision(observer) for observer in observers]
         den = 0.0
-        hidden = np.zeros(shape)
-        for j, (kind, observer) in enumerate(seating):
-            w = obs.precision(observer)
-            num += w * obs.whole_log_visible(observer)
+        for w in weights:
             den += w
+        num = np.add.reduce(np.array(weights)[:, None, None] * obs.whole_log_visibles(observers), axis=0)
+        hidden = np.zeros(m.population.need.shape)
+        blind = not obs.cfg.observation.perfect
+        for j, (kind, observer) in enumerate(seating):
+            if blind and _sees_nothing(obs, observer, kind):
+                continue
             # each place's member in this seat, with its own reach (the kind's default when None)
             seen = _seen(obs, observer, kind, lambda j=j: seated[j], places, L)
             hidden = np.maximum(hidden, parts[0].seats[j].org.hidden_belief(seen))
         assert num.shape[1] == N_DOMAINS
         return np.exp(num / den), hidden
+
+
+def _sees_nothing(obs, observer: str, kind: type) -> bool:
+    """Whether organisations of class ``kind`` reading ``observer``'s field see no hidden need
+    (their seen field is +0.0 everywhere, :meth:`~ics_sim.model.observation.Observation.whole_hidden_seen`
+    with no reach, and believed as seen), with observation not perfect."""
+    return (kind.hidden_reach is Organisation.hidden_reach and kind.hidden_belief is Organisation.hidden_belief
+            and obs.reach.get(observer, 0.0) == 0.0)
 
 
 def _seen(obs, observer: str, kind: type, orgs, places: list[int], layout) -> np.ndarray:
