@@ -266,6 +266,69 @@ def test_vcse_sectors_step_together_as_each_would_alone():
     assert together.vcse_sectors.folds.sum() > 0 and (~together.vcse_sectors.alive).any()
 
 
+def _vcse_step_reference(sectors, rows=slice(None)) -> None:
+    """VCSESectors.step as it was written kind by kind (the definition): grant-funded and
+    externally funded weights and payments worked out one after the other."""
+    c = sectors.model.cfg.providers
+    live = sectors.alive[rows]
+    any_live = live.any(axis=1)
+    if any_live.any():
+        size, dep, capacity = sectors.size[rows], sectors.grant_dependence[rows], sectors.capacity[rows]
+        income, cost, reserves = sectors.income[rows], sectors.cost[rows], sectors.reserves[rows]
+        g = size * dep * capacity * live
+        e = size * (1.0 - dep) * capacity * live
+        g_total, e_total = g.sum(axis=1)[:, None], e.sum(axis=1)[:, None]
+        paid = np.zeros_like(income)
+        paid += np.divide(sectors.grants_month[rows][:, None] * g, g_total, out=np.zeros_like(g), where=g_total > 0)
+        paid += np.divide(sectors.external_month[rows][:, None] * e, e_total, out=np.zeros_like(e), where=e_total > 0)
+        income = np.where(live, income + (12.0 * paid - income) / 12.0, income)
+        reserves = np.where(live, reserves + (paid - cost / 12.0), reserves)
+        reserves = np.where(any_live[:, None], np.minimum(reserves, sectors.reserve_months[rows] * cost / 12.0), reserves)
+        step = (c.vcse_running_cost * income - cost) / c.vcse_cost_months
+        cost = np.where(live, cost + np.maximum(step, -cost * c.vcse_cost_cut / 12.0), cost)
+        sectors.income[rows], sectors.cost[rows], sectors.reserves[rows] = income, cost, reserves
+        broke = live & (reserves < 0.0)
+        if broke.any():
+            alive, original, folded = sectors.alive[rows], sectors.original[rows], sectors.months_folded[rows]
+            alive[broke] = False
+            original[broke] = False
+            folded[broke] = 0.0
+            sectors.alive[rows], sectors.original[rows], sectors.months_folded[rows] = alive, original, folded
+            sectors.folds[rows] += broke.sum(axis=1)
+    sectors._rebuild(c, rows)
+
+
+@pytest.mark.parametrize(
+    "overrides, seed",
+    [
+        (["shocks=funding_cut", "allocation=per_head", "delegation=central"], 5),
+        (["shocks=funding_cut", "interests.enabled=true"], 9),
+        (["system=herefordshire_worcestershire"], 3),
+    ],
+)
+def test_vcse_sectors_step_pays_both_kinds_of_money_as_kind_by_kind(overrides, seed):
+    """Both kinds of money paid in one array equal the kind-by-kind payments, month after month
+    (bodies folding and starting again), for every place at once and for one place's row;
+    including grants of zero and of -0.0 and a place with every body folded."""
+    m = _model(overrides, months=30, seed=seed)
+    fast, ref = copy.deepcopy(m), copy.deepcopy(m)
+    rng = np.random.default_rng(seed)
+    for month in range(36):
+        grants = fast.vcse_sectors.grants_month * rng.uniform(0.0, 2.0, len(fast.vcses))
+        grants[rng.random(len(grants)) < 0.2] = rng.choice([0.0, -0.0])
+        for model in (fast, ref):
+            model.vcse_sectors.grants_month[:] = grants
+            if month == 10:
+                model.vcses[1].alive[:] = False
+        rows = slice(None) if month % 3 else slice(1, 2)
+        fast.vcse_sectors.step(rows)
+        _vcse_step_reference(ref.vcse_sectors, rows)
+        for name in (*fast.vcse_sectors.FIELDS, "folds"):
+            assert np.array_equal(getattr(fast.vcse_sectors, name), getattr(ref.vcse_sectors, name)), name
+    assert fast.rng_sector.random() == ref.rng_sector.random()
+    assert fast.vcse_sectors.folds.sum() > m.vcse_sectors.folds.sum()  # bodies folded on the way
+
+
 def test_each_vcse_agent_reads_and_writes_its_row_of_the_sectors():
     m = _model([], months=2)
     v, sectors = m.vcses[2], m.vcse_sectors

@@ -327,16 +327,18 @@ def test_pooled_views_equal_the_per_place_computation_over_varied_runs(overrides
 
 
 def test_a_sum_over_the_first_axis_adds_in_order():
-    """``np.add.reduce(a, axis=0)`` (the pooled views' sum over seats) adds ``a[0] + a[1] + ...``
-    in order, as a loop of ``+=`` does (no pairwise reordering across the first axis)."""
+    """``np.add.reduce(a, axis=0)`` (the pooled views' sum over seats, the VCSE payments' over
+    kinds of money) adds ``0.0 + a[0] + a[1] + ...`` in order, as a loop of ``+=`` into zeros
+    does (no pairwise reordering across the first axis; -0.0 comes out +0.0 alike)."""
     rng = np.random.default_rng(8)
     for _ in range(500):
         n = int(rng.integers(1, 20))
         a = rng.standard_normal((n, int(rng.integers(1, 40)), 5)) * 10.0 ** rng.uniform(-6, 6, (n, 1, 1))
+        a[rng.random(a.shape) < 0.1] = -0.0
         total = np.zeros(a.shape[1:])
         for row in a:
             total += row
-        assert np.array_equal(np.add.reduce(a, axis=0), total)
+        assert np.array_equal(_bits(np.add.reduce(a, axis=0)), _bits(total))  # to the sign of zero
 
 
 def test_beliefs_are_shared_read_only_within_a_month_and_renewed_when_observations_change():

@@ -428,10 +428,11 @@ class VCSESectors:
         self.grants_month = np.array([v._grants_month for v in self.vcses], dtype=float)
         self.external_month = np.array([v._external_month for v in self.vcses], dtype=float)
         # each body's weight in the grant-funded and the externally funded work (fixed: a body
-        # keeps its size and its dependence on grants), with their totals
-        self._grant_weights = self.size * self.grant_dependence
+        # keeps its size and its dependence on grants), stacked (grants, external) x places x
+        # bodies so that one product serves both kinds of money, with their totals
+        self._weights = np.stack([self.size * self.grant_dependence, self.size * (1.0 - self.grant_dependence)])
+        self._grant_weights, self._external_weights = self._weights
         self._grant_total = self._grant_weights.sum(axis=1)
-        self._external_weights = self.size * (1.0 - self.grant_dependence)
         self._external_total = self._external_weights.sum(axis=1)
         for row, v in enumerate(self.vcses):
             v._sectors, v._row, v._arrays = self, row, {}
@@ -465,19 +466,22 @@ class VCSESectors:
         paid its share of the month's grants and external income (by its size, capacity and
         dependence), pays its running cost, and folds when its reserves run out. Costs move
         towards ``vcse_running_cost`` x income over ``vcse_cost_months``, and fall by at most
-        ``vcse_cost_cut`` a year (contracts, leases, redundancy). Then :meth:`_rebuild`."""
+        ``vcse_cost_cut`` a year (contracts, leases, redundancy). Then :meth:`_rebuild`.
+
+        Both kinds of money in one array (grants, external) x places x bodies: each body's working
+        weight ``size x dep x capacity x alive`` (``size x (1 - dep)`` for external income, the
+        products in that order), its share of the money, and the sum over the first axis, which
+        adds ``0.0 + grants share + external share`` as the kind-by-kind ``+=`` did."""
         c = self.model.cfg.providers
         live = self.alive[rows]
         any_live = live.any(axis=1)
         if any_live.any():
-            size, dep, capacity = self.size[rows], self.grant_dependence[rows], self.capacity[rows]
+            capacity = self.capacity[rows]
             income, cost, reserves = self.income[rows], self.cost[rows], self.reserves[rows]
-            g = size * dep * capacity * live
-            e = size * (1.0 - dep) * capacity * live
-            g_total, e_total = g.sum(axis=1)[:, None], e.sum(axis=1)[:, None]
-            paid = np.zeros_like(income)
-            paid += np.divide(self.grants_month[rows][:, None] * g, g_total, out=np.zeros_like(g), where=g_total > 0)
-            paid += np.divide(self.external_month[rows][:, None] * e, e_total, out=np.zeros_like(e), where=e_total > 0)
+            working = self._weights[:, rows] * capacity * live
+            total = working.sum(axis=2)[:, :, None]  # each place's row summed alone, as per kind
+            money = np.stack([self.grants_month[rows], self.external_month[rows]])[:, :, None]
+            paid = np.add.reduce(np.divide(money * working, total, out=np.zeros_like(working), where=total > 0), axis=0)
             income = np.where(live, income + (12.0 * paid - income) / 12.0, income)
             reserves = np.where(live, reserves + (paid - cost / 12.0), reserves)
             # reserves beyond the body's reserves policy are spent on its purposes
