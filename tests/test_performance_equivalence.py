@@ -326,6 +326,27 @@ def test_pooled_views_equal_the_per_place_computation_over_varied_runs(overrides
         assert np.array_equal(obs.whole_log_visibles(kinds), np.stack([obs.whole_log_visible(k) for k in kinds]))
 
 
+def test_hidden_need_seen_with_each_place_reach_is_worked_out_once_per_set_of_reaches():
+    """Observation.place_hidden_seen is the hidden need seen with each neighbourhood its place's
+    reach, computed directly; kept for the same reaches (by value) while the observation is
+    unchanged, and worked out afresh for other reaches and after the errors drift."""
+    m = _stepped_model({"years": 1}, 2, seed=4)
+    obs, nb = m.observation, m.layout.nb_place
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        reach = rng.uniform(0.0, 1.0, m.layout.n_places)
+        reach[rng.random(len(reach)) < 0.3] = 0.0
+        for kind in ("vcse", "council", "pcn"):
+            got = obs.place_hidden_seen(kind, reach, nb)
+            want = reach[nb][:, None] * obs._whole("hidden") * np.exp(obs.errors[kind])
+            assert np.array_equal(got, want) and not got.flags.writeable
+            assert obs.place_hidden_seen(kind, reach.copy(), nb) is got
+    before = obs.place_hidden_seen("vcse", reach, nb)
+    m.step()
+    after = obs.place_hidden_seen("vcse", reach, nb)
+    assert after is not before and not np.array_equal(after, before)
+
+
 def test_a_sum_over_the_first_axis_adds_in_order():
     """``np.add.reduce(a, axis=0)`` (the pooled views' sum over seats, the VCSE payments' over
     kinds of money) adds ``0.0 + a[0] + a[1] + ...`` in order, as a loop of ``+=`` into zeros

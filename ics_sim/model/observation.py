@@ -205,6 +205,20 @@ class Observation:
             return self._whole("seen", kind, reach)
         return reach[:, None] * self._whole("hidden") * self._whole("exp_error", kind)
 
+    def place_hidden_seen(self, kind: str, place_reach: np.ndarray, nb_place: np.ndarray) -> np.ndarray:
+        """:meth:`whole_hidden_seen` with each neighbourhood the reach of its place
+        (``place_reach[nb_place]``; ``nb_place`` the layout's, one for the model's life), worked out
+        once for each kind and set of reaches (by value) while the observation is unchanged.
+        Read-only (shared)."""
+        key = ("seen_places", kind, place_reach.tobytes())
+        cache = self.state()
+        arr = cache.get(key)
+        if arr is None:
+            arr = self.whole_hidden_seen(kind, place_reach[nb_place])
+            arr.flags.writeable = False
+            cache[key] = arr
+        return arr
+
     def belief_rows(self, kind: str, idx: np.ndarray, reach: float | None) -> tuple[np.ndarray, np.ndarray]:
         """``visible_estimate(kind, idx)`` and ``hidden_seen(kind, idx, reach)`` (the same numbers)
         as read-only arrays, for a reader that keeps them unchanged (an organisation's belief of the

@@ -139,36 +139,30 @@ def _seen(obs, observer: str, kind: type, orgs, places: list[int], layout) -> np
     :meth:`~ics_sim.model.observation.Observation.whole_hidden_seen` with each place's reach (other
     rows are not to be read). Where every place listed has one reach (a class that keeps the
     default, or councils), it is the observation's field for that reach, worked out once a month
-    for every reader (a reach repeated over rows and a single reach multiply alike)."""
+    for every reader (a reach repeated over rows and a single reach multiply alike); else the
+    observation's field for those places' reaches (0 at places not listed), worked out once a
+    month for each set of reaches (:meth:`~ics_sim.model.observation.Observation.place_hidden_seen`)."""
     if kind.hidden_reach is Organisation.hidden_reach:
         return obs.whole_hidden_seen(observer, obs.reach.get(observer, 0.0))
-    reach = _reaches(obs, observer, kind, orgs, places, layout.n_places)
-    listed = reach[places]
+    listed = _reaches(obs, observer, kind, orgs)
     if len(listed) and (listed == listed[0]).all():
         return obs.whole_hidden_seen(observer, float(listed[0]))
-    return obs.whole_hidden_seen(observer, reach[layout.nb_place])
+    reach = np.zeros(layout.n_places)
+    reach[places] = listed
+    return obs.place_hidden_seen(observer, reach, layout.nb_place)
 
 
-def _reaches(obs, observer: str, kind: type, orgs, places: list[int], n_places: int) -> np.ndarray:
-    """Per place in ``places``, the reach into hidden need of its organisation (``orgs()`` lists
-    them, all of class ``kind``; the observer kind's default when the organisation has none of its
-    own); 0 for places not listed. Organisations of a class that keeps the default reach are not
-    asked one by one, nor are those whose class reads every reach at once
-    (:meth:`~ics_sim.model.organisations.Organisation.hidden_reaches`)."""
-    reach = np.zeros(n_places)
-    default = obs.reach.get(observer, 0.0)
-    if kind.hidden_reach is Organisation.hidden_reach:
-        reach[places] = default
-        return reach
+def _reaches(obs, observer: str, kind: type, orgs) -> np.ndarray:
+    """The reach into hidden need of each organisation ``orgs()`` lists (all of class ``kind``,
+    which does not keep the default reach; the observer kind's default for an organisation that
+    has none of its own), in order. Read at once where the class can
+    (:meth:`~ics_sim.model.organisations.Organisation.hidden_reaches`), else one by one."""
     members = orgs()
     at_once = kind.hidden_reaches(members)  # the class reads them all at once, where it can
     if at_once is not None:
-        reach[places] = at_once
-        return reach
-    for org, p in zip(members, places, strict=True):
-        r = org.hidden_reach()
-        reach[p] = default if r is None else r
-    return reach
+        return np.asarray(at_once, dtype=float)
+    default = obs.reach.get(observer, 0.0)
+    return np.array([default if r is None else r for r in (org.hidden_reach() for org in members)], dtype=float)
 
 
 _OBSERVER, _SEATS = attrgetter("observer"), attrgetter("seats")
