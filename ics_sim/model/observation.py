@@ -8,7 +8,9 @@ with reach (VCSE, Healthwatch, partly PCNs), in proportion to that reach.
 Observers are kept as one (neighbourhood x domain) error array per observer kind: every place has
 one council, one VCSE body and so on, so a kind's array tiles the neighbourhoods. Agents read
 their own place's rows. The kinds' arrays are views of one kinds x neighbourhoods x domains array,
-so the monthly drift is one update for every kind.
+so the monthly drift is one update for every kind, and the fields read from them (every kind's
+log estimate of visible need, its estimate, its errors' exponential) are each one operation for
+every kind, each kind reading its slab.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ OBSERVERS: dict[str, str] = {
 
 #: each observer kind's row in the stacked errors (:data:`OBSERVERS` order)
 _KIND_ROW = {kind: k for k, kind in enumerate(OBSERVERS)}
+
+#: per-kind field -> the field stacked for every kind that each kind's array is a slab of
+_STACKED = {"log_est": "log_ests", "est": "ests", "exp_error": "exp_errors"}
+#: per-kind field -> its cache keys, kind by kind in :data:`OBSERVERS` order
+_SLAB_KEYS = {what: [(what, kind, 0.0) for kind in OBSERVERS] for what in _STACKED}
 
 #: the rows of the place-level observer kinds in the stacked errors (:data:`OBSERVERS` order)
 _PLACE_KINDS = np.array([k for k, level in enumerate(OBSERVERS.values()) if level == "place"], dtype=np.intp)
@@ -89,50 +96,63 @@ class Observation:
         self._need_ref: np.ndarray | None = None
         self._share_ref: np.ndarray | None = None
 
-    def _whole(self, what: str, kind: str = "", reach: float = 0.0) -> np.ndarray:
-        """A whole-population (neighbourhood x domain) array, computed once per observation state
-        and read-only (it is shared by every reader).
-
-        what: ``log_vis`` (log of visible need), ``hidden`` (hidden need), ``log_ests`` (every
-        observer kind's log estimate of visible need, kinds x neighbourhoods x domains in
-        :data:`OBSERVERS` order: one addition for every kind), ``log_est`` (observer ``kind``'s
-        slab of it), ``est`` (its estimate), ``seen`` (the hidden need it sees with reach
-        ``reach``).
-        """
+    def _fields(self) -> dict[tuple, np.ndarray]:
+        """The cache of the current observation state: emptied (a new dict) when need has moved."""
         pop = self.pop
         if pop.need is not self._need_ref or pop.hidden_share is not self._share_ref:
             self._cache = {}
             self._need_ref, self._share_ref = pop.need, pop.hidden_share
-        key = (what, kind, reach)
-        arr = self._cache.get(key)
-        if arr is None:
-            perfect = self.cfg.observation.perfect
-            if what == "log_vis":
-                arr = np.log(np.maximum(pop.visible_need, 1e-9))
-            elif what == "hidden":
-                arr = pop.hidden_need
-            elif what == "log_ests":
-                log_vis = self._whole("log_vis")
-                stack = self._stacked()
-                arr = np.broadcast_to(log_vis, stack.shape) if perfect else log_vis + stack
-            elif what == "log_est":
-                arr = self._whole("log_ests")[_KIND_ROW[kind]]
-            elif what == "est":
-                arr = np.exp(self._whole("log_est", kind))
-            elif what == "seen":
-                if perfect:
-                    arr = self._whole("hidden")
-                elif reach == 0.0:  # no reach sees nothing: 0 x hidden need (>= 0) x exp(error) is +0.0
-                    arr = np.zeros(pop.need.shape)
-                else:
-                    arr = reach * self._whole("hidden") * self._whole("exp_error", kind)
-            elif what == "exp_error":
-                arr = np.exp(self.errors[kind])
+        return self._cache
+
+    def _whole(self, what: str, kind: str = "", reach: float = 0.0) -> np.ndarray:
+        """A whole-population (neighbourhood x domain) array, computed once per observation state
+        and read-only (it is shared by every reader).
+
+        what: ``log_vis`` (log of visible need), ``hidden`` (hidden need), ``seen`` (the hidden
+        need observer ``kind`` sees with reach ``reach``), ``unseen`` (zeros: what no reach
+        sees); per observer ``kind``, its slab of a field stacked for every kind (kinds x
+        neighbourhoods x domains in :data:`OBSERVERS` order, one operation for every kind; the
+        first kind asked for files every kind's slab): ``log_est`` (log estimate of visible need,
+        of ``log_ests``), ``est`` (the estimate, of ``ests``), ``exp_error`` (its errors'
+        exponential, of ``exp_errors``).
+        """
+        cache = self._fields()
+        arr = cache.get((what, kind, reach))
+        return self._build(cache, what, kind, reach) if arr is None else arr
+
+    def _build(self, cache: dict, what: str, kind: str, reach: float) -> np.ndarray:
+        """:meth:`_whole`'s array ``what``, worked out and filed in ``cache``."""
+        stacked = _STACKED.get(what)
+        if stacked is not None:  # every kind's slab filed at once (read-only views)
+            cache.update(zip(_SLAB_KEYS[what], self._whole(stacked)))
+            return cache[(what, kind, reach)]
+        pop, perfect = self.pop, self.cfg.observation.perfect
+        if what == "log_vis":
+            arr = np.log(np.maximum(pop.visible_need, 1e-9))
+        elif what == "hidden":
+            arr = pop.hidden_need
+        elif what == "log_ests":
+            log_vis = self._whole("log_vis")
+            stack = self._stacked()
+            arr = np.broadcast_to(log_vis, stack.shape) if perfect else log_vis + stack
+        elif what == "ests":
+            arr = np.exp(self._whole("log_ests"))
+        elif what == "exp_errors":
+            arr = np.exp(self._stacked())
+        elif what == "unseen":
+            arr = np.zeros(pop.need.shape)
+        elif what == "seen":
+            if perfect:
+                arr = self._whole("hidden")
+            elif reach == 0.0:  # no reach sees nothing: 0 x hidden need (>= 0) x exp(error) is +0.0
+                arr = self._whole("unseen")
             else:
-                raise KeyError(what)
-            if arr.flags.writeable:  # (a broadcast view is read-only already)
-                arr.flags.writeable = False
-            self._cache[key] = arr
+                arr = reach * self._whole("hidden") * self._whole("exp_error", kind)
+        else:
+            raise KeyError(what)
+        if arr.flags.writeable:  # (a broadcast view, or a field filed already, is read-only)
+            arr.flags.writeable = False
+        cache[(what, kind, reach)] = arr
         return arr
 
     def _stacked(self) -> np.ndarray:
@@ -177,8 +197,7 @@ class Observation:
         """An object that is replaced whenever what observers see changes (need moves, errors
         drift, a needs assessment): a reader caching something built from observations keeps it
         while this is the same object."""
-        self._whole("log_vis")  # notices moved need
-        return self._cache
+        return self._fields()  # notices moved need
 
     # Whole-population arrays, read-only and shared: for readers that work on every neighbourhood.
     def whole_log_visible(self, kind: str) -> np.ndarray:
