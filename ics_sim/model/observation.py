@@ -76,6 +76,8 @@ class Observation:
             "pcn": o.reach_pcn,
         }
         self._precision = {kind: 1.0 / max(self.sd[level], 1e-3) ** 2 for kind, level in OBSERVERS.items()}
+        #: each kind's error s.d. (its level's), in :data:`OBSERVERS` order: scales the drift
+        self._kind_sd = np.array([self.sd[level] for level in OBSERVERS.values()])
         self._clear_cache()
 
     # ------------------------------------------------------------------ cache
@@ -175,10 +177,9 @@ class Observation:
         rho = self.cfg.observation.error_persistence
         innov = np.sqrt(1.0 - rho**2)
         stack = self._stacked()
-        scale = np.array([innov * self.sd[level] for level in OBSERVERS.values()])
         draws = self.rng.standard_normal(stack.shape)
         stack *= rho
-        stack += scale[:, None, None] * draws
+        stack += (innov * self._kind_sd)[:, None, None] * draws
         self._clear_cache()
 
     def sharpen(self, nb_mask: np.ndarray) -> None:
