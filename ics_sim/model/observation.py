@@ -15,6 +15,9 @@ every kind, each kind reading its slab.
 
 from __future__ import annotations
 
+from itertools import repeat
+from operator import attrgetter, is_
+
 import numpy as np
 
 from ics_sim.config.schema import Config
@@ -39,6 +42,8 @@ OBSERVERS: dict[str, str] = {
 
 #: each observer kind's row in the stacked errors (:data:`OBSERVERS` order)
 _KIND_ROW = {kind: k for k, kind in enumerate(OBSERVERS)}
+
+_BASE = attrgetter("base")
 
 #: per-kind field -> the field stacked for every kind that each kind's array is a slab of
 _STACKED = {"log_est": "log_ests", "est": "ests", "exp_error": "exp_errors"}
@@ -164,7 +169,7 @@ class Observation:
         workshop takes, copies views as separate arrays; or an array assigned)."""
         stack = self._stack
         errors = self.errors
-        if len(stack) != len(errors) or not all(e.base is stack for e in errors.values()):
+        if len(stack) != len(errors) or not all(map(is_, map(_BASE, errors.values()), repeat(stack))):  # C speed
             stack = self._stack = np.stack([errors[kind] for kind in OBSERVERS])
             for k, kind in enumerate(OBSERVERS):
                 errors[kind] = stack[k]
