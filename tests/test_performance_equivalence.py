@@ -309,9 +309,9 @@ def test_pooled_views_equal_the_per_place_computation_over_varied_runs(overrides
     """The pooled views (every seat's weighted estimate in one product added seat after seat,
     seats that see no hidden need passed over) equal the per-place pooling month after month,
     with observation perfect or not and with reaches switched off; and every observer kind's
-    log estimate read from the stacked field is its log visible need plus its own errors (its
-    estimate and its errors' exponential likewise, each a slab of every kind's worked out at
-    once), and the hidden need seen with no reach is +0.0 (all of it when observation is perfect)."""
+    log estimate read from the stacked field is its log visible need plus its own errors (and
+    its estimate and its errors' exponential their exponentials), and the hidden need seen with no
+    reach is +0.0 (all of it when observation is perfect)."""
     m = _stepped_model(overrides, 0, seed)
     obs = m.observation
     for _ in range(months):
@@ -324,7 +324,7 @@ def test_pooled_views_equal_the_per_place_computation_over_varied_runs(overrides
             want = log_vis if m.cfg.observation.perfect else log_vis + errors
             assert np.array_equal(obs.whole_log_visible(kind), want)
             assert np.array_equal(obs.whole_visible_estimate(kind), np.exp(want))
-            assert np.array_equal(obs._whole("exp_error", kind), np.exp(errors))  # a slab of every kind's at once
+            assert np.array_equal(obs._whole("exp_error", kind), np.exp(errors))
             hidden = m.population.hidden_need
             none_seen = hidden if m.cfg.observation.perfect else 0.0 * hidden * np.exp(errors)
             assert np.array_equal(_bits(obs.whole_hidden_seen(kind, 0.0)), _bits(none_seen))

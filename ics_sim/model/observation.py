@@ -8,9 +8,8 @@ with reach (VCSE, Healthwatch, partly PCNs), in proportion to that reach.
 Observers are kept as one (neighbourhood x domain) error array per observer kind: every place has
 one council, one VCSE body and so on, so a kind's array tiles the neighbourhoods. Agents read
 their own place's rows. The kinds' arrays are views of one kinds x neighbourhoods x domains array,
-so the monthly drift is one update for every kind, and the fields read from them (every kind's
-log estimate of visible need, its estimate, its errors' exponential) are each one operation for
-every kind, each kind reading its slab.
+so the monthly drift is one update for every kind, and so is every kind's log estimate of
+visible need (each kind reading its slab).
 """
 
 from __future__ import annotations
@@ -44,11 +43,8 @@ OBSERVERS: dict[str, str] = {
 _KIND_ROW = {kind: k for k, kind in enumerate(OBSERVERS)}
 
 _BASE = attrgetter("base")
-
-#: per-kind field -> the field stacked for every kind that each kind's array is a slab of
-_STACKED = {"log_est": "log_ests", "est": "ests", "exp_error": "exp_errors"}
-#: per-kind field -> its cache keys, kind by kind in :data:`OBSERVERS` order
-_SLAB_KEYS = {what: [(what, kind, 0.0) for kind in OBSERVERS] for what in _STACKED}
+#: the cache keys of every kind's log estimate, in :data:`OBSERVERS` order
+_LOG_EST_KEYS = [("log_est", kind, 0.0) for kind in OBSERVERS]
 
 #: the rows of the place-level observer kinds in the stacked errors (:data:`OBSERVERS` order)
 _PLACE_KINDS = np.array([k for k, level in enumerate(OBSERVERS.values()) if level == "place"], dtype=np.intp)
@@ -117,11 +113,12 @@ class Observation:
 
         what: ``log_vis`` (log of visible need), ``hidden`` (hidden need), ``seen`` (the hidden
         need observer ``kind`` sees with reach ``reach``), ``unseen`` (zeros: what no reach
-        sees); per observer ``kind``, its slab of a field stacked for every kind (kinds x
-        neighbourhoods x domains in :data:`OBSERVERS` order, one operation for every kind; the
-        first kind asked for files every kind's slab): ``log_est`` (log estimate of visible need,
-        of ``log_ests``), ``est`` (the estimate, of ``ests``), ``exp_error`` (its errors'
-        exponential, of ``exp_errors``).
+        sees), ``log_ests`` (every kind's log estimate of visible need, kinds x neighbourhoods x
+        domains in :data:`OBSERVERS` order: one addition for every kind, as the table views read
+        nearly every kind), ``log_est`` (observer ``kind``'s slab of it; the first kind asked for
+        files every kind's), ``est`` (its estimate), ``exp_error`` (its errors' exponential). The
+        exponentials are worked out kind by kind, for the kinds read (about half of them a month):
+        over a large population the arithmetic outweighs a call.
         """
         cache = self._fields()
         arr = cache.get((what, kind, reach))
@@ -129,9 +126,8 @@ class Observation:
 
     def _build(self, cache: dict, what: str, kind: str, reach: float) -> np.ndarray:
         """:meth:`_whole`'s array ``what``, worked out and filed in ``cache``."""
-        stacked = _STACKED.get(what)
-        if stacked is not None:  # every kind's slab filed at once (read-only views)
-            cache.update(zip(_SLAB_KEYS[what], self._whole(stacked)))
+        if what == "log_est":  # every kind's slab filed at once (read-only views)
+            cache.update(zip(_LOG_EST_KEYS, self._whole("log_ests")))
             return cache[(what, kind, reach)]
         pop, perfect = self.pop, self.cfg.observation.perfect
         if what == "log_vis":
@@ -142,10 +138,10 @@ class Observation:
             log_vis = self._whole("log_vis")
             stack = self._stacked()
             arr = np.broadcast_to(log_vis, stack.shape) if perfect else log_vis + stack
-        elif what == "ests":
-            arr = np.exp(self._whole("log_ests"))
-        elif what == "exp_errors":
-            arr = np.exp(self._stacked())
+        elif what == "est":
+            arr = np.exp(self._whole("log_ests")[_KIND_ROW[kind]])
+        elif what == "exp_error":
+            arr = np.exp(self.errors[kind])
         elif what == "unseen":
             arr = np.zeros(pop.need.shape)
         elif what == "seen":
