@@ -127,7 +127,7 @@ class Observation:
     def _build(self, cache: dict, what: str, kind: str, reach: float) -> np.ndarray:
         """:meth:`_whole`'s array ``what``, worked out and filed in ``cache``."""
         if what == "log_est":  # every kind's slab filed at once (read-only views)
-            cache.update(zip(_LOG_EST_KEYS, self._whole("log_ests")))
+            cache.update(zip(_LOG_EST_KEYS, self._whole("log_ests"), strict=True))
             return cache[(what, kind, reach)]
         pop, perfect = self.pop, self.cfg.observation.perfect
         if what == "log_vis":
