@@ -19,7 +19,8 @@ regression baseline, for no reason a reader could see. :class:`Groups` keeps num
   summed as 1-D, pairwise, as numpy sums it.
 
 With eight groups or fewer, or no two groups of one size, each group is summed on its own, which
-is quicker there. ``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
+is quicker there; a group whose items are a range of indices is then read as a slice (no copy:
+the pairwise sum of a 1-D slice adds the same numbers in the same order as that of its copy). ``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
 
 ``tests/test_grouped.py`` checks both against the per-group loop on random groups and values.
 """
@@ -57,8 +58,10 @@ class Groups:
         sizes = self.size[self._slots]
         self._items = np.concatenate([members[g] for g in self._slots]) if self.n else np.zeros(0, np.intp)
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
-        # a few groups, or no two of a size: one group at a time is quicker than the layout
+        # a few groups, or no two of a size: one group at a time is quicker than the layout; a
+        # group of consecutive items is read as a slice of a 1-D array
         self._members = members
+        self._pieces = [slice(int(m[0]), int(m[0]) + len(m)) if len(m) and np.array_equal(m, np.arange(m[0], m[0] + len(m))) else m for m in members]
         self._by_group = self.n <= 8 or len(np.unique(sizes)) == self.n
         self._inverse = np.argsort(self._slots)  # each group's slot
         #: per size present: (first item of the layout, groups, size, the first of their slots)
@@ -92,8 +95,8 @@ class Groups:
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Per group, ``x[members].sum()`` (``x`` 1-D over items), bit for bit."""
-        if self._by_group:
-            return np.array([x[m].sum() for m in self._members], dtype=float)
+        if self._by_group:  # np.add.reduce of a 1-D array is its .sum(), without the Python layer
+            return np.array([np.add.reduce(x[m]) for m in self._pieces], dtype=float)
         return self._per_group(x)
 
     def mean(self, x: np.ndarray) -> np.ndarray:

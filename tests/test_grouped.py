@@ -70,3 +70,21 @@ def test_one_wide_group_among_narrow_ones_is_not_padded():
     assert g._padded is None
     X = np.random.default_rng(1).random((110, 3))
     assert np.array_equal(g.sum_rows(X), np.array([X[m].sum(axis=0) for m in members]))
+
+
+def test_groups_of_consecutive_items_are_summed_as_slices_bit_for_bit():
+    """A few groups, some of them ranges of items (read as slices of ``x``, strided or not) and
+    some not, and empty ones: each group's sum is ``x[members].sum()``."""
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n_items = int(rng.integers(2, 300))
+        n_groups = int(rng.integers(1, min(n_items, 8) + 1))
+        members = _random_groups(rng, n_items, n_groups, contiguous=bool(rng.integers(0, 2)))
+        if rng.integers(0, 2):
+            members.append(np.array([], dtype=np.intp))
+        g = Groups(members, n_items)
+        assert any(isinstance(piece, slice) for piece in g._pieces) == any(
+            len(m) and np.array_equal(m, np.arange(m[0], m[0] + len(m))) for m in members)
+        step = int(rng.integers(1, 4))
+        x = (rng.lognormal(3.0, 2.0, n_items * step) * rng.choice([-1.0, 1.0], n_items * step))[::step]
+        assert np.array_equal(g.sum(x), [x[m].sum() for m in members])
