@@ -430,3 +430,35 @@ def test_observation_errors_drift_at_once_as_one_kind_after_another():
         assert obs.errors[kind].tobytes() == errors[kind].tobytes() == snapshot.observation.errors[kind].tobytes()
     assert obs.rng.random() == rng.random()
     assert all(e.base is snapshot.observation._stack for e in snapshot.observation.errors.values())
+
+
+def _grants_one_funder_at_a_time(spends, grant_share):
+    """The reference of ``commissioning.pass_grants``: each paying funder's part of its prevention
+    money moved to the VCSE bodies in turn (the loop ``commission`` ran funder by funder)."""
+    from ics_sim.domains import PREVENTION
+
+    grants = np.zeros(spends.shape[1])
+    out = []
+    for spend in spends[:-1]:
+        moved = spend[:, PREVENTION] * grant_share
+        grants += moved
+        spend = spend.copy()
+        spend[:, PREVENTION] -= moved
+        out.append(spend)
+    vcse = spends[-1].copy()
+    vcse[:, PREVENTION] += grants
+    return np.array(out + [vcse]), grants
+
+
+def test_grants_passed_at_once_are_each_funder_in_turn():
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        n = int(rng.integers(1, 80))
+        spends = rng.lognormal(10.0, 3.0, (4, n, N_DOMAINS)) * (rng.random((4, n, N_DOMAINS)) < 0.8)
+        spends[rng.random(spends.shape) < 0.05] = -0.0
+        share = rng.random(n) * (rng.random(n) < 0.8)
+        ref_spends, ref_grants = _grants_one_funder_at_a_time(spends, share)
+        got = spends.copy()
+        grants = commissioning.pass_grants(got, share)
+        assert np.array_equal(grants, ref_grants) and np.array_equal(np.signbit(grants), np.signbit(ref_grants))
+        assert np.array_equal(got, ref_spends) and np.array_equal(np.signbit(got), np.signbit(ref_spends))

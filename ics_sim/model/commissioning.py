@@ -173,9 +173,9 @@ def integrations(model, seated: _Seating | None = None) -> np.ndarray:
     from ``seated`` (:func:`_seating`, read here when not given)."""
     fin = model.finance
     seated = _seating(model) if seated is None else seated
-    council = fin.council_budget.sum(axis=1)
-    inside = fin.pot_envelope.sum(axis=1) - fin.pot_nhs.sum(axis=1)
-    pooled = np.divide(inside, council, out=np.zeros_like(council), where=council > 0)
+    council = np.add.reduce(fin.council_budget, axis=1)  # each row's .sum(), without the Python layer
+    inside = np.add.reduce(fin.pot_envelope, axis=1) - np.add.reduce(fin.pot_nhs, axis=1)
+    pooled = np.divide(inside, council, out=np.zeros(council.shape), where=council > 0)
     return 1.0 - (1.0 - np.minimum(np.maximum(pooled, 0.0), 1.0)) * (1.0 - seated.one_commissioner)
 
 
@@ -542,25 +542,21 @@ def commission(model) -> tuple[Delivery, Spending]:
         share = c.providers.vcse_grant_share * np.minimum(1.0, 0.5 + t_vcse) * fin.grant_climate * sectors.grant_capacity()
         grant_share = np.where(operating, share, 0.0)
     pot_eff = (design.place_eff * (1.0 + bonus)[:, None])[nb]
-    coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = (
-        coord_central_pot[nb], coord_central_council[nb], coord_pot_council[nb], coord_vcse[nb], grant_share[nb])
+    # the per-place terms read per neighbourhood, gathered in one step
+    coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = np.array(
+        [coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share])[:, nb]
     central = fin.central_plan.copy()
     # running costs come out of the payers' care spending before anything is delivered
     paid = running_costs.charge(model.running_costs, L, central, pot, council, vcse_ext)
+    # the funders' spending stacked (a copy: ``Spending`` keeps what each paid before the grants)
+    spends = np.array([central, pot, council, vcse_ext])
+    grants = pass_grants(spends, grant_share)
     funders = [
-        Funder("central", central, central_out, design.central_eff),
-        Funder("pot", pot, pot_out, pot_eff),
-        Funder("council", council, council_out, design.council_eff),
+        Funder("central", spends[0], central_out, design.central_eff),
+        Funder("pot", spends[1], pot_out, pot_eff),
+        Funder("council", spends[2], council_out, design.council_eff),
+        Funder("vcse", spends[3], vcse_out, design.vcse_eff),
     ]
-    grants = np.zeros(L.n_neighbourhoods)
-    for f in funders:
-        moved = f.spend[:, PREVENTION] * grant_share
-        grants += moved
-        f.spend = f.spend.copy()
-        f.spend[:, PREVENTION] -= moved
-    vcse_spend = vcse_ext.copy()
-    vcse_spend[:, PREVENTION] += grants
-    funders.append(Funder("vcse", vcse_spend, vcse_out, design.vcse_eff))
     coordination = {
         (0, 1): coord_central_pot,
         (0, 2): coord_central_council,
@@ -578,6 +574,19 @@ def commission(model) -> tuple[Delivery, Spending]:
     d = deliver(funders, coordination, pop.visible_need, pop.hidden_need, cap, L.nb_place, L.place_system, c.costs.duplication_rate, design.mutual,
                 L.system_places, L.places)
     return d, Spending(central, pot, council, grants, vcse_ext, paid)
+
+
+def pass_grants(spends: np.ndarray, grant_share: np.ndarray) -> np.ndarray:
+    """Move ``grant_share`` (per neighbourhood) of each paying funder's prevention money to the
+    VCSE bodies, in place: ``spends`` is funders x neighbourhoods x domains, the payers first and
+    the VCSE bodies last. Returns the grants per neighbourhood (GBP per year): each payer's part
+    added one after another from 0.0 (a sum down the funders' axis adds them in turn), as moving
+    one funder's at a time does (``tests/test_money_at_once.py`` checks it against that loop)."""
+    moved = spends[:-1, :, PREVENTION] * grant_share
+    grants = np.add.reduce(moved, axis=0, initial=0.0)
+    spends[:-1, :, PREVENTION] -= moved
+    spends[-1, :, PREVENTION] += grants
+    return grants
 
 
 def pay_vcse(model, spending: Spending) -> None:
