@@ -10,7 +10,8 @@ regression baseline, for no reason a reader could see. :class:`Groups` keeps num
 - the groups are laid end to end, shortest first, so that the groups of one size are one slice,
   viewed as a groups x size matrix;
 - :meth:`Groups.sum` sums along the rows of each such matrix (numpy sums each row of a C-ordered
-  matrix exactly as it sums that row alone: pairwise, same blocks);
+  matrix exactly as it sums that row alone: pairwise, same blocks); :meth:`Groups.sum_each` does
+  so for every row of a stack of 1-D arrays;
 - :meth:`Groups.sum_rows` adds each group's rows one after another, as ``X[idx].sum(axis=0)``
   does: the groups' rows are laid position by position in one widest-group x (groups x columns)
   matrix, shorter groups padded with -0.0 (``x + -0.0`` is ``x`` for every ``x``), summed down
@@ -98,6 +99,17 @@ class Groups:
         if self._by_group:  # np.add.reduce of a 1-D array is its .sum(), without the Python layer
             return np.array([np.add.reduce(x[m]) for m in self._pieces], dtype=float)
         return self._per_group(x)
+
+    def sum_each(self, X: np.ndarray) -> np.ndarray:
+        """Per row of ``X`` (rows x items) and group, ``X[r][members].sum()`` bit for bit: an
+        array of rows x groups. A few groups: each group's block of every row at once, summed
+        along its rows (numpy sums each row of a block whose rows are contiguous, a slice of a
+        C-ordered ``X`` or a C-ordered copy, as it sums that row alone; a fancy-indexed block
+        ``X[:, members]`` is laid out column by column and is copied to C order first)."""
+        if self._by_group:
+            sums = [np.add.reduce(X[:, m] if type(m) is slice else np.ascontiguousarray(X[:, m]), axis=1) for m in self._pieces]
+            return np.array(sums, dtype=float).reshape(self.n, len(X)).T
+        return np.array([self._per_group(row) for row in X], dtype=float).reshape(len(X), self.n)
 
     def mean(self, x: np.ndarray) -> np.ndarray:
         """Per group, ``x[members].mean()`` bit for bit (NaN for an empty group, as numpy's)."""

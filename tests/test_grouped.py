@@ -88,3 +88,19 @@ def test_groups_of_consecutive_items_are_summed_as_slices_bit_for_bit():
         step = int(rng.integers(1, 4))
         x = (rng.lognormal(3.0, 2.0, n_items * step) * rng.choice([-1.0, 1.0], n_items * step))[::step]
         assert np.array_equal(g.sum(x), [x[m].sum() for m in members])
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_sums_of_each_row_equal_the_loop_bit_for_bit(contiguous):
+    """Several 1-D arrays stacked (rows x items), summed group by group at once: each row's sums
+    are that row's ``Groups.sum``, i.e. ``x[members].sum()`` (few groups and many)."""
+    rng = np.random.default_rng(13)
+    for _ in range(200):
+        n_items = int(rng.integers(2, 2000))
+        n_groups = int(rng.integers(1, min(n_items, 20)))
+        members = _random_groups(rng, n_items, n_groups, contiguous)
+        rows = int(rng.integers(1, 6))
+        X = rng.lognormal(3.0, 2.0, (rows, n_items)) * rng.choice([-1.0, 1.0], (rows, n_items))
+        g = Groups(members, n_items)
+        ref = np.array([[X[r][m].sum() for m in members] for r in range(rows)])
+        assert np.array_equal(g.sum_each(X), ref)

@@ -269,19 +269,15 @@ def _take(spend: np.ndarray, rows: np.ndarray, amount: float) -> float:
     return amount - taken
 
 
-def _take_each(spend: np.ndarray, cells: Groups, of: np.ndarray, amount: np.ndarray) -> np.ndarray:
-    """:func:`_take` for every group at once (the groups' rows do not overlap): ``cells`` are each
-    group's cells of ``spend``, ``of`` each row's group (every row is in one), ``amount`` each
-    group's GBP. Returns each group's part of ``amount`` not covered."""
-    if not (amount > 0.0).any():  # nothing to pay: nothing taken, nothing left over
-        return np.maximum(amount, 0.0)
-    available = cells.sum(spend.ravel()) / 12.0
+def _shares(amount: np.ndarray, available: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_take` for every group at once, as numbers: each group's ``amount`` (GBP) taken
+    from what it has this month, ``available`` (GBP). Returns the factor each group's spending
+    is scaled by (exactly 1.0 where it pays nothing: ``x * 1.0`` is ``x``) and the part of
+    ``amount`` it could not cover."""
     active = (amount > 0.0) & (available > 0.0)
     taken = np.minimum(amount, available)
-    factor = 1.0 - np.divide(taken, available, out=np.zeros_like(available), where=active)
-    # a group that pays nothing has a factor of exactly 1.0 (x * 1.0 is x): every row at once
-    spend *= factor[of][:, None]
-    return np.where(active, amount - taken, np.maximum(amount, 0.0))
+    factor = 1.0 - np.divide(taken, available, out=np.zeros(available.shape), where=active)
+    return factor, np.where(active, amount - taken, np.maximum(amount, 0.0))
 
 
 def charge(costs: RunningCosts, layout, central: np.ndarray, pot: np.ndarray, council: np.ndarray, vcse: np.ndarray) -> RunningCosts:
@@ -296,22 +292,30 @@ def charge(costs: RunningCosts, layout, central: np.ndarray, pot: np.ndarray, co
         What each payer actually paid, GBP this month (same shape as ``costs``).
     """
     L = layout
-    places = cell_groups(L, L.place_index, central.shape[1], "places")
-    paid = RunningCosts.zeros(L.n_systems, L.n_places)
-    paid.by_place[:] = costs.by_place
-    rest = _take_each(vcse, places, L.nb_place, costs.vcse)
-    paid.vcse[:] = costs.vcse - rest
+    columns = central.shape[1]
+    places = cell_groups(L, L.place_index, columns, "places")
+    systems = cell_groups(L, L.system_index, columns, "systems")
+    # what each payer has this month before anything is taken (each takes only from its own)
+    vcse_has, council_has, pot_has = places.sum_each(np.array([vcse.ravel(), council.ravel(), pot.ravel()])) / 12.0
+    central_has = systems.sum(central.ravel()) / 12.0
+    vcse_factor, rest = _shares(costs.vcse, vcse_has)
+    paid_vcse = costs.vcse - rest
     due = costs.council + rest
-    rest = _take_each(council, places, L.nb_place, due)
-    paid.council[:] = due - rest
+    council_factor, rest = _shares(due, council_has)
+    paid_council = due - rest
     due = costs.pot + rest
-    rest = _take_each(pot, places, L.nb_place, due)
-    paid.pot[:] = due - rest
+    pot_factor, rest = _shares(due, pot_has)
+    paid_pot = due - rest
     left_icb = costs.icb.copy()
     np.add.at(left_icb, L.place_system, rest)  # in place order, as one place after another
-    systems = cell_groups(L, L.system_index, central.shape[1], "systems")
-    rest = _take_each(central, systems, L.nb_system, left_icb)
-    paid.icb[:] = left_icb - rest
+    central_factor, rest = _shares(left_icb, central_has)
+    paid = RunningCosts(left_icb - rest, paid_council, paid_pot, paid_vcse, costs.by_place.copy())
+    # every place's factors, each row of the payers' spending scaled by its place's (or system's)
+    factors = np.array([vcse_factor, council_factor, pot_factor])[:, L.nb_place, None]
+    vcse *= factors[0]
+    council *= factors[1]
+    pot *= factors[2]
+    central *= central_factor[L.nb_system, None]
     for s in np.flatnonzero(rest > 0.0):  # no retained money: the places' pots pay, in proportion to their spending
         left = rest[s]
         for p in np.flatnonzero(L.place_system == s):
