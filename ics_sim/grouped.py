@@ -81,7 +81,8 @@ class Groups:
                 pad_index[g, : len(m)] = m
             # laid out position by position (the groups' first rows, then their second rows, ...),
             # so that one sum down the positions adds each group's rows one after another
-            self._padded = (pad_index.T.ravel(), width, self.size == 0)
+            self._padded = (pad_index.T.ravel(), width, self.size == 0 if (self.size == 0).any() else None)
+        self._padding: dict[tuple, np.ndarray] = {}  # per shape of a row: the items' rows and a -0.0 row
 
     def _per_group(self, x: np.ndarray) -> np.ndarray:
         """Per group, its items of ``x`` summed along the group (as ``x[members].sum(axis=0)``),
@@ -123,9 +124,14 @@ class Groups:
             return self.sum(X[:, 0])[:, None]
         if self._padded is not None:  # one reduction: each group's rows, then -0.0 rows, in turn
             index, width, empty = self._padded
-            laid = np.concatenate([X, np.full((1,) + X.shape[1:], -0.0)]).take(index, axis=0)
-            out = laid.reshape(width, self.n * X.shape[1]).sum(axis=0).reshape(self.n, X.shape[1])
-            out[empty] = 0.0  # numpy's sum of no rows
+            padded = self._padding.get(X.shape[1:])
+            if padded is None:
+                padded = self._padding[X.shape[1:]] = np.full((self.n_items + 1,) + X.shape[1:], -0.0)
+            padded[:-1] = X  # the -0.0 row stays last
+            laid = padded.take(index, axis=0)
+            out = np.add.reduce(laid.reshape(width, self.n * X.shape[1]), axis=0).reshape(self.n, X.shape[1])
+            if empty is not None:
+                out[empty] = 0.0  # numpy's sum of no rows
             return out
         if self._by_group:
             return np.array([X[m].sum(axis=0) for m in self._members], dtype=float).reshape(self.n, X.shape[1])

@@ -104,3 +104,17 @@ def test_sums_of_each_row_equal_the_loop_bit_for_bit(contiguous):
         g = Groups(members, n_items)
         ref = np.array([[X[r][m].sum() for m in members] for r in range(rows)])
         assert np.array_equal(g.sum_each(X), ref)
+
+
+def test_row_sums_called_again_read_only_the_new_rows():
+    """The padded layout's buffer is kept between calls (per number of columns): each call's sums
+    are its own array's, whatever was summed before."""
+    rng = np.random.default_rng(17)
+    members = [np.array([0, 3, 5]), np.array([1]), np.array([], dtype=int), np.array([2, 4])]
+    g = Groups(members, 6)
+    assert g._padded is not None
+    for _ in range(20):
+        X = rng.lognormal(3.0, 2.0, (6, int(rng.integers(2, 5)))) * rng.choice([-1.0, 1.0, -0.0], (6, 1))
+        got = g.sum_rows(X)
+        ref = np.array([X[m].sum(axis=0) for m in members])
+        assert np.array_equal(got, ref) and np.array_equal(np.signbit(got), np.signbit(ref))
