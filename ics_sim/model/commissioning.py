@@ -41,19 +41,19 @@ class Spending:
     vcse_external: np.ndarray
     running: running_costs.RunningCosts
 
-    def place_totals(self, name: str, cells) -> np.ndarray:
-        """Each place's total of the spending ``name`` (GBP per year), summed over ``cells``
+    def place_totals(self, cells) -> np.ndarray:
+        """Each place's total of the spending ``pot``, ``council`` and ``vcse_external`` (rows in
+        that order; places as columns; GBP per year), each summed over ``cells``
         (:func:`running_costs.cell_groups <ics_sim.model.running_costs.cell_groups>` of the
-        places): worked out once for every reader of the month's spending (the ledger and the
-        VCSE bodies' pay read the same sums). Read-only."""
-        held = self.__dict__.setdefault("_totals", {})
-        key = (name, id(cells))
-        got = held.get(key)
-        if got is None or got[0] is not cells:
-            total = cells.sum(getattr(self, name).ravel())
-            total.flags.writeable = False
-            got = held[key] = (cells, total)
-        return got[1]
+        places) as that place's block alone, all at once (:meth:`Groups.sum_each
+        <ics_sim.grouped.Groups.sum_each>`): worked out once for every reader of the month's
+        spending (the ledger and the VCSE bodies' pay). Read-only."""
+        held = self.__dict__.get("_totals")
+        if held is None or held[0] is not cells:
+            totals = cells.sum_each(np.array([self.pot.ravel(), self.council.ravel(), self.vcse_external.ravel()]))
+            totals.flags.writeable = False
+            held = self._totals = (cells, totals)
+        return held[1]
 
 
 def pot_spend(model, part) -> np.ndarray:
@@ -596,7 +596,7 @@ def pay_vcse(model, spending: Spending) -> None:
     L, sectors = model.layout, model.vcse_sectors
     cells = running_costs.cell_groups(L, L.place_index, spending.vcse_external.shape[1], "places")
     sectors.grants_month[:] = L.places.sum(spending.grants) / 12.0
-    sectors.external_month[:] = spending.place_totals("vcse_external", cells) / 12.0 + spending.running.vcse
+    sectors.external_month[:] = spending.place_totals(cells)[2] / 12.0 + spending.running.vcse
 
 
 def note_spending(model, d: Delivery) -> None:
