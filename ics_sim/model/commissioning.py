@@ -605,9 +605,10 @@ def note_spending(model, d: Delivery) -> None:
     L, fin = model.layout, model.finance
     model.place_spend_by_domain[:] = L.places.sum_rows(d.spend)
     tot = L.systems.sum_rows(d.spend)
-    fin.system_spend_share[:] = tot / np.maximum(tot.sum(axis=1), 1e-12)[:, None]
-    model.cumulative_spend_nb += d.spend.sum(axis=1) / 12.0
-    model.cumulative_spend += d.spend.sum() / 12.0
+    # np.add.reduce: each .sum(), without the Python layer
+    fin.system_spend_share[:] = tot / np.maximum(np.add.reduce(tot, axis=1), 1e-12)[:, None]
+    model.cumulative_spend_nb += np.add.reduce(d.spend, axis=1) / 12.0
+    model.cumulative_spend += np.add.reduce(d.spend, axis=None) / 12.0
 
 
 def adjust_capacity(model, d: Delivery) -> None:

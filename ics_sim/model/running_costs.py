@@ -188,13 +188,13 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
     (``part.settings``: its costs and its chair) price its own; ``pot_envelope`` is places x
     domains. Booked in place order, as one place after another would book them."""
     reporting, admin, contract, chair, pooled, contracted, independent = _overhead_terms(costs, parts)
-    envelope = pot_envelope.sum(axis=1)
+    envelope = np.add.reduce(pot_envelope, axis=1)  # each row's .sum(), without the Python layer
     pot = reporting * envelope / 12.0
     pot = np.where(pooled, pot + admin / 12.0, pot)
     pot = np.where(contracted, pot + contract * envelope / 12.0, pot)  # a provider holds the pot under contract
-    paying = pot > 0
-    costs.pot[paying] += pot[paying]
-    costs.by_place[paying] += pot[paying]
+    pot = np.where(pot > 0, pot, -0.0)  # a place that pays nothing adds -0.0 (x + -0.0 is x for every x)
+    costs.pot += pot
+    costs.by_place += pot
     if independent.any():
         places = np.flatnonzero(independent)
         half = 0.5 * chair[places] / 12.0
