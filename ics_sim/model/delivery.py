@@ -95,10 +95,11 @@ def deliver(
         waste = duplication_rate * overlap * (1.0 - np.array(list(coordination.values())))[:, :, None]
         duplicated = np.add.reduce(waste, axis=0, initial=0.0)
     else:
-        duplicated = np.zeros_like(visible_need)
+        duplicated = np.zeros(visible_need.shape)
     # waste removes effective care in proportion to the cell's average efficiency
-    mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spend > 0)
-    waste_share = np.divide(duplicated, spend, out=np.zeros_like(spend), where=spend > 0)
+    spent = spend > 0
+    mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spent)
+    waste_share = np.divide(duplicated, spend, out=np.zeros(spend.shape), where=spent)
     effective = effective - duplicated * mean_eff
     outreach = outreach * (1.0 - waste_share)
     need = visible_need + hidden_need
@@ -109,21 +110,22 @@ def deliver(
     if places is not None:
         demand = places.sum_rows(effective)
     else:
-        demand = np.zeros_like(capacity)
+        demand = np.zeros(capacity.shape)
         np.add.at(demand, nb_place, effective)
-    ratio = np.divide(capacity, demand, out=np.ones_like(capacity), where=demand > 0)
-    ratio = np.minimum(ratio, 1.0)
-    if mutual_aid.any():  # every system at once: each system's places summed as one system alone
+    demanded = demand > 0
+    if not mutual_aid.any():
+        ratio = np.minimum(np.divide(capacity, demand, out=np.ones_like(capacity), where=demanded), 1.0)
+    else:  # every system at once: each system's places summed as one system alone
         if system_places is None:
             system_places = Groups([np.flatnonzero(place_system == s) for s in np.unique(place_system)], n_places)
         over = np.maximum(capacity - demand, 0.0)
         gap = np.maximum(demand - capacity, 0.0)
         spare = system_places.sum_rows(over)
         short = system_places.sum_rows(gap)
-        fill = np.divide(0.9 * spare, short, out=np.zeros_like(spare), where=short > 0)
+        fill = np.divide(0.9 * spare, short, out=np.zeros(spare.shape), where=short > 0)
         fill = np.where(mutual_aid, np.minimum(fill, 1.0), 0.0)
         extra = gap * fill[system_places.of]
-        reached = np.divide(np.minimum(capacity, demand) + extra, demand, out=np.ones_like(demand), where=demand > 0)
+        reached = np.divide(np.minimum(capacity, demand) + extra, demand, out=np.ones_like(demand), where=demanded)
         ratio = np.minimum(reached, 1.0)
     assert ratio.shape[0] == n_places
     cell_ratio = ratio[nb_place]
