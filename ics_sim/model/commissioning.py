@@ -14,7 +14,6 @@ follows funded activity with a lag.
 from __future__ import annotations
 
 import operator
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,17 +137,14 @@ def _laid_out_kept(model, key: str, blocks: list) -> np.ndarray:
     """:func:`_laid_out` of ``blocks`` as a fresh array (the caller may write into it), laid out
     again only when some place's block is another array than last time under ``key``: the
     tables' plans are replaced when they change, never written into, so the same arrays hold the
-    same numbers."""
-    kept = _KEPT.get(model)
+    same numbers. Kept on the model (``_laid_out_plans``), so they go with it."""
+    kept = model.__dict__.get("_laid_out_plans")
     if kept is None:
-        kept = _KEPT[model] = {}
+        kept = model._laid_out_plans = {}
     held = kept.get(key)
     if held is None or len(held[0]) != len(blocks) or not all(map(operator.is_, held[0], blocks)):
         held = kept[key] = (blocks, _laid_out(model.layout, blocks))
     return held[1].copy()
-
-
-_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def pot_spending(model) -> np.ndarray:
@@ -464,8 +460,9 @@ class _Design:
 
 
 def _design(model) -> _Design:
-    """The run's :class:`_Design`, built on first use (the config and layout do not change)."""
-    design = _DESIGNS.get(model)
+    """The run's :class:`_Design`, built on first use (the config and layout do not change) and
+    kept on the model (``_commissioning_design``)."""
+    design = model.__dict__.get("_commissioning_design")
     if design is None:
         L, c = model.layout, model.cfg
         elasticity = np.array(c.delegation.scale_elasticity.as_tuple())
@@ -482,11 +479,8 @@ def _design(model) -> _Design:
         )
         for a in arrays:
             a.flags.writeable = False
-        design = _DESIGNS[model] = _Design(*arrays)
+        design = model._commissioning_design = _Design(*arrays)
     return design
-
-
-_DESIGNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def commission(model) -> tuple[Delivery, Spending]:
