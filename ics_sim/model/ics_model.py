@@ -305,9 +305,9 @@ class ICSModel(Model):
 
     def _outcomes(self, d: Delivery) -> None:
         """Health moves with the weighted share of need met (MODEL.md 6.6)."""
-        pop, h = self.population, self.cfg.health
+        pop = self.population
         need = pop.need
-        w = np.array(h.domain_weights.as_tuple())
+        w = pop.domain_weights
         met = d.met  # worked out once (a property: met_visible + met_hidden)
         coverage = np.add.reduce(met * w, axis=1) / np.maximum(np.add.reduce(need * w, axis=1), 1e-12)  # .sum(axis=1)s
         prev_share = met[:, PREVENTION] / np.maximum(need[:, PREVENTION], 1e-12)
