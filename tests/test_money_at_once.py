@@ -493,3 +493,40 @@ def test_grants_passed_at_once_are_each_funder_in_turn():
         grants = commissioning.pass_grants(got, share)
         assert np.array_equal(grants, ref_grants) and np.array_equal(np.signbit(grants), np.signbit(ref_grants))
         assert np.array_equal(got, ref_spends) and np.array_equal(np.signbit(got), np.signbit(ref_spends))
+
+
+def _vcse_funding_by_rows(model, operating, trust_icb):
+    """The reference of ``commissioning.vcse_funding``: the operating places' rows written into
+    zeros (the code ``commission`` ran before)."""
+    from ics_sim.domains import PREVENTION, PRIMARY
+    from ics_sim.model.governance.views import whole_belief
+
+    L, fin, sectors = model.layout, model.finance, model.vcse_sectors
+    nb, shape = L.nb_place, (L.n_neighbourhoods, N_DOMAINS)
+    vcse_ext, vcse_out, grant_share = np.zeros(shape), np.zeros(shape), np.zeros(L.n_places)
+    if operating.any():
+        vb = whole_belief(model, model.vcses)
+        rows = operating[nb]
+        w = vb.total[:, [PRIMARY, PREVENTION]]
+        w = w / np.maximum(commissioning._column_groups(L, 2).sum(w.T.ravel()), 1e-12)[nb][:, None]
+        x = (fin.vcse_external * sectors.external_capacity())[nb][:, None] * w
+        vcse_ext[rows, PRIMARY] = x[rows, 0]
+        vcse_ext[rows, PREVENTION] = x[rows, 1]
+        vcse_out[rows] = vb.outreach_share[rows]
+        share = model.cfg.providers.vcse_grant_share * np.minimum(1.0, 0.5 + trust_icb) * fin.grant_climate * sectors.grant_capacity()
+        grant_share = np.where(operating, share, 0.0)
+    return vcse_ext, vcse_out, grant_share
+
+
+@pytest.mark.parametrize("overrides", [[], ["system=england", "years=1"]])
+def test_vcse_funding_at_once_is_the_operating_rows_written_into_zeros(overrides):
+    """Every pattern of folded sectors (none, some, all): the same arrays, bit for bit."""
+    m = _model(overrides, months=3)
+    rng = np.random.default_rng(5)
+    n = m.layout.n_places
+    for folded in [np.zeros(n, bool), np.ones(n, bool)] + [rng.random(n) < q for q in (0.2, 0.5, 0.8) for _ in range(3)]:
+        m.vcse_sectors.alive[:] = ~folded[:, None]
+        operating = m.vcse_sectors.operating()
+        trust = np.where(operating, rng.random(n), 0.0)
+        for got, ref in zip(commissioning.vcse_funding(m, operating, trust), _vcse_funding_by_rows(m, operating, trust), strict=True):
+            assert np.array_equal(got, ref) and np.array_equal(np.signbit(got), np.signbit(ref))

@@ -129,7 +129,7 @@ def _capped(layout, plan: np.ndarray, envelope: np.ndarray) -> np.ndarray:
     """Each place's plan (rows of ``plan``) with each domain capped by the place's ``envelope``
     (places x domains), as :func:`pot_spend` and :func:`council_spend` cap one place's."""
     col = layout.places.sum_rows(plan)
-    scale = np.divide(np.minimum(col, envelope), col, out=np.zeros_like(col), where=col > 0)
+    scale = np.divide(np.minimum(col, envelope), col, out=np.zeros(col.shape), where=col > 0)
     return plan * scale[layout.nb_place]
 
 
@@ -445,6 +445,30 @@ def _column_groups(layout, columns: int) -> Groups:
 _COLUMN_GROUPS: dict[tuple, tuple] = {}
 
 
+def vcse_funding(model, operating: np.ndarray, trust_icb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The VCSE bodies that still operate (``operating``, per place): their external income spent
+    on primary care and prevention where they believe it is needed (folded bodies raise nothing),
+    and their outreach (both neighbourhoods x domains, zero where no body operates); and per
+    place the share of every funder's prevention money granted to them: more where they are
+    trusted (``trust_icb``, their trust with the ICB, 0 where none operates), less while funders
+    cut against plan, and only to bodies that still operate (it is cheaper and reaches hidden
+    need)."""
+    L, fin, sectors = model.layout, model.finance, model.vcse_sectors
+    shape = (L.n_neighbourhoods, N_DOMAINS)
+    vcse_ext = np.zeros(shape)
+    if not operating.any():
+        return vcse_ext, np.zeros(shape), np.zeros(L.n_places)
+    nb = L.nb_place
+    vb = whole_belief(model, model.vcses)
+    rows = operating[nb][:, None]
+    w = vb.total[:, [PRIMARY, PREVENTION]]
+    w = w / np.maximum(_column_groups(L, 2).sum(w.T.ravel()), 1e-12)[nb][:, None]
+    external = fin.vcse_external * sectors.external_capacity()
+    vcse_ext[:, [PRIMARY, PREVENTION]] = np.where(rows, external[nb][:, None] * w, 0.0)
+    share = model.cfg.providers.vcse_grant_share * np.minimum(1.0, 0.5 + trust_icb) * fin.grant_climate * sectors.grant_capacity()
+    return vcse_ext, np.where(rows, vb.outreach_share, 0.0), np.where(operating, share, 0.0)
+
+
 @dataclass(frozen=True)
 class _Design:
     """What commissioning reads every month that is fixed for a run (its config and layout):
@@ -491,7 +515,6 @@ def commission(model) -> tuple[Delivery, Spending]:
     neighbourhoods; the money and the beliefs are whole-population arrays."""
     L, c, pop, fin = model.layout, model.cfg, model.population, model.finance
     parts = model.partnerships
-    shape = pop.need.shape
     nb = L.nb_place
     design = _design(model)
     pot = pot_spending(model)
@@ -500,12 +523,10 @@ def commission(model) -> tuple[Delivery, Spending]:
     # per place: trust and who holds the pot; co-ordination is structural where a funder's
     # controller votes on the pot's plan (it knows the plan), and otherwise only as good as the
     # trust between the two bodies
-    n_places = L.n_places
     seated = _seating(model)
     tt = table_trust(model, seated)
     trust = tt.mean
-    sectors = model.vcse_sectors
-    operating = sectors.operating()
+    operating = model.vcse_sectors.operating()
     coord_central_pot = np.where(seated.controls_icb, 0.5 + 0.5 * trust, 0.5)
     coord_central_council = tt.icb_council
     coord_pot_council = np.where(seated.controls_council, 0.5 + 0.5 * trust, tt.holder_council)
@@ -515,26 +536,8 @@ def commission(model) -> tuple[Delivery, Spending]:
     pot_out = holder_outreach(model, model.table_views.whole_forums(parts), tt, seated)
     council_out = whole_belief(model, model.councils).outreach_share  # every place's council, in place order
     central_out = icb_whole_belief(model).outreach_share
-    # the VCSE bodies that still operate: their external income spent on primary care and
-    # prevention where they believe it is needed (folded bodies raise nothing), and their outreach
-    vcse_ext = np.zeros(shape)
-    vcse_out = np.zeros(shape)
-    grant_share = np.zeros(n_places)  # share of prevention money granted to the VCSE body
-    if operating.any():
-        vb = whole_belief(model, model.vcses)
-        rows = operating[nb]
-        w = vb.total[:, [PRIMARY, PREVENTION]]
-        w = w / np.maximum(_column_groups(L, 2).sum(w.T.ravel()), 1e-12)[nb][:, None]
-        external = fin.vcse_external * sectors.external_capacity()
-        x = external[nb][:, None] * w
-        vcse_ext[rows, PRIMARY] = x[rows, 0]
-        vcse_ext[rows, PREVENTION] = x[rows, 1]
-        vcse_out[rows] = vb.outreach_share[rows]
-        # VCSE grants: part of every funder's prevention money goes through the place's VCSE
-        # bodies, more where they are trusted, less while funders cut against plan, and only to
-        # bodies that still operate; it is cheaper and reaches hidden need
-        share = c.providers.vcse_grant_share * np.minimum(1.0, 0.5 + t_vcse) * fin.grant_climate * sectors.grant_capacity()
-        grant_share = np.where(operating, share, 0.0)
+    # the VCSE bodies that still operate: their external income, outreach and grant share
+    vcse_ext, vcse_out, grant_share = vcse_funding(model, operating, t_vcse)
     pot_eff = (design.place_eff * (1.0 + bonus)[:, None])[nb]
     # the per-place terms read per neighbourhood, gathered in one step
     coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = np.array(
