@@ -252,8 +252,9 @@ class _Seating:
     holds them).
 
     Attributes:
-        networks, seats, settings: per place, the trust network, seats and settings this was
-            worked out from.
+        key: the tables as this was worked out from (:func:`running_costs.seated_as
+            <ics_sim.model.running_costs.seated_as>`).
+        networks: per place, the trust network.
         holders: per place, the pot holder's seat (the first voter), or None.
         held: per place, whether anyone holds the pot.
         blocks: each table's trust matrix in the flat layout (for its mean).
@@ -277,9 +278,8 @@ class _Seating:
         one_commissioner: per place, 1.0 where a provider holds the pot under contract, else 0.0.
     """
 
+    key: tuple
     networks: list
-    seats: list
-    settings: list
     holders: list
     held: np.ndarray
     all_held: bool
@@ -305,18 +305,14 @@ class _Seating:
 def _seating(model) -> _Seating:
     """The place tables' :class:`_Seating`, kept on the model (``_seating``; it refers to the
     model's organisations, so a cache outside the model would keep the model alive) while every
-    table keeps its seats, trust network and settings object."""
+    table is as it was seated (:func:`running_costs.still_seated
+    <ics_sim.model.running_costs.still_seated>`)."""
     parts = model.partnerships
     held = model.__dict__.get("_seating")  # kept on the model: it holds the model's organisations
-    if (held is not None and len(held.networks) == len(parts) and all(map(operator.is_, map(_TRUST, parts), held.networks))
-            and all(map(operator.is_, map(_SEATS, parts), held.seats))
-            and all(map(operator.is_, map(_SETTINGS, parts), held.settings))):  # at C speed over every place
+    if held is not None and running_costs.still_seated(held.key, parts):
         return held
     seating = model._seating = _seat_tables(parts)
     return seating
-
-
-_TRUST, _SEATS, _SETTINGS = operator.attrgetter("trust"), operator.attrgetter("seats"), operator.attrgetter("settings")
 
 
 def _seat_tables(parts: list) -> _Seating:
@@ -346,10 +342,10 @@ def _seat_tables(parts: list) -> _Seating:
     held = np.array([h is not None for h in holders], dtype=bool)
     joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
     own_orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
+    key = running_costs.seated_as(parts)
     return _Seating(
-        networks=[part.trust for part in parts],
-        seats=[part.seats for part in parts],
-        settings=[part.settings for part in parts],
+        key=key,
+        networks=key[2],
         holders=holders,
         held=held,
         all_held=bool(held.all()),

@@ -208,12 +208,10 @@ def _overhead_terms(costs: RunningCosts, parts: list) -> tuple[np.ndarray, ...]:
     """Per place, what :func:`book_overheads` prices its arrangement by: its reporting share,
     pooled-budget administration, contract management and independent chair's fee, and whether
     it pools, holds the pot under contract and has an independent chair. Read-only arrays, kept
-    while every table keeps its seats (a move on the ladder of formality, which changes who holds
-    the pot, seats a table afresh), its settings object and its pooling; kept with ``costs`` (the
+    while every table is as it was seated (:func:`still_seated`); kept with ``costs`` (the
     model's running costs, which last the run: ``_overheads``), so they go with the model."""
-    key = (list(map(_SEATS, parts)), list(map(_SETTINGS, parts)), list(map(_POOLED, parts)))
     held = costs.__dict__.get("_overheads")
-    if held is not None and held[0] is parts and _same(held[1], key):
+    if held is not None and held[0] is parts and still_seated(held[1], parts):
         return held[2]
     n = len(parts)
     reporting, admin, contract, chair = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
@@ -226,18 +224,28 @@ def _overhead_terms(costs: RunningCosts, parts: list) -> tuple[np.ndarray, ...]:
     terms = (reporting, admin, contract, chair, pooled, contracted, independent)
     for a in terms:
         a.flags.writeable = False
-    costs._overheads = (parts, key, terms)
+    costs._overheads = (parts, seated_as(parts), terms)
     return terms
 
 
-def _same(held: tuple, key: tuple) -> bool:
-    """Whether every table has the seats and settings objects, and the pooling, it had."""
-    seats, settings, pooled = key
-    return (len(held[0]) == len(seats) and all(map(operator.is_, held[0], seats))
-            and all(map(operator.is_, held[1], settings)) and held[2] == pooled)
+def seated_as(parts: list) -> tuple[list, list, list, list]:
+    """What the caches of the place tables' arrangement (:func:`_overhead_terms` and
+    ``commissioning._seating``) are kept while, per table: its seats, settings object and trust
+    network (a move on the ladder of formality seats a table afresh, with a new trust network,
+    perhaps a new pot holder and new pooling) and its pooling."""
+    return list(map(_SEATS, parts)), list(map(_SETTINGS, parts)), list(map(_TRUST, parts)), list(map(_POOLED, parts))
 
 
-_SEATS, _SETTINGS, _POOLED = operator.attrgetter("seats"), operator.attrgetter("settings"), operator.attrgetter("pooled")
+def still_seated(key: tuple, parts: list) -> bool:
+    """Whether every table of ``parts`` is as :func:`seated_as` saw it (``key``): the same seats,
+    settings and trust network objects and the same pooling (checked at C speed)."""
+    seats, settings, trust, pooled = key
+    return (len(seats) == len(parts) and all(map(operator.is_, map(_SEATS, parts), seats))
+            and all(map(operator.is_, map(_SETTINGS, parts), settings))
+            and all(map(operator.is_, map(_TRUST, parts), trust)) and list(map(_POOLED, parts)) == pooled)
+
+
+_SEATS, _SETTINGS, _TRUST, _POOLED = (operator.attrgetter(name) for name in ("seats", "settings", "trust", "pooled"))
 
 
 def cell_groups(layout, members: list[np.ndarray], columns: int, key: str) -> Groups:
