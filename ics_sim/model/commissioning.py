@@ -218,7 +218,7 @@ def holder_outreach(model, forum: Belief, trust: TableTrust | None = None, seate
     seated = _seating(model) if seated is None else seated
     nb = L.nb_place
     f_visible, f_hidden = forum.visible, forum.hidden
-    if not seated.held.any():
+    if not seated.any_held:
         return Belief(f_visible, f_hidden).outreach_share
     own_visible, own_hidden = _whole_own_beliefs(model, seated.own_orgs, seated.own_kinds)
     if seated.any_joint:  # a joint post reads both bodies' intelligence
@@ -256,7 +256,7 @@ class _Seating:
             <ics_sim.model.running_costs.seated_as>`).
         networks: per place, the trust network.
         holders: per place, the pot holder's seat (the first voter), or None.
-        held: per place, whether anyone holds the pot.
+        held: per place, whether anyone holds the pot (any_held, all_held: at any place, at all).
         blocks: each table's trust matrix in the flat layout (for its mean).
         members: each table's number of members.
         rows: each pot holder's row of its table's trust (empty where no one holds the pot).
@@ -269,7 +269,8 @@ class _Seating:
         seated: per pair and place, whether both are at the table (trust 0 otherwise).
         controls_icb, controls_council: per place, :meth:`PlacePartnership.controls
             <ics_sim.model.governance.partnership.PlacePartnership.controls>` of the ICB and the council.
-        advisory: per place, whether the holder only takes the table's view as advice.
+        advisory: per place, whether the holder only takes the table's view as advice
+            (any_advisory: at any place).
         advice_weight: per place, ``governance.advice_weight``.
         own_orgs: per place, the holder's organisation (the ICB where no one holds the pot).
         own_kinds: :func:`_kinds` of ``own_orgs``.
@@ -282,6 +283,7 @@ class _Seating:
     networks: list
     holders: list
     held: np.ndarray
+    any_held: bool
     all_held: bool
     blocks: Groups
     members: np.ndarray
@@ -293,6 +295,7 @@ class _Seating:
     controls_icb: np.ndarray
     controls_council: np.ndarray
     advisory: np.ndarray
+    any_advisory: bool
     advice_weight: np.ndarray
     own_orgs: list
     own_kinds: dict
@@ -342,12 +345,14 @@ def _seat_tables(parts: list) -> _Seating:
     held = np.array([h is not None for h in holders], dtype=bool)
     joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
     own_orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
+    advisory = np.array([h is not None and part.advisory_for(h.label) for h, part in zip(holders, parts, strict=True)], dtype=bool)
     key = running_costs.seated_as(parts)
     return _Seating(
         key=key,
         networks=key[2],
         holders=holders,
         held=held,
+        any_held=bool(held.any()),
         all_held=bool(held.all()),
         blocks=Groups([np.arange(a, b) for a, b in zip(starts[:-1], starts[1:], strict=True)], n_flat),
         members=sizes,
@@ -358,7 +363,8 @@ def _seat_tables(parts: list) -> _Seating:
         seated=seated,
         controls_icb=np.array([part.controls("icb") for part in parts], dtype=bool),
         controls_council=np.array([part.controls("council") for part in parts], dtype=bool),
-        advisory=np.array([h is not None and part.advisory_for(h.label) for h, part in zip(holders, parts, strict=True)], dtype=bool),
+        advisory=advisory,
+        any_advisory=bool(advisory.any()),
         advice_weight=np.array([part.settings.governance.advice_weight for part in parts], dtype=float),
         own_orgs=own_orgs,
         own_kinds=_kinds(own_orgs),
@@ -408,15 +414,16 @@ def table_trust(model, seated: _Seating | None = None) -> TableTrust:
     n = seated.members
     k = seated.square
     if k:  # every table of k members: the tables' blocks are the rows of one places x k^2 array
-        mean = (flat.reshape(len(n), k * k).sum(axis=1) - n) / (n * (n - 1))
-        row_mean = (flat[seated.row_index].sum(axis=1) - 1.0) / (n - 1)
+        # np.add.reduce: each row's .sum(), without the Python layer
+        mean = (np.add.reduce(flat.reshape(len(n), k * k), axis=1) - n) / (n * (n - 1))
+        row_mean = (np.add.reduce(flat[seated.row_index], axis=1) - 1.0) / (n - 1)
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n < 2, 1.0, (seated.blocks.sum(flat) - n) / (n * (n - 1)))
             row_mean = np.where(n < 2, 1.0, (seated.rows.sum(flat) - 1.0) / (n - 1))
     pairs = flat[seated.pairs]
     mutual = np.where(seated.seated, 0.5 * (pairs[:, 0] + pairs[:, 1]), 0.0)
-    if seated.advisory.any():
+    if seated.any_advisory:
         ref = max(model.cfg.trust.initial, 1e-9)
         row_mean = np.where(seated.advisory, np.minimum(1.0, seated.advice_weight * row_mean / ref), row_mean)
     listening = row_mean if seated.all_held else np.where(seated.held, row_mean, 0.0)

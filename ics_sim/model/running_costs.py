@@ -187,7 +187,7 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
     independent chair's fee (shared by the ICB and the council). Each place's own settings
     (``part.settings``: its costs and its chair) price its own; ``pot_envelope`` is places x
     domains. Booked in place order, as one place after another would book them."""
-    reporting, admin, contract, chair, pooled, contracted, independent = _overhead_terms(costs, parts)
+    reporting, admin, contract, chair, pooled, contracted, chaired = _overhead_terms(costs, parts)
     envelope = np.add.reduce(pot_envelope, axis=1)  # each row's .sum(), without the Python layer
     pot = reporting * envelope / 12.0
     pot = np.where(pooled, pot + admin / 12.0, pot)
@@ -195,8 +195,8 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
     pot = np.where(pot > 0, pot, -0.0)  # a place that pays nothing adds -0.0 (x + -0.0 is x for every x)
     costs.pot += pot
     costs.by_place += pot
-    if independent.any():
-        places = np.flatnonzero(independent)
+    if len(chaired):
+        places = chaired
         half = 0.5 * chair[places] / 12.0
         np.add.at(costs.icb, layout.place_system[places], half)  # in place order, as add() would
         costs.by_place[places] += half
@@ -207,7 +207,8 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
 def _overhead_terms(costs: RunningCosts, parts: list) -> tuple[np.ndarray, ...]:
     """Per place, what :func:`book_overheads` prices its arrangement by: its reporting share,
     pooled-budget administration, contract management and independent chair's fee, and whether
-    it pools, holds the pot under contract and has an independent chair. Read-only arrays, kept
+    it pools and holds the pot under contract; and the places with an independent chair (in
+    place order). Read-only arrays, kept
     while every table is as it was seated (:func:`still_seated`); kept with ``costs`` (the
     model's running costs, which last the run: ``_overheads``), so they go with the model."""
     held = costs.__dict__.get("_overheads")
@@ -221,7 +222,7 @@ def _overhead_terms(costs: RunningCosts, parts: list) -> tuple[np.ndarray, ...]:
         k = cfg.costs
         reporting[p], admin[p], contract[p], chair[p] = k.reporting_share, k.pooled_admin_gbp, k.contract_management, k.independent_chair_gbp
         pooled[p], contracted[p], independent[p] = part.pooled, part.contracted, cfg.chair == "independent"
-    terms = (reporting, admin, contract, chair, pooled, contracted, independent)
+    terms = (reporting, admin, contract, chair, pooled, contracted, np.flatnonzero(independent))
     for a in terms:
         a.flags.writeable = False
     costs._overheads = (parts, seated_as(parts), terms)
@@ -324,7 +325,7 @@ def charge(costs: RunningCosts, layout, central: np.ndarray, pot: np.ndarray, co
     council *= factors[1]
     pot *= factors[2]
     central *= central_factor[L.nb_system, None]
-    for s in np.flatnonzero(rest > 0.0):  # no retained money: the places' pots pay, in proportion to their spending
+    for s in (rest > 0.0).nonzero()[0]:  # no retained money: the places' pots pay, in proportion to their spending
         left = rest[s]
         for p in np.flatnonzero(L.place_system == s):
             before = left
