@@ -21,7 +21,8 @@ regression baseline, for no reason a reader could see. :class:`Groups` keeps num
 
 With eight groups or fewer, or no two groups of one size, each group is summed on its own, which
 is quicker there; a group whose items are a range of indices is then read as a slice (no copy:
-the pairwise sum of a 1-D slice adds the same numbers in the same order as that of its copy). ``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
+the pairwise sum of a 1-D slice adds the same numbers in the same order as that of its copy, and
+so do the row sums of a slice of a C-ordered matrix, used for a single group). ``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
 
 ``tests/test_grouped.py`` checks both against the per-group loop on random groups and values.
 """
@@ -63,6 +64,8 @@ class Groups:
         # group of consecutive items is read as a slice of a 1-D array
         self._members = members
         self._pieces = [slice(int(m[0]), int(m[0]) + len(m)) if len(m) and np.array_equal(m, np.arange(m[0], m[0] + len(m))) else m for m in members]
+        #: the slice of a single group of consecutive items (a system of its own), else None
+        self._one_slice = self._pieces[0] if self.n == 1 and type(self._pieces[0]) is slice else None
         self._by_group = self.n <= 8 or len(np.unique(sizes)) == self.n
         self._inverse = np.argsort(self._slots)  # each group's slot
         #: per size present: (first item of the layout, groups, size, the first of their slots)
@@ -122,6 +125,8 @@ class Groups:
         array of groups x columns."""
         if X.shape[1] == 1:  # numpy sums a single column as a 1-D array: pairwise
             return self.sum(X[:, 0])[:, None]
+        if self._one_slice is not None and X.flags.c_contiguous:  # one group of consecutive rows: a view, summed as its copy is
+            return np.add.reduce(X[self._one_slice], axis=0)[None]
         if self._padded is not None:  # one reduction: each group's rows, then -0.0 rows, in turn
             index, width, empty = self._padded
             padded = self._padding.get(X.shape[1:])

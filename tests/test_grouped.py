@@ -118,3 +118,16 @@ def test_row_sums_called_again_read_only_the_new_rows():
         got = g.sum_rows(X)
         ref = np.array([X[m].sum(axis=0) for m in members])
         assert np.array_equal(got, ref) and np.array_equal(np.signbit(got), np.signbit(ref))
+
+
+def test_one_group_of_consecutive_rows_is_summed_as_a_slice_bit_for_bit():
+    rng = np.random.default_rng(19)
+    for _ in range(100):
+        n_items = int(rng.integers(2, 300))
+        a = int(rng.integers(0, n_items - 1))
+        b = int(rng.integers(a + 1, n_items + 1))
+        g = Groups([np.arange(a, b)], n_items)
+        assert g._one_slice == slice(a, b)
+        X = rng.lognormal(3.0, 2.0, (n_items, int(rng.integers(2, 7)))) * rng.choice([-1.0, 1.0], (n_items, 1))
+        for Y in (X, np.asfortranarray(X)):  # C order read as a slice, any other as before
+            assert np.array_equal(g.sum_rows(Y), X[a:b].copy().sum(axis=0)[None])
