@@ -209,5 +209,8 @@ class Population:
             + h.prevention_effect * (self.prevention_coverage - self.prevention_reference)
             + self.external
         )
-        self.health += (np.clip(target, 0.0, 1.0) - self.health) / h.adjustment_months
+        # target clipped to [0, 1] (minimum and maximum: np.clip without its Python layers; a -0.0
+        # target may keep its sign, and health + (-0.0 - health) / m is health + (0.0 - health) / m
+        # for every health)
+        self.health += (np.minimum(np.maximum(target, 0.0), 1.0) - self.health) / h.adjustment_months
         self.qalys_nb += self.layout.nb_population * self.qaly_rate() / 12.0
