@@ -17,6 +17,7 @@ VCSE bodies) spends its plan over neighbourhoods and domains. For each cell:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,7 +91,7 @@ def deliver(
     effective = np.add.reduce(effs, axis=0, initial=0.0)
     outreach = np.add.reduce(effs * np.array([f.outreach for f in funders]), axis=0, initial=0.0)
     if coordination:  # every overlapping pair at once, in the order listed
-        a, b = (np.array(ends, dtype=np.intp) for ends in zip(*coordination, strict=True))
+        a, b = _pair_ends(tuple(coordination))
         overlap = np.minimum(spends[a], spends[b])
         waste = duplication_rate * overlap * (1.0 - np.array(list(coordination.values())))[:, :, None]
         duplicated = np.add.reduce(waste, axis=0, initial=0.0)
@@ -135,6 +136,17 @@ def deliver(
     rest = delivered - met_hidden
     met_visible = np.minimum(visible_need, rest)
     return Delivery(spend, duplicated, effective, unfunded, met_visible, met_hidden, demand, ratio)
+
+
+@functools.lru_cache(maxsize=16)
+def _pair_ends(pairs: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The first and the second funder of each pair in ``pairs``, as two index arrays
+    (read-only; worked out once per set of pairs: ``commission`` lists the same pairs every
+    month)."""
+    ends = tuple(np.array(e, dtype=np.intp) for e in zip(*pairs, strict=True))
+    for e in ends:
+        e.flags.writeable = False
+    return ends
 
 
 def scale_efficiency(population: float | np.ndarray, elasticity: np.ndarray, reference: float = 500_000.0) -> np.ndarray:
