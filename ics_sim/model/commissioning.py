@@ -134,7 +134,7 @@ def _capped(layout, plan: np.ndarray, envelope: np.ndarray) -> np.ndarray:
 
 
 def _laid_out_kept(model, key: str, blocks: list) -> np.ndarray:
-    """:func:`_laid_out` of ``blocks`` as a fresh array (the caller may write into it), laid out
+    """:func:`_laid_out` of ``blocks``, read-only (a caller that writes copies it), laid out
     again only when some place's block is another array than last time under ``key``: the
     tables' plans are replaced when they change, never written into, so the same arrays hold the
     same numbers. Kept on the model (``_laid_out_plans``), so they go with it."""
@@ -143,14 +143,16 @@ def _laid_out_kept(model, key: str, blocks: list) -> np.ndarray:
         kept = model._laid_out_plans = {}
     held = kept.get(key)
     if held is None or len(held[0]) != len(blocks) or not all(map(operator.is_, held[0], blocks)):
-        held = kept[key] = (blocks, _laid_out(model.layout, blocks))
-    return held[1].copy()
+        laid = _laid_out(model.layout, blocks)
+        laid.flags.writeable = False
+        held = kept[key] = (blocks, laid)
+    return held[1]
 
 
 def pot_spending(model) -> np.ndarray:
     """:func:`pot_spend` of every place, as one neighbourhoods x domains array."""
     L, parts = model.layout, model.partnerships
-    pot = _laid_out_kept(model, "pot", [part.pot_plan for part in parts])
+    pot = _laid_out_kept(model, "pot", [part.pot_plan for part in parts]).copy()  # the caller's own: charged in place
     carried = [part.last_pot_plan if part.pot_plan is None else None for part in parts]
     if any(plan is not None for plan in carried):
         rows = np.array([plan is not None for plan in carried])[L.nb_place]
