@@ -22,7 +22,8 @@ regression baseline, for no reason a reader could see. :class:`Groups` keeps num
 With eight groups or fewer, or no two groups of one size, each group is summed on its own, which
 is quicker there; a group whose items are a range of indices is then read as a slice (no copy:
 the pairwise sum of a 1-D slice adds the same numbers in the same order as that of its copy, and
-so do the row sums of a slice of a C-ordered matrix, used for a single group). ``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
+so do the row sums of a slice of a C-ordered matrix, used for a single group).
+``ics_sim.model.system_metrics`` lays runs out the same way for stacked arrays and dot products.
 
 ``tests/test_grouped.py`` checks both against the per-group loop on random groups and values.
 """
@@ -61,7 +62,7 @@ class Groups:
         self._items = np.concatenate([members[g] for g in self._slots]) if self.n else np.zeros(0, np.intp)
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
         # a few groups, or no two of a size: one group at a time is quicker than the layout; a
-        # group of consecutive items is read as a slice of a 1-D array
+        # group of consecutive items is then read as a slice
         self._members = members
         self._pieces = [slice(int(m[0]), int(m[0]) + len(m)) if len(m) and np.array_equal(m, np.arange(m[0], m[0] + len(m))) else m for m in members]
         #: the slice of a single group of consecutive items (a system of its own), else None
@@ -110,6 +111,7 @@ class Groups:
         along its rows (numpy sums each row of a block whose rows are contiguous, a slice of a
         C-ordered ``X`` or a C-ordered copy, as it sums that row alone; a fancy-indexed block
         ``X[:, members]`` is laid out column by column and is copied to C order first)."""
+        X = np.ascontiguousarray(X)  # each row's items one after another (no copy when they are)
         if self._by_group:
             sums = [np.add.reduce(X[:, m] if type(m) is slice else np.ascontiguousarray(X[:, m]), axis=1) for m in self._pieces]
             return np.array(sums, dtype=float).reshape(self.n, len(X)).T

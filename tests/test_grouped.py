@@ -104,6 +104,7 @@ def test_sums_of_each_row_equal_the_loop_bit_for_bit(contiguous):
         g = Groups(members, n_items)
         ref = np.array([[X[r][m].sum() for m in members] for r in range(rows)])
         assert np.array_equal(g.sum_each(X), ref)
+        assert np.array_equal(g.sum_each(np.asfortranarray(X)), ref)  # any memory order
 
 
 def test_row_sums_called_again_read_only_the_new_rows():
