@@ -125,7 +125,7 @@ def book_meetings(costs: RunningCosts, cfg, parts: list, place_system: np.ndarra
     bills = [_meeting_bill(cfg, part) for part in parts]
     payers = np.concatenate([b[0] for b in bills])
     amounts = np.concatenate([b[1] for b in bills])
-    places = np.repeat(np.array([part.place for part in parts], dtype=np.intp), [len(b[0]) for b in bills])
+    places = np.concatenate([b[2] for b in bills])
     for k, payer in enumerate(PAYERS):
         mine = payers == k
         if mine.any():
@@ -134,17 +134,17 @@ def book_meetings(costs: RunningCosts, cfg, parts: list, place_system: np.ndarra
     np.add.at(costs.by_place, places, amounts)
 
 
-def _meeting_bill(cfg, part) -> tuple[np.ndarray, np.ndarray]:
+def _meeting_bill(cfg, part) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`meeting_cost` of ``part``'s table as arrays in its order: each payer's place in
-    :data:`PAYERS`, and the amounts (GBP); kept on the table itself (``_meeting_bill``, so it goes
-    with the table) while its seats (a new list, voters with it, whenever it is seated afresh)
-    and ``cfg`` are the same objects."""
+    :data:`PAYERS`, the amounts (GBP) and the table's place (repeated, one per amount); kept on
+    the table itself (``_meeting_bill``, so it goes with the table) while its seats (a new list,
+    voters with it, whenever it is seated afresh) and ``cfg`` are the same objects."""
     held = part.__dict__.get("_meeting_bill")
     if held is None or held[0] is not part.seats or held[1] is not cfg:
         items = meeting_cost(cfg, part).items()
         codes = np.array([PAYERS.index(payer) for payer, _ in items], dtype=np.intp)
         amounts = np.array([amount for _, amount in items], dtype=float)
-        held = part._meeting_bill = (part.seats, cfg, (codes, amounts))
+        held = part._meeting_bill = (part.seats, cfg, (codes, amounts, np.full(len(codes), part.place, dtype=np.intp)))
     return held[2]
 
 
