@@ -530,3 +530,22 @@ def test_vcse_funding_at_once_is_the_operating_rows_written_into_zeros(overrides
         trust = np.where(operating, rng.random(n), 0.0)
         for got, ref in zip(commissioning.vcse_funding(m, operating, trust), _vcse_funding_by_rows(m, operating, trust), strict=True):
             assert np.array_equal(got, ref) and np.array_equal(np.signbit(got), np.signbit(ref))
+
+
+def test_council_own_envelopes_at_once_follow_each_tables_pooling():
+    """Every place's own envelope is its row of council_own_envelope, also after a table's pooling
+    changes (the kept shares are worked out again) and after a new year's budgets."""
+    m = _model(["system=herefordshire_worcestershire", "governance.pooled=true"], months=2)
+    fin = m.finance
+    for step in range(4):
+        if step == 1:
+            m.partnerships[0].pooled = not m.partnerships[0].pooled
+        if step == 2:
+            for _ in range(12):
+                m.step()
+        if step == 3:
+            for part in m.partnerships:
+                part.pooled = False
+        got = fin.council_own_envelopes()
+        ref = np.array([fin.council_own_envelope(p) for p in range(m.layout.n_places)])
+        assert np.array_equal(got, ref)

@@ -532,9 +532,10 @@ def commission(model) -> tuple[Delivery, Spending]:
     tt = table_trust(model, seated)
     trust = tt.mean
     operating = model.vcse_sectors.operating()
-    coord_central_pot = np.where(seated.controls_icb, 0.5 + 0.5 * trust, 0.5)
+    structural = 0.5 + 0.5 * trust  # a controller that votes on the pot's plan
+    coord_central_pot = np.where(seated.controls_icb, structural, 0.5)
     coord_central_council = tt.icb_council
-    coord_pot_council = np.where(seated.controls_council, 0.5 + 0.5 * trust, tt.holder_council)
+    coord_pot_council = np.where(seated.controls_council, structural, tt.holder_council)
     coord_vcse = np.where(operating, tt.vcse_holder, 0.0)
     t_vcse = np.where(operating, tt.vcse_icb, 0.0)
     bonus = c.costs.integration_bonus * trust * integrations(model, seated)
