@@ -64,10 +64,10 @@ class Groups:
         # a few groups, or no two of a size: one group at a time is quicker than the layout; a
         # group of consecutive items is then read as a slice
         self._members = members
-        self._pieces = [slice(int(m[0]), int(m[0]) + len(m)) if len(m) and np.array_equal(m, np.arange(m[0], m[0] + len(m))) else m for m in members]
+        self._by_group = self.n <= 8 or len(np.unique(sizes)) == self.n
+        self._pieces = [_as_slice(m) for m in members] if self._by_group else members
         #: the slice of a single group of consecutive items (a system of its own), else None
         self._one_slice = self._pieces[0] if self.n == 1 and type(self._pieces[0]) is slice else None
-        self._by_group = self.n <= 8 or len(np.unique(sizes)) == self.n
         self._inverse = np.argsort(self._slots)  # each group's slot
         #: per size present: (first item of the layout, groups, size, the first of their slots)
         self._blocks = [
@@ -143,3 +143,11 @@ class Groups:
         if self._by_group:
             return np.array([X[m].sum(axis=0) for m in self._members], dtype=float).reshape(self.n, X.shape[1])
         return self._per_group(X)
+
+
+def _as_slice(members: np.ndarray) -> slice | np.ndarray:
+    """``members`` as a slice when they are consecutive items in order (a non-empty range), else
+    as they are."""
+    if len(members) and members[-1] - members[0] == len(members) - 1 and np.array_equal(members, np.arange(members[0], members[-1] + 1)):
+        return slice(int(members[0]), int(members[-1]) + 1)
+    return members
