@@ -150,6 +150,37 @@ def test_running_costs_are_taken_as_one_place_after_another():
     assert np.array_equal(paid.by_place, costs.by_place)
 
 
+@pytest.mark.parametrize("overrides", [[], ["system=england", "years=1"]])
+def test_running_costs_taken_at_once_in_many_cases_are_one_place_after_another(overrides):
+    """Random spending and costs, with folded VCSE sectors, empty council budgets, empty pots and
+    ICBs with no retained money in varying places, zero and -0.0 cells: each payer's blocks and
+    payments are the place-by-place reference's, bit for bit."""
+    m = _model(overrides, months=1)
+    L = m.layout
+    rng = np.random.default_rng(21)
+    shape = (L.n_neighbourhoods, N_DOMAINS)
+    for _ in range(25):
+        spend = {k: rng.lognormal(10.0, 2.0, shape) * (rng.random(shape) < 0.9) for k in ("central", "pot", "council", "vcse")}
+        for k in ("vcse", "council", "pot"):
+            spend[k][rng.random(L.n_places)[L.nb_place] < 0.2] = 0.0
+        spend["pot"][rng.random(shape) < 0.05] = -0.0
+        spend["central"][rng.random(L.n_systems)[L.nb_system] < 0.2] = 0.0
+        costs = running_costs.RunningCosts.zeros(L.n_systems, L.n_places)
+        for arr in (costs.vcse, costs.council, costs.pot, costs.icb, costs.by_place):
+            arr[:] = rng.lognormal(6.0, 2.0, arr.shape) * (rng.random(arr.shape) < 0.7)
+        whole = {k: v.copy() for k, v in spend.items()}
+        alone = {k: v.copy() for k, v in spend.items()}
+        try:
+            paid = running_costs.charge(costs, L, whole["central"], whole["pot"], whole["council"], whole["vcse"])
+        except ValueError:  # a system whose places cannot cover its costs either: nothing to compare
+            continue
+        ref = _charge_place_by_place(costs, L, alone["central"], alone["pot"], alone["council"], alone["vcse"])
+        for k in spend:
+            assert np.array_equal(whole[k], alone[k]) and np.array_equal(np.signbit(whole[k]), np.signbit(alone[k]))
+        for k in ("icb", "council", "pot", "vcse", "by_place"):
+            assert np.array_equal(getattr(paid, k), getattr(ref, k) if k != "by_place" else costs.by_place)
+
+
 def test_overheads_are_booked_as_one_place_after_another():
     m = _model(["system=england", "years=1", "chair=independent", "governance.pooled=true"], months=1)
     costs = running_costs.RunningCosts.zeros(m.layout.n_systems, m.layout.n_places)
@@ -493,3 +524,91 @@ def test_observation_errors_drift_at_once_as_one_kind_after_another():
         assert obs.errors[kind].tobytes() == errors[kind].tobytes() == snapshot.observation.errors[kind].tobytes()
     assert obs.rng.random() == rng.random()
     assert all(e.base is snapshot.observation._stack for e in snapshot.observation.errors.values())
+
+
+def _grants_one_funder_at_a_time(spends, grant_share):
+    """The reference of ``commissioning.pass_grants``: each paying funder's part of its prevention
+    money moved to the VCSE bodies in turn (the loop ``commission`` ran funder by funder)."""
+    from ics_sim.domains import PREVENTION
+
+    grants = np.zeros(spends.shape[1])
+    out = []
+    for spend in spends[:-1]:
+        moved = spend[:, PREVENTION] * grant_share
+        grants += moved
+        spend = spend.copy()
+        spend[:, PREVENTION] -= moved
+        out.append(spend)
+    vcse = spends[-1].copy()
+    vcse[:, PREVENTION] += grants
+    return np.array(out + [vcse]), grants
+
+
+def test_grants_passed_at_once_are_each_funder_in_turn():
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        n = int(rng.integers(1, 80))
+        spends = rng.lognormal(10.0, 3.0, (4, n, N_DOMAINS)) * (rng.random((4, n, N_DOMAINS)) < 0.8)
+        spends[rng.random(spends.shape) < 0.05] = -0.0
+        share = rng.random(n) * (rng.random(n) < 0.8)
+        ref_spends, ref_grants = _grants_one_funder_at_a_time(spends, share)
+        got = spends.copy()
+        grants = commissioning.pass_grants(got, share)
+        assert np.array_equal(grants, ref_grants) and np.array_equal(np.signbit(grants), np.signbit(ref_grants))
+        assert np.array_equal(got, ref_spends) and np.array_equal(np.signbit(got), np.signbit(ref_spends))
+
+
+def _vcse_funding_by_rows(model, operating, trust_icb):
+    """The reference of ``commissioning.vcse_funding``: the operating places' rows written into
+    zeros (the code ``commission`` ran before)."""
+    from ics_sim.domains import PREVENTION, PRIMARY
+    from ics_sim.model.governance.views import whole_belief
+
+    L, fin, sectors = model.layout, model.finance, model.vcse_sectors
+    nb, shape = L.nb_place, (L.n_neighbourhoods, N_DOMAINS)
+    vcse_ext, vcse_out, grant_share = np.zeros(shape), np.zeros(shape), np.zeros(L.n_places)
+    if operating.any():
+        vb = whole_belief(model, model.vcses)
+        rows = operating[nb]
+        w = vb.total[:, [PRIMARY, PREVENTION]]
+        w = w / np.maximum(commissioning._column_groups(L, 2).sum(w.T.ravel()), 1e-12)[nb][:, None]
+        x = (fin.vcse_external * sectors.external_capacity())[nb][:, None] * w
+        vcse_ext[rows, PRIMARY] = x[rows, 0]
+        vcse_ext[rows, PREVENTION] = x[rows, 1]
+        vcse_out[rows] = vb.outreach_share[rows]
+        share = model.cfg.providers.vcse_grant_share * np.minimum(1.0, 0.5 + trust_icb) * fin.grant_climate * sectors.grant_capacity()
+        grant_share = np.where(operating, share, 0.0)
+    return vcse_ext, vcse_out, grant_share
+
+
+@pytest.mark.parametrize("overrides", [[], ["system=england", "years=1"]])
+def test_vcse_funding_at_once_is_the_operating_rows_written_into_zeros(overrides):
+    """Every pattern of folded sectors (none, some, all): the same arrays, bit for bit."""
+    m = _model(overrides, months=3)
+    rng = np.random.default_rng(5)
+    n = m.layout.n_places
+    for folded in [np.zeros(n, bool), np.ones(n, bool)] + [rng.random(n) < q for q in (0.2, 0.5, 0.8) for _ in range(3)]:
+        m.vcse_sectors.alive[:] = ~folded[:, None]
+        operating = m.vcse_sectors.operating()
+        trust = np.where(operating, rng.random(n), 0.0)
+        for got, ref in zip(commissioning.vcse_funding(m, operating, trust), _vcse_funding_by_rows(m, operating, trust), strict=True):
+            assert np.array_equal(got, ref) and np.array_equal(np.signbit(got), np.signbit(ref))
+
+
+def test_council_own_envelopes_at_once_follow_each_tables_pooling():
+    """Every place's own envelope is its row of council_own_envelope, also after a table's pooling
+    changes (the kept shares are worked out again) and after a new year's budgets."""
+    m = _model(["system=herefordshire_worcestershire", "governance.pooled=true"], months=2)
+    fin = m.finance
+    for step in range(4):
+        if step == 1:
+            m.partnerships[0].pooled = not m.partnerships[0].pooled
+        if step == 2:
+            for _ in range(12):
+                m.step()
+        if step == 3:
+            for part in m.partnerships:
+                part.pooled = False
+        got = fin.council_own_envelopes()
+        ref = np.array([fin.council_own_envelope(p) for p in range(m.layout.n_places)])
+        assert np.array_equal(got, ref)

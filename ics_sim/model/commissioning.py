@@ -14,7 +14,6 @@ follows funded activity with a lag.
 from __future__ import annotations
 
 import operator
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,19 +40,19 @@ class Spending:
     vcse_external: np.ndarray
     running: running_costs.RunningCosts
 
-    def place_totals(self, name: str, cells) -> np.ndarray:
-        """Each place's total of the spending ``name`` (GBP per year), summed over ``cells``
+    def place_totals(self, cells) -> np.ndarray:
+        """Each place's total of the spending ``pot``, ``council`` and ``vcse_external`` (rows in
+        that order; places as columns; GBP per year), each summed over ``cells``
         (:func:`running_costs.cell_groups <ics_sim.model.running_costs.cell_groups>` of the
-        places): worked out once for every reader of the month's spending (the ledger and the
-        VCSE bodies' pay read the same sums). Read-only."""
-        held = self.__dict__.setdefault("_totals", {})
-        key = (name, id(cells))
-        got = held.get(key)
-        if got is None or got[0] is not cells:
-            total = cells.sum(getattr(self, name).ravel())
-            total.flags.writeable = False
-            got = held[key] = (cells, total)
-        return got[1]
+        places) as that place's block alone, all at once (:meth:`Groups.sum_each
+        <ics_sim.grouped.Groups.sum_each>`): worked out once for every reader of the month's
+        spending (the ledger and the VCSE bodies' pay). Read-only."""
+        held = self.__dict__.get("_totals")
+        if held is None or held[0] is not cells:
+            totals = cells.sum_each(np.array([self.pot.ravel(), self.council.ravel(), self.vcse_external.ravel()]))
+            totals.flags.writeable = False
+            held = self._totals = (cells, totals)
+        return held[1]
 
 
 def pot_spend(model, part) -> np.ndarray:
@@ -130,31 +129,30 @@ def _capped(layout, plan: np.ndarray, envelope: np.ndarray) -> np.ndarray:
     """Each place's plan (rows of ``plan``) with each domain capped by the place's ``envelope``
     (places x domains), as :func:`pot_spend` and :func:`council_spend` cap one place's."""
     col = layout.places.sum_rows(plan)
-    scale = np.divide(np.minimum(col, envelope), col, out=np.zeros_like(col), where=col > 0)
+    scale = np.divide(np.minimum(col, envelope), col, out=np.zeros(col.shape), where=col > 0)
     return plan * scale[layout.nb_place]
 
 
 def _laid_out_kept(model, key: str, blocks: list) -> np.ndarray:
-    """:func:`_laid_out` of ``blocks`` as a fresh array (the caller may write into it), laid out
+    """:func:`_laid_out` of ``blocks``, read-only (a caller that writes copies it), laid out
     again only when some place's block is another array than last time under ``key``: the
     tables' plans are replaced when they change, never written into, so the same arrays hold the
-    same numbers."""
-    kept = _KEPT.get(model)
+    same numbers. Kept on the model (``_laid_out_plans``), so they go with it."""
+    kept = model.__dict__.get("_laid_out_plans")
     if kept is None:
-        kept = _KEPT[model] = {}
+        kept = model._laid_out_plans = {}
     held = kept.get(key)
     if held is None or len(held[0]) != len(blocks) or not all(map(operator.is_, held[0], blocks)):
-        held = kept[key] = (blocks, _laid_out(model.layout, blocks))
-    return held[1].copy()
-
-
-_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        laid = _laid_out(model.layout, blocks)
+        laid.flags.writeable = False
+        held = kept[key] = (blocks, laid)
+    return held[1]
 
 
 def pot_spending(model) -> np.ndarray:
     """:func:`pot_spend` of every place, as one neighbourhoods x domains array."""
     L, parts = model.layout, model.partnerships
-    pot = _laid_out_kept(model, "pot", [part.pot_plan for part in parts])
+    pot = _laid_out_kept(model, "pot", [part.pot_plan for part in parts]).copy()  # the caller's own: charged in place
     carried = [part.last_pot_plan if part.pot_plan is None else None for part in parts]
     if any(plan is not None for plan in carried):
         rows = np.array([plan is not None for plan in carried])[L.nb_place]
@@ -173,9 +171,9 @@ def integrations(model, seated: _Seating | None = None) -> np.ndarray:
     from ``seated`` (:func:`_seating`, read here when not given)."""
     fin = model.finance
     seated = _seating(model) if seated is None else seated
-    council = fin.council_budget.sum(axis=1)
-    inside = fin.pot_envelope.sum(axis=1) - fin.pot_nhs.sum(axis=1)
-    pooled = np.divide(inside, council, out=np.zeros_like(council), where=council > 0)
+    council = np.add.reduce(fin.council_budget, axis=1)  # each row's .sum(), without the Python layer
+    inside = np.add.reduce(fin.pot_envelope, axis=1) - np.add.reduce(fin.pot_nhs, axis=1)
+    pooled = np.divide(inside, council, out=np.zeros(council.shape), where=council > 0)
     return 1.0 - (1.0 - np.minimum(np.maximum(pooled, 0.0), 1.0)) * (1.0 - seated.one_commissioner)
 
 
@@ -222,7 +220,7 @@ def holder_outreach(model, forum: Belief, trust: TableTrust | None = None, seate
     seated = _seating(model) if seated is None else seated
     nb = L.nb_place
     f_visible, f_hidden = forum.visible, forum.hidden
-    if not seated.held.any():
+    if not seated.any_held:
         return Belief(f_visible, f_hidden).outreach_share
     own_visible, own_hidden = _whole_own_beliefs(model, seated.own_orgs, seated.own_kinds)
     if seated.any_joint:  # a joint post reads both bodies' intelligence
@@ -256,10 +254,11 @@ class _Seating:
     holds them).
 
     Attributes:
-        networks, seats, settings: per place, the trust network, seats and settings this was
-            worked out from.
+        key: the tables as this was worked out from (:func:`running_costs.seated_as
+            <ics_sim.model.running_costs.seated_as>`).
+        networks: per place, the trust network.
         holders: per place, the pot holder's seat (the first voter), or None.
-        held: per place, whether anyone holds the pot.
+        held: per place, whether anyone holds the pot (any_held, all_held: at any place, at all).
         blocks: each table's trust matrix in the flat layout (for its mean).
         members: each table's number of members.
         rows: each pot holder's row of its table's trust (empty where no one holds the pot).
@@ -272,7 +271,8 @@ class _Seating:
         seated: per pair and place, whether both are at the table (trust 0 otherwise).
         controls_icb, controls_council: per place, :meth:`PlacePartnership.controls
             <ics_sim.model.governance.partnership.PlacePartnership.controls>` of the ICB and the council.
-        advisory: per place, whether the holder only takes the table's view as advice.
+        advisory: per place, whether the holder only takes the table's view as advice
+            (any_advisory: at any place).
         advice_weight: per place, ``governance.advice_weight``.
         own_orgs: per place, the holder's organisation (the ICB where no one holds the pot).
         own_kinds: :func:`_kinds` of ``own_orgs``.
@@ -281,11 +281,11 @@ class _Seating:
         one_commissioner: per place, 1.0 where a provider holds the pot under contract, else 0.0.
     """
 
+    key: tuple
     networks: list
-    seats: list
-    settings: list
     holders: list
     held: np.ndarray
+    any_held: bool
     all_held: bool
     blocks: Groups
     members: np.ndarray
@@ -297,6 +297,7 @@ class _Seating:
     controls_icb: np.ndarray
     controls_council: np.ndarray
     advisory: np.ndarray
+    any_advisory: bool
     advice_weight: np.ndarray
     own_orgs: list
     own_kinds: dict
@@ -309,18 +310,14 @@ class _Seating:
 def _seating(model) -> _Seating:
     """The place tables' :class:`_Seating`, kept on the model (``_seating``; it refers to the
     model's organisations, so a cache outside the model would keep the model alive) while every
-    table keeps its seats, trust network and settings object."""
+    table is as it was seated (:func:`running_costs.still_seated
+    <ics_sim.model.running_costs.still_seated>`)."""
     parts = model.partnerships
     held = model.__dict__.get("_seating")  # kept on the model: it holds the model's organisations
-    if (held is not None and len(held.networks) == len(parts) and all(map(operator.is_, map(_TRUST, parts), held.networks))
-            and all(map(operator.is_, map(_SEATS, parts), held.seats))
-            and all(map(operator.is_, map(_SETTINGS, parts), held.settings))):  # at C speed over every place
+    if held is not None and running_costs.still_seated(held.key, parts):
         return held
     seating = model._seating = _seat_tables(parts)
     return seating
-
-
-_TRUST, _SEATS, _SETTINGS = operator.attrgetter("trust"), operator.attrgetter("seats"), operator.attrgetter("settings")
 
 
 def _seat_tables(parts: list) -> _Seating:
@@ -350,12 +347,14 @@ def _seat_tables(parts: list) -> _Seating:
     held = np.array([h is not None for h in holders], dtype=bool)
     joint = np.array([h is not None and h.label == "icb" and part.joint_sro for h, part in zip(holders, parts, strict=True)])
     own_orgs = [h.org if h is not None else part.orgs["icb"] for h, part in zip(holders, parts, strict=True)]
+    advisory = np.array([h is not None and part.advisory_for(h.label) for h, part in zip(holders, parts, strict=True)], dtype=bool)
+    key = running_costs.seated_as(parts)
     return _Seating(
-        networks=[part.trust for part in parts],
-        seats=[part.seats for part in parts],
-        settings=[part.settings for part in parts],
+        key=key,
+        networks=key[2],
         holders=holders,
         held=held,
+        any_held=bool(held.any()),
         all_held=bool(held.all()),
         blocks=Groups([np.arange(a, b) for a, b in zip(starts[:-1], starts[1:], strict=True)], n_flat),
         members=sizes,
@@ -366,7 +365,8 @@ def _seat_tables(parts: list) -> _Seating:
         seated=seated,
         controls_icb=np.array([part.controls("icb") for part in parts], dtype=bool),
         controls_council=np.array([part.controls("council") for part in parts], dtype=bool),
-        advisory=np.array([h is not None and part.advisory_for(h.label) for h, part in zip(holders, parts, strict=True)], dtype=bool),
+        advisory=advisory,
+        any_advisory=bool(advisory.any()),
         advice_weight=np.array([part.settings.governance.advice_weight for part in parts], dtype=float),
         own_orgs=own_orgs,
         own_kinds=_kinds(own_orgs),
@@ -416,15 +416,16 @@ def table_trust(model, seated: _Seating | None = None) -> TableTrust:
     n = seated.members
     k = seated.square
     if k:  # every table of k members: the tables' blocks are the rows of one places x k^2 array
-        mean = (flat.reshape(len(n), k * k).sum(axis=1) - n) / (n * (n - 1))
-        row_mean = (flat[seated.row_index].sum(axis=1) - 1.0) / (n - 1)
+        # np.add.reduce: each row's .sum(), without the Python layer
+        mean = (np.add.reduce(flat.reshape(len(n), k * k), axis=1) - n) / (n * (n - 1))
+        row_mean = (np.add.reduce(flat[seated.row_index], axis=1) - 1.0) / (n - 1)
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n < 2, 1.0, (seated.blocks.sum(flat) - n) / (n * (n - 1)))
             row_mean = np.where(n < 2, 1.0, (seated.rows.sum(flat) - 1.0) / (n - 1))
     pairs = flat[seated.pairs]
     mutual = np.where(seated.seated, 0.5 * (pairs[:, 0] + pairs[:, 1]), 0.0)
-    if seated.advisory.any():
+    if seated.any_advisory:
         ref = max(model.cfg.trust.initial, 1e-9)
         row_mean = np.where(seated.advisory, np.minimum(1.0, seated.advice_weight * row_mean / ref), row_mean)
     listening = row_mean if seated.all_held else np.where(seated.held, row_mean, 0.0)
@@ -449,6 +450,30 @@ def _column_groups(layout, columns: int) -> Groups:
 _COLUMN_GROUPS: dict[tuple, tuple] = {}
 
 
+def vcse_funding(model, operating: np.ndarray, trust_icb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The VCSE bodies that still operate (``operating``, per place): their external income spent
+    on primary care and prevention where they believe it is needed (folded bodies raise nothing),
+    and their outreach (both neighbourhoods x domains, zero where no body operates); and per
+    place the share of every funder's prevention money granted to them: more where they are
+    trusted (``trust_icb``, their trust with the ICB, 0 where none operates), less while funders
+    cut against plan, and only to bodies that still operate (it is cheaper and reaches hidden
+    need)."""
+    L, fin, sectors = model.layout, model.finance, model.vcse_sectors
+    shape = (L.n_neighbourhoods, N_DOMAINS)
+    vcse_ext = np.zeros(shape)
+    if not operating.any():
+        return vcse_ext, np.zeros(shape), np.zeros(L.n_places)
+    nb = L.nb_place
+    vb = whole_belief(model, model.vcses)
+    rows = operating[nb][:, None]
+    w = vb.total[:, [PRIMARY, PREVENTION]]
+    w = w / np.maximum(_column_groups(L, 2).sum(w.T.ravel()), 1e-12)[nb][:, None]
+    external = fin.vcse_external * sectors.external_capacity()
+    vcse_ext[:, [PRIMARY, PREVENTION]] = np.where(rows, external[nb][:, None] * w, 0.0)
+    share = model.cfg.providers.vcse_grant_share * np.minimum(1.0, 0.5 + trust_icb) * fin.grant_climate * sectors.grant_capacity()
+    return vcse_ext, np.where(rows, vb.outreach_share, 0.0), np.where(operating, share, 0.0)
+
+
 @dataclass(frozen=True)
 class _Design:
     """What commissioning reads every month that is fixed for a run (its config and layout):
@@ -464,8 +489,9 @@ class _Design:
 
 
 def _design(model) -> _Design:
-    """The run's :class:`_Design`, built on first use (the config and layout do not change)."""
-    design = _DESIGNS.get(model)
+    """The run's :class:`_Design`, built on first use (the config and layout do not change) and
+    kept on the model (``_commissioning_design``)."""
+    design = model.__dict__.get("_commissioning_design")
     if design is None:
         L, c = model.layout, model.cfg
         elasticity = np.array(c.delegation.scale_elasticity.as_tuple())
@@ -482,11 +508,8 @@ def _design(model) -> _Design:
         )
         for a in arrays:
             a.flags.writeable = False
-        design = _DESIGNS[model] = _Design(*arrays)
+        design = model._commissioning_design = _Design(*arrays)
     return design
-
-
-_DESIGNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def commission(model) -> tuple[Delivery, Spending]:
@@ -497,7 +520,6 @@ def commission(model) -> tuple[Delivery, Spending]:
     neighbourhoods; the money and the beliefs are whole-population arrays."""
     L, c, pop, fin = model.layout, model.cfg, model.population, model.finance
     parts = model.partnerships
-    shape = pop.need.shape
     nb = L.nb_place
     design = _design(model)
     pot = pot_spending(model)
@@ -506,61 +528,38 @@ def commission(model) -> tuple[Delivery, Spending]:
     # per place: trust and who holds the pot; co-ordination is structural where a funder's
     # controller votes on the pot's plan (it knows the plan), and otherwise only as good as the
     # trust between the two bodies
-    n_places = L.n_places
     seated = _seating(model)
     tt = table_trust(model, seated)
     trust = tt.mean
-    sectors = model.vcse_sectors
-    operating = sectors.operating()
-    coord_central_pot = np.where(seated.controls_icb, 0.5 + 0.5 * trust, 0.5)
+    operating = model.vcse_sectors.operating()
+    structural = 0.5 + 0.5 * trust  # a controller that votes on the pot's plan
+    coord_central_pot = np.where(seated.controls_icb, structural, 0.5)
     coord_central_council = tt.icb_council
-    coord_pot_council = np.where(seated.controls_council, 0.5 + 0.5 * trust, tt.holder_council)
+    coord_pot_council = np.where(seated.controls_council, structural, tt.holder_council)
     coord_vcse = np.where(operating, tt.vcse_holder, 0.0)
     t_vcse = np.where(operating, tt.vcse_icb, 0.0)
     bonus = c.costs.integration_bonus * trust * integrations(model, seated)
     pot_out = holder_outreach(model, model.table_views.whole_forums(parts), tt, seated)
     council_out = whole_belief(model, model.councils).outreach_share  # every place's council, in place order
     central_out = icb_whole_belief(model).outreach_share
-    # the VCSE bodies that still operate: their external income spent on primary care and
-    # prevention where they believe it is needed (folded bodies raise nothing), and their outreach
-    vcse_ext = np.zeros(shape)
-    vcse_out = np.zeros(shape)
-    grant_share = np.zeros(n_places)  # share of prevention money granted to the VCSE body
-    if operating.any():
-        vb = whole_belief(model, model.vcses)
-        rows = operating[nb]
-        w = vb.total[:, [PRIMARY, PREVENTION]]
-        w = w / np.maximum(_column_groups(L, 2).sum(w.T.ravel()), 1e-12)[nb][:, None]
-        external = fin.vcse_external * sectors.external_capacity()
-        x = external[nb][:, None] * w
-        vcse_ext[rows, PRIMARY] = x[rows, 0]
-        vcse_ext[rows, PREVENTION] = x[rows, 1]
-        vcse_out[rows] = vb.outreach_share[rows]
-        # VCSE grants: part of every funder's prevention money goes through the place's VCSE
-        # bodies, more where they are trusted, less while funders cut against plan, and only to
-        # bodies that still operate; it is cheaper and reaches hidden need
-        share = c.providers.vcse_grant_share * np.minimum(1.0, 0.5 + t_vcse) * fin.grant_climate * sectors.grant_capacity()
-        grant_share = np.where(operating, share, 0.0)
+    # the VCSE bodies that still operate: their external income, outreach and grant share
+    vcse_ext, vcse_out, grant_share = vcse_funding(model, operating, t_vcse)
     pot_eff = (design.place_eff * (1.0 + bonus)[:, None])[nb]
-    coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = (
-        coord_central_pot[nb], coord_central_council[nb], coord_pot_council[nb], coord_vcse[nb], grant_share[nb])
+    # the per-place terms read per neighbourhood, gathered in one step
+    coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share = np.array(
+        [coord_central_pot, coord_central_council, coord_pot_council, coord_vcse, grant_share])[:, nb]
     central = fin.central_plan.copy()
     # running costs come out of the payers' care spending before anything is delivered
     paid = running_costs.charge(model.running_costs, L, central, pot, council, vcse_ext)
+    # the funders' spending stacked (a copy: ``Spending`` keeps what each paid before the grants)
+    spends = np.array([central, pot, council, vcse_ext])
+    grants = pass_grants(spends, grant_share)
     funders = [
-        Funder("central", central, central_out, design.central_eff),
-        Funder("pot", pot, pot_out, pot_eff),
-        Funder("council", council, council_out, design.council_eff),
+        Funder("central", spends[0], central_out, design.central_eff),
+        Funder("pot", spends[1], pot_out, pot_eff),
+        Funder("council", spends[2], council_out, design.council_eff),
+        Funder("vcse", spends[3], vcse_out, design.vcse_eff),
     ]
-    grants = np.zeros(L.n_neighbourhoods)
-    for f in funders:
-        moved = f.spend[:, PREVENTION] * grant_share
-        grants += moved
-        f.spend = f.spend.copy()
-        f.spend[:, PREVENTION] -= moved
-    vcse_spend = vcse_ext.copy()
-    vcse_spend[:, PREVENTION] += grants
-    funders.append(Funder("vcse", vcse_spend, vcse_out, design.vcse_eff))
     coordination = {
         (0, 1): coord_central_pot,
         (0, 2): coord_central_council,
@@ -580,6 +579,19 @@ def commission(model) -> tuple[Delivery, Spending]:
     return d, Spending(central, pot, council, grants, vcse_ext, paid)
 
 
+def pass_grants(spends: np.ndarray, grant_share: np.ndarray) -> np.ndarray:
+    """Move ``grant_share`` (per neighbourhood) of each paying funder's prevention money to the
+    VCSE bodies, in place: ``spends`` is funders x neighbourhoods x domains, the payers first and
+    the VCSE bodies last. Returns the grants per neighbourhood (GBP per year): each payer's part
+    added one after another from 0.0 (a sum down the funders' axis adds them in turn), as moving
+    one funder's at a time does (``tests/test_money_at_once.py`` checks it against that loop)."""
+    moved = spends[:-1, :, PREVENTION] * grant_share
+    grants = np.add.reduce(moved, axis=0, initial=0.0)
+    spends[:-1, :, PREVENTION] -= moved
+    spends[-1, :, PREVENTION] += grants
+    return grants
+
+
 def pay_vcse(model, spending: Spending) -> None:
     """Each place's VCSE bodies are paid this month's grants and external income (the whole of it:
     the part their people's time at the table took from care, ``spending.running.vcse``, is still
@@ -587,7 +599,7 @@ def pay_vcse(model, spending: Spending) -> None:
     L, sectors = model.layout, model.vcse_sectors
     cells = running_costs.cell_groups(L, L.place_index, spending.vcse_external.shape[1], "places")
     sectors.grants_month[:] = L.places.sum(spending.grants) / 12.0
-    sectors.external_month[:] = spending.place_totals("vcse_external", cells) / 12.0 + spending.running.vcse
+    sectors.external_month[:] = spending.place_totals(cells)[2] / 12.0 + spending.running.vcse
 
 
 def note_spending(model, d: Delivery) -> None:
@@ -596,9 +608,10 @@ def note_spending(model, d: Delivery) -> None:
     L, fin = model.layout, model.finance
     model.place_spend_by_domain[:] = L.places.sum_rows(d.spend)
     tot = L.systems.sum_rows(d.spend)
-    fin.system_spend_share[:] = tot / np.maximum(tot.sum(axis=1), 1e-12)[:, None]
-    model.cumulative_spend_nb += d.spend.sum(axis=1) / 12.0
-    model.cumulative_spend += d.spend.sum() / 12.0
+    # np.add.reduce: each .sum(), without the Python layer
+    fin.system_spend_share[:] = tot / np.maximum(np.add.reduce(tot, axis=1), 1e-12)[:, None]
+    model.cumulative_spend_nb += np.add.reduce(d.spend, axis=1) / 12.0
+    model.cumulative_spend += np.add.reduce(d.spend, axis=None) / 12.0
 
 
 def adjust_capacity(model, d: Delivery) -> None:

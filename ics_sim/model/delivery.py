@@ -17,6 +17,7 @@ VCSE bodies) spends its plan over neighbourhoods and domains. For each cell:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,15 +91,16 @@ def deliver(
     effective = np.add.reduce(effs, axis=0, initial=0.0)
     outreach = np.add.reduce(effs * np.array([f.outreach for f in funders]), axis=0, initial=0.0)
     if coordination:  # every overlapping pair at once, in the order listed
-        a, b = (np.array(ends, dtype=np.intp) for ends in zip(*coordination, strict=True))
+        a, b = _pair_ends(tuple(coordination))
         overlap = np.minimum(spends[a], spends[b])
         waste = duplication_rate * overlap * (1.0 - np.array(list(coordination.values())))[:, :, None]
         duplicated = np.add.reduce(waste, axis=0, initial=0.0)
     else:
-        duplicated = np.zeros_like(visible_need)
+        duplicated = np.zeros(visible_need.shape)
     # waste removes effective care in proportion to the cell's average efficiency
-    mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spend > 0)
-    waste_share = np.divide(duplicated, spend, out=np.zeros_like(spend), where=spend > 0)
+    spent = spend > 0
+    mean_eff = np.divide(effective, spend, out=np.ones_like(spend), where=spent)
+    waste_share = np.divide(duplicated, spend, out=np.zeros(spend.shape), where=spent)
     effective = effective - duplicated * mean_eff
     outreach = outreach * (1.0 - waste_share)
     need = visible_need + hidden_need
@@ -109,21 +111,22 @@ def deliver(
     if places is not None:
         demand = places.sum_rows(effective)
     else:
-        demand = np.zeros_like(capacity)
+        demand = np.zeros(capacity.shape)
         np.add.at(demand, nb_place, effective)
-    ratio = np.divide(capacity, demand, out=np.ones_like(capacity), where=demand > 0)
-    ratio = np.minimum(ratio, 1.0)
-    if mutual_aid.any():  # every system at once: each system's places summed as one system alone
+    demanded = demand > 0
+    if not mutual_aid.any():
+        ratio = np.minimum(np.divide(capacity, demand, out=np.ones_like(capacity), where=demanded), 1.0)
+    else:  # every system at once: each system's places summed as one system alone
         if system_places is None:
             system_places = Groups([np.flatnonzero(place_system == s) for s in np.unique(place_system)], n_places)
         over = np.maximum(capacity - demand, 0.0)
         gap = np.maximum(demand - capacity, 0.0)
         spare = system_places.sum_rows(over)
         short = system_places.sum_rows(gap)
-        fill = np.divide(0.9 * spare, short, out=np.zeros_like(spare), where=short > 0)
+        fill = np.divide(0.9 * spare, short, out=np.zeros(spare.shape), where=short > 0)
         fill = np.where(mutual_aid, np.minimum(fill, 1.0), 0.0)
         extra = gap * fill[system_places.of]
-        reached = np.divide(np.minimum(capacity, demand) + extra, demand, out=np.ones_like(demand), where=demand > 0)
+        reached = np.divide(np.minimum(capacity, demand) + extra, demand, out=np.ones_like(demand), where=demanded)
         ratio = np.minimum(reached, 1.0)
     assert ratio.shape[0] == n_places
     cell_ratio = ratio[nb_place]
@@ -133,6 +136,17 @@ def deliver(
     rest = delivered - met_hidden
     met_visible = np.minimum(visible_need, rest)
     return Delivery(spend, duplicated, effective, unfunded, met_visible, met_hidden, demand, ratio)
+
+
+@functools.lru_cache(maxsize=16)
+def _pair_ends(pairs: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The first and the second funder of each pair in ``pairs``, as two index arrays
+    (read-only; worked out once per set of pairs: ``commission`` lists the same pairs every
+    month)."""
+    ends = tuple(np.array(e, dtype=np.intp) for e in zip(*pairs, strict=True))
+    for e in ends:
+        e.flags.writeable = False
+    return ends
 
 
 def scale_efficiency(population: float | np.ndarray, elasticity: np.ndarray, reference: float = 500_000.0) -> np.ndarray:

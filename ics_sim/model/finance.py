@@ -139,8 +139,12 @@ class Finance:
         m = self.model
         share = m.cfg.finance.pooled_council_share
         pooled = list(map(_POOLED, m.partnerships)) if m.partnerships else [c.governance.pooled for c in m.place_cfgs]
-        keep = np.where(np.array(pooled, dtype=bool), 1.0 - share, 1.0 - 0.0)
-        return self.council_budget * keep[:, None]
+        held = self.__dict__.get("_council_keep")  # each place's share kept, while the pooling is the same
+        if held is None or held[0] != pooled or held[1] != share:
+            keep = np.where(np.array(pooled, dtype=bool), 1.0 - share, 1.0 - 0.0)[:, None]
+            keep.flags.writeable = False
+            held = self._council_keep = (pooled, share, keep)
+        return self.council_budget * held[2]
 
     def set_budgets(self, month: int, ledger, performance: np.ndarray, first: bool = False) -> None:
         """April: allocations grow (or are cut), delegation is reviewed, envelopes and the ICB's

@@ -289,7 +289,7 @@ class ICSModel(Model):
     def _empty_pots(self) -> np.ndarray:
         """Per place, whether its pot holds no money: each row's own sum (numpy sums each row of
         the C-ordered matrix as it sums the row alone)."""
-        return self.finance.pot_envelope.sum(axis=1) <= 0.0
+        return np.add.reduce(self.finance.pot_envelope, axis=1) <= 0.0  # .sum(axis=1), without the Python layer
 
     def _deliver(self) -> Delivery:
         """Standing running costs accrue; commissioning and delivery (running costs come out of
@@ -305,11 +305,11 @@ class ICSModel(Model):
 
     def _outcomes(self, d: Delivery) -> None:
         """Health moves with the weighted share of need met (MODEL.md 6.6)."""
-        pop, h = self.population, self.cfg.health
+        pop = self.population
         need = pop.need
-        w = np.array(h.domain_weights.as_tuple())
+        w = pop.domain_weights
         met = d.met  # worked out once (a property: met_visible + met_hidden)
-        coverage = (met * w).sum(axis=1) / np.maximum((need * w).sum(axis=1), 1e-12)
+        coverage = np.add.reduce(met * w, axis=1) / np.maximum(np.add.reduce(need * w, axis=1), 1e-12)  # .sum(axis=1)s
         prev_share = met[:, PREVENTION] / np.maximum(need[:, PREVENTION], 1e-12)
         pop.update_health(coverage, prev_share)
         self.last_unmet = np.maximum(need - met, 0.0)

@@ -118,24 +118,22 @@ class Ledger:
         spent["icb_retained"] += central_month
         run["icb_retained"] += paid.icb
         run["icb"] += paid.icb
-        pot = places.sum(spending.pot.ravel()) / 12.0
+        pot, own, vcse = spending.place_totals(places) / 12.0  # each place's pot, council and VCSE spending
         spent["pot"] += pot
         run["pot"] += paid.pot
-        env = fin.pot_envelope.sum(axis=1)
-        council_in_pot = (fin.council_budget - fin.council_own_envelopes()).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            nhs_pot_share = np.where(env > 0, (env - council_in_pot) / env, 1.0)
-        own = places.sum(spending.council.ravel()) / 12.0
+        env = np.add.reduce(fin.pot_envelope, axis=1)  # each row's .sum(), without the Python layer
+        council_in_pot = np.add.reduce(fin.council_budget - fin.council_own_envelopes(), axis=1)
+        nhs_pot_share = np.divide(env - council_in_pot, env, out=np.ones(env.shape), where=env > 0)
         spent["council"] += own + pot * (1 - nhs_pot_share)
         run["council"] += paid.council + paid.pot * (1 - nhs_pot_share)
         # the ICB's totals take their places' shares one place after another (np.add.at adds in
         # index order)
-        system = L.place_system
-        np.add.at(spent["icb"], system, pot * nhs_pot_share)
-        np.add.at(spent["icb_delegated"], system, pot * nhs_pot_share)
-        np.add.at(run["icb"], system, paid.pot * nhs_pot_share)
-        np.add.at(run["icb_delegated"], system, paid.pot * nhs_pot_share)
-        spent["vcse"] += spending.place_totals("vcse_external", places) / 12.0
+        system, nhs_spent, nhs_running = L.place_system, pot * nhs_pot_share, paid.pot * nhs_pot_share
+        np.add.at(spent["icb"], system, nhs_spent)
+        np.add.at(spent["icb_delegated"], system, nhs_spent)
+        np.add.at(run["icb"], system, nhs_running)
+        np.add.at(run["icb_delegated"], system, nhs_running)
+        spent["vcse"] += vcse
         run["vcse"] += paid.vcse
         spent["icb"] += central_month
 

@@ -110,11 +110,16 @@ class Population:
         # health at stake per unit of need rises with deprivation (ODD 7.4)
         self.productivity = 1.0 + h.deprivation_productivity * dep
         self._g_ref = production(self.coverage_ref, h.productivity_curvature)
-        w = np.array(h.domain_weights.as_tuple())
+        #: each domain's weight in health (``health.domain_weights``; read-only)
+        self.domain_weights = np.array(h.domain_weights.as_tuple())
+        self.domain_weights.flags.writeable = False
         #: domain-weighted need per head of England-average deprivation and age (GBP/yr)
-        self.reference_need_per_head = float(per_head @ w)
-        # life expectancy and HRQoL of the reference curve (QALYs, ODD 7.4)
-        self.le_reference = ONS_LE_MEAN + h.le_per_hle * (self.reference_hle_years - ONS_HLE_MEAN)
+        self.reference_need_per_head = float(per_head @ self.domain_weights)
+        # life expectancy and HRQoL of the reference curve (QALYs, ODD 7.4), and the QALYs a
+        # person-year counts at the reference state (:meth:`qaly_rate`): fixed for the run
+        hle_ref = self._hle_ref = self.reference_hle_years
+        self.le_reference = ONS_LE_MEAN + h.le_per_hle * (hle_ref - ONS_HLE_MEAN)
+        self._qaly_level = (h.hrqol_good_health * hle_ref + h.hrqol_poor_health * (self.le_reference - hle_ref)) / self.le_reference
         #: QALYs lived so far in the run, per neighbourhood
         self.qalys_nb = np.zeros(n)
         self.spill = np.zeros(n)
@@ -149,9 +154,8 @@ class Population:
         quality-adjusted life expectancy each year, so a person-year counts a ``1 / LE`` share of it.
         """
         h = self.cfg.health
-        hle_ref = self.reference_hle_years
-        level = (h.hrqol_good_health * hle_ref + h.hrqol_poor_health * (self.le_reference - hle_ref)) / self.le_reference
-        return level + h.qalys_per_hle_year * (self.hle - hle_ref) / self.le_reference
+        # the reference state's level, (u_good HLE + u_poor (LE - HLE)) / LE, worked out at set-up
+        return self._qaly_level + h.qalys_per_hle_year * (self.hle - self._hle_ref) / self.le_reference
 
     @property
     def hle(self) -> np.ndarray:
@@ -174,7 +178,7 @@ class Population:
         self.base_need *= (1.0 + self.growth)[:, None]
         prevention = 1.0 - nc.prevention_payoff * (self.prevention_coverage - self.prevention_reference)
         need = self.base_need.copy()
-        need[:, [ACUTE, PRIMARY, MENTAL, SOCIAL]] *= np.clip(prevention, 0.3, 1.7)[:, None]
+        need[:, [ACUTE, PRIMARY, MENTAL, SOCIAL]] *= np.minimum(np.maximum(prevention, 0.3), 1.7)[:, None]  # clipped to [0.3, 1.7]
         # delayed discharge and avoidable admissions: unmet social and primary care become acute demand
         self.spill = nc.spill_over * (last_unmet[:, SOCIAL] + last_unmet[:, PRIMARY])
         need[:, ACUTE] += self.spill
@@ -196,8 +200,7 @@ class Population:
         h, nc = self.cfg.health, self.cfg.need
         alpha = 1.0 / nc.prevention_lag_months
         self.prevention_coverage += alpha * (prevention_met_share - self.prevention_coverage)
-        w = np.array(h.domain_weights.as_tuple())
-        need_per_head = (self.need @ w) / self.layout.nb_population
+        need_per_head = (self.need @ self.domain_weights) / self.layout.nb_population
         stake = (h.health_at_stake / h.hle_span) * (need_per_head / self.reference_need_per_head) * self.productivity
         produced = stake * (production(coverage, h.productivity_curvature) - self._g_ref)
         target = (
@@ -206,5 +209,8 @@ class Population:
             + h.prevention_effect * (self.prevention_coverage - self.prevention_reference)
             + self.external
         )
-        self.health += (np.clip(target, 0.0, 1.0) - self.health) / h.adjustment_months
+        # target clipped to [0, 1] (minimum and maximum: np.clip without its Python layers; a -0.0
+        # target may keep its sign, and health + (-0.0 - health) / m is health + (0.0 - health) / m
+        # for every health)
+        self.health += (np.minimum(np.maximum(target, 0.0), 1.0) - self.health) / h.adjustment_months
         self.qalys_nb += self.layout.nb_population * self.qaly_rate() / 12.0

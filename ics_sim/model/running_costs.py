@@ -125,7 +125,7 @@ def book_meetings(costs: RunningCosts, cfg, parts: list, place_system: np.ndarra
     bills = [_meeting_bill(cfg, part) for part in parts]
     payers = np.concatenate([b[0] for b in bills])
     amounts = np.concatenate([b[1] for b in bills])
-    places = np.repeat(np.array([part.place for part in parts], dtype=np.intp), [len(b[0]) for b in bills])
+    places = np.concatenate([b[2] for b in bills])
     for k, payer in enumerate(PAYERS):
         mine = payers == k
         if mine.any():
@@ -134,17 +134,17 @@ def book_meetings(costs: RunningCosts, cfg, parts: list, place_system: np.ndarra
     np.add.at(costs.by_place, places, amounts)
 
 
-def _meeting_bill(cfg, part) -> tuple[np.ndarray, np.ndarray]:
+def _meeting_bill(cfg, part) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`meeting_cost` of ``part``'s table as arrays in its order: each payer's place in
-    :data:`PAYERS`, and the amounts (GBP); kept on the table itself (``_meeting_bill``, so it goes
-    with the table) while its seats (a new list, voters with it, whenever it is seated afresh)
-    and ``cfg`` are the same objects."""
+    :data:`PAYERS`, the amounts (GBP) and the table's place (repeated, one per amount); kept on
+    the table itself (``_meeting_bill``, so it goes with the table) while its seats (a new list,
+    voters with it, whenever it is seated afresh) and ``cfg`` are the same objects."""
     held = part.__dict__.get("_meeting_bill")
     if held is None or held[0] is not part.seats or held[1] is not cfg:
         items = meeting_cost(cfg, part).items()
         codes = np.array([PAYERS.index(payer) for payer, _ in items], dtype=np.intp)
         amounts = np.array([amount for _, amount in items], dtype=float)
-        held = part._meeting_bill = (part.seats, cfg, (codes, amounts))
+        held = part._meeting_bill = (part.seats, cfg, (codes, amounts, np.full(len(codes), part.place, dtype=np.intp)))
     return held[2]
 
 
@@ -187,16 +187,16 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
     independent chair's fee (shared by the ICB and the council). Each place's own settings
     (``part.settings``: its costs and its chair) price its own; ``pot_envelope`` is places x
     domains. Booked in place order, as one place after another would book them."""
-    reporting, admin, contract, chair, pooled, contracted, independent = _overhead_terms(costs, parts)
-    envelope = pot_envelope.sum(axis=1)
+    reporting, admin, contract, chair, pooled, contracted, chaired = _overhead_terms(costs, parts)
+    envelope = np.add.reduce(pot_envelope, axis=1)  # each row's .sum(), without the Python layer
     pot = reporting * envelope / 12.0
     pot = np.where(pooled, pot + admin / 12.0, pot)
     pot = np.where(contracted, pot + contract * envelope / 12.0, pot)  # a provider holds the pot under contract
-    paying = pot > 0
-    costs.pot[paying] += pot[paying]
-    costs.by_place[paying] += pot[paying]
-    if independent.any():
-        places = np.flatnonzero(independent)
+    pot = np.where(pot > 0, pot, -0.0)  # a place that pays nothing adds -0.0 (x + -0.0 is x for every x)
+    costs.pot += pot
+    costs.by_place += pot
+    if len(chaired):
+        places = chaired
         half = 0.5 * chair[places] / 12.0
         np.add.at(costs.icb, layout.place_system[places], half)  # in place order, as add() would
         costs.by_place[places] += half
@@ -207,13 +207,12 @@ def book_overheads(costs: RunningCosts, layout, parts: list, pot_envelope: np.nd
 def _overhead_terms(costs: RunningCosts, parts: list) -> tuple[np.ndarray, ...]:
     """Per place, what :func:`book_overheads` prices its arrangement by: its reporting share,
     pooled-budget administration, contract management and independent chair's fee, and whether
-    it pools, holds the pot under contract and has an independent chair. Read-only arrays, kept
-    while every table keeps its seats (a move on the ladder of formality, which changes who holds
-    the pot, seats a table afresh), its settings object and its pooling; kept with ``costs`` (the
+    it pools and holds the pot under contract; and the places with an independent chair (in
+    place order). Read-only arrays, kept
+    while every table is as it was seated (:func:`still_seated`); kept with ``costs`` (the
     model's running costs, which last the run: ``_overheads``), so they go with the model."""
-    key = (list(map(_SEATS, parts)), list(map(_SETTINGS, parts)), list(map(_POOLED, parts)))
     held = costs.__dict__.get("_overheads")
-    if held is not None and held[0] is parts and _same(held[1], key):
+    if held is not None and held[0] is parts and still_seated(held[1], parts):
         return held[2]
     n = len(parts)
     reporting, admin, contract, chair = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
@@ -223,21 +222,31 @@ def _overhead_terms(costs: RunningCosts, parts: list) -> tuple[np.ndarray, ...]:
         k = cfg.costs
         reporting[p], admin[p], contract[p], chair[p] = k.reporting_share, k.pooled_admin_gbp, k.contract_management, k.independent_chair_gbp
         pooled[p], contracted[p], independent[p] = part.pooled, part.contracted, cfg.chair == "independent"
-    terms = (reporting, admin, contract, chair, pooled, contracted, independent)
+    terms = (reporting, admin, contract, chair, pooled, contracted, np.flatnonzero(independent))
     for a in terms:
         a.flags.writeable = False
-    costs._overheads = (parts, key, terms)
+    costs._overheads = (parts, seated_as(parts), terms)
     return terms
 
 
-def _same(held: tuple, key: tuple) -> bool:
-    """Whether every table has the seats and settings objects, and the pooling, it had."""
-    seats, settings, pooled = key
-    return (len(held[0]) == len(seats) and all(map(operator.is_, held[0], seats))
-            and all(map(operator.is_, held[1], settings)) and held[2] == pooled)
+def seated_as(parts: list) -> tuple[list, list, list, list]:
+    """What the caches of the place tables' arrangement (:func:`_overhead_terms` and
+    ``commissioning._seating``) are kept while, per table: its seats, settings object and trust
+    network (a move on the ladder of formality seats a table afresh, with a new trust network,
+    perhaps a new pot holder and new pooling) and its pooling."""
+    return list(map(_SEATS, parts)), list(map(_SETTINGS, parts)), list(map(_TRUST, parts)), list(map(_POOLED, parts))
 
 
-_SEATS, _SETTINGS, _POOLED = operator.attrgetter("seats"), operator.attrgetter("settings"), operator.attrgetter("pooled")
+def still_seated(key: tuple, parts: list) -> bool:
+    """Whether every table of ``parts`` is as :func:`seated_as` saw it (``key``): the same seats,
+    settings and trust network objects and the same pooling (checked at C speed)."""
+    seats, settings, trust, pooled = key
+    return (len(seats) == len(parts) and all(map(operator.is_, map(_SEATS, parts), seats))
+            and all(map(operator.is_, map(_SETTINGS, parts), settings))
+            and all(map(operator.is_, map(_TRUST, parts), trust)) and list(map(_POOLED, parts)) == pooled)
+
+
+_SEATS, _SETTINGS, _TRUST, _POOLED = (operator.attrgetter(name) for name in ("seats", "settings", "trust", "pooled"))
 
 
 def cell_groups(layout, members: list[np.ndarray], columns: int, key: str) -> Groups:
@@ -269,19 +278,15 @@ def _take(spend: np.ndarray, rows: np.ndarray, amount: float) -> float:
     return amount - taken
 
 
-def _take_each(spend: np.ndarray, cells: Groups, of: np.ndarray, amount: np.ndarray) -> np.ndarray:
-    """:func:`_take` for every group at once (the groups' rows do not overlap): ``cells`` are each
-    group's cells of ``spend``, ``of`` each row's group (every row is in one), ``amount`` each
-    group's GBP. Returns each group's part of ``amount`` not covered."""
-    if not (amount > 0.0).any():  # nothing to pay: nothing taken, nothing left over
-        return np.maximum(amount, 0.0)
-    available = cells.sum(spend.ravel()) / 12.0
+def _shares(amount: np.ndarray, available: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_take` for every group at once, as numbers: each group's ``amount`` (GBP) taken
+    from what it has this month, ``available`` (GBP). Returns the factor each group's spending
+    is scaled by (exactly 1.0 where it pays nothing: ``x * 1.0`` is ``x``) and the part of
+    ``amount`` it could not cover."""
     active = (amount > 0.0) & (available > 0.0)
     taken = np.minimum(amount, available)
-    factor = 1.0 - np.divide(taken, available, out=np.zeros_like(available), where=active)
-    # a group that pays nothing has a factor of exactly 1.0 (x * 1.0 is x): every row at once
-    spend *= factor[of][:, None]
-    return np.where(active, amount - taken, np.maximum(amount, 0.0))
+    factor = 1.0 - np.divide(taken, available, out=np.zeros(available.shape), where=active)
+    return factor, np.where(active, amount - taken, np.maximum(amount, 0.0))
 
 
 def charge(costs: RunningCosts, layout, central: np.ndarray, pot: np.ndarray, council: np.ndarray, vcse: np.ndarray) -> RunningCosts:
@@ -296,23 +301,31 @@ def charge(costs: RunningCosts, layout, central: np.ndarray, pot: np.ndarray, co
         What each payer actually paid, GBP this month (same shape as ``costs``).
     """
     L = layout
-    places = cell_groups(L, L.place_index, central.shape[1], "places")
-    paid = RunningCosts.zeros(L.n_systems, L.n_places)
-    paid.by_place[:] = costs.by_place
-    rest = _take_each(vcse, places, L.nb_place, costs.vcse)
-    paid.vcse[:] = costs.vcse - rest
+    columns = central.shape[1]
+    places = cell_groups(L, L.place_index, columns, "places")
+    systems = cell_groups(L, L.system_index, columns, "systems")
+    # what each payer has this month before anything is taken (each takes only from its own)
+    vcse_has, council_has, pot_has = places.sum_each(np.array([vcse.ravel(), council.ravel(), pot.ravel()])) / 12.0
+    central_has = systems.sum(central.ravel()) / 12.0
+    vcse_factor, rest = _shares(costs.vcse, vcse_has)
+    paid_vcse = costs.vcse - rest
     due = costs.council + rest
-    rest = _take_each(council, places, L.nb_place, due)
-    paid.council[:] = due - rest
+    council_factor, rest = _shares(due, council_has)
+    paid_council = due - rest
     due = costs.pot + rest
-    rest = _take_each(pot, places, L.nb_place, due)
-    paid.pot[:] = due - rest
+    pot_factor, rest = _shares(due, pot_has)
+    paid_pot = due - rest
     left_icb = costs.icb.copy()
     np.add.at(left_icb, L.place_system, rest)  # in place order, as one place after another
-    systems = cell_groups(L, L.system_index, central.shape[1], "systems")
-    rest = _take_each(central, systems, L.nb_system, left_icb)
-    paid.icb[:] = left_icb - rest
-    for s in np.flatnonzero(rest > 0.0):  # no retained money: the places' pots pay, in proportion to their spending
+    central_factor, rest = _shares(left_icb, central_has)
+    paid = RunningCosts(left_icb - rest, paid_council, paid_pot, paid_vcse, costs.by_place.copy())
+    # every place's factors, each row of the payers' spending scaled by its place's (or system's)
+    factors = np.array([vcse_factor, council_factor, pot_factor])[:, L.nb_place, None]
+    vcse *= factors[0]
+    council *= factors[1]
+    pot *= factors[2]
+    central *= central_factor[L.nb_system, None]
+    for s in (rest > 0.0).nonzero()[0]:  # no retained money: the places' pots pay, in proportion to their spending
         left = rest[s]
         for p in np.flatnonzero(L.place_system == s):
             before = left

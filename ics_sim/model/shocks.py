@@ -18,6 +18,11 @@ def month_index(date: str, start_year: int) -> int:
     return (year - start_year) * 12 + (month - 4)
 
 
+#: the factor of a month with no shock of a kind: 1.0 per domain (one read-only array)
+NO_SHOCK = np.ones(N_DOMAINS)
+NO_SHOCK.flags.writeable = False
+
+
 class ShockTimeline:
     """The configured shocks, queried month by month."""
 
@@ -34,10 +39,14 @@ class ShockTimeline:
         return start <= month < start + months
 
     def _factor(self, kind: str, month: int, sign: float) -> np.ndarray:
+        """Per domain, the product of the factors of the shocks of ``kind`` active in ``month``
+        (:data:`NO_SHOCK`, read-only, when none is)."""
+        active = [(mag, domains) for k, start, months, mag, domains, every in self.events if k == kind and self._active(month, start, months, every)]
+        if not active:
+            return NO_SHOCK
         f = np.ones(N_DOMAINS)
-        for k, start, months, mag, domains, every in self.events:
-            if k == kind and self._active(month, start, months, every):
-                f[domains] *= 1.0 + sign * mag
+        for mag, domains in active:
+            f[domains] *= 1.0 + sign * mag
         return f
 
     def need_factor(self, month: int, layout=None) -> np.ndarray:
