@@ -155,16 +155,21 @@ def test_every_table_s_proposals_at_once_equal_each_table_s_voters_proposals(ove
 
 
 def test_plans_of_different_sizes_laid_end_to_end_equal_each_plan_made_alone():
-    from ics_sim.model.governance.allocation import make_plan, ragged_plans
-
     rng = np.random.default_rng(3)
     sizes = np.array([1, 7, 8, 9, 17, 64, 3, 36])
     weights = rng.random((int(sizes.sum()), 5)) * 10.0 ** rng.uniform(-3, 9, (int(sizes.sum()), 5))
     starts = np.cumsum(sizes) - sizes
     weights[starts[2] : starts[2] + sizes[2], 1] = 0.0  # a domain nobody is believed to need
     weights[starts[6] : starts[6] + sizes[6], :] = 0.0  # a plan that needs nothing
-    envs = rng.random((len(sizes), 5)) * 1e8
+    _assert_ragged_plans_as_alone(rng.random((len(sizes), 5)) * 1e8, weights, sizes)
+
+
+def _assert_ragged_plans_as_alone(envs: np.ndarray, weights: np.ndarray, sizes: np.ndarray) -> None:
+    """``ragged_plans`` of the plans laid end to end equals each plan made alone, exactly."""
+    from ics_sim.model.governance.allocation import make_plan, ragged_plans
+
     got = ragged_plans(envs, weights, sizes)
+    starts = np.cumsum(sizes) - sizes
     for k, n in enumerate(sizes):
         rows = slice(starts[k], starts[k] + n)
         np.testing.assert_array_equal(got[rows], make_plan(envs[k], weights[rows]))
@@ -589,7 +594,6 @@ def test_every_seat_s_listening_weight_at_once_equals_its_listening_weight(overr
 def test_many_plans_of_random_sizes_laid_end_to_end_equal_each_plan_made_alone():
     """ragged_plans over many random sets of plans (one row to wider than eight, weights over
     twelve orders of magnitude, domains and plans nobody is believed to need)."""
-    from ics_sim.model.governance.allocation import make_plan, ragged_plans
 
     rng = np.random.default_rng(41)
     for _ in range(30):
@@ -600,11 +604,7 @@ def test_many_plans_of_random_sizes_laid_end_to_end_equal_each_plan_made_alone()
         starts = np.cumsum(sizes) - sizes
         for k in np.flatnonzero(rng.random(len(sizes)) < 0.2):
             weights[starts[k] : starts[k] + sizes[k], int(rng.integers(5))] = 0.0
-        envs = rng.random((len(sizes), 5)) * 1e8
-        got = ragged_plans(envs, weights, sizes)
-        for k, size in enumerate(sizes):
-            rows = slice(starts[k], starts[k] + size)
-            np.testing.assert_array_equal(got[rows], make_plan(envs[k], weights[rows]))
+        _assert_ragged_plans_as_alone(rng.random((len(sizes), 5)) * 1e8, weights, sizes)
 
 
 def test_a_needs_assessment_sharpens_every_place_kind_as_kind_by_kind():
