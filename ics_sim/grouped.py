@@ -29,7 +29,8 @@ so do the row sums of a slice of a C-ordered matrix, used for a single group).
 axes: months, measures), with dot products, sorts and cumulative sums per run; the system
 measures (``ics_sim.model.system_metrics``) and the decisions' plan distances use it.
 
-``tests/test_grouped.py`` checks both against the per-group loop on random groups and values.
+``tests/test_grouped.py`` checks :class:`Groups` against the per-group loop on random groups and
+values; ``tests/test_performance_equivalence.py`` and ``tests/test_record_blocks.py`` check :class:`Runs`.
 """
 
 from __future__ import annotations
@@ -186,10 +187,9 @@ class Runs:
         slot_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
         #: per run, where its items start in the layout
         self.starts = slot_starts[self._inverse]
-        #: per item of the layout, its index in the members' array, its run and its place in the run
+        #: per item of the layout, its index in the members' array and its run
         self.items = np.concatenate([members[r] for r in self._slots]) if self.n else np.zeros(0, dtype=np.intp)
         self.of = np.repeat(self._slots, lengths)
-        self.pos = np.arange(len(self.items)) - self.starts[self.of]
         #: per item of the layout, its slot (ascending)
         self.slot = np.repeat(np.arange(self.n), lengths)
         self._empty = int((lengths == 0).sum())

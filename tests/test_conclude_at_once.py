@@ -164,6 +164,7 @@ def test_a_failed_meeting_strains_trust_in_each_rejecter_from_every_other_voter(
     _scrambled(m, np.random.default_rng(2))
     part = m.partnerships[0]
     part.last_pot_plan = part.last_council_plan = None  # nothing to judge
+    assert part.reference_plan() is None
     b = part._business()
     idx = b.seat_idx
     accepted = np.ones(len(idx), dtype=bool)

@@ -159,6 +159,7 @@ def test_running_costs_taken_at_once_in_many_cases_are_one_place_after_another(o
     L = m.layout
     rng = np.random.default_rng(21)
     shape = (L.n_neighbourhoods, N_DOMAINS)
+    compared = 0
     for _ in range(25):
         spend = {k: rng.lognormal(10.0, 2.0, shape) * (rng.random(shape) < 0.9) for k in ("central", "pot", "council", "vcse")}
         for k in ("vcse", "council", "pot"):
@@ -177,8 +178,11 @@ def test_running_costs_taken_at_once_in_many_cases_are_one_place_after_another(o
         ref = _charge_place_by_place(costs, L, alone["central"], alone["pot"], alone["council"], alone["vcse"])
         for k in spend:
             assert np.array_equal(whole[k], alone[k]) and np.array_equal(np.signbit(whole[k]), np.signbit(alone[k]))
-        for k in ("icb", "council", "pot", "vcse", "by_place"):
-            assert np.array_equal(getattr(paid, k), getattr(ref, k) if k != "by_place" else costs.by_place)
+        for k in ("icb", "council", "pot", "vcse"):
+            assert np.array_equal(getattr(paid, k), getattr(ref, k))
+        assert np.array_equal(paid.by_place, costs.by_place)  # what was incurred per place, passed on as it is
+        compared += 1
+    assert compared >= 10  # most random cases can be paid: the comparison is not skipped
 
 
 def test_overheads_are_booked_as_one_place_after_another():

@@ -188,7 +188,6 @@ def _decide_stack(agendas: list[Agenda], rule: str, setter: int, lams: np.ndarra
     end to end along the last axis (its cells: neighbourhood by neighbourhood, domain by domain),
     the members' plans one row each."""
     cells = [a.proposals[0].size for a in agendas]
-    ends = np.cumsum(cells)
     runs = _cell_runs(tuple(cells))
     per_cell = np.repeat(np.arange(len(agendas)), cells)  # each cell's table
     m = len(agendas[0].proposals)
@@ -225,7 +224,7 @@ def _decide_stack(agendas: list[Agenda], rule: str, setter: int, lams: np.ndarra
         refs = np.concatenate([(a.proposals if a.reference is None else a.reference).reshape(m, -1) for a in agendas], axis=1)
         imbalance[decided] = _imbalance_of(plan_distances(plans, refs, runs).T, setter)[decided]
     out = []
-    starts = (ends - cells).tolist()
+    starts = (np.cumsum(cells) - cells).tolist()
     for t, a in enumerate(agendas):
         if decided[t]:
             plan = plans[starts[t] : starts[t] + cells[t]].reshape(a.proposals.shape[1:]).copy()

@@ -564,9 +564,9 @@ def plan_own_budgets_all(parts: list[PlacePartnership]) -> None:
     lean = np.array([ref is not None for ref in references]) & (w > 0) & (envs.sum(axis=1) > 0)
     leaning = np.flatnonzero(lean)
     if len(leaning):
-        rows = np.repeat(np.arange(len(seats)), sizes)
-        cells = lean[rows]
-        at = rows[cells]
+        body_of = np.repeat(np.arange(len(seats)), sizes)  # each cell's body
+        cells = lean[body_of]
+        at = body_of[cells]
         own = plans[cells]
         reference = np.concatenate([references[k] for k in leaning.tolist()])
         col = _runs(tuple(sizes[leaning].tolist())).sum_rows(reference)
