@@ -174,7 +174,8 @@ def _plans_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list
     a, L = m.cfg.allocation, m.layout
     nhs_floor = mh_floors(m).tolist()  # a plan of NHS money keeps the mental health floor
     floors = [nhs_floor[parts[t].place] if s.label == "icb" else None for t, s in zip(table.tolist(), seats, strict=True)]
-    envs = shift_stacked(envelopes, _preferences_at_once(parts, table, seats), floors)
+    joint = _joint_posts(parts, table, seats)
+    envs = shift_stacked(envelopes, _preferences_at_once(parts, table, seats, joint), floors)
     n = np.array([len(p.idx) for p in parts], dtype=np.intp)
     sizes = n[table]
     row = np.repeat(np.arange(len(seats)), sizes)  # each row's seat
@@ -192,7 +193,7 @@ def _plans_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list
     kind_of = kind_of[row]
     visible = np.stack([b.visible for b in beliefs])[kind_of, nb]
     hidden = np.stack([b.hidden for b in beliefs])[kind_of, nb]
-    for k in _joint_posts(parts, table, seats):  # a joint ICB-council post reads both bodies' beliefs (_own_belief)
+    for k in joint:  # a joint ICB-council post reads both bodies' beliefs (_own_belief)
         own = parts[table[k]]._own_belief(seats[k])
         at = slice(starts[k], starts[k] + sizes[k])
         visible[at], hidden[at] = own.visible, own.hidden
@@ -217,12 +218,16 @@ def _plans_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list
     return ragged_plans(envs, area_weights(a.rule, Belief(visible, hidden), None, rank, a.hi_adjustment), sizes), sizes
 
 
-def _preferences_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat]) -> np.ndarray:
+def _preferences_at_once(parts: list[PlacePartnership], table: np.ndarray, seats: list[Seat],
+                         joint: list[int] | None = None) -> np.ndarray:
     """:meth:`PlacePartnership._preferences` of each seat ``seats[k]`` at table
     ``parts[table[k]]``, as one (seats, domains) array of the same numbers: each organisation
     asked once (an ICB and its system's trusts sit at every table of the system), every
-    organisation at once (:func:`~ics_sim.model.organisations.proposal_preferences_all`)."""
-    joint = _joint_posts(parts, table, seats)
+    organisation at once (:func:`~ics_sim.model.organisations.proposal_preferences_all`).
+    ``joint``: the seats that are joint ICB-council posts (:func:`_joint_posts`), found here
+    when not given."""
+    if joint is None:
+        joint = _joint_posts(parts, table, seats)
     orgs, rows = first_seen(list(map(_ORG, seats)) + [parts[table[k]].orgs["council"] for k in joint])
     pref = proposal_preferences_all(orgs)
     prefs = pref[rows[: len(seats)]]
