@@ -70,7 +70,7 @@ class Groups:
         # group of consecutive items is then read as a slice
         self._members = members
         self._by_group = self.n <= 8 or len(np.unique(sizes)) == self.n
-        self._pieces = [_as_slice(m) for m in members] if self._by_group else members
+        self._pieces = [as_slice(m) for m in members] if self._by_group else members
         #: the slice of a single group of consecutive items (a system of its own), else None
         self._one_slice = self._pieces[0] if self.n == 1 and type(self._pieces[0]) is slice else None
         self._inverse = np.argsort(self._slots)  # each group's slot
@@ -150,7 +150,7 @@ class Groups:
         return self._per_group(X)
 
 
-def _as_slice(members: np.ndarray) -> slice | np.ndarray:
+def as_slice(members: np.ndarray) -> slice | np.ndarray:
     """``members`` as a slice when they are consecutive items in order (a non-empty range), else
     as they are."""
     if len(members) and members[-1] - members[0] == len(members) - 1 and np.array_equal(members, np.arange(members[0], members[-1] + 1)):
@@ -204,8 +204,10 @@ class Runs:
         #: per run, the slice of the members' array it is, where every run is one ascending,
         #: contiguous range of it and the runs are few (else None): see :meth:`sum_of`
         self._ranges = None
-        if 0 < self.n <= 64 and all(len(m) and (np.diff(m) == 1).all() for m in members):
-            self._ranges = [slice(int(m[0]), int(m[0]) + len(m)) for m in members]
+        if 0 < self.n <= 64:
+            ranges = [as_slice(m) for m in members]
+            if all(type(r) is slice for r in ranges):
+                self._ranges = ranges
 
     def gather(self, x: np.ndarray) -> np.ndarray:
         """``x[..., items]`` in the layout (C-ordered)."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from ics_sim import metrics
 from ics_sim.domains import DOMAINS
-from ics_sim.grouped import Groups, Runs
+from ics_sim.grouped import Groups, Runs, as_slice
 
 #: measures recorded for each system but not for England as a whole (social and economic development)
 SYSTEM_ONLY = ("external_funding_gbp", "local_spend_share")
@@ -385,8 +385,9 @@ class SystemMeasures:
         self._group_parts = np.concatenate(self.parts)
         self._group_ends = np.cumsum([len(p) for p in self.parts])[:-1]
         #: per group, the range of partnerships it holds, where each group's are one range (else None)
-        self._part_spans = (np.array([(p[0], p[-1] + 1) for p in self.parts], dtype=np.intp)
-                            if all(len(p) and (np.diff(p) == 1).all() for p in self.parts) else None)
+        spans = [as_slice(p) for p in self.parts]
+        self._part_spans = (np.array([(r.start, r.stop) for r in spans], dtype=np.intp)
+                            if all(type(r) is slice for r in spans) else None)
         self._lists: dict[str, tuple[bytes, Runs]] = {}
         # each system's spending and budgets by domain, for strategy alignment
         self.system_nbs = Groups([g["idx"] for g in groups[:S]], L.n_neighbourhoods)
